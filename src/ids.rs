@@ -61,7 +61,10 @@ mod tests {
 
     #[test]
     fn session_id_prints_as_16_hex_digits() {
-        assert_eq!(format!("{}", SessionId(0x1a2b3c4d5e6f7a8b)), "1a2b3c4d5e6f7a8b");
+        assert_eq!(
+            format!("{}", SessionId(0x1a2b3c4d5e6f7a8b)),
+            "1a2b3c4d5e6f7a8b"
+        );
         assert_eq!(format!("{}", SessionId(1)), "0000000000000001");
     }
 

@@ -22,7 +22,9 @@ pub struct RangeSet {
 impl RangeSet {
     /// An empty set.
     pub const fn new() -> Self {
-        RangeSet { map: BTreeMap::new() }
+        RangeSet {
+            map: BTreeMap::new(),
+        }
     }
 
     /// Number of disjoint ranges.
@@ -179,11 +181,11 @@ mod tests {
         assert!(s.insert(0..2));
         assert!(s.insert(4..6));
         assert!(s.insert(2..4));
-        assert_eq!(ranges(&s), [0..6]);
+        assert_eq!(ranges(&s), alloc::vec![0..6]);
         assert!(!s.insert(1..5));
         assert!(s.insert(10..12));
         assert!(s.insert(5..11));
-        assert_eq!(ranges(&s), [0..12]);
+        assert_eq!(ranges(&s), alloc::vec![0..12]);
     }
 
     #[test]

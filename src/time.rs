@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
         assert_eq!(Instant::ZERO - Duration::from_secs(1), Instant::ZERO);
         assert_eq!(Instant::ZERO - Instant::from_millis(5), Duration::ZERO);
-        assert_eq!(Instant::ZERO.checked_duration_since(Instant::from_micros(1)), None);
+        assert_eq!(
+            Instant::ZERO.checked_duration_since(Instant::from_micros(1)),
+            None
+        );
     }
 
     #[test]

@@ -1,0 +1,836 @@
+//! The stream manager: a session's streams, their creation and closing, and
+//! everything that crosses between streams: the scheduler and session-wide
+//! flow control.
+//!
+//! Owns: the stream map, retired ids, stream events, the queue of control
+//! frames streams owe the peer, and the session-level windows.
+//! Never: encodes frames or touches packets. The session asks it for the next
+//! chunk or control item and reports acknowledgements and losses back.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use bytes::Bytes;
+use core::time::Duration;
+
+use super::flow::RecvWindow;
+use super::recv::{Fragment, RecvError};
+use super::scheduler::{Scheduler, DEFAULT_PRIORITY, MAX_PRIORITY};
+use super::send::{ChunkHead, SendBuf};
+use super::stream::{flag, Stream, StreamStats};
+use super::{StreamError, StreamEvent, StreamLimits};
+use crate::ids::{SessionId, StreamId};
+use crate::ranges::RangeSet;
+use crate::time::Instant;
+
+/// Most ranges of retired ids remembered (ids retired longer ago may be
+/// reused by a `create`).
+const MAX_RETIRED_RANGES: usize = 4096;
+
+/// A control frame a stream or the session owes the peer. Values are filled
+/// in when the frame is written, so a resent one carries the newest value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Session-wide credit.
+    MaxData,
+    /// Credit for one stream.
+    MaxStreamData(StreamId),
+    /// End of our side of a stream.
+    Fin(StreamId),
+    /// Abandon a stream.
+    Reset(StreamId, u64),
+}
+
+/// A control item with its values, ready to encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlFrame {
+    /// MAX_DATA.
+    MaxData(u64),
+    /// MAX_STREAM_DATA.
+    MaxStreamData(StreamId, u64),
+    /// STREAM_FIN: id, final offset, final sequence.
+    Fin(StreamId, u64, u64),
+    /// STREAM_RESET: id, code, final offset, final sequence.
+    Reset(StreamId, u64, u64, u64),
+}
+
+/// All streams of one session.
+#[derive(Debug)]
+pub struct StreamManager {
+    limits: StreamLimits,
+    streams: BTreeMap<StreamId, Stream>,
+    retired: RangeSet,
+    sched: Scheduler,
+    /// Streams waiting for session-level credit.
+    session_blocked: Vec<StreamId>,
+    control: VecDeque<Control>,
+    events: VecDeque<StreamEvent>,
+    /// Peer's per-stream initial limit (0 until its parameters arrive).
+    peer_stream_window: u64,
+    /// Session-level send credit from the peer, and units sent for the first
+    /// time on all streams.
+    send_max: u64,
+    sent_total: u64,
+    /// Session-level receive side.
+    recv_window: RecvWindow,
+    recv_advertised: u64,
+    recv_highest_total: u64,
+    recv_released_total: u64,
+    max_data_queued: bool,
+}
+
+impl StreamManager {
+    /// A manager with stream 0 already open.
+    pub fn new(limits: StreamLimits, now: Instant) -> Self {
+        let mut m = StreamManager {
+            recv_window: RecvWindow::new(limits.session_window),
+            recv_advertised: limits.session_window,
+            limits,
+            streams: BTreeMap::new(),
+            retired: RangeSet::new(),
+            sched: Scheduler::default(),
+            session_blocked: Vec::new(),
+            control: VecDeque::new(),
+            events: VecDeque::new(),
+            peer_stream_window: 0,
+            send_max: 0,
+            sent_total: 0,
+            recv_highest_total: 0,
+            recv_released_total: 0,
+            max_data_queued: false,
+        };
+        m.insert(now, 0);
+        m
+    }
+
+    fn insert(&mut self, now: Instant, id: StreamId) -> &mut Stream {
+        let s = Stream::new(
+            now,
+            DEFAULT_PRIORITY,
+            self.limits.stream_window,
+            self.peer_stream_window,
+        );
+        self.streams.entry(id).or_insert(s)
+    }
+
+    /// Applies the peer's transport parameters (initial credits).
+    pub fn set_peer_limits(&mut self, max_data: u64, max_stream_data: u64) {
+        self.send_max = self.send_max.max(max_data);
+        self.peer_stream_window = max_stream_data;
+        let ids: Vec<StreamId> = self.streams.keys().copied().collect();
+        for id in ids {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.send.max_data = s.send.max_data.max(max_stream_data);
+            }
+            self.wake(id);
+        }
+    }
+
+    // ----- application calls -----
+
+    /// Creates stream `id`. An id in use, or recently closed, is an error.
+    pub fn create(&mut self, now: Instant, id: StreamId) -> Result<(), StreamError> {
+        if self.streams.contains_key(&id) {
+            return Err(StreamError::AlreadyExists(id));
+        }
+        if self.retired.contains(u64::from(id)) {
+            return Err(StreamError::Closed(id));
+        }
+        if self.streams.len() >= self.limits.max_streams {
+            return Err(StreamError::TooManyStreams);
+        }
+        self.insert(now, id);
+        Ok(())
+    }
+
+    /// The stream, unless missing or closed by the application.
+    pub fn get(&self, id: StreamId) -> Option<&Stream> {
+        self.streams.get(&id).filter(|s| !s.has(flag::USER_CLOSED))
+    }
+
+    /// Ids of the streams `get` would return, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = StreamId> + '_ {
+        self.streams
+            .iter()
+            .filter(|(_, s)| !s.has(flag::USER_CLOSED))
+            .map(|(&id, _)| id)
+    }
+
+    /// Number of streams held, including closing ones.
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// True if no stream is held.
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+
+    fn usable(&mut self, id: StreamId) -> Result<&mut Stream, StreamError> {
+        match self.streams.get_mut(&id) {
+            Some(s) if s.has(flag::USER_CLOSED) => Err(StreamError::Closed(id)),
+            Some(s) if s.has(flag::PEER_RESET) => Err(StreamError::Reset(id)),
+            Some(s) => Ok(s),
+            None if self.retired.contains(u64::from(id)) => Err(StreamError::Closed(id)),
+            None => Err(StreamError::NotFound(id)),
+        }
+    }
+
+    fn sendable(&mut self, id: StreamId, len: u64) -> Result<&mut Stream, StreamError> {
+        let max_message = self.limits.max_message_size;
+        let max_queue = self.limits.max_send_queue;
+        let s = self.usable(id)?;
+        if s.has(flag::LOCAL_CLOSED) {
+            return Err(if s.has(flag::PEER_FIN) {
+                StreamError::ClosedByPeer(id)
+            } else {
+                StreamError::Closed(id)
+            });
+        }
+        if len > max_message {
+            return Err(StreamError::MessageTooLarge {
+                size: len,
+                max: max_message,
+            });
+        }
+        if s.send.unacked() >= max_queue {
+            return Err(StreamError::WouldBlock(id));
+        }
+        Ok(s)
+    }
+
+    /// Queues one message; returns its sequence number.
+    pub fn send(&mut self, now: Instant, id: StreamId, data: Bytes) -> Result<u64, StreamError> {
+        let s = self.sendable(id, data.len() as u64)?;
+        s.counters.bytes_sent += data.len() as u64;
+        s.counters.messages_sent += 1;
+        s.counters.last_activity = now;
+        let st = &mut s.send;
+        let seq = s
+            .bufs
+            .get_or_insert_with(Default::default)
+            .send
+            .push(st, data);
+        self.wake(id);
+        Ok(seq)
+    }
+
+    /// Queues `data` cut into messages of `segment` bytes (the last may be
+    /// shorter; empty data sends nothing). Returns the sequence numbers used.
+    pub fn send_all(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        data: Bytes,
+        segment: usize,
+    ) -> Result<core::ops::Range<u64>, StreamError> {
+        if segment == 0 {
+            return Err(StreamError::InvalidSegmentSize);
+        }
+        let s = self.sendable(id, (segment as u64).min(data.len() as u64))?;
+        let first = s.send.next_seq;
+        let bufs = s.bufs.get_or_insert_with(Default::default);
+        let mut at = 0;
+        while at < data.len() {
+            let end = data.len().min(at + segment);
+            bufs.send.push(&mut s.send, data.slice(at..end));
+            at = end;
+        }
+        s.counters.bytes_sent += data.len() as u64;
+        s.counters.messages_sent += s.send.next_seq - first;
+        s.counters.last_activity = now;
+        let seqs = first..s.send.next_seq;
+        self.wake(id);
+        Ok(seqs)
+    }
+
+    /// The next whole message, if any. `Err(Finished)` once the peer ended
+    /// the stream and everything was read.
+    pub fn recv(
+        &mut self,
+        now: Instant,
+        rtt: Duration,
+        id: StreamId,
+    ) -> Result<Option<Bytes>, StreamError> {
+        let s = self.usable(id)?;
+        let popped = s.bufs.as_mut().and_then(|b| b.recv.pop(&mut s.recv));
+        let Some((_, data, released)) = popped else {
+            s.clear(flag::READABLE_SENT);
+            let done = s.has(flag::PEER_FIN)
+                && s.recv
+                    .fin
+                    .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
+            return if done {
+                Err(StreamError::Finished(id))
+            } else {
+                Ok(None)
+            };
+        };
+        s.counters.last_activity = now;
+        s.maybe_free();
+        self.recv_released_total += released;
+        self.credit_stream(now, rtt, id);
+        self.credit_session(now, rtt);
+        self.gc(id);
+        Ok(Some(data))
+    }
+
+    /// Sets a stream's priority (0..=1000).
+    pub fn set_priority(&mut self, id: StreamId, priority: u16) -> Result<(), StreamError> {
+        if priority > MAX_PRIORITY {
+            return Err(StreamError::InvalidPriority(priority));
+        }
+        let s = self.usable(id)?;
+        let old = s.priority;
+        s.priority = priority;
+        if s.has(flag::QUEUED) && old != priority && self.sched.remove(id, old) {
+            self.sched.push(id, priority);
+        }
+        Ok(())
+    }
+
+    /// Closes a stream gracefully: what was queued is still delivered, then
+    /// the peer sees the end of the stream. Unread received data is dropped.
+    pub fn close(&mut self, id: StreamId) -> Result<(), StreamError> {
+        let s = self.usable(id)?;
+        s.set(flag::USER_CLOSED);
+        let dropped = s.bufs.as_mut().map_or(0, |b| {
+            let n = b.recv.buffered_bytes();
+            b.recv.clear();
+            n
+        });
+        let _ = dropped;
+        self.release_all_recv(id);
+        self.finish(id);
+        self.gc(id);
+        Ok(())
+    }
+
+    /// Closes every stream of the session the application can see.
+    pub fn close_all(&mut self) {
+        let ids: Vec<StreamId> = self.ids().collect();
+        for id in ids {
+            let _ = self.close(id);
+        }
+    }
+
+    /// Abandons a stream at once: queued data is dropped and the peer is told
+    /// with `code`.
+    pub fn reset(&mut self, id: StreamId, code: u64) -> Result<(), StreamError> {
+        let s = self.usable(id)?;
+        s.set(flag::USER_CLOSED | flag::LOCAL_CLOSED | flag::RESET);
+        if let Some(b) = s.bufs.as_mut() {
+            b.send.clear();
+            b.recv.clear();
+        }
+        let prio = s.priority;
+        if s.has(flag::QUEUED) {
+            s.clear(flag::QUEUED);
+            self.sched.remove(id, prio);
+        }
+        self.release_all_recv(id);
+        self.control.push_back(Control::Reset(id, code));
+        Ok(())
+    }
+
+    /// Statistics of one stream.
+    pub fn stats(&self, now: Instant, id: StreamId, session: SessionId) -> Option<StreamStats> {
+        self.get(id).map(|s| s.stats(now, id, session))
+    }
+
+    /// The next stream event.
+    pub fn poll_event(&mut self) -> Option<StreamEvent> {
+        self.events.pop_front()
+    }
+
+    // ----- internal state changes -----
+
+    /// Marks our side finished and owes the peer a FIN.
+    fn finish(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            if !s.has(flag::LOCAL_CLOSED) {
+                s.set(flag::LOCAL_CLOSED);
+                self.control.push_back(Control::Fin(id));
+            }
+        }
+    }
+
+    /// Treats everything received or announced on `id` as consumed, so the
+    /// session-level window does not shrink for data nobody will read.
+    fn release_all_recv(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            let to = s
+                .recv
+                .fin
+                .map_or(s.recv.highest, |(off, _)| off.max(s.recv.highest));
+            self.recv_released_total += to.saturating_sub(s.recv.released);
+            s.recv.released = s.recv.released.max(to);
+        }
+    }
+
+    /// Queues `id` in the scheduler if it has something it may send.
+    fn wake(&mut self, id: StreamId) {
+        let session_credit = self.send_max.saturating_sub(self.sent_total);
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if s.has(flag::QUEUED | flag::RESET) {
+            return;
+        }
+        let lost = s.bufs.as_ref().is_some_and(|b| b.send.has_lost());
+        let fresh = SendBuf::has_unsent(&s.send) && s.send.credit() > 0;
+        if lost || (fresh && session_credit > 0) {
+            s.set(flag::QUEUED);
+            self.sched.push(id, s.priority);
+        } else if fresh && !s.has(flag::SESSION_BLOCKED) {
+            s.set(flag::SESSION_BLOCKED);
+            self.session_blocked.push(id);
+        }
+    }
+
+    /// The next chunk of stream data to send, chosen by priority. `fit` gets
+    /// the stream id and the chunk's header fields and answers how many data
+    /// bytes fit in the packet (0: none, try no further).
+    pub fn next_chunk(
+        &mut self,
+        mut fit: impl FnMut(StreamId, &ChunkHead) -> usize,
+    ) -> Option<(StreamId, super::send::Chunk)> {
+        while let Some(id) = self.sched.peek() {
+            let session_credit = self.send_max.saturating_sub(self.sent_total);
+            let Some(s) = self.streams.get_mut(&id) else {
+                self.sched.pop();
+                continue;
+            };
+            let allowed = s.send.credit().min(session_credit);
+            let before = s.send.sent_end;
+            let mut too_big = false;
+            let chunk = s.bufs.as_mut().and_then(|b| {
+                b.send.next_chunk(
+                    &mut s.send,
+                    |h| {
+                        let n = fit(id, h);
+                        too_big = n == 0;
+                        n
+                    },
+                    allowed,
+                )
+            });
+            self.sent_total += s.send.sent_end - before;
+            match chunk {
+                Some(c) => {
+                    let more = s.bufs.as_ref().is_some_and(|b| b.send.has_lost())
+                        || (SendBuf::has_unsent(&s.send)
+                            && s.send.credit() > 0
+                            && self.send_max > self.sent_total);
+                    if more {
+                        self.sched.rotate();
+                    } else {
+                        self.sched.pop();
+                        s.clear(flag::QUEUED);
+                        self.wake(id); // parks it as session-blocked if so
+                    }
+                    return Some((id, c));
+                }
+                None if too_big => return None, // packet full
+                None => {
+                    self.sched.pop();
+                    s.clear(flag::QUEUED);
+                    self.wake(id);
+                }
+            }
+        }
+        None
+    }
+
+    /// The next control frame owed, with current values.
+    pub fn next_control(&mut self) -> Option<(Control, ControlFrame)> {
+        while let Some(c) = self.control.pop_front() {
+            let frame = match c {
+                Control::MaxData => {
+                    self.max_data_queued = false;
+                    ControlFrame::MaxData(self.recv_advertised)
+                }
+                Control::MaxStreamData(id) => match self.streams.get_mut(&id) {
+                    Some(s) if !s.has(flag::PEER_FIN | flag::RESET) => {
+                        s.clear(flag::MSD_QUEUED);
+                        ControlFrame::MaxStreamData(id, s.recv.max_data)
+                    }
+                    _ => continue,
+                },
+                Control::Fin(id) => match self.streams.get(&id) {
+                    Some(s) if !s.has(flag::RESET) => {
+                        ControlFrame::Fin(id, s.send.queued_end, s.send.next_seq)
+                    }
+                    _ => continue,
+                },
+                Control::Reset(id, code) => match self.streams.get(&id) {
+                    Some(s) => ControlFrame::Reset(id, code, s.send.queued_end, s.send.next_seq),
+                    None => continue,
+                },
+            };
+            return Some((c, frame));
+        }
+        None
+    }
+
+    /// Puts a control item back (it did not fit, or its packet was lost).
+    pub fn requeue_control(&mut self, c: Control) {
+        match c {
+            Control::MaxData if !self.max_data_queued => {
+                self.max_data_queued = true;
+                self.control.push_back(c);
+            }
+            Control::MaxData => {}
+            Control::MaxStreamData(id) => {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    if !s.has(flag::MSD_QUEUED) {
+                        s.set(flag::MSD_QUEUED);
+                        self.control.push_back(c);
+                    }
+                }
+            }
+            Control::Fin(_) | Control::Reset(..) => self.control.push_back(c),
+        }
+    }
+
+    /// True if control frames are owed.
+    pub fn has_control(&self) -> bool {
+        !self.control.is_empty()
+    }
+
+    /// True if stream data is ready to go (credit permitting).
+    pub fn has_data(&self) -> bool {
+        !self.sched.is_empty()
+    }
+
+    /// Our FIN or RESET for `id` was acknowledged.
+    pub fn on_control_acked(&mut self, c: Control) {
+        if let Control::Fin(id) | Control::Reset(id, _) = c {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.set(flag::FIN_ACKED);
+            }
+            self.gc(id);
+        }
+    }
+
+    /// Units of a stream were acknowledged.
+    pub fn on_chunk_acked(&mut self, id: StreamId, units: core::ops::Range<u64>) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            if let Some(b) = s.bufs.as_mut() {
+                b.send.on_ack(&mut s.send, units);
+            }
+            s.maybe_free();
+            self.gc(id);
+        }
+    }
+
+    /// Units of a stream were lost: they go back for retransmission.
+    pub fn on_chunk_lost(&mut self, id: StreamId, units: core::ops::Range<u64>) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            if s.has(flag::RESET) {
+                return;
+            }
+            if let Some(b) = s.bufs.as_mut() {
+                b.send.on_lost(&s.send, units);
+            }
+            self.wake(id);
+        }
+    }
+
+    /// Removes a stream once both sides are done with it.
+    fn gc(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get(&id) else {
+            return;
+        };
+        let ours_done = s.has(flag::LOCAL_CLOSED)
+            && (s.has(flag::FIN_ACKED) || s.has(flag::PEER_RESET))
+            && s.bufs
+                .as_ref()
+                .is_none_or(|b| b.send.is_drained(&s.send) || s.has(flag::RESET));
+        let theirs_done = s.has(flag::PEER_FIN | flag::PEER_RESET)
+            && (s.has(flag::USER_CLOSED) || s.bufs.as_ref().is_none_or(|b| b.recv.is_empty()));
+        if ours_done && theirs_done && !s.has(flag::QUEUED) {
+            self.streams.remove(&id);
+            self.retired.insert(u64::from(id)..u64::from(id) + 1);
+            while self.retired.len() > MAX_RETIRED_RANGES {
+                self.retired.pop_min();
+            }
+        }
+    }
+
+    // ----- frames from the peer -----
+
+    /// Looks up (or opens, on the peer's first frame) stream `id`. `None`:
+    /// retired, frames for it are stale and ignored.
+    fn peer_stream(&mut self, now: Instant, id: StreamId) -> Result<bool, StreamFault> {
+        if !self.streams.contains_key(&id) {
+            if self.retired.contains(u64::from(id)) {
+                return Ok(false);
+            }
+            if self.streams.len() >= self.limits.max_streams {
+                return Err(StreamFault::StreamLimit);
+            }
+            self.insert(now, id);
+            self.events.push_back(StreamEvent::Opened(id));
+        }
+        Ok(true)
+    }
+
+    /// A STREAM frame.
+    pub fn on_stream_frame(
+        &mut self,
+        now: Instant,
+        rtt: Duration,
+        id: StreamId,
+        f: Fragment<'_>,
+    ) -> Result<(), StreamFault> {
+        let max_message = self.limits.max_message_size;
+        let max_stream_buffer = self.limits.max_stream_window.saturating_add(max_message);
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        let discard = s.has(flag::USER_CLOSED | flag::RESET);
+        let before = s.recv.expected_seq;
+        let bytes_before = s.recv.highest;
+        let acc = s
+            .bufs
+            .get_or_insert_with(Default::default)
+            .recv
+            .on_fragment(&mut s.recv, f, max_message)
+            .map_err(StreamFault::from)?;
+        let _ = bytes_before;
+        self.recv_highest_total += acc.new_units;
+        if self.recv_highest_total > self.recv_advertised {
+            return Err(StreamFault::FlowControl);
+        }
+        let buffered = s.bufs.as_ref().map_or(0, |b| b.recv.buffered_bytes());
+        if buffered > max_stream_buffer {
+            return Err(StreamFault::FlowControl);
+        }
+        if discard {
+            if let Some(b) = s.bufs.as_mut() {
+                b.recv.clear();
+            }
+            s.maybe_free();
+            self.release_all_recv(id);
+            self.credit_session(now, rtt);
+            return Ok(());
+        }
+        if acc.newly_ready > 0 {
+            let delivered = s.recv.expected_seq - before;
+            s.counters.messages_received += delivered;
+            s.counters.last_activity = now;
+            if !s.has(flag::READABLE_SENT) {
+                s.set(flag::READABLE_SENT);
+                self.events.push_back(StreamEvent::Readable(id));
+            }
+        }
+        s.counters.bytes_received += acc.delivered_bytes;
+        self.recv_released_total += acc.released;
+        self.credit_stream(now, rtt, id);
+        self.credit_session(now, rtt);
+        self.check_finished(id);
+        Ok(())
+    }
+
+    /// STREAM_FIN.
+    pub fn on_fin(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        final_offset: u64,
+        final_seq: u64,
+    ) -> Result<(), StreamFault> {
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        if let Some(prev) = s.recv.fin {
+            if prev != (final_offset, final_seq) {
+                return Err(StreamFault::Inconsistent);
+            }
+            return Ok(());
+        }
+        if final_offset < s.recv.highest
+            || final_seq < s.recv.expected_seq
+            || final_offset > s.recv.max_data
+        {
+            return Err(StreamFault::Inconsistent);
+        }
+        s.recv.fin = Some((final_offset, final_seq));
+        s.set(flag::PEER_FIN);
+        // The final size counts toward the session's flow control.
+        self.recv_highest_total += final_offset - s.recv.highest;
+        s.recv.highest = final_offset;
+        if self.recv_highest_total > self.recv_advertised {
+            return Err(StreamFault::FlowControl);
+        }
+        if s.has(flag::USER_CLOSED) {
+            self.release_all_recv(id);
+        }
+        self.finish(id); // our side closes too, after what we queued
+        self.check_finished(id);
+        self.gc(id);
+        Ok(())
+    }
+
+    /// STREAM_RESET.
+    pub fn on_reset(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        code: u64,
+        final_offset: u64,
+    ) -> Result<(), StreamFault> {
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        if final_offset < s.recv.highest || final_offset > s.recv.max_data {
+            return Err(StreamFault::Inconsistent);
+        }
+        self.recv_highest_total += final_offset - s.recv.highest;
+        s.recv.highest = final_offset;
+        let notify = !s.has(flag::USER_CLOSED);
+        s.set(flag::PEER_RESET | flag::RESET | flag::LOCAL_CLOSED);
+        if let Some(b) = s.bufs.as_mut() {
+            b.send.clear();
+            b.recv.clear();
+        }
+        s.maybe_free();
+        let prio = s.priority;
+        if s.has(flag::QUEUED) {
+            s.clear(flag::QUEUED);
+            self.sched.remove(id, prio);
+        }
+        self.release_all_recv(id);
+        if notify {
+            self.events.push_back(StreamEvent::Reset(id, code));
+        }
+        // The stream stays visible (its calls answer `Reset`) until closed.
+        if !notify {
+            self.gc(id);
+        }
+        Ok(())
+    }
+
+    /// MAX_DATA.
+    pub fn on_max_data(&mut self, max: u64) {
+        if max > self.send_max {
+            self.send_max = max;
+            for id in core::mem::take(&mut self.session_blocked) {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.clear(flag::SESSION_BLOCKED);
+                }
+                self.wake(id);
+            }
+        }
+    }
+
+    /// MAX_STREAM_DATA.
+    pub fn on_max_stream_data(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        max: u64,
+    ) -> Result<(), StreamFault> {
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        if max > s.send.max_data {
+            s.send.max_data = max;
+            self.wake(id);
+        }
+        Ok(())
+    }
+
+    fn check_finished(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            let all_in = s
+                .recv
+                .fin
+                .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
+            if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {
+                s.set(flag::FINISHED_SENT);
+                self.events.push_back(StreamEvent::Finished(id));
+            }
+        }
+    }
+
+    fn credit_stream(&mut self, now: Instant, rtt: Duration, id: StreamId) {
+        let max = self.limits.max_stream_window;
+        if let Some(s) = self.streams.get_mut(&id) {
+            if s.has(flag::PEER_FIN | flag::RESET) {
+                return;
+            }
+            if let Some(limit) = s
+                .window
+                .update(now, rtt, s.recv.released, s.recv.max_data, max)
+            {
+                s.recv.max_data = limit;
+                if !s.has(flag::MSD_QUEUED) {
+                    s.set(flag::MSD_QUEUED);
+                    self.control.push_back(Control::MaxStreamData(id));
+                }
+            }
+        }
+    }
+
+    fn credit_session(&mut self, now: Instant, rtt: Duration) {
+        let max = self.limits.max_session_window;
+        if let Some(limit) = self.recv_window.update(
+            now,
+            rtt,
+            self.recv_released_total,
+            self.recv_advertised,
+            max,
+        ) {
+            self.recv_advertised = limit;
+            self.requeue_control(Control::MaxData);
+        }
+    }
+
+    /// Session-level figures: (send credit left, receive window size).
+    pub fn session_windows(&self) -> (u64, u64) {
+        (
+            self.send_max.saturating_sub(self.sent_total),
+            self.recv_window.size,
+        )
+    }
+}
+
+/// A peer's stream misbehaviour; each closes the session with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StreamFault {
+    /// Sent past a stream or session limit.
+    #[error("flow control violated")]
+    FlowControl,
+    /// Opened more streams than allowed.
+    #[error("stream limit exceeded")]
+    StreamLimit,
+    /// A message over the size limit.
+    #[error("message too large")]
+    MessageTooLarge,
+    /// Contradictory stream data or end.
+    #[error("inconsistent stream data")]
+    Inconsistent,
+}
+
+impl From<RecvError> for StreamFault {
+    fn from(e: RecvError) -> Self {
+        match e {
+            RecvError::FlowControl => StreamFault::FlowControl,
+            RecvError::MessageTooLarge => StreamFault::MessageTooLarge,
+            RecvError::Inconsistent => StreamFault::Inconsistent,
+        }
+    }
+}

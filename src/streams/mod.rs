@@ -1,0 +1,113 @@
+//! Streams: many independent, ordered, flow-controlled message channels
+//! inside one session.
+//!
+//! Owns: per-stream send and receive buffers, flow-control windows, the
+//! priority scheduler, per-stream statistics and the stream manager.
+//! Never: touches packets, keys or timers; the session layer moves frames
+//! between the wire and these structures.
+
+pub mod flow;
+pub mod manager;
+pub mod recv;
+pub mod scheduler;
+pub mod send;
+pub mod stream;
+
+pub use manager::{Control, ControlFrame, StreamFault, StreamManager};
+pub use recv::OutOfOrder;
+pub use scheduler::{DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY};
+pub use stream::{Stream, StreamStats};
+
+use crate::ids::StreamId;
+
+/// Default segment size of `send_all`: 64 KiB, as in the STT chapter.
+pub const DEFAULT_SEGMENT_SIZE: usize = 64 * 1024;
+
+/// Limits and initial windows of a session's streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Streams open at once (both sides together).
+    pub max_streams: usize,
+    /// Largest message `send` accepts and the peer may send.
+    pub max_message_size: u64,
+    /// Initial per-stream receive window.
+    pub stream_window: u64,
+    /// Largest per-stream receive window auto-tuning may reach.
+    pub max_stream_window: u64,
+    /// Initial session-wide receive window.
+    pub session_window: u64,
+    /// Largest session-wide receive window.
+    pub max_session_window: u64,
+    /// Unacknowledged bytes a stream may hold before `send` says `WouldBlock`.
+    pub max_send_queue: u64,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            max_streams: 1 << 20,
+            max_message_size: 16 << 20,
+            stream_window: 256 << 10,
+            max_stream_window: 16 << 20,
+            session_window: 1 << 20,
+            max_session_window: 64 << 20,
+            max_send_queue: 64 << 20,
+        }
+    }
+}
+
+/// Something that happened on a stream, for the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// The peer opened this stream by sending on it.
+    Opened(StreamId),
+    /// Messages are ready to read (sent once until a read drains them).
+    Readable(StreamId),
+    /// The peer ended the stream and every message was delivered.
+    Finished(StreamId),
+    /// The peer abandoned the stream with this code.
+    Reset(StreamId, u64),
+}
+
+/// Errors of stream calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// `create` of an id already open.
+    #[error("stream {0} already exists")]
+    AlreadyExists(StreamId),
+    /// No such stream.
+    #[error("stream {0} not found")]
+    NotFound(StreamId),
+    /// The stream was closed by this side.
+    #[error("stream {0} is closed")]
+    Closed(StreamId),
+    /// The peer closed the stream; nothing more can be sent on it.
+    #[error("stream {0} was closed by the peer")]
+    ClosedByPeer(StreamId),
+    /// The peer ended the stream and every message has been read.
+    #[error("stream {0} is finished")]
+    Finished(StreamId),
+    /// The stream was reset by the peer.
+    #[error("stream {0} was reset")]
+    Reset(StreamId),
+    /// The message is over the configured maximum.
+    #[error("message of {size} bytes exceeds the maximum of {max}")]
+    MessageTooLarge {
+        /// Size of the message.
+        size: u64,
+        /// The configured maximum.
+        max: u64,
+    },
+    /// The stream's send queue is full; retry once acknowledgements drain it.
+    #[error("send queue of stream {0} is full")]
+    WouldBlock(StreamId),
+    /// Priority outside 0..=1000.
+    #[error("priority {0} is outside 0..=1000")]
+    InvalidPriority(u16),
+    /// Too many streams open in this session.
+    #[error("too many streams in this session")]
+    TooManyStreams,
+    /// `send_all` with a zero segment size.
+    #[error("segment size must be at least 1")]
+    InvalidSegmentSize,
+}

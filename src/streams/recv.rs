@@ -1,0 +1,480 @@
+//! The receive half of one stream: reassembly of fragmented messages, the
+//! out-of-order buffer, in-order delivery and the credit it releases.
+//!
+//! Owns: turning stream frames (possibly lost, duplicated, reordered or
+//! re-cut) into whole messages delivered once each, in sequence order.
+//! Never: buffers past what flow control allows (every frame is checked
+//! against the limit this side advertised) and never keeps a large packet
+//! alive for a small fragment (fragments are copied out).
+//!
+//! # Credit
+//! `released` is how far the sender may consider its units consumed. It
+//! moves when the application reads a message, and also while the head
+//! message (the next one to deliver) arrives in order: a message larger than
+//! the window would otherwise deadlock, since it can only be read whole. So
+//! one stream buffers at most one message plus one window.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use bytes::{Bytes, BytesMut};
+
+use crate::ranges::RangeSet;
+
+/// Largest capacity reserved up front for a head message being assembled.
+const HEAD_PREALLOC_MAX: u64 = 1 << 20;
+
+/// A stream frame as the receive side needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment<'a> {
+    /// Unit offset of the first byte.
+    pub offset: u64,
+    /// Message sequence number.
+    pub seq: u64,
+    /// Total message length.
+    pub msg_len: u64,
+    /// Offset of `data` inside the message.
+    pub frag_offset: u64,
+    /// The bytes.
+    pub data: &'a [u8],
+}
+
+impl Fragment<'_> {
+    fn is_last(&self) -> bool {
+        self.frag_offset + self.data.len() as u64 == self.msg_len
+    }
+
+    /// One past the last unit this fragment covers.
+    pub fn unit_end(&self) -> u64 {
+        self.offset + self.data.len() as u64 + u64::from(self.is_last())
+    }
+
+    fn msg_start(&self) -> Option<u64> {
+        self.offset.checked_sub(self.frag_offset)
+    }
+}
+
+/// Why a fragment was refused. Each closes the session with a typed reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecvError {
+    /// The peer sent past the limit this side advertised.
+    #[error("peer exceeded the stream's flow-control limit")]
+    FlowControl,
+    /// The message is larger than the configured maximum.
+    #[error("message larger than the configured maximum")]
+    MessageTooLarge,
+    /// Fragments of one message disagree, or data lies past the stream's end.
+    #[error("inconsistent stream data")]
+    Inconsistent,
+}
+
+/// What a fragment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Accepted {
+    /// New units beyond the highest seen (for session-level accounting).
+    pub new_units: u64,
+    /// Messages that became ready for the application.
+    pub newly_ready: usize,
+    /// Credit released by in-order progress of the head message.
+    pub released: u64,
+    /// Bytes of the messages that became ready.
+    pub delivered_bytes: u64,
+}
+
+/// A message not yet deliverable.
+#[derive(Debug)]
+struct Partial {
+    start: u64,
+    msg_len: u64,
+    /// Contiguous bytes from the message's start.
+    head: BytesMut,
+    /// Out-of-order pieces beyond `head`, keyed by offset inside the message.
+    pieces: BTreeMap<u64, Bytes>,
+    /// Every byte received, including `head`.
+    received: RangeSet,
+}
+
+impl Partial {
+    fn new(start: u64, msg_len: u64) -> Self {
+        Partial {
+            start,
+            msg_len,
+            head: BytesMut::new(),
+            pieces: BTreeMap::new(),
+            received: RangeSet::new(),
+        }
+    }
+
+    fn is_complete(&self) -> bool {
+        self.head.len() as u64 == self.msg_len
+    }
+
+    /// Stores the new bytes of `data` at `at`. Returns bytes added.
+    fn insert(&mut self, at: u64, data: &[u8]) -> u64 {
+        let end = at + data.len() as u64;
+        if self.received.contains_range(at..end) {
+            return 0;
+        }
+        // The gaps of `received` inside at..end are the new bytes.
+        let mut added = 0;
+        let mut cursor = at;
+        let have: alloc::vec::Vec<_> = self.received.iter_within(at..end).collect();
+        for r in have.iter().cloned().chain(core::iter::once(end..end)) {
+            if cursor < r.start {
+                self.place(
+                    cursor,
+                    &data[(cursor - at) as usize..(r.start - at) as usize],
+                );
+                added += r.start - cursor;
+            }
+            cursor = cursor.max(r.end);
+        }
+        self.received.insert(at..end);
+        self.absorb();
+        added
+    }
+
+    fn place(&mut self, at: u64, bytes: &[u8]) {
+        if at == self.head.len() as u64 {
+            if self.head.capacity() == 0 {
+                self.head
+                    .reserve(self.msg_len.min(HEAD_PREALLOC_MAX) as usize);
+            }
+            self.head.extend_from_slice(bytes);
+        } else {
+            self.pieces.insert(at, Bytes::copy_from_slice(bytes));
+        }
+    }
+
+    /// Moves pieces that now continue `head` into it.
+    fn absorb(&mut self) {
+        while let Some(entry) = self.pieces.first_entry() {
+            let at = *entry.key();
+            let len = self.head.len() as u64;
+            if at > len {
+                break;
+            }
+            let piece = entry.remove();
+            let skip = (len - at) as usize;
+            if skip < piece.len() {
+                self.head.extend_from_slice(&piece[skip..]);
+            }
+        }
+    }
+}
+
+/// A whole message waiting to be read.
+#[derive(Debug)]
+struct Ready {
+    seq: u64,
+    start: u64,
+    data: Bytes,
+}
+
+/// Counters of the receive half; inline in the stream even when idle.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RecvState {
+    /// Next sequence number to become ready (`expected_sequence`).
+    pub expected_seq: u64,
+    /// Units credited back to the sender (see module docs).
+    pub released: u64,
+    /// Highest unit end received.
+    pub highest: u64,
+    /// The limit last advertised to the peer (`MAX_STREAM_DATA`).
+    pub max_data: u64,
+    /// End of stream announced by the peer: (final offset, final sequence).
+    pub fin: Option<(u64, u64)>,
+}
+
+/// Receive-side buffers; allocated only while something is buffered.
+#[derive(Debug, Default)]
+pub struct RecvBuf {
+    /// Whole messages in order, waiting for the application.
+    ready: VecDeque<Ready>,
+    /// Messages at or after `expected_seq` that are not whole yet or wait
+    /// behind a gap, by sequence number.
+    partial: BTreeMap<u64, Partial>,
+    /// Bytes held in `partial`.
+    partial_bytes: u64,
+    /// Bytes held in `ready`.
+    ready_bytes: u64,
+}
+
+/// What waits in the out-of-order buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutOfOrder {
+    /// The sequence number delivery waits for.
+    pub waiting_for: u64,
+    /// Messages buffered behind it (whole or partial).
+    pub messages: usize,
+    /// Bytes buffered behind it.
+    pub bytes: u64,
+}
+
+impl RecvBuf {
+    /// Takes in one fragment. `max_message` bounds message size.
+    pub fn on_fragment(
+        &mut self,
+        st: &mut RecvState,
+        f: Fragment<'_>,
+        max_message: u64,
+    ) -> Result<Accepted, RecvError> {
+        let start = f.msg_start().ok_or(RecvError::Inconsistent)?;
+        let unit_end = f.unit_end();
+        if f.frag_offset + f.data.len() as u64 > f.msg_len {
+            return Err(RecvError::Inconsistent);
+        }
+        if f.msg_len > max_message {
+            return Err(RecvError::MessageTooLarge);
+        }
+        if unit_end > st.max_data {
+            return Err(RecvError::FlowControl);
+        }
+        if let Some((final_offset, final_seq)) = st.fin {
+            if unit_end > final_offset || f.seq >= final_seq {
+                return Err(RecvError::Inconsistent);
+            }
+        }
+        let mut acc = Accepted {
+            new_units: unit_end.saturating_sub(st.highest),
+            ..Accepted::default()
+        };
+        st.highest = st.highest.max(unit_end);
+        let ready_before = self.ready_bytes;
+        if f.seq < st.expected_seq {
+            return Ok(acc); // duplicate of a delivered message
+        }
+        if f.seq == st.expected_seq && f.frag_offset == 0 && f.is_last() {
+            // Fast path: a whole message in order, no reassembly state.
+            self.push_ready(f.seq, start, Bytes::copy_from_slice(f.data));
+            st.expected_seq += 1;
+            acc.newly_ready = 1 + self.drain_in_order(st);
+        } else {
+            let p = self
+                .partial
+                .entry(f.seq)
+                .or_insert_with(|| Partial::new(start, f.msg_len));
+            if p.start != start || p.msg_len != f.msg_len {
+                return Err(RecvError::Inconsistent);
+            }
+            self.partial_bytes += p.insert(f.frag_offset, f.data);
+            acc.newly_ready = self.drain_in_order(st);
+        }
+        acc.released = self.settle(st);
+        acc.delivered_bytes = self.ready_bytes - ready_before;
+        Ok(acc)
+    }
+
+    fn push_ready(&mut self, seq: u64, start: u64, data: Bytes) {
+        self.ready_bytes += data.len() as u64;
+        self.ready.push_back(Ready { seq, start, data });
+    }
+
+    /// Moves whole messages at `expected_seq` onwards into `ready`.
+    fn drain_in_order(&mut self, st: &mut RecvState) -> usize {
+        let mut n = 0;
+        while let Some(entry) = self.partial.first_entry() {
+            if *entry.key() != st.expected_seq || !entry.get().is_complete() {
+                break;
+            }
+            let (seq, p) = entry.remove_entry();
+            self.partial_bytes -= p.msg_len;
+            self.push_ready(seq, p.start, p.head.freeze());
+            st.expected_seq += 1;
+            n += 1;
+        }
+        n
+    }
+
+    /// Releases credit (see module docs): up to the end of what was read, and,
+    /// while the application is caught up, up to the head message's in-order
+    /// progress. Returns the increase.
+    fn settle(&mut self, st: &mut RecvState) -> u64 {
+        let mut to = st.released;
+        if self.ready.is_empty() {
+            if let Some(p) = self.partial.get(&st.expected_seq) {
+                to = to.max(p.start + p.head.len() as u64);
+            }
+        }
+        let d = to - st.released;
+        st.released = to;
+        d
+    }
+
+    /// The next whole message, with its sequence number and the credit its
+    /// reading released.
+    pub fn pop(&mut self, st: &mut RecvState) -> Option<(u64, Bytes, u64)> {
+        let m = self.ready.pop_front()?;
+        self.ready_bytes -= m.data.len() as u64;
+        let end = m.start + m.data.len() as u64 + 1;
+        let before = st.released;
+        st.released = st.released.max(end);
+        self.settle(st);
+        Some((m.seq, m.data, st.released - before))
+    }
+
+    /// Whole messages waiting for the application.
+    pub fn ready_len(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Bytes buffered in total (ready and out of order).
+    pub fn buffered_bytes(&self) -> u64 {
+        self.ready_bytes + self.partial_bytes
+    }
+
+    /// What the out-of-order buffer holds.
+    pub fn out_of_order(&self, st: &RecvState) -> OutOfOrder {
+        OutOfOrder {
+            waiting_for: st.expected_seq,
+            messages: self.partial.len(),
+            bytes: self.partial_bytes,
+        }
+    }
+
+    /// True when nothing is buffered: the buffer may be freed.
+    pub fn is_empty(&self) -> bool {
+        self.ready.is_empty() && self.partial.is_empty()
+    }
+
+    /// Drops everything buffered (stream reset or close).
+    pub fn clear(&mut self) {
+        self.ready.clear();
+        self.partial.clear();
+        self.ready_bytes = 0;
+        self.partial_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    const MAX: u64 = 1 << 20;
+
+    fn frag(seq: u64, start: u64, msg: &[u8], at: usize, len: usize) -> Fragment<'_> {
+        Fragment {
+            offset: start + at as u64,
+            seq,
+            msg_len: msg.len() as u64,
+            frag_offset: at as u64,
+            data: &msg[at..at + len],
+        }
+    }
+
+    fn setup() -> (RecvBuf, RecvState) {
+        let st = RecvState {
+            max_data: 1000,
+            ..RecvState::default()
+        };
+        (RecvBuf::default(), st)
+    }
+
+    fn drain(b: &mut RecvBuf, st: &mut RecvState) -> Vec<(u64, Vec<u8>)> {
+        core::iter::from_fn(|| b.pop(st).map(|(s, d, _)| (s, d.to_vec()))).collect()
+    }
+
+    #[test]
+    fn out_of_order_messages_wait_for_the_gap() {
+        let (mut b, mut st) = setup();
+        let (m0, m1, m2) = (b"aa".as_slice(), b"bbb".as_slice(), b"c".as_slice());
+        // Units: m0 0..3, m1 3..7, m2 7..9. Arrival order 0, 2, 1.
+        b.on_fragment(&mut st, frag(0, 0, m0, 0, 2), MAX).unwrap();
+        let a = b.on_fragment(&mut st, frag(2, 7, m2, 0, 1), MAX).unwrap();
+        assert_eq!(a.newly_ready, 0);
+        let ooo = b.out_of_order(&st);
+        assert_eq!((ooo.waiting_for, ooo.messages), (1, 1));
+        let a = b.on_fragment(&mut st, frag(1, 3, m1, 0, 3), MAX).unwrap();
+        assert_eq!(a.newly_ready, 2);
+        let got = drain(&mut b, &mut st);
+        assert_eq!(
+            got,
+            [
+                (0, b"aa".to_vec()),
+                (1, b"bbb".to_vec()),
+                (2, b"c".to_vec())
+            ]
+        );
+        assert_eq!(b.out_of_order(&st).messages, 0);
+        assert_eq!(st.released, 9);
+    }
+
+    #[test]
+    fn reassembles_overlapping_recut_fragments_once() {
+        let (mut b, mut st) = setup();
+        let m: Vec<u8> = (0..100).collect();
+        b.on_fragment(&mut st, frag(0, 0, &m, 50, 50), MAX).unwrap();
+        b.on_fragment(&mut st, frag(0, 0, &m, 10, 30), MAX).unwrap();
+        b.on_fragment(&mut st, frag(0, 0, &m, 10, 30), MAX).unwrap();
+        assert_eq!(b.ready_len(), 0);
+        let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 60), MAX).unwrap();
+        assert_eq!(a.newly_ready, 1);
+        assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
+        // A late duplicate changes nothing.
+        let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 100), MAX).unwrap();
+        assert_eq!(a.newly_ready, 0);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn empty_message_is_delivered() {
+        let (mut b, mut st) = setup();
+        b.on_fragment(&mut st, frag(0, 0, b"", 0, 0), MAX).unwrap();
+        assert_eq!(drain(&mut b, &mut st), [(0, Vec::new())]);
+        assert_eq!(st.released, 1);
+    }
+
+    #[test]
+    fn flow_control_and_size_limits_are_enforced() {
+        let (mut b, mut st) = setup();
+        let big = alloc::vec![0u8; 1000];
+        assert_eq!(
+            b.on_fragment(&mut st, frag(0, 0, &big, 0, 1000), MAX),
+            Err(RecvError::FlowControl),
+            "1000 bytes + end unit exceed a 1000-unit limit"
+        );
+        assert_eq!(
+            b.on_fragment(&mut st, frag(0, 0, &big, 0, 10), 999),
+            Err(RecvError::MessageTooLarge)
+        );
+        let m = b"xyz".as_slice();
+        b.on_fragment(&mut st, frag(0, 0, m, 0, 1), MAX).unwrap();
+        let mut bad = frag(0, 0, m, 1, 1);
+        bad.msg_len = 4;
+        assert_eq!(
+            b.on_fragment(&mut st, bad, MAX),
+            Err(RecvError::Inconsistent)
+        );
+    }
+
+    #[test]
+    fn slow_reader_holds_credit_caught_up_reader_releases_head_progress() {
+        let (mut b, mut st) = setup();
+        let m: Vec<u8> = alloc::vec![7; 100];
+        // Head message arriving in order releases its bytes while nothing is unread.
+        let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 40), MAX).unwrap();
+        assert_eq!(a.released, 40);
+        b.on_fragment(&mut st, frag(0, 0, &m, 40, 60), MAX).unwrap();
+        assert_eq!(b.ready_len(), 1);
+        // Now message 1 arrives while message 0 is unread: no release.
+        let a = b
+            .on_fragment(&mut st, frag(1, 101, &m, 0, 40), MAX)
+            .unwrap();
+        assert_eq!(a.released, 0);
+        let (_, _, rel) = b.pop(&mut st).unwrap();
+        assert_eq!(
+            rel,
+            60 + 1 + 40,
+            "rest of msg 0, its end unit, and msg 1's head progress"
+        );
+    }
+
+    #[test]
+    fn data_past_the_announced_end_is_refused() {
+        let (mut b, mut st) = setup();
+        st.fin = Some((3, 1));
+        assert_eq!(
+            b.on_fragment(&mut st, frag(1, 3, b"a", 0, 1), MAX),
+            Err(RecvError::Inconsistent)
+        );
+    }
+}
