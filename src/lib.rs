@@ -12,6 +12,8 @@ extern crate std;
 pub mod ids;
 pub mod rand;
 pub mod ranges;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod streams;
 pub mod time;
 

@@ -1,0 +1,52 @@
+//! A deterministic network simulator for testing sans-IO endpoints (this
+//! crate's, or an application's built on it) through bad networks in virtual
+//! time. Compiled with the `sim` feature.
+//!
+//! Owns: the simulated links (latency, jitter, random and burst loss,
+//! reordering, duplication, bottleneck rate and queue, MTU), the datagrams in
+//! flight, and an optional driver that runs nodes from event to event.
+//! Never: reads a clock, sleeps, or touches a socket or the OS's randomness.
+//! All randomness comes from [`crate::rand::Rng`] generators derived from the
+//! one seed given to [`Network::new`], so a seed and the same sequence of
+//! calls replay a run exactly, down to the order of equal-time arrivals.
+//!
+//! Layout: `config` (what a link does), `loss` (random draws and the
+//! Gilbert-Elliott chain), `bottleneck` (rate and drop-tail queue), `link`
+//! (one directional link's state and counters), `network` (the links and
+//! the datagrams in flight), `driver` (the [`Node`] trait and event loop).
+//!
+//! ```
+//! use core::time::Duration;
+//! use stt::sim::{LinkConfig, Network};
+//! use stt::Instant;
+//!
+//! let a = "10.0.0.1:1000".parse().unwrap();
+//! let b = "10.0.0.2:2000".parse().unwrap();
+//! let mut net = Network::new([7; 32]);
+//! let lossy = LinkConfig::default()
+//!     .with_latency(Duration::from_millis(25))
+//!     .with_loss(0.01)
+//!     .with_rate(10_000_000);
+//! net.set_path(a, b, lossy).unwrap();
+//!
+//! net.send(Instant::ZERO, a, b, b"hello");
+//! while let Some(t) = net.next_arrival() {
+//!     let d = net.poll_arrival(t).unwrap();
+//!     assert_eq!((d.from, d.to, &d.data[..]), (a, b, &b"hello"[..]));
+//! }
+//! assert_eq!(net.stats(a, b).sent, 1);
+//! ```
+
+mod bottleneck;
+mod config;
+mod driver;
+mod link;
+mod loss;
+mod network;
+
+pub use config::{
+    BurstLoss, ConfigError, LinkConfig, ProbabilityField, DEFAULT_MTU, DEFAULT_QUEUE_BYTES,
+};
+pub use driver::{run_until, step, Node, RunError, MAX_EVENTS_PER_INSTANT};
+pub use link::LinkStats;
+pub use network::{Delivery, Network};
