@@ -1,0 +1,324 @@
+//! Endpoint configuration and its validating builder.
+//!
+//! Owns: every tunable of the core with its documented default, and the
+//! derivation of the node's identity and the network key from the seeds.
+//! Never: keeps the raw seeds around longer than the build; holds no
+//! per-session state.
+
+use core::time::Duration;
+
+use crate::crypto::{network_key, Identity, Provider};
+use crate::ids::NodeId;
+use crate::recovery::RecoveryConfig;
+use crate::streams::{StreamLimits, DEFAULT_SEGMENT_SIZE};
+
+/// Shortest accepted `shared_seed`, in bytes.
+pub const MIN_SHARED_SEED_LEN: usize = 16;
+/// Shortest accepted `node_seed`, in bytes.
+pub const MIN_NODE_SEED_LEN: usize = 16;
+/// Smallest datagram size the protocol works with.
+pub const MIN_DATAGRAM_SIZE: usize = 256;
+/// Largest datagram size (a UDP payload).
+pub const MAX_DATAGRAM_SIZE: usize = 65_527;
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `shared_seed` shorter than [`MIN_SHARED_SEED_LEN`].
+    #[error("shared seed of {len} bytes is too short (at least {min})")]
+    SharedSeedTooShort {
+        /// Its length.
+        len: usize,
+        /// The minimum.
+        min: usize,
+    },
+    /// `node_seed` shorter than [`MIN_NODE_SEED_LEN`].
+    #[error("node seed of {len} bytes is too short (at least {min})")]
+    NodeSeedTooShort {
+        /// Its length.
+        len: usize,
+        /// The minimum.
+        min: usize,
+    },
+    /// Datagram size outside [`MIN_DATAGRAM_SIZE`]..=[`MAX_DATAGRAM_SIZE`].
+    #[error("datagram size {0} is outside {MIN_DATAGRAM_SIZE}..={MAX_DATAGRAM_SIZE}")]
+    DatagramSize(usize),
+    /// A limit or duration that must be positive is zero.
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+    /// A maximum is below its initial value.
+    #[error("{0}: the maximum is below the initial value")]
+    MaxBelowInitial(&'static str),
+}
+
+/// A validated endpoint configuration. Build it with [`Config::builder`].
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) identity: Identity,
+    pub(crate) network_key: [u8; 32],
+    pub(crate) provider: Provider,
+    /// Accept sessions initiated by others (`server_mode`).
+    pub accept_incoming: bool,
+    /// Give up a handshake after this long.
+    pub handshake_timeout: Duration,
+    /// Close a session after this long without hearing from the peer.
+    pub idle_timeout: Duration,
+    /// Send a keep-alive after this long without sending; `None`: never.
+    pub keep_alive: Option<Duration>,
+    /// Largest datagram sent (UDP payload).
+    pub max_datagram_size: usize,
+    /// Sessions held at once.
+    pub max_sessions: usize,
+    /// Half-open (responder) handshakes held before cookies are required.
+    pub max_half_open: usize,
+    /// How long a Retry cookie stays valid.
+    pub cookie_lifetime: Duration,
+    /// Default segment size of `send_all`.
+    pub segment_size: usize,
+    /// Stream limits and windows.
+    pub streams: StreamLimits,
+    /// Loss recovery and congestion control.
+    pub recovery: RecoveryConfig,
+}
+
+impl core::fmt::Debug for Config {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("node_id", &self.identity.node_id())
+            .field("provider", &self.provider)
+            .field("accept_incoming", &self.accept_incoming)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("keep_alive", &self.keep_alive)
+            .field("max_datagram_size", &self.max_datagram_size)
+            .field("max_sessions", &self.max_sessions)
+            .field("max_half_open", &self.max_half_open)
+            .field("segment_size", &self.segment_size)
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Starts a configuration from the node's seed (its identity) and the
+    /// network's shared seed (the pre-shared secret every node of the network
+    /// holds).
+    pub fn builder(node_seed: &[u8], shared_seed: &[u8]) -> ConfigBuilder {
+        ConfigBuilder::new(node_seed, shared_seed)
+    }
+
+    /// This node's identity (its static public key).
+    pub fn node_id(&self) -> NodeId {
+        self.identity.node_id()
+    }
+
+    /// The AEAD provider in use.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+}
+
+/// Builder of a [`Config`]; every setting has a documented default.
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    node_seed_len: usize,
+    shared_seed_len: usize,
+    identity: Identity,
+    network_key: [u8; 32],
+    provider: Provider,
+    accept_incoming: bool,
+    handshake_timeout: Duration,
+    idle_timeout: Duration,
+    keep_alive: Option<Duration>,
+    max_datagram_size: usize,
+    max_sessions: usize,
+    max_half_open: usize,
+    cookie_lifetime: Duration,
+    segment_size: usize,
+    streams: StreamLimits,
+    recovery: RecoveryConfig,
+}
+
+impl ConfigBuilder {
+    fn new(node_seed: &[u8], shared_seed: &[u8]) -> Self {
+        ConfigBuilder {
+            node_seed_len: node_seed.len(),
+            shared_seed_len: shared_seed.len(),
+            identity: Identity::from_seed(node_seed),
+            network_key: network_key(shared_seed),
+            provider: Provider::default(),
+            accept_incoming: true,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            keep_alive: Some(Duration::from_secs(10)),
+            max_datagram_size: 1452,
+            max_sessions: 10_000,
+            max_half_open: 256,
+            cookie_lifetime: Duration::from_secs(10),
+            segment_size: DEFAULT_SEGMENT_SIZE,
+            streams: StreamLimits::default(),
+            recovery: RecoveryConfig::default(),
+        }
+    }
+
+    /// AEAD provider (default: `ring` when compiled in, else RustCrypto).
+    pub fn provider(mut self, p: Provider) -> Self {
+        self.provider = p;
+        self
+    }
+    /// Accept sessions from others (default true; false for a pure client).
+    pub fn accept_incoming(mut self, yes: bool) -> Self {
+        self.accept_incoming = yes;
+        self
+    }
+    /// Handshake timeout (default 10 s).
+    pub fn handshake_timeout(mut self, d: Duration) -> Self {
+        self.handshake_timeout = d;
+        self
+    }
+    /// Idle timeout (default 30 s).
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+    /// Keep-alive interval (default 10 s; `None` disables).
+    pub fn keep_alive(mut self, d: Option<Duration>) -> Self {
+        self.keep_alive = d;
+        self
+    }
+    /// Largest datagram (default 1452: fits a 1500-byte MTU over IPv6).
+    pub fn max_datagram_size(mut self, n: usize) -> Self {
+        self.max_datagram_size = n;
+        self
+    }
+    /// Sessions held at once (default 10,000).
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.max_sessions = n;
+        self
+    }
+    /// Half-open handshakes before cookies are required (default 256).
+    pub fn max_half_open(mut self, n: usize) -> Self {
+        self.max_half_open = n;
+        self
+    }
+    /// Lifetime of Retry cookies (default 10 s).
+    pub fn cookie_lifetime(mut self, d: Duration) -> Self {
+        self.cookie_lifetime = d;
+        self
+    }
+    /// Default `send_all` segment size (default 64 KiB).
+    pub fn segment_size(mut self, n: usize) -> Self {
+        self.segment_size = n;
+        self
+    }
+    /// Stream limits and windows (see [`StreamLimits`] for defaults).
+    pub fn streams(mut self, s: StreamLimits) -> Self {
+        self.streams = s;
+        self
+    }
+    /// Recovery and congestion control (see [`RecoveryConfig`]).
+    pub fn recovery(mut self, r: RecoveryConfig) -> Self {
+        self.recovery = r;
+        self
+    }
+
+    /// Checks every setting and builds the configuration.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        if self.shared_seed_len < MIN_SHARED_SEED_LEN {
+            return Err(ConfigError::SharedSeedTooShort {
+                len: self.shared_seed_len,
+                min: MIN_SHARED_SEED_LEN,
+            });
+        }
+        if self.node_seed_len < MIN_NODE_SEED_LEN {
+            return Err(ConfigError::NodeSeedTooShort {
+                len: self.node_seed_len,
+                min: MIN_NODE_SEED_LEN,
+            });
+        }
+        if !(MIN_DATAGRAM_SIZE..=MAX_DATAGRAM_SIZE).contains(&self.max_datagram_size) {
+            return Err(ConfigError::DatagramSize(self.max_datagram_size));
+        }
+        let zero = [
+            (self.handshake_timeout.is_zero(), "handshake_timeout"),
+            (self.idle_timeout.is_zero(), "idle_timeout"),
+            (self.keep_alive.is_some_and(|d| d.is_zero()), "keep_alive"),
+            (self.max_sessions == 0, "max_sessions"),
+            (self.cookie_lifetime.is_zero(), "cookie_lifetime"),
+            (self.segment_size == 0, "segment_size"),
+            (self.streams.max_streams == 0, "streams.max_streams"),
+            (self.streams.stream_window == 0, "streams.stream_window"),
+            (self.streams.session_window == 0, "streams.session_window"),
+        ];
+        if let Some((_, name)) = zero.iter().find(|(z, _)| *z) {
+            return Err(ConfigError::Zero(name));
+        }
+        if self.streams.max_stream_window < self.streams.stream_window {
+            return Err(ConfigError::MaxBelowInitial("streams.max_stream_window"));
+        }
+        if self.streams.max_session_window < self.streams.session_window {
+            return Err(ConfigError::MaxBelowInitial("streams.max_session_window"));
+        }
+        let mut recovery = self.recovery;
+        recovery.max_datagram_size = self.max_datagram_size;
+        Ok(Config {
+            identity: self.identity,
+            network_key: self.network_key,
+            provider: self.provider,
+            accept_incoming: self.accept_incoming,
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
+            keep_alive: self.keep_alive,
+            max_datagram_size: self.max_datagram_size,
+            max_sessions: self.max_sessions,
+            max_half_open: self.max_half_open,
+            cookie_lifetime: self.cookie_lifetime,
+            segment_size: self.segment_size,
+            streams: self.streams,
+            recovery,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODE: &[u8] = b"node-seed-node-seed-node-seed!!!";
+    const NET: &[u8] = b"shared_secret_32bytes_minimum!";
+
+    #[test]
+    fn defaults_build() {
+        let c = Config::builder(NODE, NET).build().unwrap();
+        assert_eq!(c.segment_size, 64 * 1024);
+        assert_eq!(c.max_datagram_size, 1452);
+        assert_eq!(c.recovery.max_datagram_size, 1452);
+    }
+
+    #[test]
+    fn short_shared_seed_is_a_typed_error() {
+        let e = Config::builder(NODE, b"short").build().unwrap_err();
+        assert_eq!(e, ConfigError::SharedSeedTooShort { len: 5, min: 16 });
+    }
+
+    #[test]
+    fn bad_limits_are_refused() {
+        let e = Config::builder(NODE, NET).max_datagram_size(100).build();
+        assert_eq!(e.unwrap_err(), ConfigError::DatagramSize(100));
+        let e = Config::builder(NODE, NET).segment_size(0).build();
+        assert_eq!(e.unwrap_err(), ConfigError::Zero("segment_size"));
+        let s = StreamLimits {
+            max_stream_window: 1,
+            ..StreamLimits::default()
+        };
+        let e = Config::builder(NODE, NET).streams(s).build();
+        assert_eq!(e.unwrap_err(), ConfigError::MaxBelowInitial("streams.max_stream_window"));
+    }
+
+    #[test]
+    fn same_node_seed_same_identity() {
+        let a = Config::builder(NODE, NET).build().unwrap();
+        let b = Config::builder(NODE, b"another network key!!").build().unwrap();
+        assert_eq!(a.node_id(), b.node_id());
+    }
+}
