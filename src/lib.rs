@@ -13,6 +13,7 @@ pub mod ids;
 pub mod rand;
 pub mod ranges;
 pub mod time;
+pub mod wire;
 
 pub use ids::{NodeId, SessionId, StreamId};
 pub use time::Instant;
