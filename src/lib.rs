@@ -16,6 +16,7 @@ pub mod ranges;
 pub mod sim;
 pub mod streams;
 pub mod time;
+pub mod wire;
 
 pub use ids::{NodeId, SessionId, StreamId};
 pub use time::Instant;
