@@ -1,0 +1,244 @@
+//! A session's handshake: Noise messages wrapped in long-header packets, and
+//! their retransmission.
+//!
+//! Owns: the Noise state until the split, the handshake datagram last sent
+//! (resent on a timer by the initiator, on a duplicate by the responder),
+//! the Retry token, and the responder's anti-amplification budget.
+//! Never: decides whether to accept a peer (the endpoint does) or touches
+//! stream data.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::crypto::{CryptoError, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG};
+use crate::ids::{NodeId, SessionId};
+use crate::time::Instant;
+use crate::wire::{LongHeader, LongType, TransportParams, Writer, VERSION};
+
+/// Which side of the handshake this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sent the Initial.
+    Initiator,
+    /// Answered it.
+    Responder,
+}
+
+/// What a completed handshake yields.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub secrets: TrafficSecrets,
+    pub remote_node: NodeId,
+    pub params: TransportParams,
+}
+
+/// Why a handshake message was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HsError {
+    /// Authentication failed (wrong network key, tampering).
+    Crypto(CryptoError),
+    /// The payload did not parse as transport parameters.
+    Params,
+}
+
+impl From<CryptoError> for HsError {
+    fn from(e: CryptoError) -> Self {
+        HsError::Crypto(e)
+    }
+}
+
+/// Handshake progress of one session.
+pub(crate) struct HandshakeState {
+    pub role: Role,
+    noise: Option<Handshake>,
+    /// Noise message 1 (initiator), kept to resend after a Retry.
+    msg1: Vec<u8>,
+    /// The datagram to (re)send: Initial or Finish (initiator), Response
+    /// (responder).
+    pub datagram: Vec<u8>,
+    /// The datagram should go out at the next transmit.
+    pub send_owed: bool,
+    /// When the initiator resends `datagram`.
+    pub resend_at: Option<Instant>,
+    backoff: Duration,
+    /// Retry token from the responder.
+    token: Vec<u8>,
+    pub retried: bool,
+    /// Responder: bytes received from the peer's address so far, and sent.
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+impl core::fmt::Debug for HandshakeState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HandshakeState")
+            .field("role", &self.role)
+            .field("send_owed", &self.send_owed)
+            .field("resend_at", &self.resend_at)
+            .finish_non_exhaustive()
+    }
+}
+
+fn long_datagram(
+    ty: LongType,
+    dst: SessionId,
+    src: SessionId,
+    token: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    let header = LongHeader {
+        ty,
+        version: VERSION,
+        dst,
+        src,
+        token,
+    };
+    let mut out = vec![0u8; header.encoded_len() + payload.len()];
+    let mut w = Writer::new(&mut out);
+    // Sized exactly above: cannot fail.
+    let ok = header.encode(&mut w).and_then(|_| w.put_slice(payload));
+    debug_assert!(ok.is_ok());
+    out
+}
+
+fn params_bytes(p: &TransportParams) -> Vec<u8> {
+    let mut out = vec![0u8; p.encoded_len()];
+    let ok = p.encode(&mut Writer::new(&mut out));
+    debug_assert!(ok.is_ok());
+    out
+}
+
+impl HandshakeState {
+    /// Starts an initiator: builds the Initial.
+    pub fn initiator(
+        identity: &Identity,
+        psk: &[u8; 32],
+        rng_seed: [u8; 32],
+        local: SessionId,
+        now: Instant,
+        first_resend: Duration,
+    ) -> Result<Self, CryptoError> {
+        let mut noise = Handshake::initiator(identity, psk, rng_seed)?;
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = noise.write_message(&[], &mut buf)?;
+        let msg1 = buf[..n].to_vec();
+        let datagram = long_datagram(LongType::Initial, SessionId(0), local, &[], &msg1);
+        Ok(HandshakeState {
+            role: Role::Initiator,
+            noise: Some(noise),
+            msg1,
+            datagram,
+            send_owed: true,
+            resend_at: Some(now + first_resend),
+            backoff: first_resend,
+            token: Vec::new(),
+            retried: false,
+            rx_bytes: 0,
+            tx_bytes: 0,
+        })
+    }
+
+    /// Initiator: a Retry arrived; resend the Initial with its token.
+    pub fn on_retry(&mut self, local: SessionId, token: &[u8], now: Instant) {
+        if self.retried || self.role != Role::Initiator || self.noise.is_none() {
+            return;
+        }
+        self.retried = true;
+        self.token = token.to_vec();
+        self.datagram = long_datagram(LongType::Initial, SessionId(0), local, &self.token, &self.msg1);
+        self.send_owed = true;
+        self.resend_at = Some(now + self.backoff);
+    }
+
+    /// Initiator: message 2 arrived. Builds the Finish and yields the keys.
+    pub fn on_response(
+        &mut self,
+        local: SessionId,
+        peer: SessionId,
+        payload: &[u8],
+        our_params: &TransportParams,
+        now: Instant,
+    ) -> Result<Outcome, HsError> {
+        let noise = self.noise.as_mut().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = noise.read_message(payload, &mut buf)?;
+        let params = TransportParams::parse(&buf[..n]).map_err(|_| HsError::Params)?;
+        let remote_node = noise.remote_node().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
+        self.datagram = long_datagram(LongType::Finish, peer, local, &[], &buf[..n]);
+        self.send_owed = true;
+        self.backoff = self.backoff.max(Duration::from_millis(1));
+        self.resend_at = Some(now + self.backoff);
+        let noise = self.noise.take().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        Ok(Outcome {
+            secrets: noise.into_secrets()?,
+            remote_node,
+            params,
+        })
+    }
+
+    /// Responder: reads message 1 and builds the Response. Fails (and the
+    /// caller keeps nothing) if the initiator lacks the network key.
+    pub fn responder(
+        identity: &Identity,
+        psk: &[u8; 32],
+        rng_seed: [u8; 32],
+        local: SessionId,
+        initiator: SessionId,
+        msg1: &[u8],
+        our_params: &TransportParams,
+    ) -> Result<Self, CryptoError> {
+        let mut noise = Handshake::responder(identity, psk, rng_seed)?;
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        noise.read_message(msg1, &mut buf)?;
+        let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
+        let datagram = long_datagram(LongType::Response, initiator, local, &[], &buf[..n]);
+        Ok(HandshakeState {
+            role: Role::Responder,
+            noise: Some(noise),
+            msg1: Vec::new(),
+            datagram,
+            send_owed: true,
+            resend_at: None,
+            backoff: Duration::ZERO,
+            token: Vec::new(),
+            retried: false,
+            rx_bytes: 0,
+            tx_bytes: 0,
+        })
+    }
+
+    /// Responder: message 3 arrived; yields the keys.
+    pub fn on_finish(&mut self, payload: &[u8]) -> Result<Outcome, HsError> {
+        let noise = self.noise.as_mut().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = noise.read_message(payload, &mut buf)?;
+        let params = TransportParams::parse(&buf[..n]).map_err(|_| HsError::Params)?;
+        let remote_node = noise.remote_node().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let noise = self.noise.take().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        Ok(Outcome {
+            secrets: noise.into_secrets()?,
+            remote_node,
+            params,
+        })
+    }
+
+    /// True once the Noise exchange is over on this side.
+    pub fn is_split(&self) -> bool {
+        self.noise.is_none()
+    }
+
+    /// Initiator: the resend timer fired.
+    pub fn on_resend_timer(&mut self, now: Instant) {
+        self.send_owed = true;
+        self.backoff = self.backoff.saturating_mul(2);
+        self.resend_at = Some(now + self.backoff);
+    }
+
+    /// Responder: may `len` more bytes go to an unvalidated address?
+    pub fn amplification_allows(&self, len: usize) -> bool {
+        self.role == Role::Initiator
+            || self.tx_bytes.saturating_add(len as u64) <= self.rx_bytes.saturating_mul(3)
+    }
+}

@@ -1,0 +1,62 @@
+//! Session-level statistics.
+//!
+//! Owns: counters of what a session sent, received, dropped and lost, and a
+//! snapshot type for the application.
+//! Never: influences behaviour; counting only.
+
+use core::time::Duration;
+
+use crate::ids::{NodeId, SessionId};
+use crate::time::Instant;
+
+/// Counters kept by a session.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counters {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub decrypt_failures: u64,
+    pub replays_dropped: u64,
+}
+
+/// A session's statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStats {
+    /// The session.
+    pub session_id: SessionId,
+    /// The peer's identity, once proven.
+    pub remote_node: Option<NodeId>,
+    /// Handshake completed and not closed.
+    pub is_established: bool,
+    /// When the session was created.
+    pub created_at: Instant,
+    /// Time since creation.
+    pub uptime: Duration,
+    /// Datagrams sent.
+    pub packets_sent: u64,
+    /// Datagrams received and authenticated.
+    pub packets_received: u64,
+    /// Bytes sent (whole datagrams).
+    pub bytes_sent: u64,
+    /// Bytes received (whole datagrams).
+    pub bytes_received: u64,
+    /// Packets declared lost.
+    pub packets_lost: u64,
+    /// Datagrams that failed authentication (tampered, wrong key).
+    pub decrypt_failures: u64,
+    /// Authenticated datagrams dropped as replays or duplicates.
+    pub replays_dropped: u64,
+    /// Smoothed round-trip time.
+    pub rtt: Duration,
+    /// Congestion window in bytes.
+    pub congestion_window: u64,
+    /// Bytes in flight.
+    pub bytes_in_flight: u64,
+    /// Streams held (including closing ones).
+    pub streams: usize,
+    /// Session-level send credit left.
+    pub send_window: u64,
+    /// Session-level receive window.
+    pub receive_window: u64,
+}
