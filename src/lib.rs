@@ -9,6 +9,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod crypto;
 pub mod ids;
 pub mod rand;
 pub mod ranges;
