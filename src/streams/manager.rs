@@ -66,6 +66,8 @@ pub struct StreamManager {
     events: VecDeque<StreamEvent>,
     /// Peer's per-stream initial limit (0 until its parameters arrive).
     peer_stream_window: u64,
+    /// Largest message the peer accepts.
+    peer_max_message: u64,
     /// Session-level send credit from the peer, and units sent for the first
     /// time on all streams.
     send_max: u64,
@@ -92,6 +94,7 @@ impl StreamManager {
             control: VecDeque::new(),
             events: VecDeque::new(),
             peer_stream_window: 0,
+            peer_max_message: u64::MAX,
             send_max: 0,
             sent_total: 0,
             recv_highest_total: 0,
@@ -112,8 +115,10 @@ impl StreamManager {
         self.streams.entry(id).or_insert(s)
     }
 
-    /// Applies the peer's transport parameters (initial credits).
-    pub fn set_peer_limits(&mut self, max_data: u64, max_stream_data: u64) {
+    /// Applies the peer's transport parameters (initial credits, message
+    /// size limit).
+    pub fn set_peer_limits(&mut self, max_data: u64, max_stream_data: u64, max_message: u64) {
+        self.peer_max_message = max_message;
         self.send_max = self.send_max.max(max_data);
         self.peer_stream_window = max_stream_data;
         let ids: Vec<StreamId> = self.streams.keys().copied().collect();
@@ -176,7 +181,7 @@ impl StreamManager {
     }
 
     fn sendable(&mut self, id: StreamId, len: u64) -> Result<&mut Stream, StreamError> {
-        let max_message = self.limits.max_message_size;
+        let max_message = self.limits.max_message_size.min(self.peer_max_message);
         let max_queue = self.limits.max_send_queue;
         let s = self.usable(id)?;
         if s.has(flag::LOCAL_CLOSED) {
@@ -389,10 +394,11 @@ impl StreamManager {
 
     /// The next chunk of stream data to send, chosen by priority. `fit` gets
     /// the stream id and the chunk's header fields and answers how many data
-    /// bytes fit in the packet (0: none, try no further).
+    /// bytes fit in the packet (`None`: not even the frame header; the
+    /// packet is full).
     pub fn next_chunk(
         &mut self,
-        mut fit: impl FnMut(StreamId, &ChunkHead) -> usize,
+        mut fit: impl FnMut(StreamId, &ChunkHead) -> Option<usize>,
     ) -> Option<(StreamId, super::send::Chunk)> {
         while let Some(id) = self.sched.peek() {
             let session_credit = self.send_max.saturating_sub(self.sent_total);
@@ -408,7 +414,7 @@ impl StreamManager {
                     &mut s.send,
                     |h| {
                         let n = fit(id, h);
-                        too_big = n == 0;
+                        too_big = matches!(n, None | Some(0));
                         n
                     },
                     allowed,

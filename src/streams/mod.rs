@@ -107,6 +107,9 @@ pub enum StreamError {
     /// Too many streams open in this session.
     #[error("too many streams in this session")]
     TooManyStreams,
+    /// The session is closing or closed.
+    #[error("the session is closed")]
+    SessionClosed,
     /// `send_all` with a zero segment size.
     #[error("segment size must be at least 1")]
     InvalidSegmentSize,

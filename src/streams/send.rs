@@ -152,13 +152,13 @@ impl SendBuf {
 
     /// The next chunk to send. Retransmissions come first. `fit` is told the
     /// chunk's header fields and answers how many data bytes fit (the frame
-    /// header's size depends on them). `new_data_allowed` caps how many units
+    /// header's size depends on them), or `None` if not even the header does. `new_data_allowed` caps how many units
     /// of never-sent data may go (flow control); retransmissions are not
     /// capped. `None` when nothing is due or nothing fits.
     pub fn next_chunk(
         &mut self,
         st: &mut SendState,
-        fit: impl FnOnce(&ChunkHead) -> usize,
+        fit: impl FnOnce(&ChunkHead) -> Option<usize>,
         new_data_allowed: u64,
     ) -> Option<Chunk> {
         // Lost ranges first: drop any part acknowledged since.
@@ -192,7 +192,7 @@ impl SendBuf {
         &self,
         i: usize,
         units: Range<u64>,
-        fit: impl FnOnce(&ChunkHead) -> usize,
+        fit: impl FnOnce(&ChunkHead) -> Option<usize>,
     ) -> Option<Chunk> {
         let m = self.queue.get(i)?;
         let len = m.data.len() as u64;
@@ -202,7 +202,7 @@ impl SendBuf {
             seq: m.seq,
             msg_len: len,
             frag_offset,
-        });
+        })?;
         let end_unit = m.start + len;
         let avail = units.end.min(end_unit).saturating_sub(units.start);
         let mut take = avail.min(max_bytes as u64);
@@ -296,7 +296,7 @@ mod tests {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         assert_eq!(b.push(&mut st, msg(2500, 1)), 0);
         let mut chunks = Vec::new();
-        while let Some(c) = b.next_chunk(&mut st, |_| 1000, u64::MAX) {
+        while let Some(c) = b.next_chunk(&mut st, |_| Some(1000), u64::MAX) {
             chunks.push(c);
         }
         let lens: Vec<_> = chunks.iter().map(|c| c.data.len()).collect();
@@ -311,9 +311,9 @@ mod tests {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, Bytes::new());
         b.push(&mut st, msg(3, 2));
-        let c0 = b.next_chunk(&mut st, |_| 100, u64::MAX).unwrap();
+        let c0 = b.next_chunk(&mut st, |_| Some(100), u64::MAX).unwrap();
         assert_eq!((c0.seq, c0.data.len(), c0.units()), (0, 0, 0..1));
-        let c1 = b.next_chunk(&mut st, |_| 100, u64::MAX).unwrap();
+        let c1 = b.next_chunk(&mut st, |_| Some(100), u64::MAX).unwrap();
         assert_eq!((c1.seq, c1.offset, c1.units()), (1, 1, 1..5));
     }
 
@@ -321,12 +321,12 @@ mod tests {
     fn flow_control_caps_new_data_only() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(100, 1));
-        let c = b.next_chunk(&mut st, |_| 1000, 40).unwrap();
+        let c = b.next_chunk(&mut st, |_| Some(1000), 40).unwrap();
         assert_eq!(c.data.len(), 40);
         assert_eq!(c.units(), 0..40);
-        assert!(b.next_chunk(&mut st, |_| 1000, 0).is_none());
+        assert!(b.next_chunk(&mut st, |_| Some(1000), 0).is_none());
         b.on_lost(&st, c.units());
-        let r = b.next_chunk(&mut st, |_| 1000, 0).unwrap();
+        let r = b.next_chunk(&mut st, |_| Some(1000), 0).unwrap();
         assert_eq!(r.units(), 0..40, "retransmission ignores the credit");
     }
 
@@ -335,8 +335,8 @@ mod tests {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(10, 1));
         b.push(&mut st, msg(10, 2));
-        let c0 = b.next_chunk(&mut st, |_| 1000, u64::MAX).unwrap();
-        let c1 = b.next_chunk(&mut st, |_| 1000, u64::MAX).unwrap();
+        let c0 = b.next_chunk(&mut st, |_| Some(1000), u64::MAX).unwrap();
+        let c1 = b.next_chunk(&mut st, |_| Some(1000), u64::MAX).unwrap();
         b.on_lost(&st, c0.units());
         b.on_lost(&st, c1.units());
         assert_eq!(
@@ -344,9 +344,9 @@ mod tests {
             0,
             "first message still unacked"
         );
-        let r = b.next_chunk(&mut st, |_| 1000, u64::MAX).unwrap();
+        let r = b.next_chunk(&mut st, |_| Some(1000), u64::MAX).unwrap();
         assert_eq!(r.seq, 0);
-        assert!(b.next_chunk(&mut st, |_| 1000, u64::MAX).is_none());
+        assert!(b.next_chunk(&mut st, |_| Some(1000), u64::MAX).is_none());
         assert_eq!(b.on_ack(&mut st, r.units()), 2);
         assert!(b.is_drained(&st));
     }
@@ -355,14 +355,14 @@ mod tests {
     fn end_unit_never_exceeds_credit() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(10, 1));
-        let c = b.next_chunk(&mut st, |_| 1000, 10).unwrap();
+        let c = b.next_chunk(&mut st, |_| Some(1000), 10).unwrap();
         assert_eq!(
             c.units(),
             0..9,
             "last byte waits for credit for the end unit"
         );
-        assert!(b.next_chunk(&mut st, |_| 1000, 1).is_none());
-        let c = b.next_chunk(&mut st, |_| 1000, 2).unwrap();
+        assert!(b.next_chunk(&mut st, |_| Some(1000), 1).is_none());
+        let c = b.next_chunk(&mut st, |_| Some(1000), 2).unwrap();
         assert_eq!(c.units(), 9..11);
     }
 
@@ -370,7 +370,7 @@ mod tests {
     fn lost_then_acked_is_not_resent() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(10, 1));
-        let c = b.next_chunk(&mut st, |_| 4, u64::MAX).unwrap();
+        let c = b.next_chunk(&mut st, |_| Some(4), u64::MAX).unwrap();
         b.on_ack(&mut st, c.units());
         b.on_lost(&st, c.units());
         assert!(!b.has_lost());

@@ -1,0 +1,106 @@
+//! Accepting sessions: Initials from strangers, under a cap on half-open
+//! handshakes, with stateless Retry cookies past it.
+//!
+//! Owns: the decision to keep state for an Initial, answer it statelessly,
+//! or drop it.
+//! Never: keeps state for an Initial that fails authentication (wrong
+//! network key), nor sends more than a Retry to an address it has not heard
+//! a valid cookie from while over the cap.
+
+use core::net::SocketAddr;
+
+use super::{Endpoint, MAX_QUEUED_STATELESS};
+use crate::crypto::COOKIE_LEN;
+use crate::session::{HandshakeState, Session};
+use crate::time::Instant;
+use crate::wire::{LongHeader, LongType, Writer, VERSION};
+
+impl Endpoint {
+    pub(super) fn on_initial(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        header: &LongHeader<'_>,
+        payload: &[u8],
+        len: usize,
+    ) {
+        if !self.cfg.accept_incoming || header.src.0 == 0 {
+            self.stats.initials_dropped += 1;
+            return;
+        }
+        // A repeat of an Initial we hold state for: the session resends.
+        if let Some(&local) = self.half_open_by_peer.get(&(from, header.src)) {
+            if let Some(s) = self.sessions.get_mut(&local) {
+                s.handle_long(now, from, header, payload, len);
+            }
+            self.touch(local);
+            return;
+        }
+        if self.sessions.len() >= self.cfg.max_sessions {
+            self.stats.initials_dropped += 1;
+            return;
+        }
+        if self.half_open.len() >= self.cfg.max_half_open {
+            let valid = self
+                .cookie
+                .verify(now, &from, header.src, header.token, self.cfg.cookie_lifetime);
+            if !valid {
+                self.send_retry(now, from, header);
+                return;
+            }
+            // A proven address still may not grow half-open state past twice
+            // the cap.
+            if self.half_open.len() >= self.cfg.max_half_open.saturating_mul(2) {
+                self.stats.initials_dropped += 1;
+                return;
+            }
+        }
+        let local = self.fresh_id();
+        let params = Session::local_params(&self.cfg);
+        let seed = self.rng.seed32();
+        let hs = match HandshakeState::responder(
+            &self.cfg.identity,
+            &self.cfg.network_key,
+            seed,
+            local,
+            header.src,
+            payload,
+            &params,
+        ) {
+            Ok(hs) => hs,
+            Err(_) => {
+                // Wrong network key or garbage: no state, no answer.
+                self.stats.handshakes_rejected += 1;
+                return;
+            }
+        };
+        let mut hs = hs;
+        hs.rx_bytes = len as u64;
+        let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, now);
+        self.sessions.insert(local, s);
+        self.half_open.insert(local, (from, header.src));
+        self.half_open_by_peer.insert((from, header.src), local);
+        self.stats.sessions_accepted += 1;
+        self.touch(local);
+    }
+
+    fn send_retry(&mut self, now: Instant, to: SocketAddr, initial: &LongHeader<'_>) {
+        if self.stateless.len() >= MAX_QUEUED_STATELESS {
+            self.stats.initials_dropped += 1;
+            return;
+        }
+        let token = self.cookie.issue(now, &to, initial.src);
+        let header = LongHeader {
+            ty: LongType::Retry,
+            version: VERSION,
+            dst: initial.src,
+            src: crate::ids::SessionId(0),
+            token: &token[..COOKIE_LEN],
+        };
+        let mut buf = alloc::vec![0u8; header.encoded_len()];
+        if header.encode(&mut Writer::new(&mut buf)).is_ok() {
+            self.stateless.push_back((to, buf));
+            self.stats.retries_sent += 1;
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The endpoint: one node. Routes datagrams to sessions by session id,
+//! accepts new sessions, and gathers what sessions want to send and tell.
+//!
+//! Owns: the session table, half-open handshake bookkeeping, Retry cookies,
+//! the timer index and the queues of transmits and events.
+//! Never: reads a socket or a clock, or keeps state for a datagram that did
+//! not prove the network key (or, under load, its address).
+
+mod accept;
+mod timers;
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use bytes::Bytes;
+use core::net::SocketAddr;
+
+use crate::config::Config;
+use crate::crypto::{CookieKey, CryptoError};
+use crate::event::Event;
+use crate::ids::{NodeId, SessionId};
+use crate::rand::Rng;
+use crate::session::Session;
+use crate::streams::StreamError;
+use crate::time::Instant;
+use crate::wire::{peek_dst, Packet};
+use timers::Timers;
+
+/// Stateless datagrams (Retry) queued at most; more are dropped.
+const MAX_QUEUED_STATELESS: usize = 256;
+
+/// A datagram written by [`Endpoint::poll_transmit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to send it.
+    pub destination: SocketAddr,
+    /// Its length in the caller's buffer.
+    pub len: usize,
+}
+
+/// Why `connect` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// The endpoint holds `max_sessions` already.
+    #[error("too many sessions")]
+    TooManySessions,
+    /// The handshake could not start.
+    #[error("handshake setup failed: {0}")]
+    Crypto(#[from] CryptoError),
+}
+
+/// Endpoint-wide counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// Datagrams handed to `handle_datagram`.
+    pub datagrams_received: u64,
+    /// Datagrams whose header did not parse.
+    pub malformed: u64,
+    /// Datagrams for no known session.
+    pub unknown_session: u64,
+    /// Initials that failed authentication (wrong network key).
+    pub handshakes_rejected: u64,
+    /// Initials dropped: not accepting, or no room.
+    pub initials_dropped: u64,
+    /// Retry packets sent instead of keeping state.
+    pub retries_sent: u64,
+    /// Sessions accepted.
+    pub sessions_accepted: u64,
+}
+
+/// One node of an STT network: the sans-IO core an application drives.
+pub struct Endpoint {
+    cfg: Arc<Config>,
+    rng: Rng,
+    cookie: CookieKey,
+    sessions: BTreeMap<SessionId, Session>,
+    /// Responder sessions still in their handshake: local id -> (peer
+    /// address, initiator's id), and the reverse, to spot duplicates.
+    half_open: BTreeMap<SessionId, (SocketAddr, SessionId)>,
+    half_open_by_peer: BTreeMap<(SocketAddr, SessionId), SessionId>,
+    /// Sessions that may have something to send, in turn order.
+    ready: VecDeque<SessionId>,
+    in_ready: BTreeSet<SessionId>,
+    /// Sessions touched through `session_mut` since the last refresh.
+    dirty: BTreeSet<SessionId>,
+    timers: Timers,
+    stateless: VecDeque<(SocketAddr, Vec<u8>)>,
+    events: VecDeque<Event>,
+    stats: EndpointStats,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("node_id", &self.cfg.node_id())
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint. `seed` is its only source of randomness (session ids,
+    /// ephemeral keys, cookie secret): give a fresh secret one in
+    /// production; reuse one in tests to replay a run exactly.
+    pub fn new(config: Config, seed: [u8; 32]) -> Self {
+        let mut rng = Rng::from_seed(seed);
+        let cookie = CookieKey::new(&rng.seed32());
+        Endpoint {
+            cfg: Arc::new(config),
+            rng,
+            cookie,
+            sessions: BTreeMap::new(),
+            half_open: BTreeMap::new(),
+            half_open_by_peer: BTreeMap::new(),
+            ready: VecDeque::new(),
+            in_ready: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+            timers: Timers::default(),
+            stateless: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: EndpointStats::default(),
+        }
+    }
+
+    /// This node's identity.
+    pub fn node_id(&self) -> NodeId {
+        self.cfg.node_id()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Endpoint-wide counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    fn fresh_id(&mut self) -> SessionId {
+        loop {
+            let id = SessionId(self.rng.next_u64());
+            if id.0 != 0 && !self.sessions.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Starts a session with the node at `addr`. The returned id names it
+    /// from now on; [`Event::Connected`] or [`Event::ConnectFailed`] follows.
+    /// Messages may be queued on it right away.
+    pub fn connect(&mut self, now: Instant, addr: SocketAddr) -> Result<SessionId, ConnectError> {
+        if self.sessions.len() >= self.cfg.max_sessions {
+            return Err(ConnectError::TooManySessions);
+        }
+        let id = self.fresh_id();
+        let seed = self.rng.seed32();
+        let s = Session::initiator(self.cfg.clone(), id, addr, seed, now)?;
+        self.sessions.insert(id, s);
+        self.touch(id);
+        Ok(id)
+    }
+
+    /// Takes in one datagram received from `from`. The buffer is used as
+    /// scratch space (packets are decrypted in place).
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &mut [u8]) {
+        self.stats.datagrams_received += 1;
+        self.refresh();
+        let Ok((long, dst)) = peek_dst(data) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let len = data.len();
+        if long {
+            let Ok(Packet::Long { header, payload }) = Packet::parse(data) else {
+                self.stats.malformed += 1;
+                return;
+            };
+            if header.ty == crate::wire::LongType::Initial && header.dst.0 == 0 {
+                self.on_initial(now, from, &header, payload, len);
+                return;
+            }
+            let Some(s) = self.sessions.get_mut(&dst) else {
+                self.stats.unknown_session += 1;
+                return;
+            };
+            s.handle_long(now, from, &header, payload, len);
+        } else {
+            let header = match Packet::parse(data) {
+                Ok(Packet::Short { header, .. }) => header,
+                _ => {
+                    self.stats.malformed += 1;
+                    return;
+                }
+            };
+            let Some(s) = self.sessions.get_mut(&dst) else {
+                self.stats.unknown_session += 1;
+                return;
+            };
+            s.handle_short(now, from, header, data);
+        }
+        self.touch(dst);
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.refresh();
+        self.timers.next()
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.refresh();
+        while let Some(id) = self.timers.pop_due(now) {
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.handle_timeout(now);
+            }
+            self.touch(id);
+        }
+    }
+
+    /// Writes the next datagram to send into `buf` (at least the configured
+    /// datagram size) and says where it goes.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.refresh();
+        if let Some((destination, d)) = self.stateless.pop_front() {
+            if d.len() <= buf.len() {
+                buf[..d.len()].copy_from_slice(&d);
+                return Some(Transmit {
+                    destination,
+                    len: d.len(),
+                });
+            }
+        }
+        while let Some(id) = self.ready.pop_front() {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                self.in_ready.remove(&id);
+                continue;
+            };
+            if let Some(len) = s.poll_transmit(now, buf) {
+                let destination = s.peer();
+                // Round-robin: its next turn comes after the others'.
+                self.ready.push_back(id);
+                self.reindex(id);
+                return Some(Transmit { destination, len });
+            }
+            self.in_ready.remove(&id);
+            self.touch_quiet(id);
+        }
+        None
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.refresh();
+        self.events.pop_front()
+    }
+
+    /// The session `id`, if it exists.
+    pub fn session(&self, id: SessionId) -> Option<&Session> {
+        self.sessions.get(&id)
+    }
+
+    /// The session `id`, for calls that change it (streams, sends, close).
+    pub fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
+        if self.sessions.contains_key(&id) {
+            self.dirty.insert(id);
+        }
+        self.sessions.get_mut(&id)
+    }
+
+    /// Ids of all sessions, ascending.
+    pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.sessions.keys().copied()
+    }
+
+    /// Sends `data` as one message on stream 0 of each session in `ids`
+    /// (the chapter's `send_to_sessions`). Returns each session's result.
+    pub fn send_to_sessions(
+        &mut self,
+        ids: &[SessionId],
+        data: impl Into<Bytes>,
+    ) -> Vec<(SessionId, Result<u64, StreamError>)> {
+        let data = data.into();
+        ids.iter()
+            .map(|&id| {
+                let r = match self.session_mut(id) {
+                    Some(s) => s.send(0, data.clone()),
+                    None => Err(StreamError::SessionClosed),
+                };
+                (id, r)
+            })
+            .collect()
+    }
+
+    /// Closes every session with `code` (application close).
+    pub fn close_all(&mut self, code: u64, reason: &[u8]) {
+        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for id in ids {
+            if let Some(s) = self.session_mut(id) {
+                s.close(code, reason);
+            }
+        }
+    }
+
+    // ----- bookkeeping -----
+
+    /// Brings sessions touched through `session_mut` up to date.
+    fn refresh(&mut self) {
+        while let Some(id) = self.dirty.pop_first() {
+            self.touch(id);
+        }
+    }
+
+    /// After any interaction with session `id`: collect its events, mark it
+    /// ready to send, re-index its timer, drop it if it is over.
+    fn touch(&mut self, id: SessionId) {
+        if self.in_ready.insert(id) {
+            self.ready.push_back(id);
+        }
+        self.touch_quiet(id);
+    }
+
+    fn touch_quiet(&mut self, id: SessionId) {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            self.timers.remove(id);
+            return;
+        };
+        while let Some(e) = s.poll_event() {
+            self.events.push_back(e);
+        }
+        if !s.is_half_open() {
+            if let Some(key) = self.half_open.remove(&id) {
+                self.half_open_by_peer.remove(&key);
+            }
+        }
+        if s.is_done() {
+            self.sessions.remove(&id);
+            self.timers.remove(id);
+            self.in_ready.remove(&id);
+            return;
+        }
+        self.reindex(id);
+    }
+
+    fn reindex(&mut self, id: SessionId) {
+        let next = self.sessions.get(&id).and_then(|s| s.next_timeout());
+        self.timers.set(id, next);
+    }
+}

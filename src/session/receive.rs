@@ -1,0 +1,200 @@
+//! Packets in: handshake packets for this session, and protected packets
+//! opened, checked against replay, and their frames routed to their owners.
+//!
+//! Owns: decryption, replay and duplicate checks, and the dispatch of each
+//! frame to the module that owns its state (acks to recovery, stream frames
+//! and credits to the stream manager, CLOSE to the lifecycle).
+//! Never: trusts a byte before authentication: a packet that fails to open
+//! changes nothing but a counter.
+
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use super::{handshake::Role, Session, State};
+use crate::event::Violation;
+use crate::ids::SessionId;
+use crate::streams::recv::Fragment;
+use crate::time::Instant;
+use crate::wire::{decode_packet_number, Frame, Frames, LongHeader, LongType, ShortHeader, SHORT_HEADER_LEN};
+
+impl Session {
+    /// A long-header packet addressed to this session.
+    pub(crate) fn handle_long(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        header: &LongHeader<'_>,
+        payload: &[u8],
+        datagram_len: usize,
+    ) {
+        self.now = self.now.max(now);
+        let Some(hs) = self.hs.as_mut() else {
+            return;
+        };
+        match (header.ty, hs.role) {
+            (LongType::Retry, Role::Initiator) if self.state == State::Handshake => {
+                hs.on_retry(self.id, header.token, now);
+            }
+            (LongType::Response, Role::Initiator) => {
+                if hs.is_split() {
+                    // Our Finish was lost: send it again.
+                    hs.send_owed = true;
+                    return;
+                }
+                let params = Session::local_params(&self.cfg);
+                match hs.on_response(self.id, header.src, payload, &params, now) {
+                    Ok(out) => {
+                        self.peer_id = header.src;
+                        self.peer = from;
+                        self.counters.packets_received += 1;
+                        self.counters.bytes_received += datagram_len as u64;
+                        self.establish(out);
+                    }
+                    Err(_) => self.counters.decrypt_failures += 1,
+                }
+            }
+            (LongType::Initial, Role::Responder) => {
+                // The initiator did not hear our Response: resend it, within
+                // the amplification budget.
+                hs.rx_bytes += datagram_len as u64;
+                if !hs.is_split() {
+                    hs.send_owed = true;
+                }
+            }
+            (LongType::Finish, Role::Responder) => {
+                if hs.is_split() {
+                    // Already established; its HANDSHAKE_DONE will follow.
+                    self.handshake_done_owed = true;
+                    return;
+                }
+                hs.rx_bytes += datagram_len as u64;
+                match hs.on_finish(payload) {
+                    Ok(out) => {
+                        self.counters.packets_received += 1;
+                        self.counters.bytes_received += datagram_len as u64;
+                        self.peer = from;
+                        self.handshake_done_owed = true;
+                        self.confirmed = true;
+                        self.establish(out);
+                        // The responder never resends its Response now.
+                        self.hs = None;
+                    }
+                    Err(_) => self.counters.decrypt_failures += 1,
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A protected packet addressed to this session; `data` is the whole
+    /// datagram and is decrypted in place.
+    pub(crate) fn handle_short(&mut self, now: Instant, from: SocketAddr, header: ShortHeader, data: &mut [u8]) {
+        self.now = self.now.max(now);
+        let len = data.len();
+        let Some(keys) = self.keys.as_mut() else {
+            return;
+        };
+        let pn = decode_packet_number(keys.replay.largest(), header.pn_truncated);
+        if keys.replay.check(pn).is_err() {
+            // Cheap early drop; re-checked after authentication.
+            self.counters.replays_dropped += 1;
+            return;
+        }
+        let (head, body) = data.split_at_mut(SHORT_HEADER_LEN);
+        let Ok(plain) = keys.rx.open(pn, head, body) else {
+            self.counters.decrypt_failures += 1;
+            return;
+        };
+        keys.replay.record(pn);
+        self.counters.packets_received += 1;
+        self.counters.bytes_received += len as u64;
+        self.last_rx = now;
+        if from != self.peer {
+            // An authenticated packet from a new address: the peer moved.
+            self.peer = from;
+        }
+        if self.role == Role::Initiator && !self.confirmed {
+            // Only a responder holding the keys can send this.
+            self.confirmed = true;
+            self.hs = None;
+        }
+        if let State::Closing { .. } = self.state {
+            // Tell it again; nothing else matters now.
+            self.close_pending = true;
+            return;
+        }
+        if self.state != State::Established {
+            return;
+        }
+        let mut eliciting = false;
+        for frame in Frames::new(plain) {
+            let Ok(frame) = frame else {
+                self.violation(Violation::Protocol);
+                return;
+            };
+            eliciting |= frame.is_ack_eliciting();
+            if let Err(v) = self.on_frame(now, frame) {
+                self.violation(v);
+                return;
+            }
+            if self.state != State::Established {
+                return;
+            }
+        }
+        self.acks.on_packet_received(now, pn, eliciting);
+    }
+
+    fn on_frame(&mut self, now: Instant, frame: Frame<'_>) -> Result<(), Violation> {
+        let rtt = self.recovery.rtt().smoothed();
+        match frame {
+            Frame::Padding(_) | Frame::Ping | Frame::DataBlocked(_) | Frame::StreamDataBlocked { .. } => {}
+            Frame::Ack(ack) => {
+                let delay = Duration::from_micros(ack.ack_delay_micros());
+                let mut out = core::mem::take(&mut self.outcomes);
+                let r = self.recovery.on_ack_received(now, ack.iter(), delay, &mut out);
+                self.apply_outcomes(&mut out);
+                self.outcomes = out;
+                r.map_err(|_| Violation::InvalidAck)?;
+            }
+            Frame::HandshakeDone => {
+                if self.role == Role::Responder {
+                    return Err(Violation::Protocol);
+                }
+                self.confirmed = true;
+                self.hs = None;
+            }
+            Frame::Close { code, reason } => self.on_peer_close(code, reason),
+            Frame::MaxData(max) => self.streams.on_max_data(max),
+            Frame::MaxStreamData { stream_id, max } => {
+                self.streams.on_max_stream_data(now, stream_id, max)?;
+            }
+            Frame::StreamReset {
+                stream_id,
+                code,
+                final_offset,
+                ..
+            } => self.streams.on_reset(now, stream_id, code, final_offset)?,
+            Frame::StreamFin {
+                stream_id,
+                final_offset,
+                final_seq,
+            } => self.streams.on_fin(now, stream_id, final_offset, final_seq)?,
+            Frame::Stream(f) => {
+                let frag = Fragment {
+                    offset: f.offset,
+                    seq: f.seq,
+                    msg_len: f.msg_len,
+                    frag_offset: f.frag_offset,
+                    data: f.data,
+                };
+                self.streams.on_stream_frame(now, rtt, f.stream_id, frag)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The peer id this session sends to.
+    pub(crate) fn peer_id(&self) -> SessionId {
+        self.peer_id
+    }
+}
