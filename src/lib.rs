@@ -12,6 +12,7 @@ extern crate std;
 pub mod ids;
 pub mod rand;
 pub mod ranges;
+pub mod recovery;
 pub mod time;
 
 pub use ids::{NodeId, SessionId, StreamId};
