@@ -1,0 +1,250 @@
+//! Congestion control: the interface every controller implements, and the
+//! enum that selects one without boxing.
+//!
+//! Owns: the contract between loss detection ([`crate::recovery::Recovery`])
+//! and a window-based controller: acknowledged bytes, congestion events
+//! (at most one reduction per round trip), persistent congestion.
+//! Never: tracks packets itself or decides what is lost; a controller only
+//! turns those signals into a window, in bytes.
+
+pub mod cubic;
+pub mod new_reno;
+
+pub use cubic::Cubic;
+pub use new_reno::NewReno;
+
+use super::rtt::RttEstimator;
+use super::{ControllerKind, RecoveryConfig};
+use crate::time::Instant;
+
+/// A window-based congestion controller.
+///
+/// The window is in bytes. A congestion event reduces the window at most once
+/// per round trip: losses of packets sent before the current recovery period
+/// began are part of the event that started it.
+pub trait Controller {
+    /// An ack-eliciting packet of `bytes` bytes was sent at `now`.
+    fn on_packet_sent(&mut self, now: Instant, bytes: usize);
+
+    /// An ack-eliciting packet of `bytes` bytes, sent at `sent_time`, was
+    /// acknowledged at `now`. `app_limited` says the sender was not using the
+    /// window it had, in which case the window must not grow.
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        sent_time: Instant,
+        bytes: usize,
+        rtt: &RttEstimator,
+        app_limited: bool,
+    );
+
+    /// Packets were declared lost at `now`; the newest of them was sent at
+    /// `sent_time`. `persistent` means the losses spanned long enough that
+    /// the path must be probed again from the minimum window.
+    fn on_congestion_event(&mut self, now: Instant, sent_time: Instant, persistent: bool);
+
+    /// Congestion window in bytes.
+    fn window(&self) -> u64;
+
+    /// True while the window grows exponentially (below the slow-start
+    /// threshold).
+    fn in_slow_start(&self) -> bool;
+
+    /// True if a packet sent at `sent_time` belongs to the current recovery
+    /// period: its loss adds no new reduction and its acknowledgement no
+    /// growth.
+    fn in_recovery(&self, sent_time: Instant) -> bool;
+}
+
+/// The controller a session runs, chosen by [`ControllerKind`].
+#[derive(Clone, Debug)]
+pub enum AnyController {
+    /// NewReno.
+    NewReno(NewReno),
+    /// CUBIC.
+    Cubic(Cubic),
+}
+
+impl AnyController {
+    /// The controller `config.controller` names, sized from `config`.
+    pub fn new(config: &RecoveryConfig) -> Self {
+        let limits = WindowLimits::from_config(config);
+        match config.controller {
+            ControllerKind::NewReno => AnyController::NewReno(NewReno::new(limits)),
+            ControllerKind::Cubic => AnyController::Cubic(Cubic::new(limits)),
+        }
+    }
+
+    fn inner(&self) -> &dyn Controller {
+        match self {
+            AnyController::NewReno(c) => c,
+            AnyController::Cubic(c) => c,
+        }
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Controller {
+        match self {
+            AnyController::NewReno(c) => c,
+            AnyController::Cubic(c) => c,
+        }
+    }
+}
+
+impl Controller for AnyController {
+    fn on_packet_sent(&mut self, now: Instant, bytes: usize) {
+        self.inner_mut().on_packet_sent(now, bytes)
+    }
+
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        sent_time: Instant,
+        bytes: usize,
+        rtt: &RttEstimator,
+        app_limited: bool,
+    ) {
+        self.inner_mut()
+            .on_ack(now, sent_time, bytes, rtt, app_limited)
+    }
+
+    fn on_congestion_event(&mut self, now: Instant, sent_time: Instant, persistent: bool) {
+        self.inner_mut()
+            .on_congestion_event(now, sent_time, persistent)
+    }
+
+    fn window(&self) -> u64 {
+        self.inner().window()
+    }
+
+    fn in_slow_start(&self) -> bool {
+        self.inner().in_slow_start()
+    }
+
+    fn in_recovery(&self, sent_time: Instant) -> bool {
+        self.inner().in_recovery(sent_time)
+    }
+}
+
+/// Window sizes, in bytes, every controller starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowLimits {
+    /// One datagram: the unit of additive increase.
+    pub datagram: u64,
+    /// Window at start.
+    pub initial: u64,
+    /// Window never goes below this.
+    pub minimum: u64,
+}
+
+impl WindowLimits {
+    /// Limits from `config` (each at least one datagram).
+    pub fn from_config(config: &RecoveryConfig) -> Self {
+        let datagram = config.datagram_bytes();
+        let minimum = datagram.saturating_mul(config.minimum_window_packets.max(1));
+        let initial = datagram
+            .saturating_mul(config.initial_window_packets)
+            .max(minimum);
+        WindowLimits {
+            datagram,
+            initial,
+            minimum,
+        }
+    }
+}
+
+/// `a * num / den` without intermediate overflow, saturating; `den` zero is
+/// read as one.
+pub(crate) fn mul_div(a: u64, num: u64, den: u64) -> u64 {
+    let v = u128::from(a).saturating_mul(u128::from(num)) / u128::from(den.max(1));
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+/// Shared "once per round trip" bookkeeping: the start of the current
+/// recovery period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RecoveryPeriod {
+    start: Option<Instant>,
+}
+
+impl RecoveryPeriod {
+    /// True if a packet sent at `sent_time` was sent before the period began.
+    pub(crate) fn covers(&self, sent_time: Instant) -> bool {
+        self.start.is_some_and(|start| sent_time <= start)
+    }
+
+    /// Starts a new period at `now` unless `sent_time` is already covered.
+    /// Returns true if a new period (and so a reduction) starts.
+    pub(crate) fn enter(&mut self, now: Instant, sent_time: Instant) -> bool {
+        if self.covers(sent_time) {
+            return false;
+        }
+        self.start = Some(now);
+        true
+    }
+
+    /// Forgets the period (after persistent congestion the path is probed
+    /// afresh, so later losses count as new events).
+    pub(crate) fn reset(&mut self) {
+        self.start = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_config_and_never_reach_zero() {
+        let l = WindowLimits::from_config(&RecoveryConfig::default());
+        assert_eq!(l.initial, 14_520);
+        assert_eq!(l.minimum, 2_904);
+        let odd = WindowLimits::from_config(&RecoveryConfig {
+            max_datagram_size: 0,
+            initial_window_packets: 0,
+            minimum_window_packets: 0,
+            ..RecoveryConfig::default()
+        });
+        assert_eq!((odd.datagram, odd.initial, odd.minimum), (1, 1, 1));
+    }
+
+    #[test]
+    fn selected_controller_matches_kind() {
+        let reno = AnyController::new(&RecoveryConfig {
+            controller: ControllerKind::NewReno,
+            ..RecoveryConfig::default()
+        });
+        assert!(matches!(reno, AnyController::NewReno(_)));
+        let cubic = AnyController::new(&RecoveryConfig::default());
+        assert!(matches!(cubic, AnyController::Cubic(_)));
+        assert_eq!(cubic.window(), 14_520);
+        assert!(cubic.in_slow_start());
+    }
+
+    #[test]
+    fn mul_div_is_exact_and_saturating() {
+        assert_eq!(
+            mul_div(u64::MAX, 17, 20),
+            (u128::from(u64::MAX) * 17 / 20) as u64
+        );
+        assert_eq!(mul_div(u64::MAX, 2, 1), u64::MAX);
+        assert_eq!(mul_div(10, 3, 0), 30);
+    }
+
+    #[test]
+    fn recovery_period_reduces_once_per_round() {
+        let mut p = RecoveryPeriod::default();
+        let t = Instant::from_millis;
+        assert!(p.enter(t(100), t(50)));
+        assert!(p.covers(t(100)));
+        assert!(
+            !p.enter(t(120), t(90)),
+            "sent before the period: same event"
+        );
+        assert!(
+            p.enter(t(300), t(150)),
+            "sent after the period began: new event"
+        );
+        p.reset();
+        assert!(!p.covers(t(0)));
+    }
+}

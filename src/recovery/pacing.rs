@@ -1,0 +1,182 @@
+//! Pacing: spreading what the congestion window allows over a round trip
+//! instead of sending it in one burst.
+//!
+//! Owns: a token bucket refilled at `5/4 * window / smoothed_rtt` bytes per
+//! second (a little faster than the window, so pacing never becomes the
+//! bottleneck), holding at most a burst of a few datagrams.
+//! Never: decides whether the window allows a packet (that is
+//! [`crate::recovery::Recovery::can_send`]) or reads a clock; all arithmetic
+//! is integer, so a run replays exactly.
+
+use core::time::Duration;
+
+use super::to_u64;
+use crate::time::Instant;
+
+/// Pacing rate numerator/denominator over `window / rtt`.
+const RATE_NUM: u128 = 5;
+const RATE_DEN: u128 = 4;
+
+/// Token-bucket pacer.
+#[derive(Clone, Debug)]
+pub struct Pacer {
+    capacity: u64,
+    tokens: u64,
+    last_refill: Option<Instant>,
+}
+
+impl Pacer {
+    /// A pacer that allows bursts of `burst_packets` datagrams of
+    /// `max_datagram_size` bytes (about 10 is customary). It starts full.
+    pub fn new(max_datagram_size: usize, burst_packets: u64) -> Self {
+        let capacity = to_u64(max_datagram_size)
+            .saturating_mul(burst_packets)
+            .max(1);
+        Pacer {
+            capacity,
+            tokens: capacity,
+            last_refill: None,
+        }
+    }
+
+    /// When a packet of `bytes` bytes may leave, given the current window
+    /// `cwnd` and smoothed RTT `srtt`: `None` means now. A packet larger than
+    /// the whole burst waits only for a full bucket.
+    pub fn delay(
+        &mut self,
+        now: Instant,
+        bytes: usize,
+        cwnd: u64,
+        srtt: Duration,
+    ) -> Option<Instant> {
+        let srtt_micros = srtt.as_micros();
+        if srtt_micros == 0 || cwnd == 0 {
+            // No meaningful rate: do not hold packets back.
+            self.tokens = self.capacity;
+            self.last_refill = Some(now);
+            return None;
+        }
+        self.refill(now, cwnd, srtt_micros);
+        let need = to_u64(bytes).min(self.capacity);
+        if self.tokens >= need {
+            return None;
+        }
+        // Time for the missing bytes at the pacing rate, rounded up.
+        let missing = u128::from(need - self.tokens);
+        let num = missing.saturating_mul(RATE_DEN).saturating_mul(srtt_micros);
+        let den = RATE_NUM.saturating_mul(u128::from(cwnd));
+        let wait = num.div_ceil(den);
+        Some(now + Duration::from_micros(u64::try_from(wait).unwrap_or(u64::MAX)))
+    }
+
+    /// A packet of `bytes` bytes was sent at `now`: it spends tokens (a
+    /// packet sent despite an empty bucket, such as a probe, is not held
+    /// against later ones).
+    pub fn on_sent(&mut self, now: Instant, bytes: usize) {
+        if self.last_refill.is_none() {
+            self.last_refill = Some(now);
+        }
+        self.tokens = self.tokens.saturating_sub(to_u64(bytes));
+    }
+
+    /// Tokens, in bytes, available right now (as of the last refill).
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    fn refill(&mut self, now: Instant, cwnd: u64, srtt_micros: u128) {
+        let Some(last) = self.last_refill else {
+            self.last_refill = Some(now);
+            return;
+        };
+        if self.tokens >= self.capacity {
+            // A full bucket does not bank idle time.
+            self.last_refill = Some(now);
+            return;
+        }
+        let elapsed = (now - last).as_micros();
+        let add = elapsed
+            .saturating_mul(u128::from(cwnd))
+            .saturating_mul(RATE_NUM)
+            / RATE_DEN.saturating_mul(srtt_micros);
+        if add == 0 {
+            // Keep accumulating elapsed time until at least a byte is due.
+            return;
+        }
+        let add = u64::try_from(add).unwrap_or(u64::MAX);
+        self.tokens = self.tokens.saturating_add(add).min(self.capacity);
+        self.last_refill = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    const MSS: usize = 1452;
+
+    #[test]
+    fn spreads_a_window_over_less_than_an_rtt() {
+        let mut p = Pacer::new(MSS, 10);
+        let cwnd = 100 * MSS as u64;
+        let srtt = Duration::from_millis(100);
+        let mut now = Instant::ZERO;
+        let mut times = Vec::new();
+        while times.len() < 100 {
+            match p.delay(now, MSS, cwnd, srtt) {
+                None => {
+                    p.on_sent(now, MSS);
+                    times.push(now);
+                }
+                Some(at) => {
+                    assert!(at > now, "a delay is always in the future");
+                    now = at;
+                }
+            }
+        }
+        let burst = times.iter().filter(|&&t| t == Instant::ZERO).count();
+        assert_eq!(burst, 10, "the burst allowance goes out at once");
+        // The rest leave one every 4/5 * rtt / 100 = 800 us.
+        let gaps: Vec<u64> = times[10..]
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_micros() as u64)
+            .collect();
+        assert!(gaps.iter().all(|&g| (799..=801).contains(&g)), "{gaps:?}");
+        let total = times[99] - Instant::ZERO;
+        assert!(
+            total >= Duration::from_millis(70) && total <= Duration::from_millis(75),
+            "{total:?}"
+        );
+    }
+
+    #[test]
+    fn idle_time_does_not_bank_more_than_a_burst() {
+        let mut p = Pacer::new(1000, 4);
+        let srtt = Duration::from_millis(10);
+        let mut now = Instant::ZERO;
+        for _ in 0..4 {
+            assert_eq!(p.delay(now, 1000, 40_000, srtt), None);
+            p.on_sent(now, 1000);
+        }
+        assert!(p.delay(now, 1000, 40_000, srtt).is_some());
+        now += Duration::from_secs(10);
+        let mut sent = 0;
+        while p.delay(now, 1000, 40_000, srtt).is_none() {
+            p.on_sent(now, 1000);
+            sent += 1;
+        }
+        assert_eq!(sent, 4);
+    }
+
+    #[test]
+    fn oversized_packet_waits_only_for_a_full_bucket_and_zero_rtt_does_not_pace() {
+        let mut p = Pacer::new(1000, 2);
+        p.on_sent(Instant::ZERO, 5000);
+        assert_eq!(p.tokens(), 0);
+        let at = p.delay(Instant::ZERO, 5000, 10_000, Duration::from_millis(10));
+        // 2000 bytes at 5/4 * 10_000 B / 10 ms = 1.25 B/us: 1600 us.
+        assert_eq!(at, Some(Instant::from_micros(1600)));
+        assert_eq!(p.delay(Instant::ZERO, 5000, 10_000, Duration::ZERO), None);
+    }
+}

@@ -1,0 +1,431 @@
+//! Tests of send-side recovery: loss detection, probe timeouts, rejection of
+//! impossible acknowledgements, congestion signals, and a property test of
+//! the bookkeeping under random acknowledgement and loss sequences.
+
+// A one-element list of packet-number ranges is exactly what is meant here.
+#![allow(clippy::single_range_in_vec_init)]
+
+use super::*;
+use crate::recovery::{ControllerKind, RecoveryConfig};
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use proptest::prelude::*;
+
+fn config() -> RecoveryConfig {
+    RecoveryConfig {
+        max_datagram_size: 1000,
+        controller: ControllerKind::NewReno,
+        ..RecoveryConfig::default()
+    }
+}
+
+fn rec() -> Recovery<u64> {
+    Recovery::new(&config(), Instant::ZERO)
+}
+
+fn t(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+fn send(r: &mut Recovery<u64>, now: Instant, pns: Range<u64>) {
+    for pn in pns {
+        r.on_packet_sent(now, pn, 1000, true, pn);
+    }
+}
+
+fn ack(r: &mut Recovery<u64>, now: Instant, ranges: &[Range<u64>]) -> Vec<Outcome<u64>> {
+    let mut out = Vec::new();
+    r.on_ack_received(now, ranges.iter().cloned(), Duration::ZERO, &mut out)
+        .expect("valid ack");
+    out
+}
+
+#[test]
+fn loss_by_packet_threshold_then_by_time_threshold() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..5);
+    assert_eq!(r.bytes_in_flight(), 5000);
+    let out = ack(&mut r, t(100), &[3..5]);
+    // 0 and 1 are three or more numbers behind 4; 2 is only two behind and
+    // younger than 9/8 RTT.
+    assert_eq!(
+        out,
+        vec![
+            Outcome::Acked(3),
+            Outcome::Acked(4),
+            Outcome::Lost(0),
+            Outcome::Lost(1)
+        ]
+    );
+    assert_eq!(r.rtt().latest(), Duration::from_millis(100));
+    assert_eq!(r.bytes_in_flight(), 1000);
+    assert_eq!(r.timeout(), Some(Instant::from_micros(112_500)));
+
+    let mut out = Vec::new();
+    assert_eq!(
+        r.on_timeout(Instant::from_micros(112_499), &mut out),
+        TimeoutAction::None
+    );
+    assert!(out.is_empty());
+    assert_eq!(
+        r.on_timeout(Instant::from_micros(112_500), &mut out),
+        TimeoutAction::LossDetected
+    );
+    assert_eq!(out, vec![Outcome::Lost(2)]);
+    assert_eq!(r.bytes_in_flight(), 0);
+    assert_eq!(r.timeout(), None);
+    let s = r.stats();
+    assert_eq!(
+        (s.packets_acked, s.packets_lost, s.bytes_lost),
+        (2, 3, 3000)
+    );
+    assert_eq!(s.congestion_events, 1, "both losses belong to one round");
+    // Slow start to 12 000 on the two acks, then halved once.
+    assert_eq!(r.congestion_window(), 6000);
+}
+
+#[test]
+fn probe_timeout_fires_backs_off_and_resets_on_ack() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..10);
+    assert!(!r.can_send(1000), "window full");
+    // 100 ms + max(4 * 50 ms, 1 ms) + 25 ms max ack delay.
+    assert_eq!(r.timeout(), Some(t(325)));
+    let mut out = Vec::new();
+    assert_eq!(r.on_timeout(t(324), &mut out), TimeoutAction::None);
+    assert_eq!(
+        r.on_timeout(t(325), &mut out),
+        TimeoutAction::Probe { packets: 2 }
+    );
+    assert!(out.is_empty(), "a probe timeout declares nothing lost");
+    assert_eq!(r.pto_count(), 1);
+
+    // Probes bypass the congestion window until both are sent.
+    assert!(r.can_send(1000));
+    r.on_packet_sent(t(325), 10, 1000, true, 10);
+    assert!(r.can_send(1000), "one probe still owed");
+    r.on_packet_sent(t(325), 11, 1000, false, 11);
+    assert!(r.can_send(1000), "a non-ack-eliciting packet is no probe");
+    r.on_packet_sent(t(325), 12, 1000, true, 12);
+    assert_eq!(r.probes_owed(), 0);
+    assert!(!r.can_send(1000));
+
+    assert_eq!(
+        r.timeout(),
+        Some(t(325 + 650)),
+        "backoff doubles the period"
+    );
+    assert_eq!(
+        r.on_timeout(t(975), &mut out),
+        TimeoutAction::Probe { packets: 2 }
+    );
+    assert_eq!(r.pto_count(), 2);
+    assert_eq!(r.timeout(), Some(t(325 + 1300)));
+    assert_eq!(r.stats().probe_timeouts, 2);
+
+    let _ = ack(&mut r, t(1000), &[12..13]);
+    assert_eq!(r.pto_count(), 0);
+}
+
+#[test]
+fn probe_timer_needs_ack_eliciting_in_flight_or_an_owed_probe() {
+    let mut r = rec();
+    for pn in 0..25 {
+        r.on_packet_sent(t(0), pn, 50, false, pn);
+    }
+    assert_eq!(r.bytes_in_flight(), 0);
+    assert_eq!(r.timeout(), None);
+    assert!(r.should_elicit_ack());
+    r.set_probe_owed(t(10), true);
+    assert_eq!(r.timeout(), Some(t(335)));
+    let mut out = Vec::new();
+    assert_eq!(
+        r.on_timeout(t(335), &mut out),
+        TimeoutAction::Probe { packets: 1 }
+    );
+    r.set_probe_owed(t(400), false);
+    assert_eq!(r.timeout(), None);
+    r.on_packet_sent(t(400), 25, 50, true, 25);
+    assert!(!r.should_elicit_ack());
+}
+
+#[test]
+fn ack_of_unsent_packet_is_rejected_and_changes_nothing() {
+    let mut empty = rec();
+    let mut out = Vec::new();
+    assert_eq!(
+        empty.on_ack_received(t(1), [0..1], Duration::ZERO, &mut out),
+        Err(RecoveryError::AckOfUnsentPacket(0))
+    );
+
+    let mut r = rec();
+    send(&mut r, t(0), 0..3);
+    r.on_packet_sent(t(0), 4, 1000, true, 4); // 3 is skipped
+    let before = (
+        r.bytes_in_flight(),
+        r.stats(),
+        r.timeout(),
+        r.largest_acked(),
+    );
+    for (ranges, bad) in [
+        (vec![0..6], 5),
+        (vec![3..4], 3),
+        (vec![0..2, 4..5, 2..4], 3),
+        (vec![0..1, 4..u64::MAX], 5),
+    ] {
+        let got = r.on_ack_received(t(50), ranges.iter().cloned(), Duration::ZERO, &mut out);
+        assert_eq!(
+            got,
+            Err(RecoveryError::AckOfUnsentPacket(bad)),
+            "{ranges:?}"
+        );
+        assert!(out.is_empty());
+        assert_eq!(
+            (
+                r.bytes_in_flight(),
+                r.stats(),
+                r.timeout(),
+                r.largest_acked()
+            ),
+            before
+        );
+        assert_eq!(r.outstanding().count(), 4);
+    }
+    // Empty and reversed ranges name nothing.
+    let reversed = Range { start: 9, end: 2 };
+    assert_eq!(
+        r.on_ack_received(t(50), [5..5, reversed], Duration::ZERO, &mut out),
+        Ok(())
+    );
+    assert!(out.is_empty());
+    // The valid parts, in any order, are accepted.
+    let out = ack(&mut r, t(50), &[4..5, 0..3]);
+    assert_eq!(out.len(), 4);
+    assert_eq!(r.bytes_in_flight(), 0);
+}
+
+#[test]
+fn rtt_sampled_only_when_the_largest_is_newly_acked() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..2);
+    let _ = ack(&mut r, t(50), &[1..2]);
+    assert_eq!(r.rtt().latest(), Duration::from_millis(50));
+    let out = ack(&mut r, t(200), &[0..2]);
+    assert_eq!(out, vec![Outcome::Acked(0)]);
+    assert_eq!(r.rtt().latest(), Duration::from_millis(50));
+    // A repeat of an old acknowledgement changes nothing.
+    assert!(ack(&mut r, t(300), &[0..2]).is_empty());
+    // Ack delay is taken off later samples (within the peer's maximum).
+    send(&mut r, t(300), 2..3);
+    let mut out = Vec::new();
+    r.on_ack_received(t(380), [2..3], Duration::from_millis(20), &mut out)
+        .unwrap();
+    assert_eq!(r.rtt().latest(), Duration::from_millis(80));
+    assert_eq!(
+        r.rtt().smoothed(),
+        Duration::from_micros((7 * 50_000 + 60_000) / 8)
+    );
+}
+
+#[test]
+fn one_congestion_event_per_round_and_spurious_losses_counted() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..11);
+    let out = ack(&mut r, t(100), &[9..10]);
+    assert_eq!(
+        out.iter().filter(|o| matches!(o, Outcome::Lost(_))).count(),
+        7
+    );
+    assert_eq!(r.congestion_window(), 5500);
+    let out = ack(&mut r, t(110), &[9..11]);
+    assert!(out.contains(&Outcome::Lost(7)));
+    assert_eq!(
+        r.congestion_window(),
+        5500,
+        "same round: no second reduction"
+    );
+    assert_eq!(r.stats().congestion_events, 1);
+    // A late acknowledgement of a packet already declared lost.
+    assert!(ack(&mut r, t(120), &[0..2]).is_empty());
+    assert_eq!(r.stats().spurious_losses, 2);
+    assert!(ack(&mut r, t(130), &[0..2]).is_empty());
+    assert_eq!(r.stats().spurious_losses, 2, "counted once");
+}
+
+#[test]
+fn persistent_congestion_collapses_the_window() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..1);
+    let _ = ack(&mut r, t(100), &[0..1]);
+    for pn in 1..11 {
+        send(&mut r, t(100 + 100 * pn), pn..pn + 1);
+    }
+    send(&mut r, t(1300), 11..12);
+    let out = ack(&mut r, t(1400), &[11..12]);
+    assert_eq!(
+        out.iter().filter(|o| matches!(o, Outcome::Lost(_))).count(),
+        10
+    );
+    // Losses span 900 ms >= 3 * (100 + 4 * 37.5 + 25) ms = 825 ms.
+    assert_eq!(r.congestion_window(), 2000);
+    assert_eq!(r.stats().persistent_congestion_events, 1);
+    assert_eq!(r.stats().congestion_events, 1);
+}
+
+#[test]
+fn short_loss_span_is_not_persistent() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..1);
+    let _ = ack(&mut r, t(100), &[0..1]);
+    send(&mut r, t(200), 1..6);
+    let _ = ack(&mut r, t(400), &[5..6]);
+    assert_eq!(r.stats().persistent_congestion_events, 0);
+    assert_eq!(r.congestion_window(), 6000);
+}
+
+#[test]
+fn window_limits_sending_and_drain_returns_the_rest() {
+    let mut r = rec();
+    assert!(r.can_send(1000));
+    send(&mut r, t(0), 0..10);
+    assert!(!r.can_send(1));
+    let _ = ack(&mut r, t(100), &[0..1]);
+    assert!(r.can_send(1000));
+    assert_eq!(r.congestion_window(), 11_000, "slow start");
+    let ids: Vec<u64> = r.outstanding().map(|(pn, &info)| pn + info).collect();
+    assert_eq!(ids, (1..10).map(|pn| 2 * pn).collect::<Vec<_>>());
+    let mut rest = Vec::new();
+    r.drain_all(&mut rest);
+    assert_eq!(rest, (1..10).collect::<Vec<_>>());
+    assert_eq!(r.bytes_in_flight(), 0);
+    assert_eq!(r.timeout(), None);
+    assert_eq!(r.stats().packets_lost, 0);
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Send {
+        eliciting: bool,
+        bytes: u16,
+    },
+    Skip,
+    Ack {
+        ranges: Vec<(u16, u8)>,
+        delay_ms: u8,
+    },
+    Wait(u16),
+    Timeout,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (any::<bool>(), 1u16..1500).prop_map(|(eliciting, bytes)| Op::Send { eliciting, bytes }),
+        1 => Just(Op::Skip),
+        4 => (proptest::collection::vec((any::<u16>(), 1u8..6), 1..4), any::<u8>())
+            .prop_map(|(ranges, delay_ms)| Op::Ack { ranges, delay_ms }),
+        3 => (0u16..300).prop_map(Op::Wait),
+        2 => Just(Op::Timeout),
+    ]
+}
+
+type Observed = (u64, RecoveryStats, Option<Instant>, Option<u64>, u64, u32);
+
+fn observe(r: &Recovery<u64>) -> Observed {
+    (
+        r.bytes_in_flight(),
+        r.stats(),
+        r.timeout(),
+        r.largest_acked(),
+        r.congestion_window(),
+        r.pto_count(),
+    )
+}
+
+proptest! {
+    #[test]
+    fn every_packet_resolves_once_and_bytes_in_flight_add_up(
+        ops in proptest::collection::vec(op(), 1..120),
+        cubic in any::<bool>(),
+    ) {
+        let cfg = RecoveryConfig {
+            controller: if cubic { ControllerKind::Cubic } else { ControllerKind::NewReno },
+            ..RecoveryConfig::default()
+        };
+        let mut r: Recovery<u64> = Recovery::new(&cfg, Instant::ZERO);
+        let mut now = Instant::ZERO;
+        let mut next_pn = 0u64;
+        let mut sent: BTreeMap<u64, (u64, bool)> = BTreeMap::new();
+        let mut resolved: BTreeMap<u64, bool> = BTreeMap::new(); // pn -> acked?
+        let mut out = Vec::new();
+        for op in ops {
+            out.clear();
+            let mut acked_ranges: Vec<Range<u64>> = Vec::new();
+            match op {
+                Op::Send { eliciting, bytes } => {
+                    r.on_packet_sent(now, next_pn, usize::from(bytes), eliciting, next_pn);
+                    sent.insert(next_pn, (u64::from(bytes), eliciting));
+                    next_pn += 1;
+                }
+                Op::Skip => next_pn += 1,
+                Op::Ack { ranges, delay_ms } => {
+                    let ranges: Vec<Range<u64>> = ranges
+                        .into_iter()
+                        .map(|(raw, len)| {
+                            let start = u64::from(raw) % (next_pn + 2);
+                            start..start + u64::from(len)
+                        })
+                        .collect();
+                    let before = observe(&r);
+                    let delay = Duration::from_millis(u64::from(delay_ms));
+                    match r.on_ack_received(now, ranges.iter().cloned(), delay, &mut out) {
+                        Ok(()) => {
+                            prop_assert!(ranges.iter().all(|rg| rg.end <= next_pn));
+                            acked_ranges = ranges;
+                        }
+                        Err(RecoveryError::AckOfUnsentPacket(pn)) => {
+                            prop_assert!(!sent.contains_key(&pn), "{} was sent", pn);
+                            prop_assert!(ranges.iter().any(|rg| rg.contains(&pn)));
+                            prop_assert!(out.is_empty());
+                            prop_assert_eq!(observe(&r), before);
+                        }
+                    }
+                }
+                Op::Wait(ms) => now += Duration::from_millis(u64::from(ms)),
+                Op::Timeout => {
+                    let _ = r.on_timeout(now, &mut out);
+                }
+            }
+            for o in &out {
+                let (pn, acked) = match o {
+                    Outcome::Acked(pn) => (*pn, true),
+                    Outcome::Lost(pn) => (*pn, false),
+                };
+                prop_assert!(sent.contains_key(&pn), "outcome for unsent {}", pn);
+                prop_assert!(resolved.insert(pn, acked).is_none(), "{} resolved twice", pn);
+                if acked {
+                    prop_assert!(acked_ranges.iter().any(|rg| rg.contains(&pn)));
+                }
+            }
+            let expected_in_flight: u64 = sent
+                .iter()
+                .filter(|(pn, (_, eliciting))| *eliciting && !resolved.contains_key(pn))
+                .map(|(_, (bytes, _))| bytes)
+                .sum();
+            prop_assert_eq!(r.bytes_in_flight(), expected_in_flight);
+            let outstanding: Vec<u64> = r.outstanding().map(|(pn, _)| pn).collect();
+            let expected: Vec<u64> =
+                sent.keys().copied().filter(|pn| !resolved.contains_key(pn)).collect();
+            prop_assert_eq!(outstanding, expected);
+            if expected_in_flight > 0 {
+                prop_assert!(r.timeout().is_some(), "packets in flight but no timer");
+            }
+        }
+        let mut rest = Vec::new();
+        r.drain_all(&mut rest);
+        for pn in rest {
+            prop_assert!(resolved.insert(pn, false).is_none());
+        }
+        prop_assert_eq!(resolved.len(), sent.len());
+        prop_assert_eq!(r.stats().packets_sent, sent.len() as u64);
+    }
+}
