@@ -312,13 +312,18 @@ mod tests {
             ..StreamLimits::default()
         };
         let e = Config::builder(NODE, NET).streams(s).build();
-        assert_eq!(e.unwrap_err(), ConfigError::MaxBelowInitial("streams.max_stream_window"));
+        assert_eq!(
+            e.unwrap_err(),
+            ConfigError::MaxBelowInitial("streams.max_stream_window")
+        );
     }
 
     #[test]
     fn same_node_seed_same_identity() {
         let a = Config::builder(NODE, NET).build().unwrap();
-        let b = Config::builder(NODE, b"another network key!!").build().unwrap();
+        let b = Config::builder(NODE, b"another network key!!")
+            .build()
+            .unwrap();
         assert_eq!(a.node_id(), b.node_id());
     }
 }

@@ -41,9 +41,13 @@ impl Endpoint {
             return;
         }
         if self.half_open.len() >= self.cfg.max_half_open {
-            let valid = self
-                .cookie
-                .verify(now, &from, header.src, header.token, self.cfg.cookie_lifetime);
+            let valid = self.cookie.verify(
+                now,
+                &from,
+                header.src,
+                header.token,
+                self.cfg.cookie_lifetime,
+            );
             if !valid {
                 self.send_retry(now, from, header);
                 return;

@@ -84,6 +84,8 @@ pub struct Endpoint {
     /// Sessions touched through `session_mut` since the last refresh.
     dirty: BTreeSet<SessionId>,
     timers: Timers,
+    /// Scratch list of sessions due in `handle_timeout`.
+    due: Vec<SessionId>,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<Event>,
     stats: EndpointStats,
@@ -116,6 +118,7 @@ impl Endpoint {
             in_ready: BTreeSet::new(),
             dirty: BTreeSet::new(),
             timers: Timers::default(),
+            due: Vec::new(),
             stateless: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
@@ -208,15 +211,22 @@ impl Endpoint {
         self.timers.next()
     }
 
-    /// Runs every timer due at `now`.
+    /// Runs every timer due at `now`. Each due session runs once per call:
+    /// some deadlines (an acknowledgement owed) are met by the next
+    /// `poll_transmit`, not here.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.refresh();
+        let mut due = core::mem::take(&mut self.due);
         while let Some(id) = self.timers.pop_due(now) {
+            due.push(id);
+        }
+        for id in due.drain(..) {
             if let Some(s) = self.sessions.get_mut(&id) {
                 s.handle_timeout(now);
             }
             self.touch(id);
         }
+        self.due = due;
     }
 
     /// Writes the next datagram to send into `buf` (at least the configured

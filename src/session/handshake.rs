@@ -146,7 +146,13 @@ impl HandshakeState {
         }
         self.retried = true;
         self.token = token.to_vec();
-        self.datagram = long_datagram(LongType::Initial, SessionId(0), local, &self.token, &self.msg1);
+        self.datagram = long_datagram(
+            LongType::Initial,
+            SessionId(0),
+            local,
+            &self.token,
+            &self.msg1,
+        );
         self.send_owed = true;
         self.resend_at = Some(now + self.backoff);
     }
@@ -160,17 +166,25 @@ impl HandshakeState {
         our_params: &TransportParams,
         now: Instant,
     ) -> Result<Outcome, HsError> {
-        let noise = self.noise.as_mut().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let noise = self
+            .noise
+            .as_mut()
+            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
         let n = noise.read_message(payload, &mut buf)?;
         let params = TransportParams::parse(&buf[..n]).map_err(|_| HsError::Params)?;
-        let remote_node = noise.remote_node().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let remote_node = noise
+            .remote_node()
+            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
         self.datagram = long_datagram(LongType::Finish, peer, local, &[], &buf[..n]);
         self.send_owed = true;
         self.backoff = self.backoff.max(Duration::from_millis(1));
         self.resend_at = Some(now + self.backoff);
-        let noise = self.noise.take().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let noise = self
+            .noise
+            .take()
+            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         Ok(Outcome {
             secrets: noise.into_secrets()?,
             remote_node,
@@ -211,12 +225,20 @@ impl HandshakeState {
 
     /// Responder: message 3 arrived; yields the keys.
     pub fn on_finish(&mut self, payload: &[u8]) -> Result<Outcome, HsError> {
-        let noise = self.noise.as_mut().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let noise = self
+            .noise
+            .as_mut()
+            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
         let n = noise.read_message(payload, &mut buf)?;
         let params = TransportParams::parse(&buf[..n]).map_err(|_| HsError::Params)?;
-        let remote_node = noise.remote_node().ok_or(HsError::Crypto(CryptoError::Handshake))?;
-        let noise = self.noise.take().ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let remote_node = noise
+            .remote_node()
+            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let noise = self
+            .noise
+            .take()
+            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         Ok(Outcome {
             secrets: noise.into_secrets()?,
             remote_node,

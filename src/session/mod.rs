@@ -158,7 +158,14 @@ impl Session {
         now: Instant,
     ) -> Result<Self, crate::crypto::CryptoError> {
         let first_resend = cfg.recovery.initial_rtt * 3;
-        let hs = HandshakeState::initiator(&cfg.identity, &cfg.network_key, rng_seed, id, now, first_resend)?;
+        let hs = HandshakeState::initiator(
+            &cfg.identity,
+            &cfg.network_key,
+            rng_seed,
+            id,
+            now,
+            first_resend,
+        )?;
         let mut s = Session::new(cfg, id, peer, Role::Initiator, now);
         s.hs = Some(Box::new(hs));
         Ok(s)
@@ -199,14 +206,24 @@ impl Session {
         }));
         self.remote_node = Some(out.remote_node);
         let p = out.params;
-        self.peer_idle_timeout = (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
-        self.streams.set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
+        self.peer_idle_timeout =
+            (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
+        self.streams
+            .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
         self.state = State::Established;
         self.last_rx = self.now;
         let (session, peer, node) = (self.id, self.peer, out.remote_node);
         self.events.push_back(match self.role {
-            Role::Initiator => Event::Connected { session, peer, node },
-            Role::Responder => Event::Accepted { session, peer, node },
+            Role::Initiator => Event::Connected {
+                session,
+                peer,
+                node,
+            },
+            Role::Responder => Event::Accepted {
+                session,
+                peer,
+                node,
+            },
         });
     }
 
@@ -239,7 +256,10 @@ impl Session {
 
     /// The session is closing, draining or over.
     pub fn is_closed(&self) -> bool {
-        matches!(self.state, State::Closing { .. } | State::Draining { .. } | State::Done)
+        matches!(
+            self.state,
+            State::Closing { .. } | State::Draining { .. } | State::Done
+        )
     }
 
     fn open(&self) -> Result<(), StreamError> {
@@ -286,7 +306,11 @@ impl Session {
 
     /// Sends bulk data cut into messages of the configured segment size
     /// (64 KiB by default); returns the sequence numbers used.
-    pub fn send_all(&mut self, id: StreamId, data: impl Into<Bytes>) -> Result<Range<u64>, StreamError> {
+    pub fn send_all(
+        &mut self,
+        id: StreamId,
+        data: impl Into<Bytes>,
+    ) -> Result<Range<u64>, StreamError> {
         let segment = self.cfg.segment_size;
         self.send_all_with(id, data, segment)
     }
@@ -337,7 +361,9 @@ impl Session {
 
     /// True when every message queued on every stream was acknowledged.
     pub fn is_flushed(&self) -> bool {
-        self.streams.ids().all(|id| self.streams.get(id).is_none_or(|s| s.unacked() == 0))
+        self.streams
+            .ids()
+            .all(|id| self.streams.get(id).is_none_or(|s| s.unacked() == 0))
             && !self.streams.has_control()
     }
 
@@ -347,8 +373,11 @@ impl Session {
         if self.is_closed() {
             return;
         }
-        let reason = Bytes::copy_from_slice(&reason[..reason.len().min(crate::wire::MAX_REASON_LEN)]);
-        let wire_code = code.saturating_add(code::APPLICATION_CODE_BASE).min(crate::wire::MAX_VARINT);
+        let reason =
+            Bytes::copy_from_slice(&reason[..reason.len().min(crate::wire::MAX_REASON_LEN)]);
+        let wire_code = code
+            .saturating_add(code::APPLICATION_CODE_BASE)
+            .min(crate::wire::MAX_VARINT);
         self.enter_closing(wire_code, reason, CloseReason::Local { code });
     }
 
@@ -381,7 +410,8 @@ impl Session {
     // ----- lifecycle -----
 
     fn pto(&self) -> Duration {
-        self.recovery.rtt().pto_base(self.cfg.recovery.granularity) + self.cfg.recovery.max_ack_delay
+        self.recovery.rtt().pto_base(self.cfg.recovery.granularity)
+            + self.cfg.recovery.max_ack_delay
     }
 
     fn enter_closing(&mut self, wire_code: u64, reason: Bytes, why: CloseReason) {
@@ -389,7 +419,10 @@ impl Session {
             State::Handshake => {
                 self.state = State::Done;
                 self.events.push_back(match self.role {
-                    Role::Initiator => Event::ConnectFailed { session: self.id, reason: why },
+                    Role::Initiator => Event::ConnectFailed {
+                        session: self.id,
+                        reason: why,
+                    },
                     Role::Responder => return,
                 });
             }
@@ -399,7 +432,10 @@ impl Session {
                 self.state = State::Closing {
                     until: self.now + self.pto() * 3,
                 };
-                self.events.push_back(Event::Closed { session: self.id, reason: why });
+                self.events.push_back(Event::Closed {
+                    session: self.id,
+                    reason: why,
+                });
             }
             _ => {}
         }
@@ -422,12 +458,18 @@ impl Session {
                 reason,
             }
         } else {
-            CloseReason::PeerError { code: wire_code, reason }
+            CloseReason::PeerError {
+                code: wire_code,
+                reason,
+            }
         };
         self.state = State::Draining {
             until: self.now + self.pto() * 3,
         };
-        self.events.push_back(Event::Closed { session: self.id, reason: why });
+        self.events.push_back(Event::Closed {
+            session: self.id,
+            reason: why,
+        });
     }
 
     /// True when the endpoint may drop the session.
@@ -438,12 +480,6 @@ impl Session {
     /// True while the responder's handshake is incomplete (half-open).
     pub(crate) fn is_half_open(&self) -> bool {
         self.role == Role::Responder && self.state == State::Handshake
-    }
-
-    /// Ends the session at once, without telling the peer (endpoint
-    /// shutdown, or a responder whose handshake never completed).
-    pub(crate) fn abandon(&mut self) {
-        self.state = State::Done;
     }
 
     /// The next session event (stream events included).

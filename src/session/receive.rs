@@ -12,10 +12,11 @@ use core::time::Duration;
 
 use super::{handshake::Role, Session, State};
 use crate::event::Violation;
-use crate::ids::SessionId;
 use crate::streams::recv::Fragment;
 use crate::time::Instant;
-use crate::wire::{decode_packet_number, Frame, Frames, LongHeader, LongType, ShortHeader, SHORT_HEADER_LEN};
+use crate::wire::{
+    decode_packet_number, Frame, Frames, LongHeader, LongType, ShortHeader, SHORT_HEADER_LEN,
+};
 
 impl Session {
     /// A long-header packet addressed to this session.
@@ -88,7 +89,13 @@ impl Session {
 
     /// A protected packet addressed to this session; `data` is the whole
     /// datagram and is decrypted in place.
-    pub(crate) fn handle_short(&mut self, now: Instant, from: SocketAddr, header: ShortHeader, data: &mut [u8]) {
+    pub(crate) fn handle_short(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        header: ShortHeader,
+        data: &mut [u8],
+    ) {
         self.now = self.now.max(now);
         let len = data.len();
         let Some(keys) = self.keys.as_mut() else {
@@ -147,11 +154,16 @@ impl Session {
     fn on_frame(&mut self, now: Instant, frame: Frame<'_>) -> Result<(), Violation> {
         let rtt = self.recovery.rtt().smoothed();
         match frame {
-            Frame::Padding(_) | Frame::Ping | Frame::DataBlocked(_) | Frame::StreamDataBlocked { .. } => {}
+            Frame::Padding(_)
+            | Frame::Ping
+            | Frame::DataBlocked(_)
+            | Frame::StreamDataBlocked { .. } => {}
             Frame::Ack(ack) => {
                 let delay = Duration::from_micros(ack.ack_delay_micros());
                 let mut out = core::mem::take(&mut self.outcomes);
-                let r = self.recovery.on_ack_received(now, ack.iter(), delay, &mut out);
+                let r = self
+                    .recovery
+                    .on_ack_received(now, ack.iter(), delay, &mut out);
                 self.apply_outcomes(&mut out);
                 self.outcomes = out;
                 r.map_err(|_| Violation::InvalidAck)?;
@@ -178,7 +190,9 @@ impl Session {
                 stream_id,
                 final_offset,
                 final_seq,
-            } => self.streams.on_fin(now, stream_id, final_offset, final_seq)?,
+            } => self
+                .streams
+                .on_fin(now, stream_id, final_offset, final_seq)?,
             Frame::Stream(f) => {
                 let frag = Fragment {
                     offset: f.offset,
@@ -191,10 +205,5 @@ impl Session {
             }
         }
         Ok(())
-    }
-
-    /// The peer id this session sends to.
-    pub(crate) fn peer_id(&self) -> SessionId {
-        self.peer_id
     }
 }

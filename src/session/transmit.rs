@@ -12,7 +12,9 @@ use super::{handshake::Role, Session, State};
 use crate::crypto::TAG_LEN;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
-use crate::wire::{encode_ack, ack_len, Frame, ShortHeader, StreamHeader, Writer, SHORT_HEADER_LEN};
+use crate::wire::{
+    ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, SHORT_HEADER_LEN,
+};
 
 /// Payload room below which a packet is not worth building.
 const MIN_PAYLOAD: usize = 32;
@@ -61,7 +63,10 @@ impl Session {
 
     /// True if an ack-eliciting packet is wanted now (ignoring the window).
     fn wants_eliciting(&self) -> bool {
-        self.handshake_done_owed || self.ping_owed || self.streams.has_control() || self.streams.has_data()
+        self.handshake_done_owed
+            || self.ping_owed
+            || self.streams.has_control()
+            || self.streams.has_data()
     }
 
     fn protected_packet(&mut self, now: Instant, buf: &mut [u8], closing: bool) -> Option<usize> {
@@ -97,7 +102,10 @@ impl Session {
             let mut w = Writer::new(&mut buf[SHORT_HEADER_LEN..payload_end]);
             if closing {
                 if let Some((code, reason)) = &self.close_frame {
-                    let f = Frame::Close { code: *code, reason };
+                    let f = Frame::Close {
+                        code: *code,
+                        reason,
+                    };
                     let _ = f.encode(&mut w);
                 }
             } else {
@@ -105,9 +113,12 @@ impl Session {
                 if self.acks.new_since_ack() || ack_due {
                     self.acks.ranges_desc(&mut self.ack_ranges);
                     if !self.ack_ranges.is_empty() {
-                        let delay = u64::try_from(self.acks.ack_delay(now).as_micros()).unwrap_or(u64::MAX);
+                        let delay =
+                            u64::try_from(self.acks.ack_delay(now).as_micros()).unwrap_or(u64::MAX);
                         // Keep the ACK to a third of the packet at most.
-                        while ack_len(delay, &self.ack_ranges) > w.remaining() / 3 && self.ack_ranges.len() > 1 {
+                        while ack_len(delay, &self.ack_ranges) > w.remaining() / 3
+                            && self.ack_ranges.len() > 1
+                        {
                             self.ack_ranges.pop();
                         }
                         if encode_ack(&mut w, delay, &self.ack_ranges).is_ok() {
@@ -116,7 +127,10 @@ impl Session {
                         }
                     }
                 }
-                if self.handshake_done_owed && self.role == Role::Responder && Frame::HandshakeDone.encode(&mut w).is_ok() {
+                if self.handshake_done_owed
+                    && self.role == Role::Responder
+                    && Frame::HandshakeDone.encode(&mut w).is_ok()
+                {
                     self.handshake_done_owed = false;
                     info.handshake_done = true;
                     eliciting = true;
@@ -127,18 +141,22 @@ impl Session {
                     };
                     let f = match frame {
                         ControlFrame::MaxData(max) => Frame::MaxData(max),
-                        ControlFrame::MaxStreamData(stream_id, max) => Frame::MaxStreamData { stream_id, max },
+                        ControlFrame::MaxStreamData(stream_id, max) => {
+                            Frame::MaxStreamData { stream_id, max }
+                        }
                         ControlFrame::Fin(stream_id, final_offset, final_seq) => Frame::StreamFin {
                             stream_id,
                             final_offset,
                             final_seq,
                         },
-                        ControlFrame::Reset(stream_id, code, final_offset, final_seq) => Frame::StreamReset {
-                            stream_id,
-                            code,
-                            final_offset,
-                            final_seq,
-                        },
+                        ControlFrame::Reset(stream_id, code, final_offset, final_seq) => {
+                            Frame::StreamReset {
+                                stream_id,
+                                code,
+                                final_offset,
+                                final_seq,
+                            }
+                        }
                     };
                     if f.encode(&mut w).is_err() {
                         self.streams.requeue_control(c);
@@ -158,7 +176,8 @@ impl Session {
                                 msg_len: h.msg_len,
                                 frag_offset: h.frag_offset,
                             };
-                            (header.encoded_len(0, true) <= room).then(|| header.max_data_in(room, true))
+                            (header.encoded_len(0, true) <= room)
+                                .then(|| header.max_data_in(room, true))
                         });
                         let Some((stream_id, chunk)) = next else {
                             break;
@@ -198,7 +217,10 @@ impl Session {
             pn_truncated: pn as u32,
         };
         let keys = self.keys.as_ref()?;
-        if header.encode(&mut Writer::new(&mut buf[..SHORT_HEADER_LEN])).is_err() {
+        if header
+            .encode(&mut Writer::new(&mut buf[..SHORT_HEADER_LEN]))
+            .is_err()
+        {
             return None;
         }
         let (head, body) = buf[..len].split_at_mut(SHORT_HEADER_LEN);
