@@ -1,6 +1,112 @@
 //! # stt: encrypted, multiplexed, prioritised message streams over UDP
 //!
-//! (crate documentation is written in full once the session layer lands)
+//! `stt` is a **sans-IO** protocol core: it owns no socket, no clock, no
+//! thread and no random source. You feed it datagrams and timestamps; it
+//! hands back datagrams to send and events to act on. That makes it
+//! embeddable in any event loop (tokio, a blocking loop, an embedded
+//! superloop) and makes every run reproducible: the same seeds and inputs
+//! give byte-identical output.
+//!
+//! ```text
+//!   application:  connect / create_stream / send / send_all / recv / close
+//!        |                                                   ^
+//!        v                                                   |  poll_event
+//!   +-----------------------------------------------------------------+
+//!   | endpoint   routes datagrams by session id, accepts, cookies      |
+//!   |  session   handshake, keys, timers, close         (one per peer) |
+//!   |   streams  send/recv buffers, windows, priority scheduler        |
+//!   |   recovery acks, RTT, loss, PTO, congestion control, pacing      |
+//!   |   crypto   Noise XXpsk0 handshake, AEAD packet protection        |
+//!   |   wire     packets and frames <-> bytes (pure functions)         |
+//!   +-----------------------------------------------------------------+
+//!        ^  handle_datagram / handle_timeout     poll_transmit  |
+//!        |                                                      v
+//!   your socket and your clock
+//! ```
+//!
+//! ## The run loop
+//!
+//! Four calls drive an [`Endpoint`]: [`Endpoint::handle_datagram`] for each
+//! datagram received, [`Endpoint::handle_timeout`] when the deadline from
+//! [`Endpoint::poll_timeout`] passes, [`Endpoint::poll_transmit`] until it
+//! returns `None` after any input, and [`Endpoint::poll_event`] for what the
+//! application should know. Here two endpoints talk through an in-memory
+//! "network" with a simulated clock:
+//!
+//! ```
+//! use stt::{Config, Endpoint, Event, Instant};
+//!
+//! let net = b"shared_secret_32bytes_minimum!";
+//! let mut a = Endpoint::new(Config::builder(b"node-a-seed-0123456789", net).build()?, [1; 32]);
+//! let mut b = Endpoint::new(Config::builder(b"node-b-seed-0123456789", net).build()?, [2; 32]);
+//! let (a_addr, b_addr) = ("127.0.0.1:4000".parse()?, "127.0.0.1:5000".parse()?);
+//!
+//! let mut now = Instant::ZERO;
+//! let session = a.connect(now, b_addr)?;
+//! a.session_mut(session).unwrap().send(0, &b"hello"[..])?; // queued until the handshake ends
+//!
+//! let mut buf = [0u8; 2048];
+//! let mut received = None;
+//! for _ in 0..100 {
+//!     // Move every datagram each side wants to send to the other side.
+//!     while let Some(t) = a.poll_transmit(now, &mut buf) {
+//!         b.handle_datagram(now, a_addr, &mut buf[..t.len]);
+//!     }
+//!     while let Some(t) = b.poll_transmit(now, &mut buf) {
+//!         a.handle_datagram(now, b_addr, &mut buf[..t.len]);
+//!     }
+//!     while let Some(event) = b.poll_event() {
+//!         if let Event::Stream { session, .. } = event {
+//!             received = b.session_mut(session).unwrap().recv(0)?;
+//!         }
+//!     }
+//!     if received.is_some() {
+//!         break;
+//!     }
+//!     // Time passes only when nothing is left to do now.
+//!     now = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min().unwrap();
+//!     a.handle_timeout(now);
+//!     b.handle_timeout(now);
+//! }
+//! assert_eq!(received.as_deref(), Some(&b"hello"[..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With real sockets the loop is the same with `recv_from`/`send_to` and a
+//! read timeout taken from `poll_timeout`; `examples/hello.rs` shows it, and
+//! the tokio and blocking adapters in `examples/adapters/` wrap it.
+//!
+//! ## Time
+//!
+//! The core never reads a clock. Every call that depends on time takes an
+//! [`Instant`]: microseconds from an epoch the caller picks. Tests run faster
+//! than real time and replay exactly; `core::time::Duration` is used for
+//! spans and `core::net::SocketAddr` for addresses.
+//!
+//! ## Randomness
+//!
+//! [`Endpoint::new`] takes a 32-byte seed, the only entropy the core uses
+//! (session ids, ephemeral handshake keys, the cookie secret). Give each
+//! endpoint a fresh secret seed in production.
+//!
+//! ## Cargo features
+//!
+//! | feature      | default | what it does |
+//! |--------------|---------|--------------|
+//! | `std`        | yes     | `std::error::Error` impls via dependencies; the core never needs std |
+//! | `ring`       | yes     | fast ChaCha20-Poly1305 packet protection from `ring` |
+//! | `rustcrypto` | no      | pure-Rust ChaCha20-Poly1305; builds for `thumbv7em-none-eabihf` |
+//! | `sim`        | no      | [`sim`]: a deterministic network simulator for tests |
+//! | `arbitrary`  | no      | `Arbitrary` impls for fuzzing |
+//!
+//! Without `std` the crate is `#![no_std]` + `alloc`.
+//!
+//! ## Mapping from the STT streams chapter
+//!
+//! See the README's table: each call of the chapter (`create_stream`,
+//! `send`, `send_all`, `receive`, `get_stream`, `get_streams`,
+//! `close_stream`, `close_all_streams`, `current_priority`,
+//! `get_statistics`, ...) and its Rust equivalent here and in the adapters.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
