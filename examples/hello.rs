@@ -81,8 +81,14 @@ fn main() -> std::io::Result<()> {
         }
         if let (Some(sb), false) = (sb, sent) {
             if a.ep.session(sa).is_some_and(|s| s.is_established()) {
-                a.ep.session_mut(sa).unwrap().send(0, &b"hello from a"[..]).unwrap();
-                b.ep.session_mut(sb).unwrap().send(0, &b"hello from b"[..]).unwrap();
+                a.ep.session_mut(sa)
+                    .unwrap()
+                    .send(0, &b"hello from a"[..])
+                    .unwrap();
+                b.ep.session_mut(sb)
+                    .unwrap()
+                    .send(0, &b"hello from b"[..])
+                    .unwrap();
                 sent = true;
             }
         }

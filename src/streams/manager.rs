@@ -180,9 +180,18 @@ impl StreamManager {
         }
     }
 
-    fn sendable(&mut self, id: StreamId, len: u64) -> Result<&mut Stream, StreamError> {
+    fn sendable(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        len: u64,
+    ) -> Result<&mut Stream, StreamError> {
         let max_message = self.limits.max_message_size.min(self.peer_max_message);
         let max_queue = self.limits.max_send_queue;
+        if !self.streams.contains_key(&id) && !self.retired.contains(u64::from(id)) {
+            // Streams open on demand: the first send creates one.
+            self.create(now, id)?;
+        }
         let s = self.usable(id)?;
         if s.has(flag::LOCAL_CLOSED) {
             return Err(if s.has(flag::PEER_FIN) {
@@ -205,7 +214,7 @@ impl StreamManager {
 
     /// Queues one message; returns its sequence number.
     pub fn send(&mut self, now: Instant, id: StreamId, data: Bytes) -> Result<u64, StreamError> {
-        let s = self.sendable(id, data.len() as u64)?;
+        let s = self.sendable(now, id, data.len() as u64)?;
         s.counters.bytes_sent += data.len() as u64;
         s.counters.messages_sent += 1;
         s.counters.last_activity = now;
@@ -231,7 +240,7 @@ impl StreamManager {
         if segment == 0 {
             return Err(StreamError::InvalidSegmentSize);
         }
-        let s = self.sendable(id, (segment as u64).min(data.len() as u64))?;
+        let s = self.sendable(now, id, (segment as u64).min(data.len() as u64))?;
         let first = s.send.next_seq;
         let bufs = s.bufs.get_or_insert_with(Default::default);
         let mut at = 0;
@@ -265,6 +274,8 @@ impl StreamManager {
                     .fin
                     .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
             return if done {
+                s.set(flag::FINISH_SEEN);
+                self.gc(id);
                 Err(StreamError::Finished(id))
             } else {
                 Ok(None)
@@ -363,10 +374,7 @@ impl StreamManager {
     /// session-level window does not shrink for data nobody will read.
     fn release_all_recv(&mut self, id: StreamId) {
         if let Some(s) = self.streams.get_mut(&id) {
-            let to = s
-                .recv
-                .fin
-                .map_or(s.recv.highest, |(off, _)| off.max(s.recv.highest));
+            let to = s.recv.highest;
             self.recv_released_total += to.saturating_sub(s.recv.released);
             s.recv.released = s.recv.released.max(to);
         }
@@ -468,8 +476,9 @@ impl StreamManager {
                     }
                     _ => continue,
                 },
+                // A reset's final offset is what was sent: nothing more comes.
                 Control::Reset(id, code) => match self.streams.get(&id) {
-                    Some(s) => ControlFrame::Reset(id, code, s.send.queued_end, s.send.next_seq),
+                    Some(s) => ControlFrame::Reset(id, code, s.send.sent_end, s.send.next_seq),
                     None => continue,
                 },
             };
@@ -552,8 +561,10 @@ impl StreamManager {
             && s.bufs
                 .as_ref()
                 .is_none_or(|b| b.send.is_drained(&s.send) || s.has(flag::RESET));
+        // The application learns of the peer's end by reading to `Finished`
+        // (or by closing); until then the stream stays to tell it.
         let theirs_done = s.has(flag::PEER_FIN | flag::PEER_RESET)
-            && (s.has(flag::USER_CLOSED) || s.bufs.as_ref().is_none_or(|b| b.recv.is_empty()));
+            && (s.has(flag::USER_CLOSED) || s.has(flag::FINISH_SEEN));
         if ours_done && theirs_done && !s.has(flag::QUEUED) {
             self.streams.remove(&id);
             self.retired.insert(u64::from(id)..u64::from(id) + 1);
@@ -661,20 +672,13 @@ impl StreamManager {
             }
             return Ok(());
         }
-        if final_offset < s.recv.highest
-            || final_seq < s.recv.expected_seq
-            || final_offset > s.recv.max_data
-        {
+        if final_offset < s.recv.highest || final_seq < s.recv.expected_seq {
             return Err(StreamFault::Inconsistent);
         }
+        // The rest of the data (if any) is still to come in stream frames,
+        // which flow control counts as they arrive.
         s.recv.fin = Some((final_offset, final_seq));
         s.set(flag::PEER_FIN);
-        // The final size counts toward the session's flow control.
-        self.recv_highest_total += final_offset - s.recv.highest;
-        s.recv.highest = final_offset;
-        if self.recv_highest_total > self.recv_advertised {
-            return Err(StreamFault::FlowControl);
-        }
         if s.has(flag::USER_CLOSED) {
             self.release_all_recv(id);
         }

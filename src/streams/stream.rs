@@ -41,6 +41,8 @@ pub(crate) mod flag {
     pub const SESSION_BLOCKED: u16 = 1 << 9;
     /// Reset by the peer (so no reset of ours is owed).
     pub const PEER_RESET: u16 = 1 << 10;
+    /// The application read up to the peer's end (`Finished`).
+    pub const FINISH_SEEN: u16 = 1 << 11;
 }
 
 /// Send and receive buffers of an active stream.
@@ -152,6 +154,11 @@ impl Stream {
     /// Messages whole and waiting to be read.
     pub fn readable_messages(&self) -> usize {
         self.bufs.as_ref().map_or(0, |b| b.recv.ready_len())
+    }
+
+    /// Received bytes held for the application (readable or out of order).
+    pub fn buffered_bytes(&self) -> u64 {
+        self.bufs.as_ref().map_or(0, |b| b.recv.buffered_bytes())
     }
 
     /// Units queued for sending and not yet acknowledged.

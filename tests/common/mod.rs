@@ -197,6 +197,20 @@ impl Pair {
         assert!(ok, "never went quiet");
     }
 
+    /// Drives to quiet while b reads `stream` of session `sb` as messages
+    /// arrive (a reader that keeps up); returns what it read.
+    pub fn drive_reading_b(&mut self, sb: SessionId, stream: u32) -> Vec<Vec<u8>> {
+        let mut got = Vec::new();
+        let ok = self.drive_until(Duration::from_secs(120), |p| {
+            got.extend(p.recv_all_b(sb, stream));
+            p.flush();
+            p.quiet()
+        });
+        got.extend(self.recv_all_b(sb, stream));
+        assert!(ok, "never went quiet");
+        got
+    }
+
     /// Connects a to b; returns (a's id, b's id) once both sides are up.
     pub fn connect(&mut self) -> (SessionId, SessionId) {
         let sa = self.a.connect(self.now, self.b_addr).unwrap();
