@@ -20,8 +20,9 @@ use crate::time::Instant;
 pub struct RecvWindow {
     /// Current window size in units.
     pub size: u64,
-    /// When the last growing advertisement went out (`None`: never).
-    last_update: Option<Instant>,
+    /// When the last advertisement went out (`Instant::MAX`: never; a
+    /// sentinel instead of an `Option` keeps idle streams 8 bytes smaller).
+    last_update: Instant,
 }
 
 impl RecvWindow {
@@ -29,7 +30,7 @@ impl RecvWindow {
     pub const fn new(size: u64) -> Self {
         RecvWindow {
             size,
-            last_update: None,
+            last_update: Instant::MAX,
         }
     }
 
@@ -48,12 +49,13 @@ impl RecvWindow {
         if target <= advertised || target - advertised < self.size / 2 {
             return None;
         }
-        if let Some(last) = self.last_update {
+        if self.last_update != Instant::MAX {
+            let last = self.last_update;
             if now.saturating_duration_since(last) < rtt * 2 && self.size < max_size {
                 self.size = self.size.saturating_mul(2).min(max_size);
             }
         }
-        self.last_update = Some(now);
+        self.last_update = now;
         Some(released.saturating_add(self.size))
     }
 }

@@ -1,0 +1,94 @@
+//! 100,000 streams in one session, and what an idle stream costs in memory,
+//! counted by a global allocator. One test in this binary, so nothing else
+//! allocates while it counts.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use common::Pair;
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+const N: u32 = 100_000;
+
+#[test]
+fn a_hundred_thousand_streams_and_the_cost_of_an_idle_one() {
+    let mut p = Pair::default_pair();
+    let (sa, sb) = p.connect();
+
+    // Streams created locally and never used.
+    let m0 = LIVE.load(Ordering::Relaxed);
+    let before = m0;
+    let s = p.a.session_mut(sa).unwrap();
+    for id in 1..=N {
+        s.create_stream(id).unwrap();
+    }
+    let local = (LIVE.load(Ordering::Relaxed) - before) as f64 / N as f64;
+    assert_eq!(p.a.session(sa).unwrap().stream_ids().len(), N as usize + 1);
+
+    // Streams opened by the peer with one message each, read, then idle.
+    for id in 1..=N {
+        p.a.session_mut(sa).unwrap().send(id, &b"x"[..]).unwrap();
+    }
+    let mut read = 0u32;
+    let ok = p.drive_until(std::time::Duration::from_secs(300), |p| {
+        let readable: Vec<u32> = p
+            .events_b
+            .drain(..)
+            .filter_map(|e| match e {
+                stt::Event::Stream {
+                    event: stt::StreamEvent::Readable(id),
+                    ..
+                } => Some(id),
+                _ => None,
+            })
+            .collect();
+        let s = p.b.session_mut(sb).unwrap();
+        for id in readable {
+            while let Ok(Some(_)) = s.recv(id) {
+                read += 1;
+            }
+        }
+        read == N && p.quiet()
+    });
+    assert!(ok, "read {read} of {N}");
+    assert_eq!(p.b.session(sb).unwrap().stream_ids().len(), N as usize + 1);
+    // The harness's own event log is not the endpoint's memory.
+    p.events_a = Vec::new();
+    p.events_b = Vec::new();
+    // Drop a (its streams and everything it kept of the traffic): what is
+    // left above m0 is b's growth, short of the few KiB a held at m0.
+    p.a = stt::Endpoint::new(common::config("spare").build().unwrap(), [9; 32]);
+    let opened = (LIVE.load(Ordering::Relaxed) - m0) as f64 / N as f64;
+    println!("idle_stream_bytes_local={local:.1} idle_stream_bytes_peer_opened={opened:.1}");
+    assert!(
+        local < 256.0,
+        "a locally created idle stream costs {local:.1} bytes"
+    );
+    assert!(
+        opened < 256.0,
+        "a peer-opened idle stream costs {opened:.1} bytes"
+    );
+}
