@@ -401,6 +401,7 @@ impl Session {
             rtt: self.recovery.rtt().smoothed(),
             congestion_window: self.recovery.congestion_window(),
             bytes_in_flight: self.recovery.bytes_in_flight(),
+            packets_tracked: self.recovery.outstanding().count(),
             streams: self.streams.len(),
             send_window,
             receive_window,

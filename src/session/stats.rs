@@ -53,6 +53,9 @@ pub struct SessionStats {
     pub congestion_window: u64,
     /// Bytes in flight.
     pub bytes_in_flight: u64,
+    /// Sent packets still tracked by loss recovery (awaiting an ack or a
+    /// loss verdict), pure acknowledgements included.
+    pub packets_tracked: usize,
     /// Streams held (including closing ones).
     pub streams: usize,
     /// Session-level send credit left.

@@ -198,7 +198,11 @@ impl Session {
                         eliciting = true;
                     }
                 }
-                if !eliciting && self.ping_owed && Frame::Ping.encode(&mut w).is_ok() {
+                // A PING when owed (probe, keep-alive), and now and then on a
+                // run of pure ACKs so the peer acknowledges them and their
+                // records are freed.
+                let ping = self.ping_owed || self.recovery.should_elicit_ack();
+                if !eliciting && ping && Frame::Ping.encode(&mut w).is_ok() {
                     eliciting = true;
                 }
                 if eliciting {
