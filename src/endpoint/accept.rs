@@ -53,8 +53,10 @@ impl Endpoint {
                 return;
             }
             // A proven address still may not grow half-open state past twice
-            // the cap.
-            if self.half_open.len() >= self.cfg.max_half_open.saturating_mul(2) {
+            // the cap (at least 16, so a cap of 0, "always ask for a cookie",
+            // still admits proven peers).
+            let hard = self.cfg.max_half_open.saturating_mul(2).max(16);
+            if self.half_open.len() >= hard {
                 self.stats.initials_dropped += 1;
                 return;
             }
