@@ -82,7 +82,8 @@ impl Event {
 }
 
 /// Close codes on the wire (CLOSE frame). Codes from
-/// [`APPLICATION_CODE_BASE`] up carry an application's own code.
+/// [`APPLICATION_CODE_BASE`](code::APPLICATION_CODE_BASE) up carry an
+/// application's own code.
 pub mod code {
     /// Closed without error.
     pub const NO_ERROR: u64 = 0;

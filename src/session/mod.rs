@@ -5,8 +5,8 @@
 //! calls on the session and its streams.
 //! Never: routes datagrams (the endpoint does), encodes frames by hand (the
 //! wire layer does), or grows a frame handler for every concern: frames go
-//! to the module that owns their state ([`receive`]), packets are built in
-//! [`transmit`].
+//! to the module that owns their state (`receive.rs`), packets are built in
+//! `transmit.rs`.
 
 mod handshake;
 mod receive;
