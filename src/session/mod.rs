@@ -157,7 +157,7 @@ impl Session {
         rng_seed: [u8; 32],
         now: Instant,
     ) -> Result<Self, crate::crypto::CryptoError> {
-        let first_resend = cfg.recovery.initial_rtt * 3;
+        let first_resend = cfg.recovery.initial_rtt.saturating_mul(3);
         let hs = HandshakeState::initiator(
             &cfg.identity,
             &cfg.network_key,
@@ -411,8 +411,10 @@ impl Session {
     // ----- lifecycle -----
 
     fn pto(&self) -> Duration {
-        self.recovery.rtt().pto_base(self.cfg.recovery.granularity)
-            + self.cfg.recovery.max_ack_delay
+        self.recovery
+            .rtt()
+            .pto_base(self.cfg.recovery.granularity)
+            .saturating_add(self.cfg.recovery.max_ack_delay)
     }
 
     fn enter_closing(&mut self, wire_code: u64, reason: Bytes, why: CloseReason) {
@@ -431,7 +433,7 @@ impl Session {
                 self.close_frame = Some((wire_code, reason));
                 self.close_pending = true;
                 self.state = State::Closing {
-                    until: self.now + self.pto() * 3,
+                    until: self.now + self.pto().saturating_mul(3),
                 };
                 self.events.push_back(Event::Closed {
                     session: self.id,
@@ -465,7 +467,7 @@ impl Session {
             }
         };
         self.state = State::Draining {
-            until: self.now + self.pto() * 3,
+            until: self.now + self.pto().saturating_mul(3),
         };
         self.events.push_back(Event::Closed {
             session: self.id,

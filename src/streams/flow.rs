@@ -51,7 +51,7 @@ impl RecvWindow {
         }
         if self.last_update != Instant::MAX {
             let last = self.last_update;
-            if now.saturating_duration_since(last) < rtt * 2 && self.size < max_size {
+            if now.saturating_duration_since(last) < rtt.saturating_mul(2) && self.size < max_size {
                 self.size = self.size.saturating_mul(2).min(max_size);
             }
         }
