@@ -171,15 +171,3 @@ impl Violation {
         }
     }
 }
-
-impl From<crate::streams::StreamFault> for Violation {
-    fn from(f: crate::streams::StreamFault) -> Self {
-        use crate::streams::StreamFault as F;
-        match f {
-            F::FlowControl => Violation::FlowControl,
-            F::StreamLimit => Violation::StreamLimit,
-            F::MessageTooLarge => Violation::MessageTooLarge,
-            F::Inconsistent => Violation::Inconsistent,
-        }
-    }
-}

@@ -166,30 +166,18 @@ impl HandshakeState {
         our_params: &TransportParams,
         now: Instant,
     ) -> Result<Outcome, HsError> {
+        let (params, remote_node) = self.read_peer_message(payload)?;
         let noise = self
             .noise
             .as_mut()
             .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
-        let n = noise.read_message(payload, &mut buf)?;
-        let params = TransportParams::parse(&buf[..n]).map_err(|_| HsError::Params)?;
-        let remote_node = noise
-            .remote_node()
-            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
         self.datagram = long_datagram(LongType::Finish, peer, local, &[], &buf[..n]);
         self.send_owed = true;
         self.backoff = self.backoff.max(Duration::from_millis(1));
         self.resend_at = Some(now + self.backoff);
-        let noise = self
-            .noise
-            .take()
-            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
-        Ok(Outcome {
-            secrets: noise.into_secrets()?,
-            remote_node,
-            params,
-        })
+        self.split(params, remote_node)
     }
 
     /// Responder: reads message 1 and builds the Response. Fails (and the
@@ -225,16 +213,28 @@ impl HandshakeState {
 
     /// Responder: message 3 arrived; yields the keys.
     pub fn on_finish(&mut self, payload: &[u8]) -> Result<Outcome, HsError> {
+        let (params, remote_node) = self.read_peer_message(payload)?;
+        self.split(params, remote_node)
+    }
+
+    /// Reads the peer's message carrying its transport parameters (2 or 3)
+    /// and the identity it proved.
+    fn read_peer_message(&mut self, msg: &[u8]) -> Result<(TransportParams, NodeId), HsError> {
         let noise = self
             .noise
             .as_mut()
             .ok_or(HsError::Crypto(CryptoError::Handshake))?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
-        let n = noise.read_message(payload, &mut buf)?;
+        let n = noise.read_message(msg, &mut buf)?;
         let params = TransportParams::parse(&buf[..n]).map_err(|_| HsError::Params)?;
-        let remote_node = noise
+        let node = noise
             .remote_node()
             .ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        Ok((params, node))
+    }
+
+    /// Ends the Noise exchange: its split gives the traffic secrets.
+    fn split(&mut self, params: TransportParams, remote_node: NodeId) -> Result<Outcome, HsError> {
         let noise = self
             .noise
             .take()

@@ -19,6 +19,7 @@ use super::scheduler::{Scheduler, DEFAULT_PRIORITY, MAX_PRIORITY};
 use super::send::{ChunkHead, SendBuf};
 use super::stream::{flag, Stream, StreamStats};
 use super::{StreamError, StreamEvent, StreamLimits};
+use crate::event::Violation;
 use crate::ids::{SessionId, StreamId};
 use crate::ranges::RangeSet;
 use crate::time::Instant;
@@ -580,13 +581,13 @@ impl StreamManager {
 
     /// Looks up (or opens, on the peer's first frame) stream `id`. `None`:
     /// retired, frames for it are stale and ignored.
-    fn peer_stream(&mut self, now: Instant, id: StreamId) -> Result<bool, StreamFault> {
+    fn peer_stream(&mut self, now: Instant, id: StreamId) -> Result<bool, Violation> {
         if !self.streams.contains_key(&id) {
             if self.retired.contains(u64::from(id)) {
                 return Ok(false);
             }
             if self.streams.len() >= self.limits.max_streams {
-                return Err(StreamFault::StreamLimit);
+                return Err(Violation::StreamLimit);
             }
             self.insert(now, id);
             self.events.push_back(StreamEvent::Opened(id));
@@ -601,7 +602,7 @@ impl StreamManager {
         rtt: Duration,
         id: StreamId,
         f: Fragment<'_>,
-    ) -> Result<(), StreamFault> {
+    ) -> Result<(), Violation> {
         let max_message = self.limits.max_message_size;
         let max_stream_buffer = self.limits.max_stream_window.saturating_add(max_message);
         if !self.peer_stream(now, id)? {
@@ -617,15 +618,15 @@ impl StreamManager {
             .get_or_insert_with(Default::default)
             .recv
             .on_fragment(&mut s.recv, f, max_message)
-            .map_err(StreamFault::from)?;
+            .map_err(Violation::from)?;
         let _ = bytes_before;
         self.recv_highest_total += acc.new_units;
         if self.recv_highest_total > self.recv_advertised {
-            return Err(StreamFault::FlowControl);
+            return Err(Violation::FlowControl);
         }
         let buffered = s.bufs.as_ref().map_or(0, |b| b.recv.buffered_bytes());
         if buffered > max_stream_buffer {
-            return Err(StreamFault::FlowControl);
+            return Err(Violation::FlowControl);
         }
         if discard {
             if let Some(b) = s.bufs.as_mut() {
@@ -658,7 +659,7 @@ impl StreamManager {
         id: StreamId,
         final_offset: u64,
         final_seq: u64,
-    ) -> Result<(), StreamFault> {
+    ) -> Result<(), Violation> {
         if !self.peer_stream(now, id)? {
             return Ok(());
         }
@@ -667,12 +668,12 @@ impl StreamManager {
         };
         if let Some(prev) = s.recv.fin {
             if prev != (final_offset, final_seq) {
-                return Err(StreamFault::Inconsistent);
+                return Err(Violation::Inconsistent);
             }
             return Ok(());
         }
         if final_offset < s.recv.highest || final_seq < s.recv.expected_seq {
-            return Err(StreamFault::Inconsistent);
+            return Err(Violation::Inconsistent);
         }
         // The rest of the data (if any) is still to come in stream frames,
         // which flow control counts as they arrive.
@@ -694,7 +695,7 @@ impl StreamManager {
         id: StreamId,
         code: u64,
         final_offset: u64,
-    ) -> Result<(), StreamFault> {
+    ) -> Result<(), Violation> {
         if !self.peer_stream(now, id)? {
             return Ok(());
         }
@@ -702,7 +703,7 @@ impl StreamManager {
             return Ok(());
         };
         if final_offset < s.recv.highest || final_offset > s.recv.max_data {
-            return Err(StreamFault::Inconsistent);
+            return Err(Violation::Inconsistent);
         }
         self.recv_highest_total += final_offset - s.recv.highest;
         s.recv.highest = final_offset;
@@ -748,7 +749,7 @@ impl StreamManager {
         now: Instant,
         id: StreamId,
         max: u64,
-    ) -> Result<(), StreamFault> {
+    ) -> Result<(), Violation> {
         if !self.peer_stream(now, id)? {
             return Ok(());
         }
@@ -817,29 +818,12 @@ impl StreamManager {
     }
 }
 
-/// A peer's stream misbehaviour; each closes the session with a reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum StreamFault {
-    /// Sent past a stream or session limit.
-    #[error("flow control violated")]
-    FlowControl,
-    /// Opened more streams than allowed.
-    #[error("stream limit exceeded")]
-    StreamLimit,
-    /// A message over the size limit.
-    #[error("message too large")]
-    MessageTooLarge,
-    /// Contradictory stream data or end.
-    #[error("inconsistent stream data")]
-    Inconsistent,
-}
-
-impl From<RecvError> for StreamFault {
+impl From<RecvError> for Violation {
     fn from(e: RecvError) -> Self {
         match e {
-            RecvError::FlowControl => StreamFault::FlowControl,
-            RecvError::MessageTooLarge => StreamFault::MessageTooLarge,
-            RecvError::Inconsistent => StreamFault::Inconsistent,
+            RecvError::FlowControl => Violation::FlowControl,
+            RecvError::MessageTooLarge => Violation::MessageTooLarge,
+            RecvError::Inconsistent => Violation::Inconsistent,
         }
     }
 }

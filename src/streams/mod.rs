@@ -13,7 +13,7 @@ pub mod scheduler;
 pub mod send;
 pub mod stream;
 
-pub use manager::{Control, ControlFrame, StreamFault, StreamManager};
+pub use manager::{Control, ControlFrame, StreamManager};
 pub use recv::OutOfOrder;
 pub use scheduler::{DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY};
 pub use stream::{Stream, StreamStats};
