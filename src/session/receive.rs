@@ -10,6 +10,7 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use super::keys::OpenError;
 use super::{handshake::Role, Session, State};
 use crate::event::Violation;
 use crate::streams::recv::Fragment;
@@ -98,6 +99,7 @@ impl Session {
     ) {
         self.now = self.now.max(now);
         let len = data.len();
+        let grace = self.pto() * 3;
         let Some(keys) = self.keys.as_mut() else {
             return;
         };
@@ -108,9 +110,16 @@ impl Session {
             return;
         }
         let (head, body) = data.split_at_mut(SHORT_HEADER_LEN);
-        let Ok(plain) = keys.rx.open(pn, head, body) else {
-            self.counters.decrypt_failures += 1;
-            return;
+        let plain = match keys.open(now, pn, header.key_phase, head, body, grace) {
+            Ok(plain) => plain,
+            Err(OpenError::Decrypt) => {
+                self.counters.decrypt_failures += 1;
+                return;
+            }
+            Err(OpenError::StaleKey) => {
+                self.counters.stale_key_drops += 1;
+                return;
+            }
         };
         self.on_authentic(now, from, pn, len, plain);
     }
