@@ -79,6 +79,10 @@ pub struct Config {
     pub streams: StreamLimits,
     /// Loss recovery and congestion control.
     pub recovery: RecoveryConfig,
+    /// Update a direction's packet key after this many packets under it.
+    pub key_update_after_packets: u64,
+    /// Update a direction's packet key after this many bytes under it.
+    pub key_update_after_bytes: u64,
 }
 
 impl core::fmt::Debug for Config {
@@ -95,6 +99,8 @@ impl core::fmt::Debug for Config {
             .field("max_half_open", &self.max_half_open)
             .field("segment_size", &self.segment_size)
             .field("streams", &self.streams)
+            .field("key_update_after_packets", &self.key_update_after_packets)
+            .field("key_update_after_bytes", &self.key_update_after_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -137,7 +143,14 @@ pub struct ConfigBuilder {
     segment_size: usize,
     streams: StreamLimits,
     recovery: RecoveryConfig,
+    key_update_after_packets: u64,
+    key_update_after_bytes: u64,
 }
+
+/// Default of [`ConfigBuilder::key_update_after_packets`]: 2^20 packets.
+pub const DEFAULT_KEY_UPDATE_PACKETS: u64 = 1 << 20;
+/// Default of [`ConfigBuilder::key_update_after_bytes`]: 1 GiB.
+pub const DEFAULT_KEY_UPDATE_BYTES: u64 = 1 << 30;
 
 impl ConfigBuilder {
     fn new(node_seed: &[u8], shared_seed: &[u8]) -> Self {
@@ -158,6 +171,8 @@ impl ConfigBuilder {
             segment_size: DEFAULT_SEGMENT_SIZE,
             streams: StreamLimits::default(),
             recovery: RecoveryConfig::default(),
+            key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
+            key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
         }
     }
 
@@ -222,6 +237,20 @@ impl ConfigBuilder {
         self
     }
 
+    /// Update each direction's packet key after this many packets sealed
+    /// under it (default 2^20). Limits what an attacker collects under one
+    /// key; the update costs a hash and no round trip.
+    pub fn key_update_after_packets(mut self, n: u64) -> Self {
+        self.key_update_after_packets = n;
+        self
+    }
+    /// Update each direction's packet key after this many bytes sealed under
+    /// it (default 1 GiB), whichever of packets and bytes comes first.
+    pub fn key_update_after_bytes(mut self, n: u64) -> Self {
+        self.key_update_after_bytes = n;
+        self
+    }
+
     /// Checks every setting and builds the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
         if self.shared_seed_len < MIN_SHARED_SEED_LEN {
@@ -249,6 +278,11 @@ impl ConfigBuilder {
             (self.streams.max_streams == 0, "streams.max_streams"),
             (self.streams.stream_window == 0, "streams.stream_window"),
             (self.streams.session_window == 0, "streams.session_window"),
+            (
+                self.key_update_after_packets == 0,
+                "key_update_after_packets",
+            ),
+            (self.key_update_after_bytes == 0, "key_update_after_bytes"),
         ];
         if let Some((_, name)) = zero.iter().find(|(z, _)| *z) {
             return Err(ConfigError::Zero(name));
@@ -276,6 +310,8 @@ impl ConfigBuilder {
             segment_size: self.segment_size,
             streams: self.streams,
             recovery,
+            key_update_after_packets: self.key_update_after_packets,
+            key_update_after_bytes: self.key_update_after_bytes,
         })
     }
 }
@@ -307,6 +343,13 @@ mod tests {
         assert_eq!(e.unwrap_err(), ConfigError::DatagramSize(100));
         let e = Config::builder(NODE, NET).segment_size(0).build();
         assert_eq!(e.unwrap_err(), ConfigError::Zero("segment_size"));
+        let e = Config::builder(NODE, NET)
+            .key_update_after_packets(0)
+            .build();
+        assert_eq!(
+            e.unwrap_err(),
+            ConfigError::Zero("key_update_after_packets")
+        );
         let s = StreamLimits {
             max_stream_window: 1,
             ..StreamLimits::default()

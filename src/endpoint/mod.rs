@@ -205,6 +205,31 @@ impl Endpoint {
         self.touch(dst);
     }
 
+    /// **Test-only, never for production** (cargo feature `fuzzing`, off by
+    /// default): hands `plaintext` to session `session` as if it had arrived
+    /// from the peer's current address as packet `pn` and passed
+    /// authentication, so fuzzers and tests can reach the frame handlers
+    /// without holding the keys. Everything after decryption (replay
+    /// window, frame dispatch, violations) runs exactly as for a real
+    /// packet. Returns false if the session does not exist.
+    #[cfg(feature = "fuzzing")]
+    pub fn fuzz_inject_plaintext(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        pn: u64,
+        plaintext: &[u8],
+    ) -> bool {
+        self.stats.datagrams_received += 1;
+        self.refresh();
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return false;
+        };
+        s.fuzz_inject_plaintext(now, pn, plaintext);
+        self.touch(session);
+        true
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.refresh();

@@ -9,6 +9,7 @@
 //! `transmit.rs`.
 
 mod handshake;
+mod keys;
 mod receive;
 mod sent;
 mod stats;
@@ -29,13 +30,13 @@ use core::ops::Range;
 use core::time::Duration;
 
 use crate::config::Config;
-use crate::crypto::{PacketKey, ReplayWindow};
 use crate::event::{code, CloseReason, Event, Violation};
 use crate::ids::{NodeId, SessionId, StreamId};
 use crate::recovery::{AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::{Stream, StreamError, StreamManager, StreamStats};
 use crate::time::Instant;
 use crate::wire::TransportParams;
+use keys::Keys;
 use sent::SentInfo;
 use stats::Counters;
 
@@ -52,13 +53,6 @@ enum State {
     Draining { until: Instant },
     /// Over: the endpoint removes it.
     Done,
-}
-
-/// Packet protection of an established session.
-struct Keys {
-    tx: PacketKey,
-    rx: PacketKey,
-    replay: ReplayWindow,
 }
 
 /// One session with a peer. Reached through
@@ -199,11 +193,11 @@ impl Session {
     /// Installs keys and the peer's parameters: the session is established.
     fn establish(&mut self, out: handshake::Outcome) {
         let provider = self.cfg.provider;
-        self.keys = Some(Box::new(Keys {
-            tx: PacketKey::new(provider, &out.secrets.tx),
-            rx: PacketKey::new(provider, &out.secrets.rx),
-            replay: ReplayWindow::new(),
-        }));
+        self.keys = Some(Box::new(Keys::new(
+            provider,
+            &out.secrets.tx,
+            &out.secrets.rx,
+        )));
         self.remote_node = Some(out.remote_node);
         let p = out.params;
         self.peer_idle_timeout =
@@ -398,6 +392,9 @@ impl Session {
             packets_lost: r.packets_lost,
             decrypt_failures: self.counters.decrypt_failures,
             replays_dropped: self.counters.replays_dropped,
+            stale_key_drops: self.counters.stale_key_drops,
+            key_updates_sent: self.keys.as_ref().map_or(0, |k| k.updates_sent),
+            key_updates_received: self.keys.as_ref().map_or(0, |k| k.updates_received),
             rtt: self.recovery.rtt().smoothed(),
             congestion_window: self.recovery.congestion_window(),
             bytes_in_flight: self.recovery.bytes_in_flight(),

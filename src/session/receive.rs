@@ -10,6 +10,7 @@
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use super::keys::OpenError;
 use super::{handshake::Role, Session, State};
 use crate::event::Violation;
 use crate::streams::recv::Fragment;
@@ -98,6 +99,7 @@ impl Session {
     ) {
         self.now = self.now.max(now);
         let len = data.len();
+        let grace = self.pto() * 3;
         let Some(keys) = self.keys.as_mut() else {
             return;
         };
@@ -108,11 +110,44 @@ impl Session {
             return;
         }
         let (head, body) = data.split_at_mut(SHORT_HEADER_LEN);
-        let Ok(plain) = keys.rx.open(pn, head, body) else {
-            self.counters.decrypt_failures += 1;
+        let plain = match keys.open(now, pn, header.key_phase, head, body, grace) {
+            Ok(plain) => plain,
+            Err(OpenError::Decrypt) => {
+                self.counters.decrypt_failures += 1;
+                return;
+            }
+            Err(OpenError::StaleKey) => {
+                self.counters.stale_key_drops += 1;
+                return;
+            }
+        };
+        self.on_authentic(now, from, pn, len, plain);
+    }
+
+    /// Test-only entry (cargo feature `fuzzing`): `plaintext` as if it had
+    /// arrived in packet `pn` from the peer's current address and
+    /// authenticated. Replays are still refused.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn fuzz_inject_plaintext(&mut self, now: Instant, pn: u64, plaintext: &[u8]) {
+        self.now = self.now.max(now);
+        let Some(keys) = self.keys.as_ref() else {
             return;
         };
-        keys.replay.record(pn);
+        if keys.replay.check(pn).is_err() {
+            self.counters.replays_dropped += 1;
+            return;
+        }
+        let len = SHORT_HEADER_LEN + plaintext.len() + crate::crypto::TAG_LEN;
+        self.on_authentic(now, self.peer, pn, len, plaintext);
+    }
+
+    /// Everything a packet does once it has authenticated as packet `pn`
+    /// (`len` bytes on the wire): replay bookkeeping, liveness, migration,
+    /// and the dispatch of its frames.
+    fn on_authentic(&mut self, now: Instant, from: SocketAddr, pn: u64, len: usize, plain: &[u8]) {
+        if let Some(keys) = self.keys.as_mut() {
+            keys.replay.record(pn);
+        }
         self.counters.packets_received += 1;
         self.counters.bytes_received += len as u64;
         self.last_rx = now;

@@ -18,6 +18,7 @@ pub(crate) struct Counters {
     pub bytes_received: u64,
     pub decrypt_failures: u64,
     pub replays_dropped: u64,
+    pub stale_key_drops: u64,
 }
 
 /// A session's statistics.
@@ -45,8 +46,16 @@ pub struct SessionStats {
     pub packets_lost: u64,
     /// Datagrams that failed authentication (tampered, wrong key).
     pub decrypt_failures: u64,
-    /// Authenticated datagrams dropped as replays or duplicates.
+    /// Datagrams dropped as replays or duplicates (or older than the
+    /// replay window), before authentication.
     pub replays_dropped: u64,
+    /// Datagrams dropped because they were sealed under a receive key
+    /// retired past its grace period (a key update ago).
+    pub stale_key_drops: u64,
+    /// Times this side updated its send key.
+    pub key_updates_sent: u64,
+    /// Times the peer updated its send key (this side's receive key).
+    pub key_updates_received: u64,
     /// Smoothed round-trip time.
     pub rtt: Duration,
     /// Congestion window in bytes.

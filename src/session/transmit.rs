@@ -7,6 +7,7 @@
 //! caller's buffer and sealed in place) or sends stream data the peer has no
 //! credit for.
 
+use super::keys::UpdateLimits;
 use super::sent::{SentInfo, MAX_CHUNKS, MAX_CONTROLS};
 use super::{handshake::Role, Session, State};
 use crate::crypto::TAG_LEN;
@@ -215,12 +216,17 @@ impl Session {
             return None;
         }
         let len = SHORT_HEADER_LEN + written + TAG_LEN;
+        let limits = UpdateLimits {
+            packets: self.cfg.key_update_after_packets,
+            bytes: self.cfg.key_update_after_bytes,
+        };
+        let largest_acked = self.recovery.largest_acked();
+        let keys = self.keys.as_mut()?;
         let header = ShortHeader {
-            key_phase: false,
+            key_phase: keys.phase_for(pn, limits, largest_acked),
             dst: self.peer_id,
             pn_truncated: pn as u32,
         };
-        let keys = self.keys.as_ref()?;
         if header
             .encode(&mut Writer::new(&mut buf[..SHORT_HEADER_LEN]))
             .is_err()
@@ -228,7 +234,7 @@ impl Session {
             return None;
         }
         let (head, body) = buf[..len].split_at_mut(SHORT_HEADER_LEN);
-        if keys.tx.seal(pn, head, body).is_err() {
+        if keys.seal(pn, head, body).is_err() {
             return None;
         }
         self.next_pn += 1;

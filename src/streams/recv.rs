@@ -61,7 +61,8 @@ pub enum RecvError {
     /// The message is larger than the configured maximum.
     #[error("message larger than the configured maximum")]
     MessageTooLarge,
-    /// Fragments of one message disagree, or data lies past the stream's end.
+    /// Fragments of one message disagree (in length, start, or the bytes of
+    /// a range sent twice), or data lies past the stream's end.
     #[error("inconsistent stream data")]
     Inconsistent,
 }
@@ -105,6 +106,37 @@ impl Partial {
 
     fn is_complete(&self) -> bool {
         self.head.len() as u64 == self.msg_len
+    }
+
+    /// True if `data` at `at` disagrees with a byte already received there
+    /// (the peer re-sent a range with different content). Compares only the
+    /// overlap.
+    fn conflicts(&self, at: u64, data: &[u8]) -> bool {
+        let end = at + data.len() as u64;
+        let differs = |stored: Option<&[u8]>, from: u64, to: u64| {
+            stored != data.get((from - at) as usize..(to - at) as usize)
+        };
+        let head_len = self.head.len() as u64;
+        if at < head_len {
+            let to = end.min(head_len);
+            if differs(self.head.get(at as usize..to as usize), at, to) {
+                return true;
+            }
+        }
+        // Pieces never overlap one another, so walking back from the last one
+        // starting before `end` stops at the first that ends before `at`.
+        for (&p_at, piece) in self.pieces.range(..end).rev() {
+            let p_end = p_at + piece.len() as u64;
+            if p_end <= at {
+                break;
+            }
+            let (from, to) = (p_at.max(at), p_end.min(end));
+            let stored = piece.get((from - p_at) as usize..(to - p_at) as usize);
+            if differs(stored, from, to) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Stores the new bytes of `data` at `at`. Returns bytes added.
@@ -252,7 +284,7 @@ impl RecvBuf {
                 .partial
                 .entry(f.seq)
                 .or_insert_with(|| Partial::new(start, f.msg_len));
-            if p.start != start || p.msg_len != f.msg_len {
+            if p.start != start || p.msg_len != f.msg_len || p.conflicts(f.frag_offset, f.data) {
                 return Err(RecvError::Inconsistent);
             }
             self.partial_bytes += p.insert(f.frag_offset, f.data);
@@ -413,6 +445,31 @@ mod tests {
         let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 100), MAX).unwrap();
         assert_eq!(a.newly_ready, 0);
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn overlapping_fragment_with_other_bytes_is_inconsistent() {
+        let m: Vec<u8> = (0..100).collect();
+        let mut other = m.clone();
+        other[55] ^= 0xff;
+        // Overlapping the out-of-order piece 50..100 with a changed byte.
+        let (mut b, mut st) = setup();
+        b.on_fragment(&mut st, frag(0, 0, &m, 50, 50), MAX).unwrap();
+        b.on_fragment(&mut st, frag(0, 0, &m, 0, 20), MAX).unwrap();
+        assert_eq!(
+            b.on_fragment(&mut st, frag(0, 0, &other, 40, 20), MAX),
+            Err(RecvError::Inconsistent)
+        );
+        // Overlapping the assembled head with a changed byte.
+        let mut early = m.clone();
+        early[5] ^= 1;
+        assert_eq!(
+            b.on_fragment(&mut st, frag(0, 0, &early, 0, 10), MAX),
+            Err(RecvError::Inconsistent)
+        );
+        // The same bytes again are fine, and complete the message.
+        b.on_fragment(&mut st, frag(0, 0, &m, 10, 45), MAX).unwrap();
+        assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
     }
 
     #[test]

@@ -41,6 +41,20 @@ fn ack(r: &mut Recovery<u64>, now: Instant, ranges: &[Range<u64>]) -> Vec<Outcom
 }
 
 #[test]
+fn loss_timer_with_a_sub_microsecond_delay_fires_once() {
+    // RTT 20.957 ms: 9/8 of it is 23.576625 ms, not a whole microsecond.
+    let mut r = rec();
+    send(&mut r, t(0), 0..2);
+    let rtt = Instant::from_micros(20_957);
+    ack(&mut r, rtt, &[1..2]);
+    let at = r.timeout().expect("loss timer armed for packet 0");
+    let mut out = Vec::new();
+    assert_eq!(r.on_timeout(at, &mut out), TimeoutAction::LossDetected);
+    assert_eq!(out, vec![Outcome::Lost(0)], "lost when the timer fires");
+    assert!(r.timeout().is_none_or(|next| next > at), "no re-arm at now");
+}
+
+#[test]
 fn loss_by_packet_threshold_then_by_time_threshold() {
     let mut r = rec();
     send(&mut r, t(0), 0..5);
