@@ -517,9 +517,12 @@ impl<T> Recovery<T> {
                 State::Outstanding(_) => {}
             }
             let by_count = largest_acked >= slot.pn.saturating_add(self.packet_threshold);
-            let by_time = now - slot.time_sent >= loss_delay;
+            // Compared as instants: the loss delay may carry a fraction of a
+            // microsecond that `Instant + Duration` drops, and the timer must
+            // fire at exactly the instant this test starts to hold.
+            let at = slot.time_sent + loss_delay;
+            let by_time = now >= at;
             if !(by_count || by_time) {
-                let at = slot.time_sent + loss_delay;
                 self.loss_time = Some(self.loss_time.map_or(at, |t| t.min(at)));
                 run_start = None;
                 continue;

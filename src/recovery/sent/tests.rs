@@ -429,3 +429,21 @@ proptest! {
         prop_assert_eq!(r.stats().packets_sent, sent.len() as u64);
     }
 }
+
+#[test]
+fn loss_timer_with_a_fractional_microsecond_delay_fires_and_moves_on() {
+    // 9/8 of 1001 us is 1126.125 us: the timer instant drops the fraction,
+    // and firing it must still declare the packet lost (it used to stay due
+    // forever, a livelock for any driver).
+    let mut r = rec();
+    let t0 = Instant::from_micros(10_000);
+    send(&mut r, t0, 0..2);
+    let out = ack(&mut r, t0 + Duration::from_micros(1001), &[1..2]);
+    assert_eq!(out, vec![Outcome::Acked(1)]);
+    let due = r.timeout().expect("loss timer armed");
+    assert_eq!(due, t0 + Duration::from_micros(1126));
+    let mut out = Vec::new();
+    assert_eq!(r.on_timeout(due, &mut out), TimeoutAction::LossDetected);
+    assert_eq!(out, vec![Outcome::Lost(0)]);
+    assert!(r.timeout().is_none_or(|t| t > due));
+}
