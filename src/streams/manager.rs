@@ -552,8 +552,18 @@ impl StreamManager {
             && s.bufs
                 .as_ref()
                 .is_none_or(|b| b.send.is_drained(&s.send) || s.has(flag::RESET));
-        let theirs_done = s.has(flag::PEER_FIN | flag::PEER_RESET)
-            && (s.has(flag::USER_CLOSED) || s.bufs.as_ref().is_none_or(|b| b.recv.is_empty()));
+        // A FIN can overtake the data before it: the peer's side is done
+        // only once every message up to the final one was delivered (or the
+        // application no longer wants them), else retransmissions would
+        // find the stream retired and be dropped.
+        let all_in = s
+            .recv
+            .fin
+            .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
+        let theirs_done = s.has(flag::PEER_RESET)
+            || (s.has(flag::PEER_FIN)
+                && (s.has(flag::USER_CLOSED)
+                    || (all_in && s.bufs.as_ref().is_none_or(|b| b.recv.is_empty()))));
         if ours_done && theirs_done && !s.has(flag::QUEUED) {
             self.streams.remove(&id);
             self.retired.insert(u64::from(id)..u64::from(id) + 1);
@@ -840,3 +850,6 @@ impl From<RecvError> for StreamFault {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
