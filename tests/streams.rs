@@ -237,7 +237,12 @@ fn manager_get_list_close_one_and_all() {
     assert_eq!(b.recv(2).unwrap().as_deref(), Some(&b"hi 2"[..]));
     assert_eq!(b.recv(2), Err(StreamError::Finished(2)));
     assert!(b.stream(2).is_none(), "gone once the end was read");
-    assert_eq!(b.recv(2), Err(StreamError::Closed(2)));
+    assert_eq!(
+        b.recv(2),
+        Err(StreamError::Finished(2)),
+        "and it stays finished"
+    );
+    assert_eq!(b.send(2, &b"x"[..]), Err(StreamError::ClosedByPeer(2)));
 
     p.a.session_mut(sa).unwrap().close_all_streams();
     assert!(p.a.session(sa).unwrap().stream_ids().is_empty());

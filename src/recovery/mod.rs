@@ -18,6 +18,7 @@
 //!   AckTracker  -- ranges, delay -->  (session encodes an ACK frame)
 //!   (session decodes an ACK frame) -- ranges, delay -->  Recovery<T>
 //!                                                         |- RttEstimator
+//!                                                         |- LossSignal (congestion or noise?)
 //!                                                         |- AnyController (NewReno | Cubic)
 //!                                                         '- Outcome<T>: Acked / Lost
 //!   Pacer: spreads what the window allows over a round trip
@@ -25,6 +26,7 @@
 
 pub mod ack_tracker;
 pub mod congestion;
+pub mod loss_signal;
 pub mod pacing;
 pub mod rtt;
 pub mod sent;
@@ -33,6 +35,7 @@ use core::time::Duration;
 
 pub use ack_tracker::AckTracker;
 pub use congestion::{AnyController, Controller, Cubic, NewReno};
+pub use loss_signal::LossSignal;
 pub use pacing::Pacer;
 pub use rtt::RttEstimator;
 pub use sent::{Outcome, Recovery, RecoveryStats, TimeoutAction};
@@ -114,6 +117,15 @@ pub struct RecoveryConfig {
     pub elicit_ack_after: u32,
     /// Congestion controller. Default [`ControllerKind::Cubic`].
     pub controller: ControllerKind,
+    /// Loss the controller tolerates without shrinking the window while the
+    /// RTT shows no standing queue: a smoothed fraction of packets lost per
+    /// round trip (see [`LossSignal`]). Default 1/20. Zero makes every loss
+    /// a congestion signal, as in classic loss-based control.
+    pub tolerated_loss: Ratio,
+    /// Queueing delay, as a fraction of the minimum RTT, above which any
+    /// loss counts as congestion (a standing queue that may have
+    /// overflowed). Default 1/4.
+    pub standing_queue: Ratio,
 }
 
 impl Default for RecoveryConfig {
@@ -132,6 +144,8 @@ impl Default for RecoveryConfig {
             max_ack_ranges: 32,
             elicit_ack_after: 20,
             controller: ControllerKind::Cubic,
+            tolerated_loss: Ratio { num: 1, den: 20 },
+            standing_queue: Ratio { num: 1, den: 4 },
         }
     }
 }
@@ -178,6 +192,8 @@ mod tests {
         assert_eq!(c.persistent_congestion_threshold, 3);
         assert_eq!(c.max_ack_ranges, 32);
         assert_eq!(c.controller, ControllerKind::Cubic);
+        assert_eq!(c.tolerated_loss, Ratio { num: 1, den: 20 });
+        assert_eq!(c.standing_queue, Ratio { num: 1, den: 4 });
     }
 
     #[test]

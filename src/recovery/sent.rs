@@ -16,6 +16,7 @@ use core::ops::Range;
 use core::time::Duration;
 
 use super::congestion::{AnyController, Controller};
+use super::loss_signal::LossSignal;
 use super::rtt::RttEstimator;
 use super::{to_u64, Ratio, RecoveryConfig, RecoveryError};
 use crate::ranges::RangeSet;
@@ -61,6 +62,9 @@ pub struct RecoveryStats {
     pub bytes_lost: u64,
     /// Window reductions (at most one per round trip).
     pub congestion_events: u64,
+    /// Loss events not taken as congestion (no standing queue, loss rate
+    /// within tolerance): the packets were resent, the window kept.
+    pub tolerated_loss_events: u64,
     /// Times the window collapsed for persistent congestion.
     pub persistent_congestion_events: u64,
     /// Probe timeouts that fired.
@@ -119,6 +123,7 @@ pub struct Recovery<T> {
     app_limited: bool,
     rtt: RttEstimator,
     controller: AnyController,
+    loss_signal: LossSignal,
     recently_lost: RangeSet,
     scratch: Vec<Range<u64>>,
     stats: RecoveryStats,
@@ -149,6 +154,11 @@ impl<T> Recovery<T> {
             app_limited: false,
             rtt: RttEstimator::new(config.initial_rtt),
             controller: AnyController::new(config),
+            loss_signal: LossSignal::new(
+                config.tolerated_loss,
+                config.standing_queue,
+                config.granularity,
+            ),
             recently_lost: RangeSet::new(),
             scratch: Vec::new(),
             stats: RecoveryStats::default(),
@@ -470,6 +480,8 @@ impl<T> Recovery<T> {
                 if slot.ack_eliciting {
                     self.bytes_in_flight = self.bytes_in_flight.saturating_sub(slot.bytes);
                     self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
+                    let next_pn = self.largest_sent.map_or(0, |l| l.saturating_add(1));
+                    self.loss_signal.on_acked(slot.pn, next_pn);
                     let bytes = usize::try_from(slot.bytes).unwrap_or(usize::MAX);
                     self.controller
                         .on_ack(now, slot.time_sent, bytes, &self.rtt, self.app_limited);
@@ -540,6 +552,7 @@ impl<T> Recovery<T> {
             }
             self.bytes_in_flight = self.bytes_in_flight.saturating_sub(slot.bytes);
             self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
+            self.loss_signal.on_lost();
             newest_lost_sent = Some(slot.time_sent);
             // Persistent congestion: ack-eliciting losses, all sent after the
             // first RTT sample, spanning long enough with nothing acked or
@@ -560,6 +573,11 @@ impl<T> Recovery<T> {
         let Some(sent_time) = newest_lost_sent else {
             return;
         };
+        if !persistent && !self.loss_signal.is_congestion(&self.rtt) {
+            // Noise, not a full queue: resend, keep the window.
+            self.stats.tolerated_loss_events += 1;
+            return;
+        }
         if !self.controller.in_recovery(sent_time) {
             self.stats.congestion_events += 1;
         }

@@ -13,7 +13,10 @@
 //! Layout: `config` (what a link does), `loss` (random draws and the
 //! Gilbert-Elliott chain), `bottleneck` (rate and drop-tail queue), `link`
 //! (one directional link's state and counters), `network` (the links and
-//! the datagrams in flight), `driver` (the [`Node`] trait and event loop).
+//! the datagrams in flight), `driver` (the [`Node`] trait and event loop),
+//! `endpoint_node` (an [`Endpoint`](crate::Endpoint) with an optional
+//! [`App`] as a [`Node`]), `bulk` (bulk transfers over a bottleneck: the
+//! goodput and fairness scenario).
 //!
 //! ```
 //! use core::time::Duration;
@@ -38,15 +41,22 @@
 //! ```
 
 mod bottleneck;
+mod bulk;
 mod config;
 mod driver;
+mod endpoint_node;
 mod link;
 mod loss;
 mod network;
 
+pub use bulk::{
+    run_bulk, BulkConfig, BulkError, BulkReceiver, BulkReport, BulkSender, Sample, CLIENT_ADDR,
+    SERVER_ADDR,
+};
 pub use config::{
     BurstLoss, ConfigError, LinkConfig, ProbabilityField, DEFAULT_MTU, DEFAULT_QUEUE_BYTES,
 };
 pub use driver::{run_until, step, Node, RunError, MAX_EVENTS_PER_INSTANT};
+pub use endpoint_node::{App, EndpointMut, EndpointNode};
 pub use link::LinkStats;
 pub use network::{Delivery, Network};

@@ -63,6 +63,9 @@ pub struct StreamManager {
     /// allocation of its own size (see the idle-stream test).
     streams: BTreeMap<StreamId, Box<Stream>>,
     retired: RangeSet,
+    /// The retired ids the peer ended (the rest this side closed or reset),
+    /// so a late `recv` still says `Finished`.
+    finished: RangeSet,
     sched: Scheduler,
     /// Streams waiting for session-level credit.
     session_blocked: Vec<StreamId>,
@@ -93,6 +96,7 @@ impl StreamManager {
             limits,
             streams: BTreeMap::new(),
             retired: RangeSet::new(),
+            finished: RangeSet::new(),
             sched: Scheduler::default(),
             session_blocked: Vec::new(),
             control: VecDeque::new(),
@@ -180,8 +184,14 @@ impl StreamManager {
     fn usable(&mut self, id: StreamId) -> Result<&mut Stream, StreamError> {
         match self.streams.get_mut(&id) {
             Some(s) if s.has(flag::USER_CLOSED) => Err(StreamError::Closed(id)),
-            Some(s) if s.has(flag::PEER_RESET) => Err(StreamError::Reset(id)),
+            Some(s) if s.has(flag::PEER_RESET) => {
+                // The application has now heard of the reset: the stream
+                // may go at the next clean-up.
+                s.set(flag::FINISH_SEEN);
+                Err(StreamError::Reset(id))
+            }
             Some(s) => Ok(s),
+            None if self.finished.contains(u64::from(id)) => Err(StreamError::Finished(id)),
             None if self.retired.contains(u64::from(id)) => Err(StreamError::Closed(id)),
             None => Err(StreamError::NotFound(id)),
         }
@@ -199,7 +209,10 @@ impl StreamManager {
             // Streams open on demand: the first send creates one.
             self.create(now, id)?;
         }
-        let s = self.usable(id)?;
+        let s = self.usable(id).map_err(|e| match e {
+            StreamError::Finished(id) => StreamError::ClosedByPeer(id),
+            e => e,
+        })?;
         if s.has(flag::LOCAL_CLOSED) {
             return Err(if s.has(flag::PEER_FIN) {
                 StreamError::ClosedByPeer(id)
@@ -569,10 +582,18 @@ impl StreamManager {
         let theirs_done = s.has(flag::PEER_FIN | flag::PEER_RESET)
             && (s.has(flag::USER_CLOSED) || s.has(flag::FINISH_SEEN));
         if ours_done && theirs_done && !s.has(flag::QUEUED) {
+            let ended_by_peer = !s.has(flag::USER_CLOSED | flag::PEER_RESET);
+            let ids = u64::from(id)..u64::from(id) + 1;
+            if ended_by_peer {
+                self.finished.insert(ids.clone());
+            }
             self.streams.remove(&id);
-            self.retired.insert(u64::from(id)..u64::from(id) + 1);
+            self.retired.insert(ids);
             while self.retired.len() > MAX_RETIRED_RANGES {
                 self.retired.pop_min();
+            }
+            while self.finished.len() > MAX_RETIRED_RANGES {
+                self.finished.pop_min();
             }
         }
     }
@@ -827,3 +848,6 @@ impl From<RecvError> for Violation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

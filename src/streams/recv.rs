@@ -104,6 +104,11 @@ impl Partial {
         }
     }
 
+    /// Bytes received so far (in `head` and `pieces`).
+    fn held_bytes(&self) -> u64 {
+        self.received.iter().map(|r| r.end - r.start).sum()
+    }
+
     fn is_complete(&self) -> bool {
         self.head.len() as u64 == self.msg_len
     }
@@ -275,7 +280,16 @@ impl RecvBuf {
             return Ok(acc); // duplicate of a delivered message
         }
         if f.seq == st.expected_seq && f.frag_offset == 0 && f.is_last() {
-            // Fast path: a whole message in order, no reassembly state.
+            // Fast path: a whole message in order. A resend can carry whole
+            // a message some of whose pieces arrived before: drop them, or
+            // the stale entry would block every later message forever.
+            if let Some(p) = self.partial.get(&f.seq) {
+                if p.start != start || p.msg_len != f.msg_len {
+                    return Err(RecvError::Inconsistent);
+                }
+                self.partial_bytes -= p.held_bytes();
+                self.partial.remove(&f.seq);
+            }
             self.push_ready(f.seq, start, Bytes::copy_from_slice(f.data));
             st.expected_seq += 1;
             acc.newly_ready = 1 + self.drain_in_order(st);
@@ -470,6 +484,24 @@ mod tests {
         // The same bytes again are fine, and complete the message.
         b.on_fragment(&mut st, frag(0, 0, &m, 10, 45), MAX).unwrap();
         assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
+    }
+
+    #[test]
+    fn whole_resend_of_a_partly_received_message_clears_its_pieces() {
+        let (mut b, mut st) = setup();
+        let (m0, m1) = (b"0123456789".as_slice(), b"next".as_slice());
+        // Its last byte arrives alone; then a resend carries it whole.
+        b.on_fragment(&mut st, frag(0, 0, m0, 9, 1), MAX).unwrap();
+        assert_eq!(b.out_of_order(&st).bytes, 1);
+        let a = b.on_fragment(&mut st, frag(0, 0, m0, 0, 10), MAX).unwrap();
+        assert_eq!(a.newly_ready, 1);
+        assert_eq!(b.out_of_order(&st).messages, 0);
+        // The next message is not held behind a stale piece of the first.
+        let a = b.on_fragment(&mut st, frag(1, 11, m1, 0, 4), MAX).unwrap();
+        assert_eq!(a.newly_ready, 1);
+        assert_eq!(drain(&mut b, &mut st), [(0, m0.to_vec()), (1, m1.to_vec())]);
+        assert!(b.is_empty());
+        assert_eq!(b.buffered_bytes(), 0);
     }
 
     #[test]

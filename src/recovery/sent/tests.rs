@@ -15,6 +15,8 @@ fn config() -> RecoveryConfig {
     RecoveryConfig {
         max_datagram_size: 1000,
         controller: ControllerKind::NewReno,
+        // Every loss is congestion here; tolerance has its own tests.
+        tolerated_loss: crate::recovery::Ratio { num: 0, den: 1 },
         ..RecoveryConfig::default()
     }
 }
@@ -442,4 +444,50 @@ proptest! {
         prop_assert_eq!(resolved.len(), sent.len());
         prop_assert_eq!(r.stats().packets_sent, sent.len() as u64);
     }
+}
+
+#[test]
+fn loss_timer_with_a_fractional_microsecond_delay_fires_and_moves_on() {
+    // 9/8 of 1001 us is 1126.125 us: the timer instant drops the fraction,
+    // and firing it must still declare the packet lost (it used to stay due
+    // forever, a livelock for any driver).
+    let mut r = rec();
+    let t0 = Instant::from_micros(10_000);
+    send(&mut r, t0, 0..2);
+    let out = ack(&mut r, t0 + Duration::from_micros(1001), &[1..2]);
+    assert_eq!(out, vec![Outcome::Acked(1)]);
+    let due = r.timeout().expect("loss timer armed");
+    assert_eq!(due, t0 + Duration::from_micros(1126));
+    let mut out = Vec::new();
+    assert_eq!(r.on_timeout(due, &mut out), TimeoutAction::LossDetected);
+    assert_eq!(out, vec![Outcome::Lost(0)]);
+    assert!(r.timeout().is_none_or(|t| t > due));
+}
+
+#[test]
+fn isolated_loss_without_queueing_keeps_the_window_with_queueing_shrinks_it() {
+    let cfg = RecoveryConfig {
+        max_datagram_size: 1000,
+        ..RecoveryConfig::default()
+    };
+    let run = |second_rtt_ms: u64| {
+        let mut r: Recovery<u64> = Recovery::new(&cfg, Instant::ZERO);
+        send(&mut r, t(0), 0..10);
+        ack(&mut r, t(100), &[0..10]);
+        send(&mut r, t(100), 10..40);
+        let before = r.congestion_window();
+        // 20 is lost; the rest arrive with an RTT of `second_rtt_ms`.
+        ack(&mut r, t(100 + second_rtt_ms), &[10..20, 21..40]);
+        (r.stats(), before, r.congestion_window())
+    };
+    let (quiet, before, after) = run(100);
+    assert_eq!((quiet.packets_lost, quiet.tolerated_loss_events), (1, 1));
+    assert_eq!(quiet.congestion_events, 0);
+    assert!(after > before, "slow start goes on: {before} -> {after}");
+    let grown = after;
+    let (queued, _, after) = run(130);
+    assert_eq!((queued.packets_lost, queued.tolerated_loss_events), (1, 0));
+    assert_eq!(queued.congestion_events, 1);
+    // 30 ms of queue on a 100 ms path: CUBIC keeps 7/10 of the window.
+    assert_eq!(after, grown * 7 / 10);
 }

@@ -1,0 +1,412 @@
+//! Bulk transfers over the deterministic network simulator: goodput,
+//! fairness, and a plot of goodput and congestion window over time.
+//!
+//! ```text
+//! cargo run --release --features sim --example simulate -- \
+//!     --rate-mbit 100 --rtt-ms 40 --queue-bdp 1 --loss 1% --seconds 10 --plot out.svg
+//! ```
+//!
+//! Prints `goodput_fraction=<x>` (payload bits the receiving application
+//! read, over the bottleneck rate, for the whole run including handshake and
+//! slow start), then per-session goodput and fairness when `--sessions > 1`.
+//! The same flags and seed always print the same numbers.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use stt::recovery::{ControllerKind, Ratio};
+use stt::sim::{run_bulk, BulkConfig, BulkReport, BurstLoss, LinkConfig};
+
+const USAGE: &str = "\
+usage: simulate [options]
+  --rate-mbit R     bottleneck rate, Mbit/s of UDP payload (default 100)
+  --rtt-ms T        round-trip propagation delay (default 40)
+  --queue-bdp Q     bottleneck queue, in bandwidth-delay products (default 1)
+  --loss P          random loss per datagram, e.g. 0.01 or 1% (default 0)
+  --burst P         mean loss of Gilbert-Elliott bursts (runs of ~4 datagrams)
+  --reorder P       share of datagrams held back --reorder-ms (default 0)
+  --reorder-ms D    extra delay of a reordered datagram (default 10)
+  --dup P           share of datagrams delivered twice (default 0)
+  --jitter-ms J     uniform extra delay per datagram, 0..=J (default 0)
+  --sessions N      sessions sharing the bottleneck (default 1)
+  --seconds S       virtual duration of the transfer (default 10)
+  --seed N          seed of the network and the endpoints (default 1)
+  --cc NAME         cubic | newreno (default: the crate's default)
+  --tolerated-loss P  loss tolerated without a standing queue (default: the
+                    crate's, 5%); 0 makes every loss a congestion signal
+  --plot FILE.svg   draw goodput and congestion window over time
+";
+
+struct Args {
+    rate_mbit: f64,
+    rtt_ms: f64,
+    queue_bdp: f64,
+    loss: f64,
+    burst: f64,
+    reorder: f64,
+    reorder_ms: f64,
+    dup: f64,
+    jitter_ms: f64,
+    sessions: usize,
+    seconds: f64,
+    seed: u64,
+    cc: Option<ControllerKind>,
+    tolerated_loss: Option<f64>,
+    plot: Option<String>,
+}
+
+fn probability(v: &str) -> Result<f64, String> {
+    let p = match v.strip_suffix('%') {
+        Some(pct) => pct.parse::<f64>().map(|x| x / 100.0),
+        None => v.parse::<f64>(),
+    }
+    .map_err(|e| format!("{v}: {e}"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{v}: probability outside 0..=1"))
+    }
+}
+
+fn number<T: std::str::FromStr>(v: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e| format!("{v}: {e}"))
+}
+
+fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args {
+        rate_mbit: 100.0,
+        rtt_ms: 40.0,
+        queue_bdp: 1.0,
+        loss: 0.0,
+        burst: 0.0,
+        reorder: 0.0,
+        reorder_ms: 10.0,
+        dup: 0.0,
+        jitter_ms: 0.0,
+        sessions: 1,
+        seconds: 10.0,
+        seed: 1,
+        cc: None,
+        tolerated_loss: None,
+        plot: None,
+    };
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err(String::new());
+        }
+        let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--rate-mbit" => a.rate_mbit = number(&v)?,
+            "--rtt-ms" => a.rtt_ms = number(&v)?,
+            "--queue-bdp" => a.queue_bdp = number(&v)?,
+            "--loss" => a.loss = probability(&v)?,
+            "--burst" => a.burst = probability(&v)?,
+            "--reorder" => a.reorder = probability(&v)?,
+            "--reorder-ms" => a.reorder_ms = number(&v)?,
+            "--dup" => a.dup = probability(&v)?,
+            "--jitter-ms" => a.jitter_ms = number(&v)?,
+            "--sessions" => a.sessions = number(&v)?,
+            "--seconds" => a.seconds = number(&v)?,
+            "--seed" => a.seed = number(&v)?,
+            "--cc" => {
+                a.cc = Some(match v.as_str() {
+                    "cubic" => ControllerKind::Cubic,
+                    "newreno" | "reno" => ControllerKind::NewReno,
+                    _ => return Err(format!("unknown controller {v}")),
+                })
+            }
+            "--tolerated-loss" => a.tolerated_loss = Some(probability(&v)?),
+            "--plot" => a.plot = Some(v),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    let positive = [a.rate_mbit, a.seconds];
+    if positive.iter().any(|x| !(*x > 0.0 && x.is_finite())) || a.sessions == 0 {
+        return Err("--rate-mbit, --seconds and --sessions must be positive".into());
+    }
+    let non_negative = [a.rtt_ms, a.queue_bdp, a.reorder_ms, a.jitter_ms];
+    if non_negative.iter().any(|x| !(*x >= 0.0 && x.is_finite())) {
+        return Err("durations and --queue-bdp must not be negative".into());
+    }
+    Ok(a)
+}
+
+fn ms(x: f64) -> Duration {
+    Duration::from_secs_f64(x / 1000.0)
+}
+
+fn config(a: &Args) -> BulkConfig {
+    let rate = (a.rate_mbit * 1e6) as u64;
+    let bdp_bytes = a.rate_mbit * 1e6 / 8.0 * a.rtt_ms / 1000.0;
+    let mut link = LinkConfig::default()
+        .with_latency(ms(a.rtt_ms / 2.0))
+        .with_rate(rate)
+        .with_queue_bytes((bdp_bytes * a.queue_bdp) as usize)
+        .with_loss(a.loss)
+        .with_duplicate(a.dup)
+        .with_reorder(a.reorder, ms(a.reorder_ms))
+        .with_jitter(ms(a.jitter_ms));
+    if a.burst > 0.0 {
+        // Bad periods of 4 datagrams on average, all lost; entered often
+        // enough that the long-run loss is `burst`.
+        let leave = 0.25;
+        let enter = (a.burst * leave / (1.0 - a.burst)).min(1.0);
+        link = link.with_burst(BurstLoss::new(enter, leave, 1.0));
+    }
+    let mut cfg = BulkConfig {
+        link,
+        sessions: a.sessions,
+        duration: Duration::from_secs_f64(a.seconds),
+        seed: a.seed,
+        ..BulkConfig::default()
+    };
+    if let Some(cc) = a.cc {
+        cfg.recovery.controller = cc;
+    }
+    if let Some(p) = a.tolerated_loss {
+        cfg.recovery.tolerated_loss = Ratio {
+            num: (p * 10_000.0).round() as u32,
+            den: 10_000,
+        };
+    }
+    cfg
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("error: {e}");
+            }
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let cfg = config(&args);
+    let report = match run_bulk(&cfg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("simulation failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("goodput_fraction={:.4}", report.goodput_fraction());
+    println!(
+        "goodput_mbit={:.2} link_mbit={:.2} seconds={:.1} lost_packets={} queue_drops={}",
+        report.goodput() / 1e6,
+        report.link_rate as f64 / 1e6,
+        report.duration.as_secs_f64(),
+        report.packets_lost.iter().sum::<u64>(),
+        report.queue_drops,
+    );
+    if args.sessions > 1 {
+        for (i, g) in report.session_goodput().iter().enumerate() {
+            println!(
+                "session={i} goodput_mbit={:.2} fraction={:.4}",
+                g / 1e6,
+                g / report.link_rate as f64
+            );
+        }
+        println!(
+            "fairness jain_index={:.4} min_max_ratio={:.4}",
+            report.jain_index(),
+            report.min_max_ratio()
+        );
+    }
+    if let Some(path) = &args.plot {
+        if let Err(e) = std::fs::write(path, svg(&report, &args)) {
+            eprintln!("cannot write {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("plot={path}");
+    }
+    ExitCode::SUCCESS
+}
+
+// ----- plot: two stacked panels of polylines, hand-written SVG -----
+
+const W: f64 = 900.0;
+const PANEL_H: f64 = 260.0;
+const LEFT: f64 = 70.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 40.0;
+const GAP: f64 = 60.0;
+const COLORS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// A series of (seconds, value) points.
+type Series = Vec<(f64, f64)>;
+
+fn svg(r: &BulkReport, a: &Args) -> String {
+    let n = r.delivered.len();
+    let t_end = r.duration.as_secs_f64().max(1e-3);
+    // Goodput per interval between samples, Mbit/s.
+    let mut goodput: Vec<Series> = vec![Vec::new(); n];
+    let mut total: Series = Vec::new();
+    for w in r.samples.windows(2) {
+        let dt = (w[1].at - w[0].at).as_secs_f64();
+        if dt <= 0.0 {
+            continue;
+        }
+        let t = w[1].at.as_micros() as f64 / 1e6;
+        let mut sum = 0.0;
+        for (i, g) in goodput.iter_mut().enumerate() {
+            let bytes = w[1].delivered[i].saturating_sub(w[0].delivered[i]);
+            let mbit = bytes as f64 * 8.0 / dt / 1e6;
+            sum += mbit;
+            g.push((t, mbit));
+        }
+        total.push((t, sum));
+    }
+    let cwnd: Vec<Series> = (0..n)
+        .map(|i| {
+            r.samples
+                .iter()
+                .map(|s| (s.at.as_micros() as f64 / 1e6, s.cwnd[i] as f64 / 1024.0))
+                .collect()
+        })
+        .collect();
+    let link = r.link_rate as f64 / 1e6;
+    let mut out = String::new();
+    let h = TOP + 2.0 * PANEL_H + GAP + 40.0;
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let title = format!(
+        "stt simulate: {:.0} Mbit/s, {:.0} ms RTT, queue {} BDP, loss {}, {} session(s), goodput {:.1}% of link",
+        a.rate_mbit,
+        a.rtt_ms,
+        a.queue_bdp,
+        a.loss,
+        n,
+        r.goodput_fraction() * 100.0
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{LEFT}" y="20" font-size="14">{title}</text>"#
+    );
+    let mut series: Vec<(&Series, String, bool)> = goodput
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s, format!("session {i}"), false))
+        .collect();
+    if n > 1 {
+        series.push((&total, "total".into(), true));
+    }
+    let ymax = series
+        .iter()
+        .flat_map(|(s, _, _)| s.iter().map(|p| p.1))
+        .fold(link, f64::max)
+        * 1.1;
+    panel(
+        &mut out,
+        TOP,
+        "goodput (Mbit/s)",
+        t_end,
+        ymax,
+        &series,
+        Some(link),
+    );
+    let cw_series: Vec<(&Series, String, bool)> = cwnd
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s, format!("session {i}"), false))
+        .collect();
+    let cmax = cwnd
+        .iter()
+        .flat_map(|s| s.iter().map(|p| p.1))
+        .fold(1.0, f64::max)
+        * 1.1;
+    panel(
+        &mut out,
+        TOP + PANEL_H + GAP,
+        "congestion window (KiB)",
+        t_end,
+        cmax,
+        &cw_series,
+        None,
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+fn panel(
+    out: &mut String,
+    top: f64,
+    label: &str,
+    t_end: f64,
+    ymax: f64,
+    series: &[(&Series, String, bool)],
+    reference: Option<f64>,
+) {
+    let pw = W - LEFT - RIGHT;
+    let x = |t: f64| LEFT + t / t_end * pw;
+    let y = |v: f64| top + PANEL_H - v / ymax * PANEL_H;
+    let _ = writeln!(
+        out,
+        r##"<rect x="{LEFT}" y="{top}" width="{pw}" height="{PANEL_H}" fill="none" stroke="#444"/>"##
+    );
+    let _ = writeln!(out, r#"<text x="{LEFT}" y="{}" >{label}</text>"#, top - 6.0);
+    for k in 0..=5 {
+        let v = ymax * k as f64 / 5.0;
+        let _ = writeln!(
+            out,
+            r##"<line x1="{LEFT}" x2="{}" y1="{yy}" y2="{yy}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{v:.0}</text>"##,
+            LEFT + pw,
+            LEFT - 6.0,
+            y(v) + 4.0,
+            yy = y(v),
+        );
+        let t = t_end * k as f64 / 5.0;
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" text-anchor="middle">{t:.1} s</text>"#,
+            x(t),
+            top + PANEL_H + 16.0
+        );
+    }
+    if let Some(r) = reference {
+        let _ = writeln!(
+            out,
+            r##"<line x1="{LEFT}" x2="{}" y1="{yy}" y2="{yy}" stroke="#888" stroke-dasharray="6 4"/><text x="{}" y="{}" text-anchor="end" fill="#666">link</text>"##,
+            LEFT + pw,
+            LEFT + pw - 4.0,
+            y(r) - 4.0,
+            yy = y(r),
+        );
+    }
+    for (i, (s, name, thick)) in series.iter().enumerate() {
+        let color = if *thick {
+            "#000"
+        } else {
+            COLORS[i % COLORS.len()]
+        };
+        let points: Vec<String> = s
+            .iter()
+            .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(v.min(ymax))))
+            .collect();
+        let _ = writeln!(
+            out,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="{}" points="{}"/>"#,
+            if *thick { 2.0 } else { 1.3 },
+            points.join(" ")
+        );
+        let lx = LEFT + 10.0 + 110.0 * i as f64;
+        let _ = writeln!(
+            out,
+            r#"<line x1="{lx}" x2="{}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">{name}</text>"#,
+            lx + 20.0,
+            lx + 24.0,
+            top + 16.0,
+            ly = top + 12.0,
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! Tests of the stream manager across both ends of a stream: frames are
+//! handed from one manager to the other by hand, in whatever order a bad
+//! network would deliver them.
+
+use super::*;
+use crate::streams::recv::Fragment;
+use crate::streams::send::Chunk;
+
+const RTT: Duration = Duration::from_millis(40);
+
+fn pair() -> (StreamManager, StreamManager) {
+    let limits = StreamLimits::default();
+    let mut a = StreamManager::new(limits, Instant::ZERO);
+    let mut b = StreamManager::new(limits, Instant::ZERO);
+    for m in [&mut a, &mut b] {
+        m.set_peer_limits(
+            limits.session_window,
+            limits.stream_window,
+            limits.max_message_size,
+        );
+    }
+    (a, b)
+}
+
+fn chunks(m: &mut StreamManager) -> Vec<(StreamId, Chunk)> {
+    core::iter::from_fn(|| m.next_chunk(|_, _| Some(1000))).collect()
+}
+
+fn deliver(to: &mut StreamManager, (id, c): &(StreamId, Chunk)) {
+    let f = Fragment {
+        offset: c.offset,
+        seq: c.seq,
+        msg_len: c.msg_len,
+        frag_offset: c.frag_offset,
+        data: &c.data,
+    };
+    to.on_stream_frame(Instant::ZERO, RTT, *id, f).unwrap();
+}
+
+#[test]
+fn fin_ahead_of_lost_data_does_not_retire_the_stream() {
+    let (mut a, mut b) = pair();
+    a.create(Instant::ZERO, 1).unwrap();
+    a.send(Instant::ZERO, 1, Bytes::from_static(b"first"))
+        .unwrap();
+    a.send(Instant::ZERO, 1, Bytes::from_static(b"second"))
+        .unwrap();
+    a.close(1).unwrap();
+    let sent = chunks(&mut a);
+    assert_eq!(sent.len(), 2);
+    let Some((Control::Fin(1), ControlFrame::Fin(1, offset, seq))) = a.next_control() else {
+        panic!("FIN owed");
+    };
+    // The first message and the FIN arrive; the second message is lost.
+    deliver(&mut b, &sent[0]);
+    b.on_fin(Instant::ZERO, 1, offset, seq).unwrap();
+    assert_eq!(
+        b.recv(Instant::ZERO, RTT, 1).unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    // b's own end of the stream goes out and is acknowledged.
+    let Some((c, ControlFrame::Fin(1, 0, 0))) = b.next_control() else {
+        panic!("b closes its side too");
+    };
+    b.on_control_acked(c);
+    // The retransmission must still be accepted and delivered.
+    assert!(b.get(1).is_some(), "stream retired with data missing");
+    deliver(&mut b, &sent[1]);
+    assert_eq!(
+        b.recv(Instant::ZERO, RTT, 1).unwrap().as_deref(),
+        Some(&b"second"[..])
+    );
+    // Both ends are done: the stream is retired on that last read, and it
+    // keeps reading as finished.
+    assert_eq!(b.recv(Instant::ZERO, RTT, 1), Err(StreamError::Finished(1)));
+    assert!(b.get(1).is_none());
+    assert_eq!(b.recv(Instant::ZERO, RTT, 1), Err(StreamError::Finished(1)));
+    assert_eq!(b.poll_event(), Some(StreamEvent::Opened(1)));
+    assert_eq!(b.poll_event(), Some(StreamEvent::Readable(1)));
+    assert_eq!(b.poll_event(), Some(StreamEvent::Finished(1)));
+    assert_eq!(b.poll_event(), None);
+}
