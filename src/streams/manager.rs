@@ -256,6 +256,11 @@ impl StreamManager {
         rtt: Duration,
         id: StreamId,
     ) -> Result<Option<Bytes>, StreamError> {
+        // A stream is retired only once the peer ended (or reset) its side
+        // and nothing is left to read: to the reader it is finished.
+        if !self.streams.contains_key(&id) && self.retired.contains(u64::from(id)) {
+            return Err(StreamError::Finished(id));
+        }
         let s = self.usable(id)?;
         let popped = s.bufs.as_mut().and_then(|b| b.recv.pop(&mut s.recv));
         let Some((_, data, released)) = popped else {
