@@ -359,7 +359,11 @@ impl StreamManager {
         if let Some(s) = self.streams.get_mut(&id) {
             if !s.has(flag::LOCAL_CLOSED) {
                 s.set(flag::LOCAL_CLOSED);
-                self.control.push_back(Control::Fin(id));
+                if SendBuf::has_unsent(&s.send) {
+                    s.set(flag::FIN_AFTER_DATA);
+                } else {
+                    self.control.push_back(Control::Fin(id));
+                }
             }
         }
     }
@@ -426,6 +430,10 @@ impl StreamManager {
                 )
             });
             self.sent_total += s.send.sent_end - before;
+            if s.has(flag::FIN_AFTER_DATA) && !SendBuf::has_unsent(&s.send) {
+                s.clear(flag::FIN_AFTER_DATA);
+                self.control.push_back(Control::Fin(id));
+            }
             match chunk {
                 Some(c) => {
                     let more = s.bufs.as_ref().is_some_and(|b| b.send.has_lost())
@@ -473,8 +481,10 @@ impl StreamManager {
                     }
                     _ => continue,
                 },
+                // The final size is what was sent: data queued beyond it
+                // never left, and may lie past the peer's window.
                 Control::Reset(id, code) => match self.streams.get(&id) {
-                    Some(s) => ControlFrame::Reset(id, code, s.send.queued_end, s.send.next_seq),
+                    Some(s) => ControlFrame::Reset(id, code, s.send.sent_end, s.send.next_seq),
                     None => continue,
                 },
             };

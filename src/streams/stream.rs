@@ -41,6 +41,10 @@ pub(crate) mod flag {
     pub const SESSION_BLOCKED: u16 = 1 << 9;
     /// Reset by the peer (so no reset of ours is owed).
     pub const PEER_RESET: u16 = 1 << 10;
+    /// Closed by the application while data was still unsent: the FIN is
+    /// queued once the last of it goes out, since its final offset must lie
+    /// within what the peer's window has allowed.
+    pub const FIN_AFTER_DATA: u16 = 1 << 11;
 }
 
 /// Send and receive buffers of an active stream.
