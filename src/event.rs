@@ -135,6 +135,37 @@ pub enum CloseReason {
     TooManySessions,
 }
 
+impl core::fmt::Display for CloseReason {
+    /// One line for logs and error messages; the peer's reason text is shown
+    /// when it is UTF-8, its length otherwise.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        fn text(f: &mut core::fmt::Formatter<'_>, reason: &Bytes) -> core::fmt::Result {
+            match core::str::from_utf8(reason) {
+                Ok("") => Ok(()),
+                Ok(s) => write!(f, ": {s:?}"),
+                Err(_) => write!(f, " ({} bytes of reason)", reason.len()),
+            }
+        }
+        match self {
+            CloseReason::Local { code } => write!(f, "closed by this side (code {code})"),
+            CloseReason::Peer { code, reason } => {
+                write!(f, "closed by the peer (code {code})")?;
+                text(f, reason)
+            }
+            CloseReason::PeerError { code, reason } => {
+                write!(f, "the peer reported protocol error {code}")?;
+                text(f, reason)
+            }
+            CloseReason::Violation(v) => write!(f, "the peer broke the protocol: {v}"),
+            CloseReason::IdleTimeout => f.write_str("idle timeout: nothing heard from the peer"),
+            CloseReason::HandshakeTimeout => f.write_str(
+                "handshake timeout: no answer (peer unreachable, or a different shared seed)",
+            ),
+            CloseReason::TooManySessions => f.write_str("the endpoint has no room for a session"),
+        }
+    }
+}
+
 /// A peer's misbehaviour that made this side close the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
@@ -169,5 +200,35 @@ impl Violation {
             Violation::StreamLimit => code::STREAM_LIMIT,
             Violation::MessageTooLarge => code::MESSAGE_TOO_LARGE,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn close_reasons_read_as_one_line() {
+        let peer = CloseReason::Peer {
+            code: 7,
+            reason: Bytes::from_static(b"bye"),
+        };
+        assert_eq!(peer.to_string(), "closed by the peer (code 7): \"bye\"");
+        let binary = CloseReason::PeerError {
+            code: 2,
+            reason: Bytes::from_static(&[0xff, 0xfe]),
+        };
+        assert_eq!(
+            binary.to_string(),
+            "the peer reported protocol error 2 (2 bytes of reason)"
+        );
+        assert!(CloseReason::HandshakeTimeout
+            .to_string()
+            .starts_with("handshake timeout"));
+        assert_eq!(
+            CloseReason::Violation(Violation::FlowControl).to_string(),
+            "the peer broke the protocol: flow-control limit exceeded"
+        );
     }
 }

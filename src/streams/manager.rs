@@ -281,6 +281,11 @@ impl StreamManager {
         rtt: Duration,
         id: StreamId,
     ) -> Result<Option<Bytes>, StreamError> {
+        // A stream is retired only once the peer ended (or reset) its side
+        // and nothing is left to read: to the reader it is finished.
+        if !self.streams.contains_key(&id) && self.retired.contains(u64::from(id)) {
+            return Err(StreamError::Finished(id));
+        }
         let s = self.usable(id)?;
         let popped = s.bufs.as_mut().and_then(|b| b.recv.pop(&mut s.recv));
         let Some((_, data, released)) = popped else {
@@ -381,7 +386,11 @@ impl StreamManager {
         if let Some(s) = self.streams.get_mut(&id) {
             if !s.has(flag::LOCAL_CLOSED) {
                 s.set(flag::LOCAL_CLOSED);
-                self.control.push_back(Control::Fin(id));
+                if SendBuf::has_unsent(&s.send) {
+                    s.set(flag::FIN_AFTER_DATA);
+                } else {
+                    self.control.push_back(Control::Fin(id));
+                }
             }
         }
     }
@@ -445,6 +454,10 @@ impl StreamManager {
                 )
             });
             self.sent_total += s.send.sent_end - before;
+            if s.has(flag::FIN_AFTER_DATA) && !SendBuf::has_unsent(&s.send) {
+                s.clear(flag::FIN_AFTER_DATA);
+                self.control.push_back(Control::Fin(id));
+            }
             match chunk {
                 Some(c) => {
                     let more = s.bufs.as_ref().is_some_and(|b| b.send.has_lost())

@@ -43,6 +43,10 @@ pub(crate) mod flag {
     pub const PEER_RESET: u16 = 1 << 10;
     /// The application read up to the peer's end (`Finished`).
     pub const FINISH_SEEN: u16 = 1 << 11;
+    /// Closed by the application while data was still unsent: the FIN is
+    /// queued once the last of it goes out, since its final offset must lie
+    /// within what the peer's window has allowed.
+    pub const FIN_AFTER_DATA: u16 = 1 << 12;
 }
 
 /// Send and receive buffers of an active stream.

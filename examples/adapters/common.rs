@@ -1,0 +1,354 @@
+//! What both example adapters share: the error type, the clock, and the
+//! bookkeeping of core events that their waiting calls look at.
+//!
+//! Owns: `Error`, `Clock` (std time <-> `stt::Instant`), and `Core` (the
+//! endpoint plus what its events said: finished handshakes, accepted
+//! sessions, streams the peer opened, why sessions closed).
+//! Never: touches a socket, sleeps, or decides anything about the protocol:
+//! each `poll_*` call is one attempt at an application call on the core,
+//! answering `Pending` when the caller should wait for more input.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::Bytes;
+use stt::{
+    CloseReason, ConnectError, Endpoint, Event, SessionId, StreamError, StreamEvent, StreamId,
+};
+
+/// Closed sessions whose reason is remembered (oldest forgotten first).
+const CLOSED_REMEMBERED: usize = 4096;
+
+/// Everything an adapter call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The UDP socket failed (bind, or an unrecoverable send/receive error).
+    #[error("socket error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A stream call the core refused.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// `connect` could not even start a handshake.
+    #[error("cannot connect: {0}")]
+    Connect(#[from] ConnectError),
+    /// The handshake started by `connect` failed.
+    #[error("handshake failed: {0}")]
+    ConnectFailed(CloseReason),
+    /// The session is closing or closed, for this reason.
+    #[error("session closed: {0}")]
+    SessionClosed(CloseReason),
+    /// A `*_timeout` call reached its deadline first.
+    #[error("timed out")]
+    Timeout,
+    /// The node was shut down (or its event loop stopped).
+    #[error("the node has shut down")]
+    NodeGone,
+}
+
+/// Converts between the process clock and the core's microsecond instants,
+/// from one fixed epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    epoch: std::time::Instant,
+}
+
+impl Clock {
+    /// A clock whose epoch is now.
+    pub fn new() -> Self {
+        Clock {
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    /// The current time as the core sees it.
+    pub fn now(&self) -> stt::Instant {
+        self.core_instant(std::time::Instant::now())
+    }
+
+    /// A std instant as the core sees it (instants before the epoch are 0).
+    pub fn core_instant(self, t: std::time::Instant) -> stt::Instant {
+        let us = t.saturating_duration_since(self.epoch).as_micros();
+        stt::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    /// A core instant on the process clock ("never" becomes a day away).
+    pub fn std_instant(self, t: stt::Instant) -> std::time::Instant {
+        let day = Duration::from_secs(86_400);
+        let later = Duration::from_micros(t.as_micros());
+        self.epoch
+            .checked_add(later)
+            .unwrap_or_else(|| std::time::Instant::now() + day)
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// Each session's own answer to `send_to_sessions`: a sequence number, or
+/// why that session refused.
+pub type PerSession = Vec<(SessionId, Result<u64, StreamError>)>;
+
+/// How `poll_send` queues its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    /// One message.
+    One,
+    /// Cut into messages of the configured segment size.
+    All,
+    /// Cut into messages of this many bytes.
+    AllWith(usize),
+}
+
+/// The endpoint and what its events told the adapter.
+pub struct Core {
+    /// The sans-IO core itself.
+    pub ep: Endpoint,
+    /// The adapter's clock.
+    pub clock: Clock,
+    /// Outcome of handshakes this side started, until `connect` reads it.
+    connects: HashMap<SessionId, Result<(), CloseReason>>,
+    /// Sessions peers opened, until `accept` takes them.
+    accepted: VecDeque<SessionId>,
+    /// Why recent sessions ended.
+    closed: HashMap<SessionId, CloseReason>,
+    closed_order: VecDeque<SessionId>,
+    /// Streams a peer opened, per session, until `accept_stream` takes them.
+    opened: HashMap<SessionId, VecDeque<StreamId>>,
+    /// Messages taken out of the core for a receiver that went away before
+    /// reading them; the next receive on that stream gets them first.
+    unclaimed: HashMap<(SessionId, StreamId), VecDeque<Bytes>>,
+}
+
+impl Core {
+    /// Wraps an endpoint.
+    pub fn new(ep: Endpoint) -> Self {
+        Core {
+            ep,
+            clock: Clock::new(),
+            connects: HashMap::new(),
+            accepted: VecDeque::new(),
+            closed: HashMap::new(),
+            closed_order: VecDeque::new(),
+            opened: HashMap::new(),
+            unclaimed: HashMap::new(),
+        }
+    }
+
+    /// Drains the core's events into the bookkeeping, showing each to `seen`.
+    pub fn absorb_events(&mut self, mut seen: impl FnMut(&Event)) {
+        while let Some(e) = self.ep.poll_event() {
+            seen(&e);
+            match e {
+                Event::Connected { session, .. } => {
+                    self.connects.insert(session, Ok(()));
+                }
+                Event::Accepted { session, .. } => self.accepted.push_back(session),
+                Event::ConnectFailed { session, reason } => {
+                    self.connects.insert(session, Err(reason.clone()));
+                    self.remember_closed(session, reason);
+                }
+                Event::Closed { session, reason } => self.remember_closed(session, reason),
+                Event::Stream {
+                    session,
+                    event: StreamEvent::Opened(id),
+                } => self.opened.entry(session).or_default().push_back(id),
+                Event::Stream { .. } => {}
+            }
+        }
+    }
+
+    fn remember_closed(&mut self, s: SessionId, reason: CloseReason) {
+        self.opened.remove(&s);
+        self.unclaimed.retain(|(sid, _), _| *sid != s);
+        if self.closed.insert(s, reason).is_none() {
+            self.closed_order.push_back(s);
+        }
+        while self.closed_order.len() > CLOSED_REMEMBERED {
+            if let Some(old) = self.closed_order.pop_front() {
+                self.closed.remove(&old);
+            }
+        }
+    }
+
+    /// The error for a call on session `s` that is closed or unknown.
+    pub fn session_error(&self, s: SessionId) -> Error {
+        match self.closed.get(&s) {
+            Some(r) => Error::SessionClosed(r.clone()),
+            None => Error::Stream(StreamError::SessionClosed),
+        }
+    }
+
+    fn stream_error(&self, s: SessionId, e: StreamError) -> Error {
+        match e {
+            StreamError::SessionClosed => self.session_error(s),
+            e => Error::Stream(e),
+        }
+    }
+
+    /// Why session `s` ended, if it did (and is remembered).
+    pub fn close_reason(&self, s: SessionId) -> Option<&CloseReason> {
+        self.closed.get(&s)
+    }
+
+    /// Runs `f` on session `s` now (an immediate call: create, close, stats...).
+    pub fn with_session<R>(
+        &mut self,
+        s: SessionId,
+        f: impl FnOnce(&mut stt::Session) -> Result<R, StreamError>,
+    ) -> Result<R, Error> {
+        let Some(session) = self.ep.session_mut(s) else {
+            return Err(self.session_error(s));
+        };
+        f(session).map_err(|e| self.stream_error(s, e))
+    }
+
+    /// Starts a handshake with `addr`.
+    pub fn connect(&mut self, addr: std::net::SocketAddr) -> Result<SessionId, Error> {
+        let now = self.clock.now();
+        Ok(self.ep.connect(now, addr)?)
+    }
+
+    /// Ready once the handshake of `s` finished, either way.
+    pub fn poll_connect(&mut self, s: SessionId) -> Poll<Result<(), Error>> {
+        match self.connects.remove(&s) {
+            Some(Ok(())) => Poll::Ready(Ok(())),
+            Some(Err(reason)) => Poll::Ready(Err(Error::ConnectFailed(reason))),
+            None if self.ep.session(s).is_none() => Poll::Ready(Err(self.session_error(s))),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The next session a peer opened that is still alive.
+    pub fn poll_accept(&mut self) -> Poll<SessionId> {
+        while let Some(s) = self.accepted.pop_front() {
+            if self.ep.session(s).is_some() {
+                return Poll::Ready(s);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// The next stream the peer opened on `s`.
+    pub fn poll_accept_stream(&mut self, s: SessionId) -> Poll<Result<StreamId, Error>> {
+        if let Some(id) = self.opened.get_mut(&s).and_then(|q| q.pop_front()) {
+            return Poll::Ready(Ok(id));
+        }
+        match self.ep.session(s) {
+            Some(session) if !session.is_closed() => Poll::Pending,
+            _ => Poll::Ready(Err(self.session_error(s))),
+        }
+    }
+
+    /// Ready with why `s` ended, once it did (`None` if that is forgotten).
+    pub fn poll_closed(&mut self, s: SessionId) -> Poll<Option<CloseReason>> {
+        let open = self.ep.session(s).is_some_and(|x| !x.is_closed());
+        if open {
+            Poll::Pending
+        } else {
+            Poll::Ready(self.closed.get(&s).cloned())
+        }
+    }
+
+    /// The next message on stream `id` of `s`; `Ok(None)` once the peer
+    /// ended the stream and everything was read.
+    pub fn poll_receive(
+        &mut self,
+        s: SessionId,
+        id: StreamId,
+    ) -> Poll<Result<Option<Bytes>, Error>> {
+        if let Some(q) = self.unclaimed.get_mut(&(s, id)) {
+            if let Some(b) = q.pop_front() {
+                if q.is_empty() {
+                    self.unclaimed.remove(&(s, id));
+                }
+                return Poll::Ready(Ok(Some(b)));
+            }
+        }
+        let Some(session) = self.ep.session_mut(s) else {
+            return Poll::Ready(Err(self.session_error(s)));
+        };
+        match session.recv(id) {
+            Ok(Some(b)) => Poll::Ready(Ok(Some(b))),
+            Ok(None) if session.is_closed() => Poll::Ready(Err(self.session_error(s))),
+            Ok(None) => Poll::Pending,
+            Err(StreamError::Finished(_)) => Poll::Ready(Ok(None)),
+            Err(e) => Poll::Ready(Err(self.stream_error(s, e))),
+        }
+    }
+
+    /// Gives back a message a receiver did not take: the next receive on
+    /// the stream gets it first.
+    pub fn unclaim(&mut self, s: SessionId, id: StreamId, data: Bytes) {
+        if self.ep.session(s).is_some() {
+            self.unclaimed.entry((s, id)).or_default().push_front(data);
+        }
+    }
+
+    /// Queues `data` on stream `id` of `s`; `Pending` while the stream's
+    /// send queue is over the core's bound (`StreamLimits::max_send_queue`).
+    /// Ready with the sequence numbers used.
+    pub fn poll_send(
+        &mut self,
+        s: SessionId,
+        id: StreamId,
+        data: &Bytes,
+        mode: SendMode,
+    ) -> Poll<Result<Range<u64>, Error>> {
+        let Some(session) = self.ep.session_mut(s) else {
+            return Poll::Ready(Err(self.session_error(s)));
+        };
+        let r = match mode {
+            SendMode::One => session.send(id, data.clone()).map(|q| q..q + 1),
+            SendMode::All => session.send_all(id, data.clone()),
+            SendMode::AllWith(n) => session.send_all_with(id, data.clone(), n),
+        };
+        match r {
+            Ok(seqs) => Poll::Ready(Ok(seqs)),
+            Err(StreamError::WouldBlock(_)) => Poll::Pending,
+            Err(e) => Poll::Ready(Err(self.stream_error(s, e))),
+        }
+    }
+
+    /// Ready once the peer acknowledged everything queued on stream `id` of
+    /// `s` up to the first call (`target` remembers that point between calls).
+    pub fn poll_flush(
+        &mut self,
+        s: SessionId,
+        id: StreamId,
+        target: &mut Option<u64>,
+    ) -> Poll<Result<(), Error>> {
+        let Some(session) = self.ep.session(s) else {
+            return Poll::Ready(Err(self.session_error(s)));
+        };
+        let Some(st) = session.stream_stats(id) else {
+            return Poll::Ready(Err(Error::Stream(StreamError::NotFound(id))));
+        };
+        // Every message takes its length plus one unit of the stream's
+        // offset space, so this is the end of what was queued.
+        let queued = st.bytes_sent + st.messages_sent;
+        let want = *target.get_or_insert(queued);
+        if queued.saturating_sub(st.unacked) >= want {
+            Poll::Ready(Ok(()))
+        } else if session.is_closed() {
+            Poll::Ready(Err(self.session_error(s)))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Ready once everything queued on every stream of `s` is acknowledged.
+    pub fn poll_session_flushed(&mut self, s: SessionId) -> Poll<Result<(), Error>> {
+        match self.ep.session(s) {
+            None => Poll::Ready(Err(self.session_error(s))),
+            Some(x) if x.is_flushed() => Poll::Ready(Ok(())),
+            Some(x) if x.is_closed() => Poll::Ready(Err(self.session_error(s))),
+            Some(_) => Poll::Pending,
+        }
+    }
+}

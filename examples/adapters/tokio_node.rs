@@ -1,0 +1,743 @@
+//! A tokio adapter: one task owns a `tokio::net::UdpSocket` and the `stt`
+//! endpoint; the application holds cheap, cloneable async handles
+//! ([`Node`], [`Session`], [`Stream`]) that send it jobs.
+//!
+//! Owns: the event loop (socket readiness, the core's `poll_timeout`, the
+//! command channel) and the handles' async API.
+//! Never: holds a lock on the core across an await, or does protocol work:
+//! every decision is the core's; this file moves bytes, time and calls.
+//!
+//! # How a call works
+//! A handle call sends the loop a *job*: a closure that tries the operation
+//! on the core and answers `Pending` if it must wait (no message yet, send
+//! queue full, handshake not done). The loop runs each new job at once and
+//! runs a waiting job again when something it waits on may have changed:
+//! an event on its stream or session, or, for jobs waiting on
+//! acknowledgements, any datagram. The answer goes back on a oneshot channel.
+//!
+//! # Sending
+//! `send`, `send_all` and `send_all_with` return once the data is queued in
+//! the core. While the stream already holds more unacknowledged data than
+//! `StreamLimits::max_send_queue` (64 MiB by default) they wait first, so a
+//! fast writer is held back to that bound. [`Stream::flush`] waits until the
+//! peer acknowledged everything queued so far.
+//!
+//! # Receiving
+//! [`Stream::receive`] is cancel-safe: a message taken out of the core for a
+//! future that is then dropped goes back and is the next one received.
+#![allow(dead_code)]
+
+#[path = "common.rs"]
+mod common;
+
+pub use common::{Error, PerSession};
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{Core, SendMode};
+use stt::{
+    CloseReason, Config, Endpoint, EndpointStats, Event, NodeId, SessionId, SessionStats,
+    StreamError, StreamId, StreamStats,
+};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+/// Receive buffer: the largest UDP payload fits.
+const RECV_BUF: usize = 64 * 1024;
+/// Datagrams read, or sent, in one go before the loop looks at its other
+/// inputs again.
+const BATCH: usize = 256;
+
+/// What a waiting job waits on, so the loop knows when to run it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// Completes when first run.
+    Now,
+    /// Events of one stream (or its session).
+    Stream(SessionId, StreamId),
+    /// Events of one session.
+    Session(SessionId),
+    /// New sessions from peers.
+    Accept,
+    /// Acknowledgements on a session: any datagram may bring them.
+    Progress(SessionId),
+}
+
+impl Key {
+    fn session(self) -> Option<SessionId> {
+        match self {
+            Key::Stream(s, _) | Key::Session(s) | Key::Progress(s) => Some(s),
+            Key::Now | Key::Accept => None,
+        }
+    }
+}
+
+type Run = Box<dyn FnMut(&mut Core) -> bool + Send>;
+
+struct Job {
+    key: Key,
+    /// Tries once; true when done (or when nobody waits any more).
+    run: Run,
+}
+
+enum Msg {
+    Job(Job),
+    /// A message a dropped `receive` future had already been given.
+    Unclaimed(SessionId, StreamId, Bytes),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// What changed since waiting jobs last ran.
+#[derive(Default)]
+struct Wake {
+    datagrams: bool,
+    accept: bool,
+    sessions: HashSet<SessionId>,
+    streams: HashSet<(SessionId, StreamId)>,
+}
+
+impl Wake {
+    fn is_empty(&self) -> bool {
+        !self.datagrams && !self.accept && self.sessions.is_empty() && self.streams.is_empty()
+    }
+
+    fn note(&mut self, e: &Event) {
+        match e {
+            Event::Accepted { session, .. } => {
+                self.accept = true;
+                self.sessions.insert(*session);
+            }
+            Event::Stream { session, .. } => {
+                if let Some(id) = e.stream() {
+                    self.streams.insert((*session, id));
+                }
+                // accept_stream waits on the session.
+                self.sessions.insert(*session);
+            }
+            _ => {
+                self.sessions.insert(e.session());
+            }
+        }
+    }
+
+    fn matches(&self, key: Key) -> bool {
+        match key {
+            Key::Now => true,
+            Key::Accept => self.accept,
+            Key::Session(s) => self.sessions.contains(&s),
+            Key::Stream(s, id) => self.sessions.contains(&s) || self.streams.contains(&(s, id)),
+            Key::Progress(s) => self.datagrams || self.sessions.contains(&s),
+        }
+    }
+}
+
+/// A running node: the handle to its event loop. Clones share the node.
+#[derive(Clone)]
+pub struct Node {
+    tx: mpsc::UnboundedSender<Msg>,
+    local_addr: SocketAddr,
+    node_id: NodeId,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("local_addr", &self.local_addr)
+            .field("node_id", &self.node_id)
+            .finish()
+    }
+}
+
+impl Node {
+    /// Binds a UDP socket at `addr` and starts the node's event loop on the
+    /// current tokio runtime. The endpoint's random seed comes from the OS.
+    pub async fn bind(addr: impl tokio::net::ToSocketAddrs, config: Config) -> Result<Node, Error> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| Error::Io(e.into()))?;
+        Node::bind_with_seed(addr, config, seed).await
+    }
+
+    /// [`bind`](Self::bind) with the endpoint's seed given (reproducible
+    /// session ids and ephemeral keys: for tests only).
+    pub async fn bind_with_seed(
+        addr: impl tokio::net::ToSocketAddrs,
+        config: Config,
+        seed: [u8; 32],
+    ) -> Result<Node, Error> {
+        let socket = UdpSocket::bind(addr).await?;
+        let local_addr = socket.local_addr()?;
+        let ep = Endpoint::new(config, seed);
+        let node_id = ep.node_id();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(socket, Core::new(ep), rx));
+        Ok(Node {
+            tx,
+            local_addr,
+            node_id,
+        })
+    }
+
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// This node's identity.
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// Sends the loop a job that completes with `f`'s answer; `lost` gets an
+    /// answer whose receiver went away.
+    fn submit<R: Send + 'static>(
+        &self,
+        key: Key,
+        mut f: impl FnMut(&mut Core) -> Poll<R> + Send + 'static,
+        lost: impl FnOnce(&mut Core, R) + Send + 'static,
+    ) -> Result<oneshot::Receiver<R>, Error> {
+        let (tx, rx) = oneshot::channel();
+        let mut tx = Some(tx);
+        let mut lost = Some(lost);
+        let run: Run = Box::new(move |core: &mut Core| {
+            if tx.as_ref().is_none_or(|t| t.is_closed()) {
+                return true;
+            }
+            match f(core) {
+                Poll::Pending => false,
+                Poll::Ready(r) => {
+                    if let Some(t) = tx.take() {
+                        if let (Err(r), Some(lost)) = (t.send(r), lost.take()) {
+                            lost(core, r);
+                        }
+                    }
+                    true
+                }
+            }
+        });
+        self.tx
+            .send(Msg::Job(Job { key, run }))
+            .map_err(|_| Error::NodeGone)?;
+        Ok(rx)
+    }
+
+    async fn call<R: Send + 'static>(
+        &self,
+        key: Key,
+        f: impl FnMut(&mut Core) -> Poll<R> + Send + 'static,
+    ) -> Result<R, Error> {
+        self.submit(key, f, |_, _| {})?
+            .await
+            .map_err(|_| Error::NodeGone)
+    }
+
+    /// Runs `f` on the core once and returns what it says.
+    async fn now<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        let mut f = Some(f);
+        self.call(Key::Now, move |core| match f.take() {
+            Some(f) => Poll::Ready(Some(f(core))),
+            None => Poll::Ready(None),
+        })
+        .await?
+        .ok_or(Error::NodeGone)
+    }
+
+    /// Opens a session with the node at `addr`; resolves once the handshake
+    /// completes (or fails: [`Error::ConnectFailed`], e.g. after the
+    /// configured handshake timeout when the peer is silent).
+    pub async fn connect(&self, addr: SocketAddr) -> Result<Session, Error> {
+        let id = self.now(move |core| core.connect(addr)).await??;
+        self.call(Key::Session(id), move |core| core.poll_connect(id))
+            .await??;
+        self.session_handle(id).await
+    }
+
+    /// The next session a peer opened.
+    pub async fn accept(&self) -> Result<Session, Error> {
+        let id = self.call(Key::Accept, |core| core.poll_accept()).await?;
+        self.session_handle(id).await
+    }
+
+    async fn session_handle(&self, id: SessionId) -> Result<Session, Error> {
+        let (peer, remote) = self
+            .now(move |core| {
+                let s = core.ep.session(id).ok_or_else(|| core.session_error(id))?;
+                Ok::<_, Error>((s.peer(), s.remote_node()))
+            })
+            .await??;
+        Ok(Session {
+            node: self.clone(),
+            id,
+            peer,
+            remote,
+        })
+    }
+
+    /// A handle on session `id` (which may have ended; calls then fail).
+    pub async fn session(&self, id: SessionId) -> Result<Session, Error> {
+        self.session_handle(id).await
+    }
+
+    /// Ids of all sessions the node holds.
+    pub async fn sessions(&self) -> Result<Vec<SessionId>, Error> {
+        self.now(|core| core.ep.sessions().collect()).await
+    }
+
+    /// Sends `data` as one message on stream 0 of each session in `ids`;
+    /// each session's own result (sequence number or refusal).
+    pub async fn send_to_sessions(
+        &self,
+        ids: &[SessionId],
+        data: impl Into<Bytes>,
+    ) -> Result<PerSession, Error> {
+        let ids = ids.to_vec();
+        let data = data.into();
+        self.now(move |core| core.ep.send_to_sessions(&ids, data))
+            .await
+    }
+
+    /// Endpoint-wide counters.
+    pub async fn stats(&self) -> Result<EndpointStats, Error> {
+        self.now(|core| core.ep.stats()).await
+    }
+
+    /// Closes every session (code 0), sends the CLOSE frames and stops the
+    /// event loop. Calls still waiting fail with [`Error::NodeGone`].
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Shutdown(tx))
+            .map_err(|_| Error::NodeGone)?;
+        rx.await.map_err(|_| Error::NodeGone)
+    }
+}
+
+/// One session with a peer. Clones share it.
+#[derive(Clone, Debug)]
+pub struct Session {
+    node: Node,
+    id: SessionId,
+    peer: SocketAddr,
+    remote: Option<NodeId>,
+}
+
+impl Session {
+    /// The session's id.
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The peer's address when the handle was made.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The peer's proven identity.
+    pub fn remote_node(&self) -> Option<NodeId> {
+        self.remote
+    }
+
+    /// The node this session belongs to.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    fn handle(&self, id: StreamId) -> Stream {
+        Stream {
+            node: self.node.clone(),
+            session: self.id,
+            id,
+        }
+    }
+
+    async fn on<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut stt::Session) -> Result<R, StreamError> + Send + 'static,
+    ) -> Result<R, Error> {
+        let s = self.id;
+        self.node.now(move |core| core.with_session(s, f)).await?
+    }
+
+    /// Runs `f` on the core's session inside the event loop: several calls
+    /// that must take effect together, with no datagram sent in between.
+    pub async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut stt::Session) -> Result<R, StreamError> + Send + 'static,
+    ) -> Result<R, Error> {
+        self.on(f).await
+    }
+
+    /// Creates stream `id` (stream 0 always exists); an id in use is
+    /// `StreamError::AlreadyExists`.
+    pub async fn create_stream(&self, id: StreamId) -> Result<Stream, Error> {
+        self.on(move |s| s.create_stream(id)).await?;
+        Ok(self.handle(id))
+    }
+
+    /// Stream `id`, created if it does not exist yet.
+    pub async fn open_stream(&self, id: StreamId) -> Result<Stream, Error> {
+        self.on(move |s| s.open_stream(id)).await?;
+        Ok(self.handle(id))
+    }
+
+    /// Stream `id` if it is open (not closed by this side, not gone).
+    pub async fn stream(&self, id: StreamId) -> Result<Option<Stream>, Error> {
+        let exists = self.on(move |s| Ok(s.stream(id).is_some())).await?;
+        Ok(exists.then(|| self.handle(id)))
+    }
+
+    /// The session's open streams, by ascending id.
+    pub async fn streams(&self) -> Result<Vec<Stream>, Error> {
+        let ids = self.on(|s| Ok(s.stream_ids())).await?;
+        Ok(ids.into_iter().map(|id| self.handle(id)).collect())
+    }
+
+    /// The next stream the peer opened (by sending on it).
+    pub async fn accept_stream(&self) -> Result<Stream, Error> {
+        let s = self.id;
+        let id = self
+            .node
+            .call(Key::Session(s), move |core| core.poll_accept_stream(s))
+            .await??;
+        Ok(self.handle(id))
+    }
+
+    /// Closes stream `id` gracefully (queued data is still delivered).
+    pub async fn close_stream(&self, id: StreamId) -> Result<(), Error> {
+        self.on(move |s| s.close_stream(id)).await
+    }
+
+    /// Closes every open stream of the session.
+    pub async fn close_all_streams(&self) -> Result<(), Error> {
+        self.on(|s| {
+            s.close_all_streams();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Session statistics.
+    pub async fn stats(&self) -> Result<SessionStats, Error> {
+        self.on(|s| Ok(s.stats())).await
+    }
+
+    /// Waits until everything queued on every stream is acknowledged.
+    pub async fn flush(&self) -> Result<(), Error> {
+        let s = self.id;
+        self.node
+            .call(Key::Progress(s), move |core| core.poll_session_flushed(s))
+            .await?
+    }
+
+    /// Closes the session with an application `code` and `reason` (unsent
+    /// data is dropped: [`flush`](Self::flush) first to avoid that).
+    pub async fn close(&self, code: u64, reason: &[u8]) -> Result<(), Error> {
+        let reason = reason.to_vec();
+        self.on(move |s| {
+            s.close(code, &reason);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Waits until the session ended; why, if known.
+    pub async fn closed(&self) -> Result<Option<CloseReason>, Error> {
+        let s = self.id;
+        self.node
+            .call(Key::Session(s), move |core| core.poll_closed(s))
+            .await
+    }
+}
+
+/// One stream of a session. Clones share it.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    node: Node,
+    session: SessionId,
+    id: StreamId,
+}
+
+impl Stream {
+    /// The stream's id.
+    pub fn id(&self) -> StreamId {
+        self.id
+    }
+
+    /// The session it belongs to.
+    pub fn session_id(&self) -> SessionId {
+        self.session
+    }
+
+    async fn send_mode(&self, data: Bytes, mode: SendMode) -> Result<Range<u64>, Error> {
+        let (s, id) = (self.session, self.id);
+        self.node
+            .call(Key::Progress(s), move |core| {
+                core.poll_send(s, id, &data, mode)
+            })
+            .await?
+    }
+
+    /// Queues one message; its sequence number. Waits while the stream's
+    /// send queue is over its bound (see the module docs).
+    pub async fn send(&self, data: impl Into<Bytes>) -> Result<u64, Error> {
+        Ok(self.send_mode(data.into(), SendMode::One).await?.start)
+    }
+
+    /// Queues bulk data cut into messages of the configured segment size
+    /// (64 KiB by default); the sequence numbers used. Returns once queued
+    /// (see the module docs); [`flush`](Self::flush) waits for the peer.
+    pub async fn send_all(&self, data: impl Into<Bytes>) -> Result<Range<u64>, Error> {
+        self.send_mode(data.into(), SendMode::All).await
+    }
+
+    /// [`send_all`](Self::send_all) with messages of `segment` bytes.
+    pub async fn send_all_with(
+        &self,
+        data: impl Into<Bytes>,
+        segment: usize,
+    ) -> Result<Range<u64>, Error> {
+        self.send_mode(data.into(), SendMode::AllWith(segment))
+            .await
+    }
+
+    /// Waits until the peer acknowledged everything queued on the stream
+    /// before this call.
+    pub async fn flush(&self) -> Result<(), Error> {
+        let (s, id) = (self.session, self.id);
+        let mut target = None;
+        self.node
+            .call(Key::Progress(s), move |core| {
+                core.poll_flush(s, id, &mut target)
+            })
+            .await?
+    }
+
+    /// The next message; `Ok(None)` once the peer ended the stream and
+    /// every message was read. Cancel-safe.
+    pub async fn receive(&self) -> Result<Option<Bytes>, Error> {
+        let (s, id) = (self.session, self.id);
+        let rx = self.node.submit(
+            Key::Stream(s, id),
+            move |core| core.poll_receive(s, id),
+            move |core, r| {
+                if let Ok(Some(b)) = r {
+                    core.unclaim(s, id, b);
+                }
+            },
+        )?;
+        Receiving {
+            rx,
+            tx: self.node.tx.clone(),
+            session: s,
+            stream: id,
+        }
+        .await
+    }
+
+    /// [`receive`](Self::receive) waiting at most `timeout`:
+    /// [`Error::Timeout`] then (nothing is lost).
+    pub async fn receive_timeout(&self, timeout: Duration) -> Result<Option<Bytes>, Error> {
+        match tokio::time::timeout(timeout, self.receive()).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    /// Sets the stream's priority, 0..=1000 (default 500; higher goes first).
+    pub async fn set_priority(&self, priority: u16) -> Result<(), Error> {
+        let id = self.id;
+        self.on(move |s| s.set_priority(id, priority)).await
+    }
+
+    /// The stream's statistics.
+    pub async fn stats(&self) -> Result<StreamStats, Error> {
+        let id = self.id;
+        self.on(move |s| s.stream_stats(id).ok_or(StreamError::NotFound(id)))
+            .await
+    }
+
+    /// Closes the stream gracefully: queued data is still delivered, then
+    /// the peer sees its end.
+    pub async fn close(&self) -> Result<(), Error> {
+        let id = self.id;
+        self.on(move |s| s.close_stream(id)).await
+    }
+
+    /// Abandons the stream at once, telling the peer `code`.
+    pub async fn reset(&self, code: u64) -> Result<(), Error> {
+        let id = self.id;
+        self.on(move |s| s.reset_stream(id, code)).await
+    }
+
+    async fn on<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut stt::Session) -> Result<R, StreamError> + Send + 'static,
+    ) -> Result<R, Error> {
+        let s = self.session;
+        self.node.now(move |core| core.with_session(s, f)).await?
+    }
+}
+
+/// The future of [`Stream::receive`]: if dropped after the loop handed it a
+/// message, gives the message back.
+struct Receiving {
+    rx: oneshot::Receiver<Result<Option<Bytes>, Error>>,
+    tx: mpsc::UnboundedSender<Msg>,
+    session: SessionId,
+    stream: StreamId,
+}
+
+impl Future for Receiving {
+    type Output = Result<Option<Bytes>, Error>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(Error::NodeGone)))
+    }
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        if let Ok(Ok(Some(b))) = self.rx.try_recv() {
+            let _ = self.tx.send(Msg::Unclaimed(self.session, self.stream, b));
+        }
+    }
+}
+
+// ----- the event loop -----
+
+/// The node's task: owns the socket and the core until shutdown, or until
+/// every handle is gone.
+async fn run(socket: UdpSocket, mut core: Core, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut out = vec![0u8; RECV_BUF];
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut wake = Wake::default();
+    let mut more_to_send = false;
+    let mut stop: Option<oneshot::Sender<()>> = None;
+    loop {
+        settle(&mut core, &mut jobs, &mut wake);
+        if let Some(done) = stop.take() {
+            // Shutdown: the CLOSE frames go out, then the loop ends.
+            while send_some(&socket, &mut core, &mut out).await {}
+            let _ = done.send(());
+            return;
+        }
+        more_to_send = send_some(&socket, &mut core, &mut out).await || more_to_send;
+        let deadline = core
+            .ep
+            .poll_timeout()
+            .map(|t| tokio::time::Instant::from_std(core.clock.std_instant(t)));
+        tokio::select! {
+            msg = rx.recv() => {
+                let Some(msg) = msg else { return };
+                let mut next = Some(msg);
+                let mut n = 0;
+                while let Some(msg) = next.take() {
+                    match msg {
+                        Msg::Job(mut job) => {
+                            if let Some(s) = job.key.session() {
+                                wake.sessions.insert(s);
+                            }
+                            if !(job.run)(&mut core) {
+                                jobs.push(job);
+                            }
+                        }
+                        Msg::Unclaimed(s, id, b) => core.unclaim(s, id, b),
+                        Msg::Shutdown(done) => {
+                            core.ep.close_all(0, b"shutdown");
+                            stop = Some(done);
+                            break;
+                        }
+                    }
+                    n += 1;
+                    if n < BATCH {
+                        next = rx.try_recv().ok();
+                    }
+                }
+            }
+            r = socket.readable() => {
+                if r.is_ok() {
+                    receive_some(&socket, &mut core, &mut buf);
+                    wake.datagrams = true;
+                }
+            }
+            () = sleep_until(deadline) => {}
+            () = std::future::ready(()), if more_to_send => { more_to_send = false; }
+        }
+        let now = core.clock.now();
+        if core.ep.poll_timeout().is_some_and(|t| t <= now) {
+            core.ep.handle_timeout(now);
+            wake.datagrams = true;
+        }
+    }
+}
+
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Takes in the core's events and runs the waiting jobs they concern, until
+/// nothing changes any more.
+fn settle(core: &mut Core, jobs: &mut Vec<Job>, wake: &mut Wake) {
+    for _ in 0..16 {
+        core.absorb_events(|e| wake.note(e));
+        if wake.is_empty() {
+            return;
+        }
+        let w = std::mem::take(wake);
+        jobs.retain_mut(|job| !(w.matches(job.key) && (job.run)(core)));
+    }
+}
+
+/// Reads what the socket holds (up to a batch) into the core.
+fn receive_some(socket: &UdpSocket, core: &mut Core, buf: &mut [u8]) {
+    for _ in 0..BATCH {
+        match socket.try_recv_from(buf) {
+            Ok((n, from)) => {
+                let now = core.clock.now();
+                if let Some(d) = buf.get_mut(..n) {
+                    core.ep.handle_datagram(now, from, d);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            // ICMP errors (port unreachable...) surface here on some
+            // systems; the core's timers deal with a silent peer.
+            Err(_) => {}
+        }
+    }
+}
+
+/// Sends what the core has to send, up to a batch; true if it may have more.
+async fn send_some(socket: &UdpSocket, core: &mut Core, out: &mut [u8]) -> bool {
+    let now = core.clock.now();
+    for _ in 0..BATCH {
+        let Some(t) = core.ep.poll_transmit(now, out) else {
+            return false;
+        };
+        let Some(d) = out.get(..t.len) else { continue };
+        match socket.try_send_to(d, t.destination) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                // The socket's buffer is full: wait for room (backpressure).
+                let _ = socket.send_to(d, t.destination).await;
+            }
+            // Unreachable destinations and the like: the datagram is lost,
+            // which the protocol recovers from or times out on.
+            Err(_) => {}
+        }
+    }
+    true
+}

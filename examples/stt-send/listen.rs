@@ -1,0 +1,180 @@
+//! The receiving end: accepts sessions, one task per stream; each file is
+//! written under a temporary name, checked (size, SHA-256), then renamed.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use stt::CloseReason;
+
+use crate::args::hex;
+use crate::header::Header;
+use crate::tokio_node::{Error, Node, Session, Stream};
+use crate::{transfer, Fail, IDLE};
+
+/// Serves sessions until stopped; with `once`, until the first session
+/// ends, returning whether all its files arrived intact.
+pub(crate) async fn listen(node: Node, out: PathBuf, once: bool) -> Result<bool, Fail> {
+    loop {
+        let session = node.accept().await.map_err(transfer)?;
+        eprintln!(
+            "session from {} (node {})",
+            session.peer(),
+            fmt_node(&session)
+        );
+        let task = tokio::spawn(serve_session(session, out.clone()));
+        if once {
+            let (ok, failed) = task.await.map_err(transfer)?;
+            return Ok(failed == 0 && ok > 0);
+        }
+    }
+}
+
+fn fmt_node(s: &Session) -> String {
+    s.remote_node()
+        .map(|n| hex(&n.0[..8]))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Receives files on every stream the peer opens; (files ok, files failed).
+async fn serve_session(session: Session, out: PathBuf) -> (usize, usize) {
+    let mut tasks = tokio::task::JoinSet::new();
+    let why = loop {
+        match session.accept_stream().await {
+            Ok(stream) => {
+                tasks.spawn(receive_file(stream, out.clone()));
+            }
+            Err(e) => break e,
+        }
+    };
+    let (mut ok, mut failed) = (0, 0);
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(Ok(())) => ok += 1,
+            _ => failed += 1,
+        }
+    }
+    match why {
+        Error::SessionClosed(CloseReason::Peer { code: 0, .. }) => {
+            eprintln!(
+                "session from {} done: {ok} file(s) ok, {failed} failed",
+                session.peer()
+            )
+        }
+        e => eprintln!("session from {} ended: {e}", session.peer()),
+    }
+    (ok, failed)
+}
+
+/// One file: header, data, verification, answer.
+async fn receive_file(stream: Stream, out: PathBuf) -> Result<(), String> {
+    let r = receive_file_inner(&stream, &out).await;
+    let answer = match &r {
+        Ok(h) => format!("OK {}", hex(&h.sha256)),
+        Err(e) => format!("ERROR {e}"),
+    };
+    match &r {
+        Ok(h) => eprintln!(
+            "  received {} ({} bytes, sha256 ok)",
+            out.join(&h.name).display(),
+            h.size
+        ),
+        Err(e) => eprintln!("  stream {}: {e}", stream.id()),
+    }
+    // The answer is best effort when the session is already gone.
+    if stream.send(answer.into_bytes()).await.is_ok() {
+        let _ = stream.flush().await;
+    }
+    let _ = stream.close().await;
+    r.map(|_| ())
+}
+
+async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<Header, String> {
+    let first = stream
+        .receive_timeout(IDLE)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("stream ended before its header")?;
+    let header = Header::decode(&first)?;
+    let part = out.join(format!(
+        ".{}.stt-part-{}-{}",
+        header.name,
+        stream.session_id(),
+        stream.id()
+    ));
+    let file = File::create(&part).map_err(|e| format!("cannot create {}: {e}", part.display()))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(16);
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(write_and_hash(file, rx));
+    });
+    let mut got = 0u64;
+    let received: Result<(), String> = async {
+        while got < header.size {
+            let m = stream
+                .receive_timeout(IDLE)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("stream ended before the whole file arrived")?;
+            got += m.len() as u64;
+            if got > header.size {
+                return Err(format!("more than the {} bytes announced", header.size));
+            }
+            tx.send(m)
+                .map_err(|_| "the file writer stopped".to_string())?;
+        }
+        Ok(())
+    }
+    .await;
+    drop(tx);
+    let written = done_rx
+        .await
+        .map_err(|_| "the file writer died".to_string())?;
+    let check = received.and_then(|()| {
+        let (n, sha) = written.map_err(|e| format!("cannot write {}: {e}", part.display()))?;
+        if n != header.size {
+            Err(format!(
+                "size mismatch: {n} bytes, {} announced",
+                header.size
+            ))
+        } else if sha != header.sha256 {
+            Err(format!(
+                "sha256 mismatch: got {}, announced {}",
+                hex(&sha),
+                hex(&header.sha256)
+            ))
+        } else {
+            Ok(())
+        }
+    });
+    match check {
+        Ok(()) => {
+            let dest = out.join(&header.name);
+            std::fs::rename(&part, &dest)
+                .map_err(|e| format!("cannot move into {}: {e}", dest.display()))?;
+            Ok(header)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            Err(e)
+        }
+    }
+}
+
+fn write_and_hash(
+    file: File,
+    rx: std::sync::mpsc::Receiver<Bytes>,
+) -> std::io::Result<(u64, [u8; 32])> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut h = Sha256::new();
+    let mut n = 0u64;
+    for m in rx {
+        h.update(&m);
+        w.write_all(&m)?;
+        n += m.len() as u64;
+    }
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok((n, h.finalize().into()))
+}

@@ -1,0 +1,262 @@
+//! The sending end: checks and hashes the files, then sends each on its own
+//! stream (header, then the data read a chunk ahead) and waits for every
+//! listener's answer, with a progress bar on a terminal.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+use stt::CloseReason;
+
+use crate::args::hex;
+use crate::header::{safe_name, Header};
+use crate::tokio_node::{Error, Node, Stream};
+use crate::{transfer, Fail, HANDSHAKE_TIMEOUT, IDLE};
+
+/// Bytes read from disk per `send_all` call.
+const CHUNK: usize = 1 << 20;
+
+/// A file to send, checked and hashed.
+pub(crate) struct Outgoing {
+    pub(crate) path: PathBuf,
+    pub(crate) header: Header,
+}
+
+/// Checks every file is a readable regular file with a distinct UTF-8 base
+/// name, and hashes it.
+pub(crate) async fn prepare(files: Vec<PathBuf>) -> Result<Vec<Outgoing>, Fail> {
+    let mut names = std::collections::HashSet::new();
+    let mut jobs = Vec::new();
+    for path in files {
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Fail::Input(format!("cannot read {}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(Fail::Input(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Fail::Input(format!("{}: name is not UTF-8", path.display())))?
+            .to_owned();
+        safe_name(&name).map_err(Fail::Input)?;
+        if !names.insert(name.clone()) {
+            return Err(Fail::Input(format!("two files are named {name:?}")));
+        }
+        jobs.push(tokio::task::spawn_blocking(move || {
+            let (size, sha256) = hash_file(&path)
+                .map_err(|e| Fail::Input(format!("cannot read {}: {e}", path.display())))?;
+            Ok::<_, Fail>(Outgoing {
+                path,
+                header: Header { name, size, sha256 },
+            })
+        }));
+    }
+    let mut out = Vec::new();
+    for j in jobs {
+        out.push(j.await.map_err(transfer)??);
+    }
+    Ok(out)
+}
+
+fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok((n, h.finalize().into()));
+        }
+        h.update(buf.get(..k).unwrap_or_default());
+        n += k as u64;
+    }
+}
+
+/// Reads `path` in chunks on its own thread, a few chunks ahead.
+fn read_ahead(path: PathBuf) -> tokio::sync::mpsc::Receiver<std::io::Result<Bytes>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            let mut n = 0;
+            while n < CHUNK {
+                match f.read(buf.get_mut(n..).unwrap_or_default()) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if n == 0 {
+                return;
+            }
+            buf.truncate(n);
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Sends every file on its own stream and waits for every answer.
+pub(crate) async fn send(node: &Node, addr: SocketAddr, files: Vec<Outgoing>) -> Result<(), Fail> {
+    let session = node.connect(addr).await.map_err(|e| match e {
+        Error::ConnectFailed(CloseReason::HandshakeTimeout) => Fail::Transfer(format!(
+            "no answer from {addr} within {} s: is `stt-send listen` running there, \
+             with the same shared seed?",
+            HANDSHAKE_TIMEOUT.as_secs()
+        )),
+        e => Fail::Transfer(format!("cannot connect to {addr}: {e}")),
+    })?;
+    let total: u64 = files.iter().map(|f| f.header.size).sum();
+    let bar = progress_bar(total);
+    let start = Instant::now();
+    let mut streams = Vec::new();
+    for i in 0..files.len() {
+        let id = u32::try_from(i + 1).map_err(|_| Fail::Input("too many files".into()))?;
+        streams.push(session.create_stream(id).await.map_err(transfer)?);
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = tokio::spawn(track_progress(streams.clone(), bar.clone(), done.clone()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (f, stream) in files.into_iter().zip(streams) {
+        tasks.spawn(send_file(stream, f));
+    }
+    let mut failures = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(e),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    let _ = ticker.await;
+    let secs = start.elapsed().as_secs_f64();
+    if failures.is_empty() {
+        bar.finish_and_clear();
+        let mib = total as f64 / (1024.0 * 1024.0);
+        println!(
+            "sent {mib:.1} MiB in {secs:.2} s: {:.1} MiB/s ({:.0} Mbit/s)",
+            mib / secs,
+            total as f64 * 8.0 / secs / 1e6
+        );
+        if let Ok(st) = session.stats().await {
+            println!(
+                "  {} packets sent, {} lost, rtt {:.2} ms, congestion window {} KiB",
+                st.packets_sent,
+                st.packets_lost,
+                st.rtt.as_secs_f64() * 1e3,
+                st.congestion_window >> 10
+            );
+        }
+        let _ = session.close(0, b"done").await;
+        Ok(())
+    } else {
+        bar.abandon();
+        let _ = session.close(1, b"failed").await;
+        Err(Fail::Transfer(failures.join("\n")))
+    }
+}
+
+async fn send_file(stream: Stream, f: Outgoing) -> Result<(), String> {
+    let name = f.header.name.clone();
+    let r = send_file_inner(&stream, f).await;
+    let _ = stream.close().await;
+    match r {
+        Ok(()) => {
+            println!("{name}: confirmed (sha256 ok)");
+            Ok(())
+        }
+        Err(e) => Err(format!("{name}: {e}")),
+    }
+}
+
+async fn send_file_inner(stream: &Stream, f: Outgoing) -> Result<(), String> {
+    stream
+        .send(f.header.encode())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut chunks = read_ahead(f.path.clone());
+    let mut sent = 0u64;
+    while let Some(chunk) = chunks.recv().await {
+        let chunk = chunk.map_err(|e| format!("read error: {e}"))?;
+        sent += chunk.len() as u64;
+        stream.send_all(chunk).await.map_err(|e| e.to_string())?;
+    }
+    if sent != f.header.size {
+        return Err(format!(
+            "the file changed while sending ({sent} bytes, was {})",
+            f.header.size
+        ));
+    }
+    // The listener answers once it has written and checked everything.
+    let answer = loop {
+        match stream.receive_timeout(IDLE).await {
+            Ok(Some(a)) => break a,
+            Ok(None) => return Err("the listener closed the stream without an answer".into()),
+            // Large files: the listener is still busy, the session alive.
+            Err(Error::Timeout) => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let answer = String::from_utf8_lossy(&answer);
+    match answer.strip_prefix("OK ") {
+        Some(sha) if sha == hex(&f.header.sha256) => Ok(()),
+        _ => Err(format!("the listener said: {answer}")),
+    }
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Moves the bar to the bytes the listener has acknowledged.
+async fn track_progress(streams: Vec<Stream>, bar: ProgressBar, done: Arc<AtomicBool>) {
+    while !done.load(Ordering::Relaxed) {
+        let mut acked = 0u64;
+        for s in &streams {
+            if let Ok(st) = s.stats().await {
+                // Units: message bytes plus one per message.
+                acked += (st.bytes_sent + st.messages_sent).saturating_sub(st.unacked);
+            }
+        }
+        bar.set_position(
+            acked
+                .max(bar.position())
+                .min(bar.length().unwrap_or(u64::MAX)),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

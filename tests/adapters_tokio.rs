@@ -1,0 +1,250 @@
+//! The tokio adapter of examples/adapters/ over real loopback sockets.
+
+#[path = "../examples/adapters/tokio_node.rs"]
+mod tokio_node;
+
+use std::time::Duration;
+
+use stt::{CloseReason, Config, StreamError};
+use tokio_node::{Error, Node, Session};
+
+const NET: &[u8] = b"shared_secret_32bytes_minimum!";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn config(name: &str, net: &[u8]) -> stt::ConfigBuilder {
+    Config::builder(format!("{name:-<32}").as_bytes(), net)
+}
+
+async fn node(name: &str) -> Node {
+    Node::bind("127.0.0.1:0", config(name, NET).build().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A client and a server node with one session between them:
+/// (client, server, client's session, server's session).
+async fn pair() -> (Node, Node, Session, Session) {
+    let (client, server) = (node("client").await, node("server").await);
+    let (c, s) = tokio::join!(client.connect(server.local_addr()), server.accept());
+    (client, server, c.unwrap(), s.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_proves_both_identities() {
+    let (client, server, c, s) = pair().await;
+    assert_eq!(c.remote_node(), Some(server.node_id()));
+    assert_eq!(s.remote_node(), Some(client.node_id()));
+    assert_eq!(c.peer(), server.local_addr());
+    assert_eq!(s.peer(), client.local_addr());
+    assert!(c.stats().await.unwrap().is_established);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_go_each_way_on_stream_0_and_a_created_stream() {
+    let (_client, _server, c, s) = pair().await;
+    let c0 = c.stream(0).await.unwrap().expect("stream 0 always exists");
+    let s0 = s.stream(0).await.unwrap().unwrap();
+    c0.send(&b"ping"[..]).await.unwrap();
+    assert_eq!(
+        s0.receive_timeout(WAIT).await.unwrap().unwrap(),
+        &b"ping"[..]
+    );
+    s0.send(&b"pong"[..]).await.unwrap();
+    assert_eq!(
+        c0.receive_timeout(WAIT).await.unwrap().unwrap(),
+        &b"pong"[..]
+    );
+
+    let c5 = c.create_stream(5).await.unwrap();
+    assert!(matches!(
+        c.create_stream(5).await,
+        Err(Error::Stream(StreamError::AlreadyExists(5)))
+    ));
+    for i in 0..3u8 {
+        c5.send(vec![i; 10]).await.unwrap();
+    }
+    let s5 = tokio::time::timeout(WAIT, s.accept_stream())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s5.id(), 5);
+    for i in 0..3u8 {
+        assert_eq!(
+            s5.receive_timeout(WAIT).await.unwrap().unwrap(),
+            vec![i; 10]
+        );
+    }
+    s5.send(&b"back on 5"[..]).await.unwrap();
+    assert_eq!(
+        c5.receive_timeout(WAIT).await.unwrap().unwrap(),
+        &b"back on 5"[..]
+    );
+    let ids: Vec<u32> = c.streams().await.unwrap().iter().map(|s| s.id()).collect();
+    assert_eq!(ids, [0, 5]);
+    c5.flush().await.unwrap();
+    let st = c5.stats().await.unwrap();
+    assert_eq!((st.messages_sent, st.bytes_sent, st.unacked), (3, 30, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_timeout_is_a_typed_error_and_loses_nothing() {
+    let (_client, _server, c, s) = pair().await;
+    let s0 = s.stream(0).await.unwrap().unwrap();
+    let started = std::time::Instant::now();
+    let r = s0.receive_timeout(Duration::from_millis(100)).await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+
+    // Receives that time out while messages stream in (some of them after
+    // the core handed a message over) must neither lose nor reorder any.
+    let c0 = c.stream(0).await.unwrap().unwrap();
+    let sender = tokio::spawn(async move {
+        for i in 0..300u32 {
+            c0.send(i.to_be_bytes().to_vec()).await.unwrap();
+            if i % 50 == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let mut got = Vec::new();
+    let mut timeouts = 0;
+    while got.len() < 300 {
+        match s0.receive_timeout(Duration::from_micros(30)).await {
+            Ok(Some(m)) => got.push(u32::from_be_bytes(m[..].try_into().unwrap())),
+            Ok(None) => panic!("stream 0 ended"),
+            Err(Error::Timeout) => timeouts += 1,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(timeouts < 1_000_000, "stuck after {} messages", got.len());
+    }
+    sender.await.unwrap();
+    assert_eq!(got, (0..300).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_all_of_1_mib_is_reassembled() {
+    let (_client, _server, c, s) = pair().await;
+    let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    let c1 = c.create_stream(1).await.unwrap();
+    let seqs = c1.send_all(data.clone()).await.unwrap();
+    assert_eq!(seqs, 0..16, "16 segments of 64 KiB");
+    c1.close().await.unwrap();
+    let s1 = s.accept_stream().await.unwrap();
+    let mut got = Vec::new();
+    let mut messages = 0;
+    while let Some(m) = s1.receive_timeout(WAIT).await.unwrap() {
+        got.extend_from_slice(&m);
+        messages += 1;
+    }
+    assert_eq!(messages, 16);
+    assert!(got == data, "reassembled data differs");
+
+    // A segment size of our own.
+    let c2 = c.create_stream(2).await.unwrap();
+    assert_eq!(c2.send_all_with(vec![7u8; 1000], 300).await.unwrap(), 0..4);
+    let s2 = s.accept_stream().await.unwrap();
+    let lens: Vec<usize> = futures_lens(&s2, 4).await;
+    assert_eq!(lens, [300, 300, 300, 100]);
+}
+
+async fn futures_lens(s: &tokio_node::Stream, n: usize) -> Vec<usize> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(s.receive_timeout(WAIT).await.unwrap().unwrap().len());
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closes_are_seen_by_the_peer() {
+    let (client, _server, c, s) = pair().await;
+    // A stream close: the peer reads what was sent, then the end.
+    let c3 = c.create_stream(3).await.unwrap();
+    c3.send(&b"last"[..]).await.unwrap();
+    c3.close().await.unwrap();
+    assert!(
+        c.stream(3).await.unwrap().is_none(),
+        "closed streams are hidden"
+    );
+    assert!(matches!(
+        c3.send(&b"more"[..]).await,
+        Err(Error::Stream(StreamError::Closed(3)))
+    ));
+    let s3 = s.accept_stream().await.unwrap();
+    assert_eq!(
+        s3.receive_timeout(WAIT).await.unwrap().unwrap(),
+        &b"last"[..]
+    );
+    assert_eq!(s3.receive_timeout(WAIT).await.unwrap(), None);
+
+    // A session close: a waiting receive and `closed` both learn why.
+    let s0 = s.stream(0).await.unwrap().unwrap();
+    let waiting = tokio::spawn(async move { s0.receive_timeout(WAIT).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    c.close(7, b"bye").await.unwrap();
+    let want = CloseReason::Peer {
+        code: 7,
+        reason: bytes::Bytes::from_static(b"bye"),
+    };
+    let r = tokio::time::timeout(WAIT, s.closed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r, Some(want.clone()));
+    match waiting.await.unwrap() {
+        Err(Error::SessionClosed(r)) => assert_eq!(r, want),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        c.closed().await.unwrap(),
+        Some(CloseReason::Local { code: 7 })
+    );
+    // After shutdown, handles report the node is gone.
+    client.shutdown().await.unwrap();
+    assert!(matches!(c.stats().await, Err(Error::NodeGone)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_shared_seed_fails_the_handshake() {
+    let server = node("server").await;
+    let client = Node::bind(
+        "127.0.0.1:0",
+        config("client", b"another network's seed!!")
+            .handshake_timeout(Duration::from_millis(800))
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let r = tokio::time::timeout(WAIT, client.connect(server.local_addr()))
+        .await
+        .unwrap();
+    match r {
+        Err(Error::ConnectFailed(CloseReason::HandshakeTimeout)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.sessions().await.unwrap(), vec![]);
+    assert!(server.stats().await.unwrap().handshakes_rejected > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_to_sessions_reaches_stream_0_of_each() {
+    let server = node("server").await;
+    let mut clients = Vec::new();
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        let n = node(name).await;
+        let (c, s) = tokio::join!(n.connect(server.local_addr()), server.accept());
+        ids.push(s.unwrap().id());
+        clients.push((n, c.unwrap()));
+    }
+    let r = server.send_to_sessions(&ids, &b"all"[..]).await.unwrap();
+    assert!(r.iter().all(|(_, r)| r == &Ok(0)), "{r:?}");
+    for (_, c) in &clients {
+        let s0 = c.stream(0).await.unwrap().unwrap();
+        assert_eq!(
+            s0.receive_timeout(WAIT).await.unwrap().unwrap(),
+            &b"all"[..]
+        );
+    }
+}
