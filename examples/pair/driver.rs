@@ -20,7 +20,7 @@ use stt::{Config, Endpoint, Event, Instant, SessionId, StreamEvent, StreamLimits
 const NET: &[u8] = b"shared_secret_32bytes_minimum!";
 
 /// What the senders send (sliced, never copied).
-static PAYLOAD: [u8; 4 << 20] = [0xab; 4 << 20];
+static PAYLOAD: [u8; SEGMENT] = [0xab; SEGMENT];
 
 /// Bytes of one `send_all` message (the core's default segment).
 pub const SEGMENT: usize = 64 * 1024;
@@ -360,29 +360,35 @@ impl Pair {
         while self.a.poll_event().is_some() {}
     }
 
-    /// Keeps about `target` bytes queued and unread on each stream, in
-    /// `send_all` calls; only when the total falls below half of it, so
-    /// the harness's own cost per packet stays flat with the stream count.
-    fn top_up(&mut self, end: u64) {
+    /// Keeps every stream of every session busy: when what a has queued
+    /// and b has not read falls below half the target, each stream gets
+    /// `quantum`-byte `send_all` calls in turn until it holds its share.
+    /// Working only at half the target keeps the harness's own cost per
+    /// packet flat with the number of streams.
+    fn top_up(&mut self, end: u64, quantum: u64) {
         let slots = self.queued.len() as u64;
-        let per_stream = (32u64 << 20).div_ceil(slots).max(2 * SEGMENT as u64);
+        let per_stream = (32u64 << 20).div_ceil(slots).max(2 * quantum);
         let outstanding = self.queued_total - self.read_total;
         if outstanding > per_stream * slots / 2 || self.queued_total >= end {
             return;
         }
-        for (si, &sa) in self.sessions_a.iter().enumerate() {
-            let s = self.a.session_mut(sa).unwrap();
-            for id in 0..self.streams {
-                let slot = si * self.streams as usize + id as usize;
-                let mut want = per_stream.saturating_sub(self.queued[slot] - self.read[slot]);
-                while want > 0 && self.queued_total < end {
-                    let n = want
-                        .min(self.payload.len() as u64)
-                        .min(end - self.queued_total);
+        let streams = self.streams as usize;
+        let mut progress = true;
+        while progress && self.queued_total < end {
+            progress = false;
+            for (si, &sa) in self.sessions_a.iter().enumerate() {
+                let s = self.a.session_mut(sa).unwrap();
+                for id in 0..self.streams {
+                    let slot = si * streams + id as usize;
+                    let held = self.queued[slot] - self.read[slot];
+                    if held >= per_stream || self.queued_total >= end {
+                        continue;
+                    }
+                    let n = quantum.min(end - self.queued_total);
                     s.send_all(id, self.payload.slice(..n as usize)).unwrap();
                     self.queued[slot] += n;
                     self.queued_total += n;
-                    want -= n;
+                    progress = true;
                 }
             }
         }
@@ -395,9 +401,12 @@ impl Pair {
         let t0 = StdInstant::now();
         let end = self.queued_total + bytes;
         let goal = self.read_total + bytes;
+        // Messages of one segment, smaller only if the transfer is too short
+        // to give every stream one.
+        let quantum = (bytes / self.queued.len() as u64).clamp(1, SEGMENT as u64);
         self.reading = true;
         while self.read_total < goal {
-            self.top_up(end);
+            self.top_up(end, quantum);
             let moved = self.step_raw();
             self.read_b();
             self.moved.turns += 1;
