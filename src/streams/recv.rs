@@ -242,7 +242,8 @@ impl RecvBuf {
         if f.seq < st.expected_seq {
             return Ok(acc); // duplicate of a delivered message
         }
-        if f.seq == st.expected_seq && f.frag_offset == 0 && f.is_last() {
+        let whole = f.frag_offset == 0 && f.is_last();
+        if whole && f.seq == st.expected_seq && !self.partial.contains_key(&f.seq) {
             // Fast path: a whole message in order, no reassembly state.
             self.push_ready(f.seq, start, Bytes::copy_from_slice(f.data));
             st.expected_seq += 1;
@@ -413,6 +414,19 @@ mod tests {
         let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 100), MAX).unwrap();
         assert_eq!(a.newly_ready, 0);
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn in_order_head_then_gap_then_overlaps_count_each_byte_once() {
+        let (mut b, mut st) = setup();
+        let m: Vec<u8> = (0..100).collect();
+        let mut added = 0;
+        for (at, len) in [(0, 20), (10, 20), (60, 20), (50, 15), (25, 40), (0, 100)] {
+            b.on_fragment(&mut st, frag(0, 0, &m, at, len), MAX).unwrap();
+            added = b.buffered_bytes();
+        }
+        assert_eq!(added, 100, "every byte counted once");
+        assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
     }
 
     #[test]
