@@ -88,7 +88,9 @@ struct Partial {
     head: BytesMut,
     /// Out-of-order pieces beyond `head`, keyed by offset inside the message.
     pieces: BTreeMap<u64, Bytes>,
-    /// Every byte received, including `head`.
+    /// Bytes received past `head` (held in `pieces`); empty while
+    /// fragments arrive in order, so an in-order message costs no
+    /// allocation beyond its own bytes.
     received: RangeSet,
 }
 
@@ -109,7 +111,20 @@ impl Partial {
 
     /// Stores the new bytes of `data` at `at`. Returns bytes added.
     fn insert(&mut self, at: u64, data: &[u8]) -> u64 {
+        let head = self.head.len() as u64;
         let end = at + data.len() as u64;
+        if end <= head {
+            return 0;
+        }
+        if self.pieces.is_empty() && at <= head {
+            // In order (the common case): extend the head, no bookkeeping.
+            self.place(head, &data[(head - at) as usize..]);
+            return end - head;
+        }
+        // Out of order: what lies past the head is tracked in `received`.
+        let at_or_head = at.max(head);
+        let data = &data[(at_or_head - at) as usize..];
+        let at = at_or_head;
         if self.received.contains_range(at..end) {
             return 0;
         }
@@ -129,6 +144,7 @@ impl Partial {
         }
         self.received.insert(at..end);
         self.absorb();
+        self.received.remove(0..self.head.len() as u64);
         added
     }
 
