@@ -438,7 +438,8 @@ mod tests {
         let m: Vec<u8> = (0..100).collect();
         let mut added = 0;
         for (at, len) in [(0, 20), (10, 20), (60, 20), (50, 15), (25, 40), (0, 100)] {
-            b.on_fragment(&mut st, frag(0, 0, &m, at, len), MAX).unwrap();
+            b.on_fragment(&mut st, frag(0, 0, &m, at, len), MAX)
+                .unwrap();
             added = b.buffered_bytes();
         }
         assert_eq!(added, 100, "every byte counted once");

@@ -233,13 +233,20 @@ impl SendBuf {
         if units.end <= st.acked_prefix {
             return 0;
         }
-        self.acked
-            .insert(units.start.max(st.acked_prefix)..units.end);
-        self.lost.remove(units);
-        if let Some(first) = self.acked.min() {
-            if first.start <= st.acked_prefix {
-                st.acked_prefix = first.end;
-                self.acked.pop_min();
+        if !self.lost.is_empty() {
+            self.lost.remove(units.clone());
+        }
+        if units.start <= st.acked_prefix && self.acked.is_empty() {
+            // In order (the common case): the prefix grows, no set to keep.
+            st.acked_prefix = units.end;
+        } else {
+            self.acked
+                .insert(units.start.max(st.acked_prefix)..units.end);
+            if let Some(first) = self.acked.min() {
+                if first.start <= st.acked_prefix {
+                    st.acked_prefix = first.end;
+                    self.acked.pop_min();
+                }
             }
         }
         let mut freed = 0;
