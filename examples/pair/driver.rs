@@ -136,6 +136,9 @@ pub struct Moved {
     pub bytes: u64,
     /// Wall time of the transfer.
     pub elapsed: Duration,
+    /// CPU time this thread spent on it (wall time where the kernel does
+    /// not say): on a shared machine, time spent descheduled is not ours.
+    pub cpu: Duration,
     /// Turns of the loop, and those in which nothing moved.
     pub turns: u64,
     pub idle_turns: u64,
@@ -399,6 +402,7 @@ impl Pair {
     pub fn transfer(&mut self, bytes: u64) -> Moved {
         let before = self.moved;
         let t0 = StdInstant::now();
+        let c0 = cpu_time();
         let end = self.queued_total + bytes;
         let goal = self.read_total + bytes;
         // Messages of one segment, smaller only if the transfer is too short
@@ -418,11 +422,14 @@ impl Pair {
         self.reading = false;
         self.moved.bytes += bytes;
         self.moved.elapsed += t0.elapsed();
+        let cpu = cpu_time().map_or(t0.elapsed(), |c| c - c0.unwrap_or_default());
+        self.moved.cpu += cpu;
         Moved {
             datagrams_ab: self.moved.datagrams_ab - before.datagrams_ab,
             datagrams_ba: self.moved.datagrams_ba - before.datagrams_ba,
             bytes,
             elapsed: t0.elapsed(),
+            cpu,
             turns: self.moved.turns - before.turns,
             idle_turns: self.moved.idle_turns - before.idle_turns,
         }
@@ -438,4 +445,12 @@ pub fn handshake(opts: &Opts, ca: &Config, cb: &Config, seed: u64) {
     sb[..8].copy_from_slice(&seed.to_le_bytes());
     let mut p = Pair::with_configs(opts, ca.clone(), cb.clone(), sa, sb);
     p.connect(1);
+}
+
+/// CPU time of the calling thread so far, from `/proc/thread-self/schedstat`
+/// (nanoseconds on the CPU); `None` where that file does not exist.
+pub fn cpu_time() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
