@@ -61,6 +61,23 @@ impl RangeSet {
         if range.is_empty() {
             return false;
         }
+        // Fast path: at or past the start of the last range (packet numbers
+        // and acknowledged bytes mostly arrive in order): extend it in
+        // place, or append.
+        if let Some(mut last) = self.map.last_entry() {
+            let (start, end) = (*last.key(), *last.get());
+            if range.start >= start {
+                if range.start <= end {
+                    if range.end <= end {
+                        return false;
+                    }
+                    *last.get_mut() = range.end;
+                } else {
+                    self.map.insert(range.start, range.end);
+                }
+                return true;
+            }
+        }
         if self.contains_range(range.clone()) {
             return false;
         }

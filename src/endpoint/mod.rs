@@ -84,6 +84,10 @@ pub struct Endpoint {
     /// Sessions touched through `session_mut` since the last refresh.
     dirty: BTreeSet<SessionId>,
     timers: Timers,
+    /// Sessions whose deadline may have moved since it was last indexed:
+    /// re-indexed when the timers are consulted (`poll_timeout`,
+    /// `handle_timeout`) rather than after every datagram in and out.
+    timers_stale: BTreeSet<SessionId>,
     /// Scratch list of sessions due in `handle_timeout`.
     due: Vec<SessionId>,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
@@ -118,6 +122,7 @@ impl Endpoint {
             in_ready: BTreeSet::new(),
             dirty: BTreeSet::new(),
             timers: Timers::default(),
+            timers_stale: BTreeSet::new(),
             due: Vec::new(),
             stateless: VecDeque::new(),
             events: VecDeque::new(),
@@ -233,6 +238,7 @@ impl Endpoint {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.refresh();
+        self.reindex_stale();
         self.timers.next()
     }
 
@@ -241,6 +247,7 @@ impl Endpoint {
     /// `poll_transmit`, not here.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.refresh();
+        self.reindex_stale();
         let mut due = core::mem::take(&mut self.due);
         while let Some(id) = self.timers.pop_due(now) {
             due.push(id);
@@ -276,7 +283,7 @@ impl Endpoint {
                 let destination = s.peer();
                 // Round-robin: its next turn comes after the others'.
                 self.ready.push_back(id);
-                self.reindex(id);
+                self.timers_stale.insert(id);
                 return Some(Transmit { destination, len });
             }
             self.in_ready.remove(&id);
@@ -364,7 +371,7 @@ impl Endpoint {
         while let Some(e) = s.poll_event() {
             self.events.push_back(e);
         }
-        if !s.is_half_open() {
+        if !self.half_open.is_empty() && !s.is_half_open() {
             if let Some(key) = self.half_open.remove(&id) {
                 self.half_open_by_peer.remove(&key);
             }
@@ -373,9 +380,16 @@ impl Endpoint {
             self.sessions.remove(&id);
             self.timers.remove(id);
             self.in_ready.remove(&id);
+            self.timers_stale.remove(&id);
             return;
         }
-        self.reindex(id);
+        self.timers_stale.insert(id);
+    }
+
+    fn reindex_stale(&mut self) {
+        while let Some(id) = self.timers_stale.pop_first() {
+            self.reindex(id);
+        }
     }
 
     fn reindex(&mut self, id: SessionId) {

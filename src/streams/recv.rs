@@ -89,7 +89,9 @@ struct Partial {
     head: BytesMut,
     /// Out-of-order pieces beyond `head`, keyed by offset inside the message.
     pieces: BTreeMap<u64, Bytes>,
-    /// Every byte received, including `head`.
+    /// Bytes received past `head` (held in `pieces`); empty while
+    /// fragments arrive in order, so an in-order message costs no
+    /// allocation beyond its own bytes.
     received: RangeSet,
 }
 
@@ -106,7 +108,8 @@ impl Partial {
 
     /// Bytes received so far (in `head` and `pieces`).
     fn held_bytes(&self) -> u64 {
-        self.received.iter().map(|r| r.end - r.start).sum()
+        let past_head: u64 = self.received.iter().map(|r| r.end - r.start).sum();
+        self.head.len() as u64 + past_head
     }
 
     fn is_complete(&self) -> bool {
@@ -146,7 +149,20 @@ impl Partial {
 
     /// Stores the new bytes of `data` at `at`. Returns bytes added.
     fn insert(&mut self, at: u64, data: &[u8]) -> u64 {
+        let head = self.head.len() as u64;
         let end = at + data.len() as u64;
+        if end <= head {
+            return 0;
+        }
+        if self.pieces.is_empty() && at <= head {
+            // In order (the common case): extend the head, no bookkeeping.
+            self.place(head, &data[(head - at) as usize..]);
+            return end - head;
+        }
+        // Out of order: what lies past the head is tracked in `received`.
+        let at_or_head = at.max(head);
+        let data = &data[(at_or_head - at) as usize..];
+        let at = at_or_head;
         if self.received.contains_range(at..end) {
             return 0;
         }
@@ -166,6 +182,7 @@ impl Partial {
         }
         self.received.insert(at..end);
         self.absorb();
+        self.received.remove(0..self.head.len() as u64);
         added
     }
 
@@ -483,6 +500,20 @@ mod tests {
         );
         // The same bytes again are fine, and complete the message.
         b.on_fragment(&mut st, frag(0, 0, &m, 10, 45), MAX).unwrap();
+        assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
+    }
+
+    #[test]
+    fn in_order_head_then_gap_then_overlaps_count_each_byte_once() {
+        let (mut b, mut st) = setup();
+        let m: Vec<u8> = (0..100).collect();
+        let mut added = 0;
+        for (at, len) in [(0, 20), (10, 20), (60, 20), (50, 15), (25, 40), (0, 100)] {
+            b.on_fragment(&mut st, frag(0, 0, &m, at, len), MAX)
+                .unwrap();
+            added = b.buffered_bytes();
+        }
+        assert_eq!(added, 100, "every byte counted once");
         assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
     }
 

@@ -84,6 +84,9 @@ pub struct SendBuf {
     acked: RangeSet,
     /// Units sent, then declared lost, and not acknowledged since.
     lost: RangeSet,
+    /// Index in `queue` of the message new data was last cut from: where
+    /// the next new chunk most likely starts (checked before use).
+    hint: usize,
 }
 
 /// Counters of the send half; kept inline in the stream even when idle.
@@ -144,6 +147,24 @@ impl SendBuf {
         st.queued_end - st.sent_end
     }
 
+    /// Index of the message containing unit `offset`, trying the hint and
+    /// the message after it before searching.
+    fn find_hinted(&mut self, offset: u64) -> Option<usize> {
+        for i in [self.hint, self.hint + 1] {
+            if self
+                .queue
+                .get(i)
+                .is_some_and(|m| m.start <= offset && offset < m.end())
+            {
+                self.hint = i;
+                return Some(i);
+            }
+        }
+        let i = self.find(offset)?;
+        self.hint = i;
+        Some(i)
+    }
+
     /// Index of the message containing unit `offset`.
     fn find(&self, offset: u64) -> Option<usize> {
         let i = self.queue.partition_point(|m| m.end() <= offset);
@@ -175,7 +196,7 @@ impl SendBuf {
         if st.sent_end >= st.queued_end || new_data_allowed == 0 {
             return None;
         }
-        let i = self.find(st.sent_end)?;
+        let i = self.find_hinted(st.sent_end)?;
         let limit = st.sent_end.saturating_add(new_data_allowed);
         let chunk = self.cut(i, st.sent_end..limit.min(st.queued_end), fit)?;
         st.sent_end = chunk.units().end;
@@ -233,13 +254,20 @@ impl SendBuf {
         if units.end <= st.acked_prefix {
             return 0;
         }
-        self.acked
-            .insert(units.start.max(st.acked_prefix)..units.end);
-        self.lost.remove(units);
-        if let Some(first) = self.acked.min() {
-            if first.start <= st.acked_prefix {
-                st.acked_prefix = first.end;
-                self.acked.pop_min();
+        if !self.lost.is_empty() {
+            self.lost.remove(units.clone());
+        }
+        if units.start <= st.acked_prefix && self.acked.is_empty() {
+            // In order (the common case): the prefix grows, no set to keep.
+            st.acked_prefix = units.end;
+        } else {
+            self.acked
+                .insert(units.start.max(st.acked_prefix)..units.end);
+            if let Some(first) = self.acked.min() {
+                if first.start <= st.acked_prefix {
+                    st.acked_prefix = first.end;
+                    self.acked.pop_min();
+                }
             }
         }
         let mut freed = 0;
@@ -251,6 +279,7 @@ impl SendBuf {
             self.queue.pop_front();
             freed += 1;
         }
+        self.hint = self.hint.saturating_sub(freed);
         freed
     }
 
@@ -272,6 +301,7 @@ impl SendBuf {
     /// Drops everything (stream reset).
     pub fn clear(&mut self) {
         self.queue.clear();
+        self.hint = 0;
         self.acked.clear();
         self.lost.clear();
     }
