@@ -122,6 +122,33 @@ async fn receive_timeout_is_a_typed_error_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receive_dropped_after_its_message_was_handed_over_gives_it_back() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    let (_client, _server, c, s) = pair().await;
+    let c0 = c.stream(0).await.unwrap().unwrap();
+    let s0 = s.stream(0).await.unwrap().unwrap();
+    c0.send(&b"first"[..]).await.unwrap();
+    c0.send(&b"second"[..]).await.unwrap();
+    c0.flush().await.unwrap(); // both are in the server's core now
+    let mut expect: Vec<&[u8]> = vec![b"first", b"second"];
+    {
+        let mut receiving = std::pin::pin!(s0.receive());
+        let mut cx = Context::from_waker(Waker::noop());
+        // One poll sends the job; the loop then hands "first" over while
+        // nobody polls, and the future is dropped unread.
+        if let Poll::Ready(r) = receiving.as_mut().poll(&mut cx) {
+            assert_eq!(r.unwrap().unwrap(), expect.remove(0));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for want in expect {
+        assert_eq!(s0.receive_timeout(WAIT).await.unwrap().unwrap(), want);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_all_of_1_mib_is_reassembled() {
     let (_client, _server, c, s) = pair().await;
     let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();

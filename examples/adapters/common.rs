@@ -19,6 +19,9 @@ use stt::{
     CloseReason, ConnectError, Endpoint, Event, SessionId, StreamError, StreamEvent, StreamId,
 };
 
+/// Length of the queue of sessions not yet taken by `accept` at which the
+/// ones already gone are pruned.
+const ACCEPT_QUEUE_PRUNE: usize = 1024;
 /// Closed sessions whose reason is remembered (oldest forgotten first).
 const CLOSED_REMEMBERED: usize = 4096;
 
@@ -148,12 +151,25 @@ impl Core {
                 Event::Connected { session, .. } => {
                     self.connects.insert(session, Ok(()));
                 }
-                Event::Accepted { session, .. } => self.accepted.push_back(session),
+                Event::Accepted { session, .. } => {
+                    if self.accepted.len() >= ACCEPT_QUEUE_PRUNE {
+                        // Nobody is accepting: forget sessions already gone.
+                        let ep = &self.ep;
+                        self.accepted.retain(|&s| ep.session(s).is_some());
+                    }
+                    self.accepted.push_back(session);
+                }
                 Event::ConnectFailed { session, reason } => {
                     self.connects.insert(session, Err(reason.clone()));
                     self.remember_closed(session, reason);
                 }
-                Event::Closed { session, reason } => self.remember_closed(session, reason),
+                Event::Closed { session, reason } => {
+                    // An outcome nobody read any more. (An accepted session
+                    // that closed at once is still handed out by `accept`,
+                    // whose caller then sees why it closed.)
+                    self.connects.remove(&session);
+                    self.remember_closed(session, reason);
+                }
                 Event::Stream {
                     session,
                     event: StreamEvent::Opened(id),

@@ -142,7 +142,7 @@ pub(crate) async fn send(node: &Node, addr: SocketAddr, files: Vec<Outgoing>) ->
     let ticker = tokio::spawn(track_progress(streams.clone(), bar.clone(), done.clone()));
     let mut tasks = tokio::task::JoinSet::new();
     for (f, stream) in files.into_iter().zip(streams) {
-        tasks.spawn(send_file(stream, f));
+        tasks.spawn(send_file(stream, f, bar.clone()));
     }
     let mut failures = Vec::new();
     while let Some(r) = tasks.join_next().await {
@@ -181,13 +181,19 @@ pub(crate) async fn send(node: &Node, addr: SocketAddr, files: Vec<Outgoing>) ->
     }
 }
 
-async fn send_file(stream: Stream, f: Outgoing) -> Result<(), String> {
+async fn send_file(stream: Stream, f: Outgoing, bar: ProgressBar) -> Result<(), String> {
     let name = f.header.name.clone();
     let r = send_file_inner(&stream, f).await;
     let _ = stream.close().await;
     match r {
         Ok(()) => {
-            println!("{name}: confirmed (sha256 ok)");
+            // Above the bar on a terminal, plain otherwise.
+            let line = format!("{name}: confirmed (sha256 ok)");
+            if bar.is_hidden() {
+                println!("{line}");
+            } else {
+                bar.println(line);
+            }
             Ok(())
         }
         Err(e) => Err(format!("{name}: {e}")),
