@@ -90,3 +90,61 @@ fn explain() {
     };
     println!("{text}");
 }
+
+/// Regenerates the `wire_decode` seeds in `fuzz/corpus/wire_decode/` from a
+/// real session: every datagram of a handshake and transfer, the decrypted
+/// frames of the server's packets, and transport parameters.
+/// `cargo test --test fuzz_regressions write_wire_seeds -- --ignored`
+#[test]
+#[ignore]
+fn write_wire_seeds() {
+    use harness::net::Net;
+    use harness::raw_peer::RawPeer;
+    use std::time::Duration;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/wire_decode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    let mut n = Net::standard();
+    let (sa, sb) = n.connect();
+    n.a.session_mut(sa).unwrap().send(0, &b"seed"[..]).unwrap();
+    n.b.session_mut(sb).unwrap().open_stream(1).unwrap();
+    n.b.session_mut(sb)
+        .unwrap()
+        .send(1, vec![9u8; 2000])
+        .unwrap();
+    n.drive_until(Duration::from_secs(2), |n| n.quiet());
+    n.a.session_mut(sa).unwrap().close(3, b"done");
+    n.advance(Duration::from_millis(200));
+    seeds.extend(n.sent.iter().map(|(_, d)| d.clone()).take(12));
+    // Plaintexts: what an endpoint puts inside its packets.
+    let cfg = harness::net::config("b").build().unwrap();
+    let mut ep = stt::Endpoint::new(cfg, [2; 32]);
+    let now = stt::Instant::from_millis(1_000);
+    let addr = "192.0.2.1:1000".parse().unwrap();
+    let params = stt::wire::TransportParams::DEFAULT;
+    let mut peer = RawPeer::connect(
+        &mut ep,
+        now,
+        addr,
+        b"seed-peer-node-seed-32-bytes....",
+        harness::net::NET_SEED,
+        params,
+    )
+    .unwrap();
+    seeds.extend(peer.drain(&mut ep, now));
+    let sid = ep.sessions().next().unwrap();
+    ep.session_mut(sid).unwrap().open_stream(2).unwrap();
+    ep.session_mut(sid)
+        .unwrap()
+        .send(2, vec![1u8; 3000])
+        .unwrap();
+    ep.session_mut(sid).unwrap().close_stream(2).unwrap();
+    seeds.extend(peer.drain(&mut ep, now));
+    seeds.push(peer.ack_plaintext());
+    let mut p = vec![0u8; params.encoded_len()];
+    params.encode(&mut stt::wire::Writer::new(&mut p)).unwrap();
+    seeds.push(p);
+    for (i, s) in seeds.iter().enumerate() {
+        std::fs::write(dir.join(format!("seed-{i:02}")), s).unwrap();
+    }
+}

@@ -483,3 +483,32 @@ fn legitimate_client_connects_through_a_flood_with_a_cookie() {
     assert_eq!(ep.stats().retries_sent, 99);
     assert!(ep.sessions().count() <= 4);
 }
+
+#[test]
+fn buffered_partial_messages_are_bounded_per_stream_not_per_session() {
+    // A peer may leave one unfinished message on every stream. Head
+    // progress releases credit (a message larger than the window must not
+    // deadlock), so what the receiver buffers is bounded by
+    // max_streams x (max_message_size + stream_window), not by the session
+    // window. This pins that bound (see docs/SECURITY.md).
+    let mut s = Scene::new();
+    let l = limits();
+    let chunk = vec![0x5a; 1_000];
+    for id in 1..l.max_streams as u32 {
+        for k in 0..9u64 {
+            s.send_raw(&fragment(id, 0, 0, l.max_message_size, k * 1_000, &chunk));
+        }
+        assert!(s.closed().is_none(), "within the limits: {:?}", s.closed());
+    }
+    let sess = s.ep.session(s.sb).unwrap();
+    let buffered: u64 = sess
+        .stream_ids()
+        .iter()
+        .filter_map(|id| sess.stream_stats(*id))
+        .map(|st| st.out_of_order.bytes)
+        .sum();
+    assert_eq!(buffered, 7 * 9_000);
+    assert!(buffered > l.session_window, "more than the session window");
+    let bound = l.max_streams as u64 * (l.max_message_size + l.stream_window);
+    assert!(buffered <= bound);
+}
