@@ -1,0 +1,366 @@
+//! `session_frames`: an established session (endpoint `b`, responder) fed
+//! arbitrary *decrypted* frame sequences from its peer, mixed with the
+//! application's own calls and honest acknowledgements.
+//!
+//! With the cargo feature `fuzzing` the plaintext enters through
+//! `Endpoint::fuzz_inject_plaintext` (no AEAD, fast); without it a
+//! [`RawPeer`] seals it with the real key. Both reach the same frame
+//! dispatch.
+
+use arbitrary::{Arbitrary, Unstructured};
+use std::time::Duration;
+
+use stt::wire::{Frame, StreamHeader, TransportParams, Writer, MAX_VARINT};
+use stt::{CloseReason, Endpoint, Event, Instant, SessionId};
+
+use super::net::{config, NET_SEED};
+use super::raw_peer::{encode_frames, RawPeer};
+
+/// One frame, with fields drawn from small ranges so that they often land
+/// on live state (open streams, sent packet numbers, current windows).
+#[derive(Debug, Arbitrary)]
+pub enum FrameSpec {
+    /// PADDING of 1..=16 bytes.
+    Padding(u8),
+    /// PING.
+    Ping,
+    /// ACK: largest, delay, first range, then (gap, len) pairs.
+    Ack(u16, u16, u8, Vec<(u8, u8)>),
+    /// ACK of everything the peer received so far.
+    AckAll,
+    /// HANDSHAKE_DONE (forbidden towards a responder).
+    HandshakeDone,
+    /// CLOSE.
+    Close(u16, Vec<u8>),
+    /// MAX_DATA.
+    MaxData(u32),
+    /// MAX_STREAM_DATA.
+    MaxStreamData(u8, u32),
+    /// DATA_BLOCKED.
+    DataBlocked(u32),
+    /// STREAM_DATA_BLOCKED.
+    StreamDataBlocked(u8, u32),
+    /// STREAM_RESET: stream, code, final offset, final seq.
+    Reset(u8, u8, u32, u8),
+    /// STREAM_FIN: stream, final offset, final seq.
+    Fin(u8, u32, u8),
+    /// A STREAM fragment: stream, message start, seq, msg_len, frag
+    /// offset, len, fill byte.
+    Stream(u8, u32, u8, u16, u16, u16, u8),
+    /// A STREAM fragment with any values at all (most are malformed).
+    WildStream(u32, u64, u64, u64, u64, u8),
+    /// Arbitrary bytes.
+    Raw(Vec<u8>),
+}
+
+/// What happens next.
+#[derive(Debug, Arbitrary)]
+pub enum Step {
+    /// A packet from the peer with these frames, numbered `next + skip`.
+    Packet(u8, Vec<FrameSpec>),
+    /// A packet numbered exactly `pn` (old, duplicate, far ahead).
+    PacketAt(u32, Vec<FrameSpec>),
+    /// Time passes; the endpoint's timers run and it transmits.
+    Advance(u16),
+    /// The application on `b` sends a message of `len` bytes on a stream.
+    AppSend(u8, u16),
+    /// The application on `b` reads a stream.
+    AppRecv(u8),
+    /// The application on `b` closes a stream.
+    AppClose(u8),
+    /// The application on `b` resets a stream.
+    AppReset(u8, u8),
+    /// The application on `b` opens a stream.
+    AppOpen(u8),
+}
+
+fn stream_id(s: u8) -> u32 {
+    u32::from(s % 20)
+}
+
+fn encode_one(f: &FrameSpec, peer: &RawPeer, out: &mut Vec<u8>) {
+    let mut put = |frame: Frame<'_>| {
+        let mut buf = vec![0u8; frame.encoded_len()];
+        if frame.encode(&mut Writer::new(&mut buf)).is_ok() {
+            out.extend_from_slice(&buf);
+        }
+    };
+    match f {
+        FrameSpec::Padding(n) => put(Frame::Padding(usize::from(n % 16) + 1)),
+        FrameSpec::Ping => put(Frame::Ping),
+        FrameSpec::Ack(largest, delay, first, pairs) => {
+            let mut ranges = Vec::new();
+            let mut top = u64::from(*largest);
+            let mut len = u64::from(*first % 32);
+            for (gap, l) in std::iter::once(&(0, 0)).chain(pairs.iter().take(64)) {
+                if !ranges.is_empty() {
+                    let Some(t) = top.checked_sub(u64::from(*gap) + 2) else {
+                        break;
+                    };
+                    top = t;
+                    len = u64::from(*l % 16);
+                }
+                let start = top.saturating_sub(len);
+                ranges.push(start..top + 1);
+                top = start;
+            }
+            let mut buf = vec![0u8; stt::wire::ack_len(u64::from(*delay), &ranges)];
+            if stt::wire::encode_ack(&mut Writer::new(&mut buf), u64::from(*delay), &ranges).is_ok()
+            {
+                out.extend_from_slice(&buf);
+            }
+        }
+        FrameSpec::AckAll => out.extend_from_slice(&peer.ack_plaintext()),
+        FrameSpec::HandshakeDone => put(Frame::HandshakeDone),
+        FrameSpec::Close(code, reason) => put(Frame::Close {
+            code: u64::from(*code),
+            reason: &reason[..reason.len().min(300)],
+        }),
+        FrameSpec::MaxData(m) => put(Frame::MaxData(u64::from(*m))),
+        FrameSpec::MaxStreamData(s, m) => put(Frame::MaxStreamData {
+            stream_id: stream_id(*s),
+            max: u64::from(*m),
+        }),
+        FrameSpec::DataBlocked(m) => put(Frame::DataBlocked(u64::from(*m))),
+        FrameSpec::StreamDataBlocked(s, m) => put(Frame::StreamDataBlocked {
+            stream_id: stream_id(*s),
+            limit: u64::from(*m),
+        }),
+        FrameSpec::Reset(s, code, off, seq) => put(Frame::StreamReset {
+            stream_id: stream_id(*s),
+            code: u64::from(*code),
+            final_offset: u64::from(*off % 300_000),
+            final_seq: u64::from(*seq),
+        }),
+        FrameSpec::Fin(s, off, seq) => put(Frame::StreamFin {
+            stream_id: stream_id(*s),
+            final_offset: u64::from(*off % 300_000),
+            final_seq: u64::from(*seq),
+        }),
+        FrameSpec::Stream(s, start, seq, msg_len, frag, len, fill) => {
+            let msg_len = u64::from(*msg_len);
+            let frag_offset = u64::from(*frag) % (msg_len + 1);
+            let len = (u64::from(*len) % (msg_len - frag_offset + 1)) as usize;
+            let len = if msg_len > 0 && len == 0 {
+                1.min((msg_len - frag_offset) as usize)
+            } else {
+                len
+            };
+            let data = vec![*fill; len];
+            let header = StreamHeader {
+                stream_id: stream_id(*s),
+                offset: u64::from(*start % 400_000) + frag_offset,
+                seq: u64::from(*seq % 64),
+                msg_len,
+                frag_offset,
+            };
+            let mut buf = vec![0u8; header.encoded_len(len, true)];
+            if header
+                .encode(&mut Writer::new(&mut buf), &data, true)
+                .is_ok()
+            {
+                out.extend_from_slice(&buf);
+            }
+        }
+        FrameSpec::WildStream(s, offset, seq, msg_len, frag_offset, fill) => {
+            let header = StreamHeader {
+                stream_id: *s,
+                offset: offset % (MAX_VARINT + 1),
+                seq: seq % (MAX_VARINT + 1),
+                msg_len: msg_len % (MAX_VARINT + 1),
+                frag_offset: frag_offset % (MAX_VARINT + 1),
+            };
+            let data = [*fill; 8];
+            let mut buf = vec![0u8; header.encoded_len(data.len(), true)];
+            if header
+                .encode(&mut Writer::new(&mut buf), &data, true)
+                .is_ok()
+            {
+                out.extend_from_slice(&buf);
+            }
+        }
+        FrameSpec::Raw(bytes) => out.extend_from_slice(bytes),
+    }
+}
+
+/// The harness state: endpoint `b`, its session, and the raw peer.
+struct World {
+    ep: Endpoint,
+    sb: SessionId,
+    peer: RawPeer,
+    now: Instant,
+    events: usize,
+}
+
+impl World {
+    fn new() -> World {
+        let cfg = config("b").build().unwrap();
+        let mut ep = Endpoint::new(cfg, [2; 32]);
+        let now = Instant::from_millis(1_000);
+        let params = TransportParams {
+            max_data: 1 << 20,
+            max_stream_data: 256 << 10,
+            idle_timeout_ms: 5_000,
+            max_message_size: 64 << 10,
+        };
+        let addr = "192.0.2.1:1000".parse().unwrap();
+        let peer = RawPeer::connect(
+            &mut ep,
+            now,
+            addr,
+            b"fuzz-peer-node-seed-32-bytes....",
+            NET_SEED,
+            params,
+        )
+        .expect("raw handshake");
+        let sb = loop {
+            match ep.poll_event() {
+                Some(Event::Accepted { session, .. }) => break session,
+                Some(_) => {}
+                None => panic!("no Accepted event"),
+            }
+        };
+        let mut w = World {
+            ep,
+            sb,
+            peer,
+            now,
+            events: 0,
+        };
+        w.exchange();
+        w
+    }
+
+    /// Lets `b` transmit and reads what it sent; drains its events.
+    fn exchange(&mut self) {
+        self.peer.drain(&mut self.ep, self.now);
+        while let Some(e) = self.ep.poll_event() {
+            self.events += 1;
+            if let Event::Closed {
+                reason: CloseReason::Violation(_) | CloseReason::PeerError { .. },
+                ..
+            } = e
+            {
+                // A typed outcome the application can read: fine.
+            }
+        }
+    }
+
+    fn inject(&mut self, pn: u64, plain: &[u8]) {
+        #[cfg(feature = "fuzzing")]
+        {
+            self.ep.fuzz_inject_plaintext(self.now, self.sb, pn, plain);
+        }
+        #[cfg(not(feature = "fuzzing"))]
+        {
+            let mut d = self.peer.seal_pn(pn, plain);
+            self.ep.handle_datagram(self.now, self.peer.addr, &mut d);
+        }
+        self.peer.next_pn = self.peer.next_pn.max(pn + 1);
+    }
+
+    fn step(&mut self, step: &Step) {
+        match step {
+            Step::Packet(skip, frames) => {
+                let plain = self.plaintext(frames);
+                self.inject(self.peer.next_pn + u64::from(*skip % 8), &plain);
+            }
+            Step::PacketAt(pn, frames) => {
+                let plain = self.plaintext(frames);
+                self.inject(u64::from(*pn), &plain);
+            }
+            Step::Advance(ms) => {
+                let end = self.now + Duration::from_millis(u64::from(*ms % 2_000));
+                for _ in 0..1_000 {
+                    let next = self.ep.poll_timeout().filter(|t| *t <= end);
+                    self.now = next.unwrap_or(end).max(self.now);
+                    self.ep.handle_timeout(self.now);
+                    self.exchange();
+                    if next.is_none() {
+                        break;
+                    }
+                }
+            }
+            Step::AppSend(s, len) => {
+                if let Some(sess) = self.ep.session_mut(self.sb) {
+                    let data = vec![0xab; usize::from(*len)];
+                    let _ = sess.send(stream_id(*s), data);
+                }
+            }
+            Step::AppRecv(s) => {
+                if let Some(sess) = self.ep.session_mut(self.sb) {
+                    for _ in 0..100 {
+                        if !matches!(sess.recv(stream_id(*s)), Ok(Some(_))) {
+                            break;
+                        }
+                    }
+                }
+            }
+            Step::AppClose(s) => {
+                if let Some(sess) = self.ep.session_mut(self.sb) {
+                    let _ = sess.close_stream(stream_id(*s));
+                }
+            }
+            Step::AppReset(s, code) => {
+                if let Some(sess) = self.ep.session_mut(self.sb) {
+                    let _ = sess.reset_stream(stream_id(*s), u64::from(*code));
+                }
+            }
+            Step::AppOpen(s) => {
+                if let Some(sess) = self.ep.session_mut(self.sb) {
+                    let _ = sess.open_stream(stream_id(*s));
+                }
+            }
+        }
+        self.exchange();
+    }
+
+    fn plaintext(&self, frames: &[FrameSpec]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for f in frames.iter().take(32) {
+            encode_one(f, &self.peer, &mut out);
+        }
+        out.truncate(1400);
+        out
+    }
+}
+
+/// The input as the harness reads it, for humans.
+pub fn describe(data: &[u8]) -> String {
+    let mut u = Unstructured::new(data);
+    let steps: Vec<Step> = std::iter::from_fn(|| Step::arbitrary(&mut u).ok())
+        .take(256)
+        .collect();
+    format!("{steps:#?}")
+}
+
+/// Runs one input.
+pub fn run(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let mut w = World::new();
+    for _ in 0..256 {
+        let Ok(step) = Step::arbitrary(&mut u) else {
+            break;
+        };
+        w.step(&step);
+        // Bounded state whatever the peer sends.
+        assert!(w.ep.sessions().count() <= 1);
+        if let Some(s) = w.ep.session(w.sb) {
+            assert!(s.stats().streams <= 16, "stream limit holds");
+        }
+    }
+    // Let every timer run out: the session ends by itself.
+    let end = w.now + Duration::from_secs(60);
+    for _ in 0..100_000 {
+        let Some(t) = w.ep.poll_timeout() else { break };
+        if t > end {
+            break;
+        }
+        w.now = w.now.max(t);
+        w.ep.handle_timeout(w.now);
+        w.exchange();
+    }
+    assert_eq!(w.ep.sessions().count(), 0, "idle session ends");
+    let _ = w.events;
+    let _ = encode_frames(&[]);
+}
