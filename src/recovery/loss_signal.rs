@@ -15,13 +15,17 @@
 //! # Rule
 //! A queue that overflows has first filled, and a full queue shows as
 //! delay. So a loss event is congestive when either
-//! - the latest RTT sample exceeds the minimum by at least
-//!   `standing_queue * min_rtt` (never less than the timer granularity):
-//!   there is a standing queue, and the loss may well be its overflow; or
+//! - both the latest RTT sample and the smoothed RTT exceed the minimum by
+//!   at least `standing_queue * min_rtt` (never less than the timer
+//!   granularity): there is a standing queue, and the loss may well be its
+//!   overflow. The latest sample alone would take a reordered packet for a
+//!   queue; the smoothed value alone would still see a queue for a while
+//!   after a reduction drained it; or
 //! - losses are frequent: the smoothed per-round loss fraction exceeds
 //!   `tolerated_loss`, or the current round already lost at least
-//!   [`BURST_FLOOR`] packets and more than that fraction of a round (the
-//!   larger of this one so far and the previous one). This
+//!   [`BURST_FLOOR`] packets and more than [`HEAVY_ROUND`] times that
+//!   fraction of a round (the larger of this one so far and the previous
+//!   one). This
 //!   bounds the loss a flow causes at a bottleneck whose buffer is too
 //!   shallow to show delay, where the first rule never fires.
 //!
@@ -35,9 +39,14 @@ use super::Ratio;
 
 /// Fixed-point unit of the smoothed loss fraction.
 const ONE: u64 = 1 << 16;
-/// Losses in the current round that, above the tolerated fraction, count
-/// as congestion before the round ends.
+/// Losses in the current round that, above [`HEAVY_ROUND`] times the
+/// tolerated fraction, count as congestion before the round ends.
 pub const BURST_FLOOR: u64 = 8;
+/// How many times the tolerated fraction one round must lose to count as
+/// congestion at once (a slow-start overshoot at a shallow buffer), rather
+/// than through the smoothed fraction (which a burst of loss on a noisy
+/// link should not trip).
+pub const HEAVY_ROUND: u64 = 4;
 
 /// Classifies loss events as congestion or noise.
 #[derive(Clone, Debug)]
@@ -86,6 +95,20 @@ impl LossSignal {
         self.round_lost = self.round_lost.saturating_add(1);
     }
 
+    /// `n` packets declared lost were acknowledged after all: they no
+    /// longer count against the current round.
+    pub fn on_spurious(&mut self, n: u64) {
+        self.round_lost = self.round_lost.saturating_sub(n);
+    }
+
+    /// The window was just reduced: the losses counted so far have been
+    /// answered, and must not reduce it again round after round while their
+    /// average decays.
+    pub fn on_reduction(&mut self) {
+        self.smoothed = 0;
+        self.round_lost = 0;
+    }
+
     fn end_round(&mut self, next_pn: u64) {
         let total = self.round_acked.saturating_add(self.round_lost);
         if total > 0 && self.round_end.is_some() {
@@ -117,7 +140,7 @@ impl LossSignal {
         if self.tolerated.num == 0 {
             return true;
         }
-        let queue = rtt.latest().saturating_sub(rtt.min());
+        let queue = rtt.latest().min(rtt.smoothed()).saturating_sub(rtt.min());
         let threshold = self.standing_queue.of(rtt.min()).max(self.granularity);
         if queue >= threshold {
             return true;
@@ -131,7 +154,8 @@ impl LossSignal {
             .round_acked
             .saturating_add(self.round_lost)
             .max(self.last_round);
-        self.round_lost >= BURST_FLOOR && self.above_tolerance(self.round_lost, total)
+        self.round_lost >= BURST_FLOOR
+            && self.above_tolerance(self.round_lost, total.saturating_mul(HEAVY_ROUND))
     }
 }
 
@@ -147,10 +171,14 @@ mod tests {
         LossSignal::new(Ratio { num: 1, den: 20 }, Ratio { num: 1, den: 4 }, ms(1))
     }
 
-    fn rtt(min: u64, latest: u64) -> RttEstimator {
+    /// An estimator whose minimum is `min` and whose smoothed RTT has
+    /// settled just below `settled`.
+    fn rtt(min: u64, settled: u64) -> RttEstimator {
         let mut r = RttEstimator::new(ms(100));
         r.update(Duration::ZERO, ms(min), ms(25));
-        r.update(Duration::ZERO, ms(latest), ms(25));
+        for _ in 0..40 {
+            r.update(Duration::ZERO, ms(settled), ms(25));
+        }
         r
     }
 
@@ -176,7 +204,11 @@ mod tests {
         }
         assert!(!s.is_congestion(&rtt(40, 40)));
         assert!(!s.is_congestion(&rtt(40, 49)), "9 ms of queue < 40 / 4");
-        assert!(s.is_congestion(&rtt(40, 50)), "10 ms of queue");
+        assert!(s.is_congestion(&rtt(40, 51)), "10 ms of queue");
+        // A single late sample is not a queue.
+        let mut r = rtt(40, 40);
+        r.update(Duration::ZERO, ms(70), ms(25));
+        assert!(!s.is_congestion(&r));
         let f = s.loss_fraction();
         assert!(
             f.num * 100 / f.den == 0 || f.num * 100 / f.den == 1,
@@ -198,11 +230,12 @@ mod tests {
     }
 
     #[test]
-    fn a_heavy_round_counts_before_it_ends_a_light_one_does_not() {
+    fn a_heavy_round_counts_before_it_ends_a_burst_does_not() {
         let mut s = signal();
         let mut pn = 0;
-        round(&mut s, &mut pn, 100, 0);
-        // The next round: 7 of its first 30 lost is not yet enough...
+        round(&mut s, &mut pn, 30, 0);
+        // The next round: 7 of its first 30 lost is not yet enough (fewer
+        // than eight)...
         for i in 0..23 {
             s.on_acked(pn + i, pn + 200);
         }
@@ -210,19 +243,33 @@ mod tests {
             s.on_lost();
         }
         assert!(!s.is_congestion(&rtt(40, 40)));
+        // ...8 of 31 (over 4 x 5 %) is.
         s.on_lost();
         assert!(s.is_congestion(&rtt(40, 40)), "8 of 31");
-        // ...while 8 lost out of a large round is within tolerance.
+        // A burst of 12 in a round of 100 is noise for now (12 % < 20 %).
         let mut s = signal();
         let mut pn = 0;
         round(&mut s, &mut pn, 100, 0);
-        for i in 0..300 {
-            s.on_acked(pn + i, pn + 400);
+        for i in 0..88 {
+            s.on_acked(pn + i, pn + 100);
         }
-        for _ in 0..8 {
+        for _ in 0..12 {
             s.on_lost();
         }
         assert!(!s.is_congestion(&rtt(40, 40)));
+    }
+
+    #[test]
+    fn a_reduction_answers_the_losses_counted_so_far() {
+        let mut s = signal();
+        let mut pn = 0;
+        for _ in 0..5 {
+            round(&mut s, &mut pn, 60, 40);
+        }
+        assert!(s.is_congestion(&rtt(40, 40)));
+        s.on_reduction();
+        assert!(!s.is_congestion(&rtt(40, 40)));
+        assert_eq!(s.loss_fraction().num, 0);
     }
 
     #[test]
@@ -237,7 +284,13 @@ mod tests {
         assert!(!s.is_congestion(&rtt(1, 1)));
         let mut r = RttEstimator::new(ms(100));
         r.update(Duration::ZERO, Duration::from_micros(200), ms(25));
-        r.update(Duration::ZERO, Duration::from_micros(900), ms(25));
+        for _ in 0..40 {
+            r.update(Duration::ZERO, Duration::from_micros(900), ms(25));
+        }
         assert!(!s.is_congestion(&r), "700 us of queue < 1 ms granularity");
+        for _ in 0..40 {
+            r.update(Duration::ZERO, Duration::from_micros(1300), ms(25));
+        }
+        assert!(s.is_congestion(&r), "1 ms of queue");
     }
 }

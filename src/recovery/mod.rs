@@ -87,10 +87,13 @@ pub struct RecoveryConfig {
     /// mean "every packet".
     pub ack_eliciting_threshold: u32,
     /// A packet is lost once a packet this many numbers later is
-    /// acknowledged. Default 3.
+    /// acknowledged. Default 3. Once a loss is found spurious (the packet
+    /// is acknowledged after all), the path reorders and only the time
+    /// threshold declares losses.
     pub packet_threshold: u64,
     /// A packet is lost once it is older than this multiple of the RTT while
-    /// a later packet was acknowledged. Default 9/8.
+    /// a later packet was acknowledged. Default 9/8; spurious losses raise
+    /// it (up to 2) to cover the lateness seen.
     pub time_threshold: Ratio,
     /// Timer granularity: the shortest loss delay and the floor of the RTT
     /// variance term in the probe timeout. Default 1 ms.
@@ -124,7 +127,7 @@ pub struct RecoveryConfig {
     pub tolerated_loss: Ratio,
     /// Queueing delay, as a fraction of the minimum RTT, above which any
     /// loss counts as congestion (a standing queue that may have
-    /// overflowed). Default 1/4.
+    /// overflowed). Default 1/8 (5 ms on a 40 ms path).
     pub standing_queue: Ratio,
 }
 
@@ -145,7 +148,7 @@ impl Default for RecoveryConfig {
             elicit_ack_after: 20,
             controller: ControllerKind::Cubic,
             tolerated_loss: Ratio { num: 1, den: 20 },
-            standing_queue: Ratio { num: 1, den: 4 },
+            standing_queue: Ratio { num: 1, den: 8 },
         }
     }
 }
@@ -193,7 +196,7 @@ mod tests {
         assert_eq!(c.max_ack_ranges, 32);
         assert_eq!(c.controller, ControllerKind::Cubic);
         assert_eq!(c.tolerated_loss, Ratio { num: 1, den: 20 });
-        assert_eq!(c.standing_queue, Ratio { num: 1, den: 4 });
+        assert_eq!(c.standing_queue, Ratio { num: 1, den: 8 });
     }
 
     #[test]

@@ -76,6 +76,14 @@ pub struct RecoveryStats {
 
 /// Largest exponent of the probe-timeout backoff (2^16 times the base).
 const MAX_PTO_BACKOFF: u32 = 16;
+/// Packet threshold once the path was seen to reorder: in effect, losses
+/// are then declared by age only.
+const MAX_PACKET_THRESHOLD: u64 = u64::MAX;
+/// Largest time threshold spurious losses can raise the configured one to,
+/// in eighths of the RTT.
+const MAX_TIME_THRESHOLD_EIGHTHS: u32 = 16;
+/// How many send times of recently lost packets are kept.
+const LOST_SENT_TIMES: usize = 64;
 /// How many ranges of recently lost packet numbers are kept to notice
 /// spurious losses.
 const RECENTLY_LOST_RANGES: usize = 16;
@@ -125,6 +133,9 @@ pub struct Recovery<T> {
     controller: AnyController,
     loss_signal: LossSignal,
     recently_lost: RangeSet,
+    /// Send times of the latest packets declared lost, to tell how late a
+    /// spurious one was.
+    lost_sent_times: VecDeque<(u64, Instant)>,
     scratch: Vec<Range<u64>>,
     stats: RecoveryStats,
 }
@@ -160,6 +171,7 @@ impl<T> Recovery<T> {
                 config.granularity,
             ),
             recently_lost: RangeSet::new(),
+            lost_sent_times: VecDeque::new(),
             scratch: Vec::new(),
             stats: RecoveryStats::default(),
         }
@@ -328,6 +340,20 @@ impl<T> Recovery<T> {
         &self.controller
     }
 
+    /// Packets a later acknowledged packet must be ahead of a missing one to
+    /// declare it lost: the configured threshold until a spurious loss shows
+    /// the path reorders, then `u64::MAX` (age alone declares losses).
+    pub fn packet_threshold(&self) -> u64 {
+        self.packet_threshold
+    }
+
+    /// Age, as a multiple of the RTT, at which a packet behind an
+    /// acknowledged one is declared lost: the configured threshold, raised
+    /// (up to 2) to cover the lateness of spurious losses.
+    pub fn time_threshold(&self) -> Ratio {
+        self.time_threshold
+    }
+
     /// Consecutive probe timeouts without an acknowledgement.
     pub fn pto_count(&self) -> u32 {
         self.pto_count
@@ -423,14 +449,19 @@ impl<T> Recovery<T> {
             return;
         };
         for r in ranges {
-            let spurious: u64 = self
-                .recently_lost
-                .iter_within(r.clone())
-                .map(|h| h.end - h.start)
-                .sum();
+            let mut spurious = 0;
+            let mut late = Duration::ZERO;
+            for h in self.recently_lost.iter_within(r.clone()) {
+                spurious += h.end - h.start;
+                for (_, sent) in self.lost_sent_times.iter().filter(|(pn, _)| h.contains(pn)) {
+                    late = late.max(now - *sent);
+                }
+            }
             if spurious > 0 {
                 self.stats.spurious_losses += spurious;
                 self.recently_lost.remove(r.clone());
+                self.loss_signal.on_spurious(spurious);
+                self.on_reordering(late);
             }
         }
         // First pass: is anything new, and is any of it ack-eliciting?
@@ -493,6 +524,32 @@ impl<T> Recovery<T> {
         self.pop_resolved();
     }
 
+    /// A packet declared lost was acknowledged after all, `late` after it
+    /// was sent (zero if unknown): the path reorders. Counting packets is
+    /// then no measure of loss (how far a late packet falls behind grows
+    /// with the sending rate), so only age declares packets lost from now
+    /// on, and the age needed grows to cover what was seen, up to twice
+    /// the RTT.
+    fn on_reordering(&mut self, late: Duration) {
+        self.packet_threshold = MAX_PACKET_THRESHOLD;
+        let rtt = self
+            .rtt
+            .latest()
+            .max(self.rtt.smoothed())
+            .as_micros()
+            .max(1);
+        let eighths = late.as_micros().saturating_mul(8).div_ceil(rtt) + 1;
+        let eighths = u32::try_from(eighths).unwrap_or(u32::MAX);
+        let current = self.time_threshold;
+        let current_eighths = u64::from(current.num) * 8 / u64::from(current.den.max(1));
+        if u64::from(eighths) > current_eighths {
+            self.time_threshold = Ratio {
+                num: eighths.min(MAX_TIME_THRESHOLD_EIGHTHS),
+                den: 8,
+            };
+        }
+    }
+
     /// Indices of the map covered by `r`.
     fn index_span(&self, r: &Range<u64>) -> (usize, usize) {
         (
@@ -547,6 +604,10 @@ impl<T> Recovery<T> {
             self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(slot.bytes);
             self.recently_lost
                 .insert(slot.pn..slot.pn.saturating_add(1));
+            if self.lost_sent_times.len() >= LOST_SENT_TIMES {
+                self.lost_sent_times.pop_front();
+            }
+            self.lost_sent_times.push_back((slot.pn, slot.time_sent));
             if !slot.ack_eliciting {
                 continue;
             }
@@ -580,6 +641,7 @@ impl<T> Recovery<T> {
         }
         if !self.controller.in_recovery(sent_time) {
             self.stats.congestion_events += 1;
+            self.loss_signal.on_reduction();
         }
         if persistent {
             self.stats.persistent_congestion_events += 1;

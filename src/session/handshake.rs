@@ -62,6 +62,9 @@ pub(crate) struct HandshakeState {
     /// When the initiator resends `datagram`.
     pub resend_at: Option<Instant>,
     backoff: Duration,
+    /// The first resend interval, which the backoff restarts from once the
+    /// peer answers.
+    first_backoff: Duration,
     /// Retry token from the responder.
     token: Vec<u8>,
     pub retried: bool,
@@ -132,6 +135,7 @@ impl HandshakeState {
             send_owed: true,
             resend_at: Some(now + first_resend),
             backoff: first_resend,
+            first_backoff: first_resend,
             token: Vec::new(),
             retried: false,
             rx_bytes: 0,
@@ -175,7 +179,10 @@ impl HandshakeState {
         let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
         self.datagram = long_datagram(LongType::Finish, peer, local, &[], &buf[..n]);
         self.send_owed = true;
-        self.backoff = self.backoff.max(Duration::from_millis(1));
+        // The path works again: the Finish restarts from the first resend
+        // interval, not from a backoff grown while Initials were lost (or
+        // the responder's half-open state may expire before it gets one).
+        self.backoff = self.first_backoff.max(Duration::from_millis(1));
         self.resend_at = Some(now + self.backoff);
         self.split(params, remote_node)
     }
@@ -204,6 +211,7 @@ impl HandshakeState {
             send_owed: true,
             resend_at: None,
             backoff: Duration::ZERO,
+            first_backoff: Duration::ZERO,
             token: Vec::new(),
             retried: false,
             rx_bytes: 0,

@@ -476,18 +476,60 @@ fn isolated_loss_without_queueing_keeps_the_window_with_queueing_shrinks_it() {
         ack(&mut r, t(100), &[0..10]);
         send(&mut r, t(100), 10..40);
         let before = r.congestion_window();
-        // 20 is lost; the rest arrive with an RTT of `second_rtt_ms`.
-        ack(&mut r, t(100 + second_rtt_ms), &[10..20, 21..40]);
+        // 20 is lost; the rest arrive with an RTT of `second_rtt_ms`, each
+        // in its own acknowledgement (one RTT sample each).
+        let at = t(100 + second_rtt_ms);
+        for k in (10..40).filter(|&k| k != 20) {
+            let mut ranges = vec![10..(k + 1).min(20)];
+            if k > 20 {
+                ranges.push(21..k + 1);
+            }
+            ack(&mut r, at, &ranges);
+        }
         (r.stats(), before, r.congestion_window())
     };
     let (quiet, before, after) = run(100);
     assert_eq!((quiet.packets_lost, quiet.tolerated_loss_events), (1, 1));
     assert_eq!(quiet.congestion_events, 0);
-    assert!(after > before, "slow start goes on: {before} -> {after}");
-    let grown = after;
-    let (queued, _, after) = run(130);
+    assert_eq!((before, after), (20_000, 49_000), "slow start goes on");
+    let (queued, _, after) = run(140);
     assert_eq!((queued.packets_lost, queued.tolerated_loss_events), (1, 0));
     assert_eq!(queued.congestion_events, 1);
-    // 30 ms of queue on a 100 ms path: CUBIC keeps 7/10 of the window.
-    assert_eq!(after, grown * 7 / 10);
+    // 40 ms of queue on a 100 ms path: lost when 23 is acknowledged, with
+    // 33 kB of window of which CUBIC keeps 7/10; no growth after (the rest
+    // was sent before the reduction).
+    assert_eq!(after, 23_100);
+}
+
+#[test]
+fn a_spurious_loss_switches_to_loss_by_age_and_widens_the_time_threshold() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..11);
+    // 0 is held back on the path: 1..=10 arrive first, and 0 is declared
+    // lost by count.
+    let out = ack(&mut r, t(100), &[1..11]);
+    assert!(out.contains(&Outcome::Lost(0)));
+    assert_eq!(r.packet_threshold(), 3);
+    // It arrives after all, 150 ms after it was sent, on a 100 ms path.
+    ack(&mut r, t(150), &[0..11]);
+    assert_eq!(r.stats().spurious_losses, 1);
+    assert_eq!(r.packet_threshold(), u64::MAX);
+    assert_eq!(r.time_threshold(), Ratio { num: 13, den: 8 });
+    // Now a gap is reordering until it is old enough, however many
+    // packets overtake it...
+    send(&mut r, t(150), 11..20);
+    let out = ack(&mut r, t(250), &[12..20]);
+    assert!(
+        !out.iter().any(|o| matches!(o, Outcome::Lost(_))),
+        "{out:?}"
+    );
+    let due = r.timeout().unwrap();
+    assert_eq!(
+        due,
+        Instant::from_micros(312_500),
+        "13/8 of 100 ms after 150 ms"
+    );
+    let mut out = Vec::new();
+    r.on_timeout(due, &mut out);
+    assert_eq!(out, vec![Outcome::Lost(11)]);
 }
