@@ -53,9 +53,9 @@ impl Endpoint {
                 return;
             }
             // A proven address still may not grow half-open state past twice
-            // the cap (at least 16, so a cap of 0, "always ask for a cookie",
-            // still admits proven peers).
-            let hard = self.cfg.max_half_open.saturating_mul(2).max(16);
+            // the cap (at least 1, so a cap of 0, "always ask for a cookie",
+            // still admits proven peers one at a time).
+            let hard = self.cfg.max_half_open.saturating_mul(2).max(1);
             if self.half_open.len() >= hard {
                 self.stats.initials_dropped += 1;
                 return;
