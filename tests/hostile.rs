@@ -512,3 +512,66 @@ fn buffered_partial_messages_are_bounded_per_stream_not_per_session() {
     let bound = l.max_streams as u64 * (l.max_message_size + l.stream_window);
     assert!(buffered <= bound);
 }
+
+/// Runs `f` on another thread; fails if it does not finish in 20 s.
+fn within_20s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("did not finish: the endpoint spins")
+}
+
+#[test]
+fn credit_ending_between_a_message_and_its_end_does_not_hang_the_sender() {
+    // A peer whose credit covers a message's bytes but not its end unit
+    // (1 001 bytes against 1 001 units) must not make poll_transmit spin,
+    // whether the stream's or the session's credit ends there.
+    for session_level in [false, true] {
+        let sent = within_20s(move || {
+            let params = if session_level {
+                TransportParams {
+                    max_data: 1_001,
+                    ..TransportParams::DEFAULT
+                }
+            } else {
+                TransportParams {
+                    max_stream_data: 1_001,
+                    ..TransportParams::DEFAULT
+                }
+            };
+            let mut s = Scene::with(config().build().unwrap(), params);
+            s.ep.session_mut(s.sb)
+                .unwrap()
+                .send(0, vec![7u8; 1_001])
+                .unwrap();
+            let mut bytes = stream_bytes(&s.pump());
+            assert!(bytes < 1_001, "the last byte waits for credit");
+            // More credit lets the rest go.
+            let more = if session_level {
+                Frame::MaxData(5_000)
+            } else {
+                Frame::MaxStreamData {
+                    stream_id: 0,
+                    max: 5_000,
+                }
+            };
+            bytes += stream_bytes(&s.send(&[more]));
+            bytes
+        });
+        assert_eq!(sent, 1_001, "session level: {session_level}");
+    }
+}
+
+/// Data bytes in the STREAM frames of `plaintexts`.
+fn stream_bytes(plaintexts: &[Vec<u8>]) -> usize {
+    plaintexts
+        .iter()
+        .flat_map(|p| Frames::new(p).filter_map(Result::ok).collect::<Vec<_>>())
+        .map(|f| match f {
+            Frame::Stream(s) => s.data.len(),
+            _ => 0,
+        })
+        .sum()
+}

@@ -475,9 +475,18 @@ impl StreamManager {
                 }
                 None if too_big => return None, // packet full
                 None => {
+                    // Nothing it may send now although credit is left: the
+                    // credit ends at a message's last byte, which cannot go
+                    // without its end unit. Park it until credit grows
+                    // (MAX_STREAM_DATA wakes it; MAX_DATA wakes the session-
+                    // blocked list). Waking it here would re-queue it at once
+                    // and spin forever.
                     self.sched.pop();
                     s.clear(flag::QUEUED);
-                    self.wake(id);
+                    if s.send.credit() >= session_credit && !s.has(flag::SESSION_BLOCKED) {
+                        s.set(flag::SESSION_BLOCKED);
+                        self.session_blocked.push(id);
+                    }
                 }
             }
         }

@@ -262,9 +262,13 @@ impl World {
 /// The input as the harness reads it, for humans.
 pub fn describe(data: &[u8]) -> String {
     let mut u = Unstructured::new(data);
-    let ops: Vec<Op> = std::iter::from_fn(|| Op::arbitrary(&mut u).ok())
-        .take(512)
-        .collect();
+    let mut ops = Vec::new();
+    while !u.is_empty() && ops.len() < 512 {
+        match Op::arbitrary(&mut u) {
+            Ok(x) => ops.push(x),
+            Err(_) => break,
+        }
+    }
     format!("{ops:#?}")
 }
 
@@ -280,7 +284,11 @@ pub fn run(data: &[u8]) {
         flows: BTreeMap::new(),
         budget: BUDGET,
     };
+    // An exhausted Unstructured keeps yielding default ops: stop at the end.
     for _ in 0..512 {
+        if u.is_empty() {
+            break;
+        }
         let Ok(op) = Op::arbitrary(&mut u) else {
             break;
         };

@@ -328,9 +328,13 @@ impl World {
 /// The input as the harness reads it, for humans.
 pub fn describe(data: &[u8]) -> String {
     let mut u = Unstructured::new(data);
-    let steps: Vec<Step> = std::iter::from_fn(|| Step::arbitrary(&mut u).ok())
-        .take(256)
-        .collect();
+    let mut steps = Vec::new();
+    while !u.is_empty() && steps.len() < 256 {
+        match Step::arbitrary(&mut u) {
+            Ok(x) => steps.push(x),
+            Err(_) => break,
+        }
+    }
     format!("{steps:#?}")
 }
 
@@ -338,7 +342,11 @@ pub fn describe(data: &[u8]) -> String {
 pub fn run(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let mut w = World::new();
+    // An exhausted Unstructured keeps yielding default steps: stop at the end.
     for _ in 0..256 {
+        if u.is_empty() {
+            break;
+        }
         let Ok(step) = Step::arbitrary(&mut u) else {
             break;
         };
