@@ -262,16 +262,48 @@ impl Pair {
             assert!(StdInstant::now() < limit, "handshakes did not complete");
         }
         // Sessions are accepted in the order the Initials went out.
+        let base = self.index_b.len();
         for (i, id) in accepted.into_iter().enumerate() {
-            self.index_b.insert(id, i);
+            self.index_b.insert(id, base + i);
         }
-        let slots = (n * self.streams) as usize;
+        let slots = self.sessions_a.len() * self.streams as usize;
         self.queued.resize(slots, 0);
         self.read.resize(slots, 0);
         for &sa in &self.sessions_a {
             let s = self.a.session_mut(sa).unwrap();
             for id in 0..self.streams {
                 s.open_stream(id).unwrap();
+            }
+        }
+    }
+
+    /// Puts `n` datagram buffers in each direction's pool, so that a
+    /// measurement of the endpoints' memory does not see the pool grow.
+    pub fn reserve(&mut self, n: usize) {
+        for w in [&mut self.ab, &mut self.ba] {
+            while w.free.len() < n {
+                let b = vec![0u8; w.size].into_boxed_slice();
+                w.free.push(b);
+            }
+        }
+    }
+
+    /// Lets `span` of simulated time pass (a `Sim` clock only) with both
+    /// sides exchanging what they owe (delayed acknowledgements, the
+    /// handshake's confirmation), events drained: afterwards the sessions
+    /// are idle.
+    pub fn settle(&mut self, span: Duration) {
+        let end = self.now() + span;
+        while self.now() < end {
+            let moved = self.step_raw();
+            while self.a.poll_event().is_some() {}
+            while self.b.poll_event().is_some() {}
+            if moved == 0 {
+                let before = self.now();
+                self.idle();
+                if self.now() == before {
+                    break;
+                }
             }
         }
     }

@@ -203,13 +203,22 @@ fn idle(args: &Args, n: u32) {
     let stream = (LIVE.load(Ordering::Relaxed) - before) as f64 / f64::from(n);
 
     // Sessions: both ends of `k` idle sessions, halved (each side holds
-    // one). Measured between two quiet points of the same pair, so the
-    // endpoints' own tables and the harness's pools are not counted.
+    // one). Measured between two quiet points of the same pair (simulated
+    // clock, 200 ms after the handshakes so that what they owed is sent),
+    // after a first `k` sessions and with the harness's datagram pool
+    // filled in advance, so only the endpoints' memory is counted.
     let k = 100;
-    let mut q = Pair::new(o);
-    q.connect(1);
+    let settled = Opts {
+        clock: Clock::Sim { link_gbps: 10 },
+        ..o.clone()
+    };
+    let mut q = Pair::new(&settled);
+    q.connect(k);
+    q.settle(std::time::Duration::from_millis(200));
+    q.reserve(8 * k as usize);
     let before = LIVE.load(Ordering::Relaxed);
     q.connect(k);
+    q.settle(std::time::Duration::from_millis(200));
     let session = (LIVE.load(Ordering::Relaxed) - before) as f64 / f64::from(2 * k);
     println!("idle_streams={n} idle_sessions={k}");
     println!("idle_stream_bytes={stream:.1}");

@@ -78,13 +78,14 @@ impl Default for Provider {
 #[derive(Clone)]
 pub struct PacketKey(Inner);
 
-// `ring`'s key is about 540 bytes against RustCrypto's 32; boxing it would
-// allocate, and a session holds only a handful of keys.
-#[allow(clippy::large_enum_variant)]
+// `ring`'s `LessSafeKey` is about 540 bytes (an enum over every algorithm's
+// key schedule) for a ChaCha20 key of 32, and a session holds two: the raw
+// key is kept instead and the `ring` key built on use, which for
+// ChaCha20-Poly1305 is a copy of the 32 bytes (no schedule to expand).
 #[derive(Clone)]
 enum Inner {
     #[cfg(feature = "ring")]
-    Ring(ring::aead::LessSafeKey),
+    Ring([u8; KEY_LEN]),
     #[cfg(feature = "rustcrypto")]
     RustCrypto(chacha20poly1305::ChaCha20Poly1305),
     /// The provider refused the key (which ChaCha20-Poly1305 never does for
@@ -103,12 +104,10 @@ impl PacketKey {
     pub fn new(provider: Provider, key: &[u8; KEY_LEN]) -> Self {
         let inner = match provider {
             #[cfg(feature = "ring")]
-            Provider::Ring => {
-                match ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, key) {
-                    Ok(unbound) => Inner::Ring(ring::aead::LessSafeKey::new(unbound)),
-                    Err(_) => Inner::Refused(provider),
-                }
-            }
+            Provider::Ring => match ring_key(key) {
+                Ok(_) => Inner::Ring(*key),
+                Err(_) => Inner::Refused(provider),
+            },
             #[cfg(feature = "rustcrypto")]
             Provider::RustCrypto => {
                 use chacha20poly1305::KeyInit;
@@ -168,7 +167,7 @@ impl PacketKey {
             #[cfg(feature = "ring")]
             Inner::Ring(ref key) => {
                 let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
-                let tag = key
+                let tag = ring_key(key)?
                     .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), text)
                     .map_err(|_| CryptoError::BufferTooSmall)?;
                 tag_out.copy_from_slice(tag.as_ref());
@@ -199,7 +198,8 @@ impl PacketKey {
             #[cfg(feature = "ring")]
             Inner::Ring(ref key) => {
                 let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
-                key.open_in_place(nonce, ring::aead::Aad::from(aad), in_out)
+                ring_key(key)?
+                    .open_in_place(nonce, ring::aead::Aad::from(aad), in_out)
                     .map_err(|_| CryptoError::Decrypt)
             }
             #[cfg(feature = "rustcrypto")]
@@ -221,6 +221,14 @@ impl core::fmt::Debug for PacketKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "PacketKey({}, ..)", self.provider().name())
     }
+}
+
+/// `ring`'s ChaCha20-Poly1305 key for `key`.
+#[cfg(feature = "ring")]
+fn ring_key(key: &[u8; KEY_LEN]) -> Result<ring::aead::LessSafeKey, CryptoError> {
+    ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, key)
+        .map(ring::aead::LessSafeKey::new)
+        .map_err(|_| CryptoError::BadKey)
 }
 
 /// The nonce of packet `pn`: 4 zero bytes, then `pn` big-endian.

@@ -83,7 +83,7 @@ impl Endpoint {
         let mut hs = hs;
         hs.rx_bytes = len as u64;
         let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, now);
-        self.sessions.insert(local, s);
+        self.sessions.insert(local, alloc::boxed::Box::new(s));
         self.half_open.insert(local, (from, header.src));
         self.half_open_by_peer.insert((from, header.src), local);
         self.stats.sessions_accepted += 1;

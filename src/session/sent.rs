@@ -3,7 +3,8 @@
 //! Owns: the per-packet record the recovery layer hands back as `Acked` or
 //! `Lost`.
 //! Never: allocates. The record is fixed-size; the packet builder stops
-//! adding frames of a kind when its slots are full.
+//! adding frames of a kind when its slots are full. It is kept small: one
+//! is stored per packet in flight and moved twice when it is resolved.
 
 use core::ops::Range;
 
@@ -19,11 +20,69 @@ pub const MAX_CONTROLS: usize = 4;
 #[derive(Debug, Default, Clone)]
 pub struct SentInfo {
     /// Stream data: which units of which stream.
-    pub chunks: heapless::Vec<(StreamId, Range<u64>), MAX_CHUNKS>,
+    pub chunks: SentChunks,
     /// Control frames (credits, stream ends, resets).
-    pub controls: heapless::Vec<Control, MAX_CONTROLS>,
+    pub controls: heapless::Vec<Control, MAX_CONTROLS, u8>,
     /// Largest packet number the packet's ACK frame acknowledged.
     pub ack_largest: Option<u64>,
     /// It carried HANDSHAKE_DONE.
     pub handshake_done: bool,
+}
+
+/// The stream chunks of one packet: (stream, units) pairs, 16 bytes each
+/// (a chunk's length fits a packet, so 32 bits hold it).
+#[derive(Debug, Default, Clone)]
+pub struct SentChunks(heapless::Vec<(StreamId, u32, u64), MAX_CHUNKS, u8>);
+
+impl SentChunks {
+    /// Chunks recorded.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Records a chunk; `Err` with it if all slots are taken (or its
+    /// length does not fit 32 bits, which no packet allows).
+    pub fn push(
+        &mut self,
+        (id, units): (StreamId, Range<u64>),
+    ) -> Result<(), (StreamId, Range<u64>)> {
+        let Ok(len) = u32::try_from(units.end.saturating_sub(units.start)) else {
+            return Err((id, units));
+        };
+        self.0.push((id, len, units.start)).map_err(|_| (id, units))
+    }
+}
+
+impl IntoIterator for SentChunks {
+    type Item = (StreamId, Range<u64>);
+    type IntoIter = core::iter::Map<
+        heapless::vec::IntoIter<(StreamId, u32, u64), MAX_CHUNKS, u8>,
+        fn((StreamId, u32, u64)) -> (StreamId, Range<u64>),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0
+            .into_iter()
+            .map(|(id, len, start)| (id, start..start + u64::from(len)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_round_trip_and_stay_small() {
+        let mut c = SentChunks::default();
+        for i in 0..MAX_CHUNKS as u32 {
+            c.push((i, u64::from(i) * 1000..u64::from(i) * 1000 + 1400))
+                .unwrap();
+        }
+        assert!(c.push((9, 0..1)).is_err(), "full");
+        let got: alloc::vec::Vec<_> = c.into_iter().collect();
+        assert_eq!(got[3], (3, 3000..4400));
+        assert_eq!(got.len(), MAX_CHUNKS);
+        let size = core::mem::size_of::<SentInfo>();
+        assert!(size <= 240, "SentInfo is {size} bytes");
+    }
 }
