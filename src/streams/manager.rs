@@ -455,8 +455,11 @@ impl StreamManager {
                     self.max_data_queued = false;
                     ControlFrame::MaxData(self.recv_advertised)
                 }
+                // After the peer's FIN the limit no longer grows, but the
+                // frame that raised it may have been lost while data the
+                // FIN announced is still missing: it goes until all is in.
                 Control::MaxStreamData(id) => match self.streams.get_mut(&id) {
-                    Some(s) if !s.has(flag::PEER_FIN | flag::RESET) => {
+                    Some(s) if !s.has(flag::RESET) && !s.recv_complete() => {
                         s.clear(flag::MSD_QUEUED);
                         ControlFrame::MaxStreamData(id, s.recv.max_data)
                     }
@@ -501,6 +504,17 @@ impl StreamManager {
     /// True if control frames are owed.
     pub fn has_control(&self) -> bool {
         !self.control.is_empty()
+    }
+
+    /// True when every message queued on every stream, closed ones
+    /// included, was acknowledged (reset streams excepted), and no control
+    /// frame is owed.
+    pub fn is_flushed(&self) -> bool {
+        !self.has_control()
+            && self
+                .streams
+                .values()
+                .all(|s| s.has(flag::RESET) || s.unacked() == 0)
     }
 
     /// True if stream data is ready to go (credit permitting).
