@@ -323,6 +323,7 @@ impl StreamManager {
     pub fn reset(&mut self, id: StreamId, code: u64) -> Result<(), StreamError> {
         let s = self.usable(id)?;
         s.set(flag::USER_CLOSED | flag::LOCAL_CLOSED | flag::RESET);
+        s.clear(flag::FIN_DEFERRED);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();
@@ -349,12 +350,18 @@ impl StreamManager {
 
     // ----- internal state changes -----
 
-    /// Marks our side finished and owes the peer a FIN.
+    /// Marks our side finished and owes the peer a FIN, at once if all
+    /// queued data went out, else once it has (the FIN carries the final
+    /// offset, which must be within the credit the peer gave).
     fn finish(&mut self, id: StreamId) {
         if let Some(s) = self.streams.get_mut(&id) {
             if !s.has(flag::LOCAL_CLOSED) {
                 s.set(flag::LOCAL_CLOSED);
-                self.control.push_back(Control::Fin(id));
+                if SendBuf::has_unsent(&s.send) && !s.has(flag::RESET) {
+                    s.set(flag::FIN_DEFERRED);
+                } else {
+                    self.control.push_back(Control::Fin(id));
+                }
             }
         }
     }
@@ -421,6 +428,10 @@ impl StreamManager {
                 )
             });
             self.sent_total += s.send.sent_end - before;
+            if s.has(flag::FIN_DEFERRED) && !SendBuf::has_unsent(&s.send) {
+                s.clear(flag::FIN_DEFERRED);
+                self.control.push_back(Control::Fin(id));
+            }
             match chunk {
                 Some(c) => {
                     let more = s.bufs.as_ref().is_some_and(|b| b.send.has_lost())
@@ -729,6 +740,7 @@ impl StreamManager {
         s.recv.highest = final_offset;
         let notify = !s.has(flag::USER_CLOSED);
         s.set(flag::PEER_RESET | flag::RESET | flag::LOCAL_CLOSED);
+        s.clear(flag::FIN_DEFERRED);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();

@@ -41,6 +41,9 @@ pub(crate) mod flag {
     pub const SESSION_BLOCKED: u16 = 1 << 9;
     /// Reset by the peer (so no reset of ours is owed).
     pub const PEER_RESET: u16 = 1 << 10;
+    /// Our FIN waits until every queued unit was sent once (its final
+    /// offset may not exceed the credit the peer has given).
+    pub const FIN_DEFERRED: u16 = 1 << 11;
 }
 
 /// Send and receive buffers of an active stream.
