@@ -281,11 +281,11 @@ fn svg(r: &BulkReport, a: &Args) -> String {
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let title = format!(
-        "stt simulate: {:.0} Mbit/s, {:.0} ms RTT, queue {} BDP, loss {}, {} session(s), goodput {:.1}% of link",
+        "stt simulate: {:.0} Mbit/s, {:.0} ms RTT, queue {} BDP, loss {}%, {} session(s), goodput {:.1}% of link",
         a.rate_mbit,
         a.rtt_ms,
         a.queue_bdp,
-        a.loss,
+        a.loss * 100.0,
         n,
         r.goodput_fraction() * 100.0
     );
@@ -301,11 +301,12 @@ fn svg(r: &BulkReport, a: &Args) -> String {
     if n > 1 {
         series.push((&total, "total".into(), true));
     }
-    let ymax = series
-        .iter()
-        .flat_map(|(s, _, _)| s.iter().map(|p| p.1))
-        .fold(link, f64::max)
-        * 1.1;
+    let ymax = nice_ceiling(
+        series
+            .iter()
+            .flat_map(|(s, _, _)| s.iter().map(|p| p.1))
+            .fold(link, f64::max),
+    );
     panel(
         &mut out,
         TOP,
@@ -320,11 +321,11 @@ fn svg(r: &BulkReport, a: &Args) -> String {
         .enumerate()
         .map(|(i, s)| (s, format!("session {i}"), false))
         .collect();
-    let cmax = cwnd
-        .iter()
-        .flat_map(|s| s.iter().map(|p| p.1))
-        .fold(1.0, f64::max)
-        * 1.1;
+    let cmax = nice_ceiling(
+        cwnd.iter()
+            .flat_map(|s| s.iter().map(|p| p.1))
+            .fold(1.0, f64::max),
+    );
     panel(
         &mut out,
         TOP + PANEL_H + GAP,
@@ -336,6 +337,19 @@ fn svg(r: &BulkReport, a: &Args) -> String {
     );
     out.push_str("</svg>\n");
     out
+}
+
+/// The smallest of 1, 2, 5 or 10 times a power of ten, times five, at or
+/// above `v`: an axis of five round steps.
+fn nice_ceiling(v: f64) -> f64 {
+    let step = v.max(1e-9) / 5.0;
+    let magnitude = 10f64.powf(step.log10().floor());
+    let nice = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= step)
+        .unwrap_or(10.0 * magnitude);
+    nice * 5.0
 }
 
 fn panel(
