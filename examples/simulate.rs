@@ -12,6 +12,7 @@
 //! The same flags and seed always print the same numbers.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -176,6 +177,13 @@ fn config(a: &Args) -> BulkConfig {
     cfg
 }
 
+/// Prints a line to stdout; a closed pipe (`| head -1`) is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    };
+}
+
 fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(a) => a,
@@ -195,8 +203,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("goodput_fraction={:.4}", report.goodput_fraction());
-    println!(
+    out!("goodput_fraction={:.4}", report.goodput_fraction());
+    out!(
         "goodput_mbit={:.2} link_mbit={:.2} seconds={:.1} lost_packets={} queue_drops={}",
         report.goodput() / 1e6,
         report.link_rate as f64 / 1e6,
@@ -206,13 +214,13 @@ fn main() -> ExitCode {
     );
     if args.sessions > 1 {
         for (i, g) in report.session_goodput().iter().enumerate() {
-            println!(
+            out!(
                 "session={i} goodput_mbit={:.2} fraction={:.4}",
                 g / 1e6,
                 g / report.link_rate as f64
             );
         }
-        println!(
+        out!(
             "fairness jain_index={:.4} min_max_ratio={:.4}",
             report.jain_index(),
             report.min_max_ratio()
@@ -223,7 +231,7 @@ fn main() -> ExitCode {
             eprintln!("cannot write {path}: {e}");
             return ExitCode::FAILURE;
         }
-        println!("plot={path}");
+        out!("plot={path}");
     }
     ExitCode::SUCCESS
 }
