@@ -12,6 +12,7 @@
 //! The same flags and seed always print the same numbers.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -176,6 +177,13 @@ fn config(a: &Args) -> BulkConfig {
     cfg
 }
 
+/// Prints a line to stdout; a closed pipe (`| head -1`) is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    };
+}
+
 fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(a) => a,
@@ -195,8 +203,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("goodput_fraction={:.4}", report.goodput_fraction());
-    println!(
+    out!("goodput_fraction={:.4}", report.goodput_fraction());
+    out!(
         "goodput_mbit={:.2} link_mbit={:.2} seconds={:.1} lost_packets={} queue_drops={}",
         report.goodput() / 1e6,
         report.link_rate as f64 / 1e6,
@@ -206,13 +214,13 @@ fn main() -> ExitCode {
     );
     if args.sessions > 1 {
         for (i, g) in report.session_goodput().iter().enumerate() {
-            println!(
+            out!(
                 "session={i} goodput_mbit={:.2} fraction={:.4}",
                 g / 1e6,
                 g / report.link_rate as f64
             );
         }
-        println!(
+        out!(
             "fairness jain_index={:.4} min_max_ratio={:.4}",
             report.jain_index(),
             report.min_max_ratio()
@@ -223,7 +231,7 @@ fn main() -> ExitCode {
             eprintln!("cannot write {path}: {e}");
             return ExitCode::FAILURE;
         }
-        println!("plot={path}");
+        out!("plot={path}");
     }
     ExitCode::SUCCESS
 }
@@ -281,11 +289,11 @@ fn svg(r: &BulkReport, a: &Args) -> String {
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let title = format!(
-        "stt simulate: {:.0} Mbit/s, {:.0} ms RTT, queue {} BDP, loss {}, {} session(s), goodput {:.1}% of link",
+        "stt simulate: {:.0} Mbit/s, {:.0} ms RTT, queue {} BDP, loss {}%, {} session(s), goodput {:.1}% of link",
         a.rate_mbit,
         a.rtt_ms,
         a.queue_bdp,
-        a.loss,
+        a.loss * 100.0,
         n,
         r.goodput_fraction() * 100.0
     );
@@ -301,11 +309,12 @@ fn svg(r: &BulkReport, a: &Args) -> String {
     if n > 1 {
         series.push((&total, "total".into(), true));
     }
-    let ymax = series
-        .iter()
-        .flat_map(|(s, _, _)| s.iter().map(|p| p.1))
-        .fold(link, f64::max)
-        * 1.1;
+    let ymax = nice_ceiling(
+        series
+            .iter()
+            .flat_map(|(s, _, _)| s.iter().map(|p| p.1))
+            .fold(link, f64::max),
+    );
     panel(
         &mut out,
         TOP,
@@ -320,11 +329,11 @@ fn svg(r: &BulkReport, a: &Args) -> String {
         .enumerate()
         .map(|(i, s)| (s, format!("session {i}"), false))
         .collect();
-    let cmax = cwnd
-        .iter()
-        .flat_map(|s| s.iter().map(|p| p.1))
-        .fold(1.0, f64::max)
-        * 1.1;
+    let cmax = nice_ceiling(
+        cwnd.iter()
+            .flat_map(|s| s.iter().map(|p| p.1))
+            .fold(1.0, f64::max),
+    );
     panel(
         &mut out,
         TOP + PANEL_H + GAP,
@@ -336,6 +345,19 @@ fn svg(r: &BulkReport, a: &Args) -> String {
     );
     out.push_str("</svg>\n");
     out
+}
+
+/// The smallest of 1, 2, 5 or 10 times a power of ten, times five, at or
+/// above `v`: an axis of five round steps.
+fn nice_ceiling(v: f64) -> f64 {
+    let step = v.max(1e-9) / 5.0;
+    let magnitude = 10f64.powf(step.log10().floor());
+    let nice = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= step)
+        .unwrap_or(10.0 * magnitude);
+    nice * 5.0
 }
 
 fn panel(

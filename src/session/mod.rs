@@ -353,12 +353,10 @@ impl Session {
         self.streams.stats(self.now, id, self.id)
     }
 
-    /// True when every message queued on every stream was acknowledged.
+    /// True when every message queued on every stream (closed ones
+    /// included) was acknowledged.
     pub fn is_flushed(&self) -> bool {
-        self.streams
-            .ids()
-            .all(|id| self.streams.get(id).is_none_or(|s| s.unacked() == 0))
-            && !self.streams.has_control()
+        self.streams.is_flushed()
     }
 
     /// Closes the session with an application `code` (sent to the peer with

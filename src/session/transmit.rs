@@ -195,7 +195,18 @@ impl Session {
                             self.streams.on_chunk_lost(stream_id, chunk.units());
                             break;
                         }
-                        let _ = info.chunks.push((stream_id, chunk.units()));
+                        // Consecutive pieces of one stream share a record,
+                        // so a packet of many small messages is not cut
+                        // short by MAX_CHUNKS.
+                        let units = chunk.units();
+                        match info.chunks.last_mut() {
+                            Some((id, r)) if *id == stream_id && r.end == units.start => {
+                                r.end = units.end;
+                            }
+                            _ => {
+                                let _ = info.chunks.push((stream_id, units));
+                            }
+                        }
                         eliciting = true;
                     }
                 }

@@ -355,6 +355,7 @@ impl StreamManager {
     pub fn reset(&mut self, id: StreamId, code: u64) -> Result<(), StreamError> {
         let s = self.usable(id)?;
         s.set(flag::USER_CLOSED | flag::LOCAL_CLOSED | flag::RESET);
+        s.clear(flag::FIN_DEFERRED);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();
@@ -381,12 +382,14 @@ impl StreamManager {
 
     // ----- internal state changes -----
 
-    /// Marks our side finished and owes the peer a FIN.
+    /// Marks our side finished and owes the peer a FIN, at once if all
+    /// queued data went out, else once it has (the FIN carries the final
+    /// offset, which must be within the credit the peer gave).
     fn finish(&mut self, id: StreamId) {
         if let Some(s) = self.streams.get_mut(&id) {
             if !s.has(flag::LOCAL_CLOSED) {
                 s.set(flag::LOCAL_CLOSED);
-                if SendBuf::has_unsent(&s.send) {
+                if SendBuf::has_unsent(&s.send) && !s.has(flag::RESET) {
                     s.set(flag::FIN_AFTER_DATA);
                 } else {
                     self.control.push_back(Control::Fin(id));
@@ -501,8 +504,11 @@ impl StreamManager {
                     self.max_data_queued = false;
                     ControlFrame::MaxData(self.recv_advertised)
                 }
+                // After the peer's FIN the limit no longer grows, but the
+                // frame that raised it may have been lost while data the
+                // FIN announced is still missing: it goes until all is in.
                 Control::MaxStreamData(id) => match self.streams.get_mut(&id) {
-                    Some(s) if !s.has(flag::PEER_FIN | flag::RESET) => {
+                    Some(s) if !s.has(flag::RESET) && !s.recv_complete() => {
                         s.clear(flag::MSD_QUEUED);
                         ControlFrame::MaxStreamData(id, s.recv.max_data)
                     }
@@ -548,6 +554,17 @@ impl StreamManager {
     /// True if control frames are owed.
     pub fn has_control(&self) -> bool {
         !self.control.is_empty()
+    }
+
+    /// True when every message queued on every stream, closed ones
+    /// included, was acknowledged (reset streams excepted), and no control
+    /// frame is owed.
+    pub fn is_flushed(&self) -> bool {
+        !self.has_control()
+            && self
+                .streams
+                .values()
+                .all(|s| s.has(flag::RESET) || s.unacked() == 0)
     }
 
     /// True if stream data is ready to go (credit permitting).
@@ -752,6 +769,7 @@ impl StreamManager {
         s.recv.highest = final_offset;
         let notify = !s.has(flag::USER_CLOSED);
         s.set(flag::PEER_RESET | flag::RESET | flag::LOCAL_CLOSED);
+        s.clear(flag::FIN_DEFERRED);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();

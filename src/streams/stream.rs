@@ -170,6 +170,14 @@ impl Stream {
         self.send.unacked()
     }
 
+    /// The peer ended the stream and every message up to its end was
+    /// delivered.
+    pub(crate) fn recv_complete(&self) -> bool {
+        self.recv
+            .fin
+            .is_some_and(|(_, seq)| self.recv.expected_seq >= seq)
+    }
+
     pub(crate) fn stats(
         &self,
         now: Instant,

@@ -11,7 +11,7 @@
 //! windows integer bytes, and the cube root is an integer search, so results
 //! are identical on every target.
 
-use super::{mul_div, Controller, RecoveryPeriod, WindowLimits};
+use super::{mul_div, Controller, RecoveryPeriod, SlowStartExit, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -53,6 +53,7 @@ pub struct Cubic {
     est_carry: u128,
     grow_carry: u128,
     last_ack: Option<Instant>,
+    slow_start: SlowStartExit,
 }
 
 impl Cubic {
@@ -70,6 +71,7 @@ impl Cubic {
             est_carry: 0,
             grow_carry: 0,
             last_ack: None,
+            slow_start: SlowStartExit::default(),
         }
     }
 
@@ -198,8 +200,14 @@ impl Controller for Cubic {
         }
         let bytes = to_u64(bytes);
         if self.window < self.ssthresh {
-            self.window = self.window.saturating_add(bytes);
-            return;
+            match self.slow_start.on_ack(now, sent_time, rtt.latest()) {
+                Some(divisor) => {
+                    self.window = self.window.saturating_add(bytes / divisor);
+                    return;
+                }
+                // A queue is building: the curve starts here.
+                None => self.ssthresh = self.window,
+            }
         }
         self.congestion_avoidance(now, bytes, rtt);
     }
@@ -214,11 +222,13 @@ impl Controller for Cubic {
             self.ssthresh = mul_div(self.window, BETA_NUM, BETA_DEN).max(self.limits.minimum);
             self.window = self.ssthresh;
             self.epoch_start = None;
+            self.slow_start.reset(false);
         }
         if persistent {
             self.window = self.limits.minimum;
             self.epoch_start = None;
             self.recovery.reset();
+            self.slow_start.reset(true);
         }
     }
 

@@ -9,9 +9,11 @@
 
 pub mod cubic;
 pub mod new_reno;
+mod slow_start;
 
 pub use cubic::Cubic;
 pub use new_reno::NewReno;
+pub(crate) use slow_start::SlowStartExit;
 
 use super::rtt::RttEstimator;
 use super::{ControllerKind, RecoveryConfig};

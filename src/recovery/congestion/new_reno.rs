@@ -7,7 +7,7 @@
 //! Never: detects losses or measures time itself; it only reacts to the
 //! signals of [`super::Controller`].
 
-use super::{mul_div, Controller, RecoveryPeriod, WindowLimits};
+use super::{mul_div, Controller, RecoveryPeriod, SlowStartExit, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -21,6 +21,7 @@ pub struct NewReno {
     recovery: RecoveryPeriod,
     /// Bytes acknowledged in congestion avoidance not yet turned into growth.
     acked_carry: u64,
+    slow_start: SlowStartExit,
 }
 
 impl NewReno {
@@ -32,6 +33,7 @@ impl NewReno {
             ssthresh: u64::MAX,
             recovery: RecoveryPeriod::default(),
             acked_carry: 0,
+            slow_start: SlowStartExit::default(),
         }
     }
 
@@ -46,10 +48,10 @@ impl Controller for NewReno {
 
     fn on_ack(
         &mut self,
-        _now: Instant,
+        now: Instant,
         sent_time: Instant,
         bytes: usize,
-        _rtt: &RttEstimator,
+        rtt: &RttEstimator,
         app_limited: bool,
     ) {
         if app_limited || self.recovery.covers(sent_time) {
@@ -57,8 +59,14 @@ impl Controller for NewReno {
         }
         let bytes = to_u64(bytes);
         if self.window < self.ssthresh {
-            self.window = self.window.saturating_add(bytes);
-            return;
+            match self.slow_start.on_ack(now, sent_time, rtt.latest()) {
+                Some(divisor) => {
+                    self.window = self.window.saturating_add(bytes / divisor);
+                    return;
+                }
+                // A queue is building: congestion avoidance from here.
+                None => self.ssthresh = self.window,
+            }
         }
         self.acked_carry = self.acked_carry.saturating_add(bytes);
         if self.acked_carry >= self.window {
@@ -72,11 +80,13 @@ impl Controller for NewReno {
             self.ssthresh = mul_div(self.window, 1, 2).max(self.limits.minimum);
             self.window = self.ssthresh;
             self.acked_carry = 0;
+            self.slow_start.reset(false);
         }
         if persistent {
             self.window = self.limits.minimum;
             self.acked_carry = 0;
             self.recovery.reset();
+            self.slow_start.reset(true);
         }
     }
 

@@ -80,3 +80,107 @@ fn fin_ahead_of_lost_data_does_not_retire_the_stream() {
     assert_eq!(b.poll_event(), Some(StreamEvent::Finished(1)));
     assert_eq!(b.poll_event(), None);
 }
+
+fn narrow_pair(window: u64) -> (StreamManager, StreamManager) {
+    let limits = StreamLimits {
+        stream_window: window,
+        ..StreamLimits::default()
+    };
+    let mut a = StreamManager::new(limits, Instant::ZERO);
+    let mut b = StreamManager::new(limits, Instant::ZERO);
+    for m in [&mut a, &mut b] {
+        m.set_peer_limits(limits.session_window, window, limits.max_message_size);
+    }
+    (a, b)
+}
+
+#[test]
+fn credit_lost_after_the_peers_fin_is_still_resent() {
+    let (mut a, mut b) = narrow_pair(1000);
+    a.create(Instant::ZERO, 1).unwrap();
+    let msg = Bytes::from(alloc::vec![7u8; 1500]);
+    a.send(Instant::ZERO, 1, msg.clone()).unwrap();
+    a.close(1).unwrap();
+    // The first 1000 units go; the rest waits for credit.
+    let first = chunks(&mut a);
+    assert!(first.iter().all(|(_, c)| c.units().end <= 1000));
+    for c in &first {
+        deliver(&mut b, c);
+    }
+    // b raises the limit as the head message progresses; that frame is
+    // lost.
+    let (c, frame) = b.next_control().unwrap();
+    assert!(matches!(frame, ControlFrame::MaxStreamData(1, max) if max > 1000));
+    b.requeue_control(c);
+    // A peer may announce its end before sending all (this crate's sender
+    // waits, see below): final offset 1501 is within b's raised limit.
+    assert_eq!(a.next_control(), None);
+    b.on_fin(Instant::ZERO, 1, 1501, 1).unwrap();
+    // The credit must go out again, or the rest never can.
+    let mut credit = None;
+    while let Some((_, f)) = b.next_control() {
+        if let ControlFrame::MaxStreamData(1, max) = f {
+            credit = Some(max);
+        }
+    }
+    let max = credit.expect("credit resent after the FIN");
+    a.on_max_stream_data(Instant::ZERO, 1, max).unwrap();
+    for c in &chunks(&mut a) {
+        deliver(&mut b, c);
+    }
+    assert_eq!(b.recv(Instant::ZERO, RTT, 1).unwrap(), Some(msg));
+}
+
+#[test]
+fn a_closed_stream_with_unacknowledged_data_is_not_flushed() {
+    let (mut a, _) = pair();
+    a.create(Instant::ZERO, 1).unwrap();
+    a.send(Instant::ZERO, 1, Bytes::from_static(b"pending"))
+        .unwrap();
+    a.close(1).unwrap();
+    assert!(
+        a.get(1).is_none(),
+        "hidden from the application once closed"
+    );
+    let sent = chunks(&mut a);
+    while a.next_control().is_some() {}
+    assert!(!a.is_flushed(), "its message is not acknowledged yet");
+    for (id, c) in &sent {
+        a.on_chunk_acked(*id, c.units());
+    }
+    assert!(a.is_flushed());
+}
+
+#[test]
+fn fin_waits_until_the_data_it_ends_was_sent() {
+    let (mut a, mut b) = narrow_pair(1000);
+    a.create(Instant::ZERO, 1).unwrap();
+    let msg = Bytes::from(alloc::vec![7u8; 1500]);
+    a.send(Instant::ZERO, 1, msg.clone()).unwrap();
+    a.close(1).unwrap();
+    let first = chunks(&mut a);
+    // 1501 units queued, 1000 of credit: a FIN now would announce a final
+    // offset past the limit, which b must refuse.
+    assert_eq!(a.next_control(), None, "FIN held back");
+    for c in &first {
+        deliver(&mut b, c);
+    }
+    let mut credit = None;
+    while let Some((_, f)) = b.next_control() {
+        if let ControlFrame::MaxStreamData(1, max) = f {
+            credit = Some(max);
+        }
+    }
+    a.on_max_stream_data(Instant::ZERO, 1, credit.unwrap())
+        .unwrap();
+    let rest = chunks(&mut a);
+    let Some((_, ControlFrame::Fin(1, offset, seq))) = a.next_control() else {
+        panic!("FIN owed once everything went out");
+    };
+    assert_eq!((offset, seq), (1501, 1));
+    b.on_fin(Instant::ZERO, 1, offset, seq).unwrap();
+    for c in &rest {
+        deliver(&mut b, c);
+    }
+    assert_eq!(b.recv(Instant::ZERO, RTT, 1).unwrap(), Some(msg));
+}
