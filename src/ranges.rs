@@ -134,10 +134,8 @@ impl RangeSet {
             .filter(|&&(_, e)| e > range.end)
             .map(|&(_, e)| (range.end, e));
         self.ranges.drain(i..j);
-        let mut at = i;
-        for piece in [head, tail].into_iter().flatten() {
+        for (at, piece) in (i..).zip([head, tail].into_iter().flatten()) {
             self.ranges.insert(at, piece);
-            at += 1;
         }
     }
 
