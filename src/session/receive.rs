@@ -196,6 +196,11 @@ impl Session {
             Frame::Ack(ack) => {
                 let delay = Duration::from_micros(ack.ack_delay_micros());
                 let mut out = core::mem::take(&mut self.outcomes);
+                // Most acknowledgements of a quiet session resolve one
+                // packet: room for one record, not the default four.
+                if out.capacity() == 0 {
+                    out.reserve_exact(1);
+                }
                 let r = self
                     .recovery
                     .on_ack_received(now, ack.iter(), delay, &mut out);
