@@ -575,3 +575,38 @@ fn stream_bytes(plaintexts: &[Vec<u8>]) -> usize {
         })
         .sum()
 }
+
+#[test]
+fn stream_reset_by_the_peer_leaves_nothing_unacknowledged() {
+    // The peer abandons a stream we are sending on: what we had queued will
+    // never be acknowledged, and the session must not wait for it.
+    let params = TransportParams {
+        max_stream_data: 2_000,
+        ..TransportParams::DEFAULT
+    };
+    let mut s = Scene::with(config().build().unwrap(), params);
+    s.ep.session_mut(s.sb)
+        .unwrap()
+        .send(5, vec![1u8; 9_000])
+        .unwrap();
+    s.pump();
+    assert!(
+        !s.ep.session(s.sb).unwrap().is_flushed(),
+        "blocked by credit"
+    );
+    s.send(&[Frame::StreamReset {
+        stream_id: 5,
+        code: 9,
+        final_offset: 0,
+        final_seq: 0,
+    }]);
+    assert!(s.events.contains(&Event::Stream {
+        session: s.sb,
+        event: StreamEvent::Reset(5, 9)
+    }));
+    let ack = s.peer.ack_plaintext();
+    s.send_raw(&ack);
+    let sess = s.ep.session(s.sb).unwrap();
+    assert_eq!(sess.stream_stats(5).map(|x| x.unacked), Some(0));
+    assert!(sess.is_flushed(), "nothing left to wait for");
+}
