@@ -575,3 +575,75 @@ fn stream_bytes(plaintexts: &[Vec<u8>]) -> usize {
         })
         .sum()
 }
+
+#[test]
+fn stream_reset_by_the_peer_leaves_nothing_unacknowledged() {
+    // The peer abandons a stream we are sending on: what we had queued will
+    // never be acknowledged, and the session must not wait for it.
+    let params = TransportParams {
+        max_stream_data: 2_000,
+        ..TransportParams::DEFAULT
+    };
+    let mut s = Scene::with(config().build().unwrap(), params);
+    s.ep.session_mut(s.sb)
+        .unwrap()
+        .send(5, vec![1u8; 9_000])
+        .unwrap();
+    s.pump();
+    assert!(
+        !s.ep.session(s.sb).unwrap().is_flushed(),
+        "blocked by credit"
+    );
+    s.send(&[Frame::StreamReset {
+        stream_id: 5,
+        code: 9,
+        final_offset: 0,
+        final_seq: 0,
+    }]);
+    assert!(s.events.contains(&Event::Stream {
+        session: s.sb,
+        event: StreamEvent::Reset(5, 9)
+    }));
+    let ack = s.peer.ack_plaintext();
+    s.send_raw(&ack);
+    let sess = s.ep.session(s.sb).unwrap();
+    assert_eq!(sess.stream_stats(5).map(|x| x.unacked), Some(0));
+    assert!(sess.is_flushed(), "nothing left to wait for");
+}
+
+#[test]
+fn closing_a_stream_keeps_the_senders_credit_moving() {
+    // The application closes a stream the peer is still sending a large
+    // message on. What arrives is dropped, but the peer must get credit to
+    // finish (there is no STOP_SENDING), or it would block for ever.
+    let mut s = Scene::new();
+    let msg = 10_000u64;
+    let mut at = 0;
+    // Fill most of the 16 000-unit window with message 0 and part of 1.
+    s.send_raw(&fragment(1, 0, 0, msg, 0, &[1; 1_000]));
+    s.send_raw(&fragment(1, 0, 0, msg, 1_000, &[1; 9_000]));
+    s.send_raw(&fragment(1, msg + 1, 1, msg, 0, &[2; 5_000]));
+    s.ep.session_mut(s.sb).unwrap().close_stream(1).unwrap();
+    let got = s.pump();
+    let credit = got
+        .iter()
+        .flat_map(|p| Frames::new(p).filter_map(Result::ok).collect::<Vec<_>>())
+        .filter_map(|f| match f {
+            Frame::MaxStreamData { stream_id: 1, max } => Some(max),
+            _ => None,
+        })
+        .max()
+        .expect("credit for the closed stream");
+    assert!(credit > 16_000, "past the initial window: {credit}");
+    // The rest of message 1 (up to the new credit) is taken and dropped.
+    while at < 5_000 {
+        let got = s.send_raw(&fragment(1, msg + 1, 1, msg, 5_000 + at, &[2; 1_000]));
+        assert!(close_codes(&got).is_empty(), "no violation");
+        at += 1_000;
+    }
+    assert!(s.closed().is_none());
+    assert!(
+        s.ep.session(s.sb).unwrap().stream(1).is_none(),
+        "closed for the application"
+    );
+}

@@ -337,6 +337,7 @@ impl StreamManager {
         });
         let _ = dropped;
         self.release_all_recv(id);
+        self.credit_discarded(id);
         self.finish(id);
         self.gc(id);
         Ok(())
@@ -694,6 +695,7 @@ impl StreamManager {
             }
             s.maybe_free();
             self.release_all_recv(id);
+            self.credit_discarded(id);
             self.credit_session(now, rtt);
             return Ok(());
         }
@@ -834,6 +836,32 @@ impl StreamManager {
                 s.set(flag::FINISHED_SENT);
                 self.events.push_back(StreamEvent::Finished(id));
             }
+        }
+    }
+
+    /// The application closed `id` while the peer may still be sending: what
+    /// arrives is dropped, but the credit must keep moving, or the peer would
+    /// block for ever on data it can never deliver (and never flush). Grants
+    /// a window past what was released once half of it is used, at both
+    /// levels, without auto-tuning.
+    fn credit_discarded(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            let size = s.window.size;
+            let limit = s.recv.released.saturating_add(size);
+            let stale = limit.saturating_sub(s.recv.max_data) >= size / 2;
+            if !s.has(flag::PEER_FIN | flag::RESET) && limit > s.recv.max_data && stale {
+                s.recv.max_data = limit;
+                if !s.has(flag::MSD_QUEUED) {
+                    s.set(flag::MSD_QUEUED);
+                    self.control.push_back(Control::MaxStreamData(id));
+                }
+            }
+        }
+        let size = self.recv_window.size;
+        let limit = self.recv_released_total.saturating_add(size);
+        if limit > self.recv_advertised && limit - self.recv_advertised >= size / 2 {
+            self.recv_advertised = limit;
+            self.requeue_control(Control::MaxData);
         }
     }
 

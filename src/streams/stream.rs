@@ -165,9 +165,15 @@ impl Stream {
         self.bufs.as_ref().map_or(0, |b| b.recv.buffered_bytes())
     }
 
-    /// Units queued for sending and not yet acknowledged.
+    /// Units queued for sending and not yet acknowledged; 0 once the stream
+    /// is reset (by either side), since nothing of it will be sent or
+    /// acknowledged any more.
     pub fn unacked(&self) -> u64 {
-        self.send.unacked()
+        if self.has(flag::RESET) {
+            0
+        } else {
+            self.send.unacked()
+        }
     }
 
     /// The peer ended the stream and every message up to its end was

@@ -299,6 +299,24 @@ pub fn run(data: &[u8]) {
     let mut quiet = false;
     for _ in 0..1_000 {
         quiet = w.n.drive_until(Duration::from_secs(120), |n| n.quiet());
+        if std::env::var_os("STT_FUZZ_DEBUG").is_some() {
+            let f = |s: &stt::Session| {
+                (
+                    s.is_flushed(),
+                    s.stream_ids()
+                        .iter()
+                        .map(|id| s.stream_stats(*id).map(|x| (*id, x.unacked, x.sequence)))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let a = w.n.a.session(sa).map(f);
+            let b = w.n.b.session(sb).map(f);
+            eprintln!(
+                "now={} quiet={quiet} flight={}\nA {a:?}\nB {b:?}",
+                w.n.now,
+                w.n.in_flight()
+            );
+        }
         if !read_all(&mut w) && quiet {
             break;
         }
