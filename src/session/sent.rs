@@ -53,6 +53,26 @@ impl SentChunks {
     }
 }
 
+impl SentChunks {
+    /// Grows the last record to cover `units` if it is the same stream and
+    /// ends where `units` starts; false if not (or past 32 bits).
+    pub fn extend_last(&mut self, id: StreamId, units: &Range<u64>) -> bool {
+        let Some((last_id, len, start)) = self.0.last_mut() else {
+            return false;
+        };
+        if *last_id != id || *start + u64::from(*len) != units.start {
+            return false;
+        }
+        match u32::try_from(units.end - *start) {
+            Ok(l) => {
+                *len = l;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
 impl IntoIterator for SentChunks {
     type Item = (StreamId, Range<u64>);
     type IntoIter = core::iter::Map<

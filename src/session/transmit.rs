@@ -199,13 +199,8 @@ impl Session {
                         // so a packet of many small messages is not cut
                         // short by MAX_CHUNKS.
                         let units = chunk.units();
-                        match info.chunks.last_mut() {
-                            Some((id, r)) if *id == stream_id && r.end == units.start => {
-                                r.end = units.end;
-                            }
-                            _ => {
-                                let _ = info.chunks.push((stream_id, units));
-                            }
+                        if !info.chunks.extend_last(stream_id, &units) {
+                            let _ = info.chunks.push((stream_id, units));
                         }
                         eliciting = true;
                     }

@@ -356,7 +356,7 @@ impl StreamManager {
     pub fn reset(&mut self, id: StreamId, code: u64) -> Result<(), StreamError> {
         let s = self.usable(id)?;
         s.set(flag::USER_CLOSED | flag::LOCAL_CLOSED | flag::RESET);
-        s.clear(flag::FIN_DEFERRED);
+        s.clear(flag::FIN_AFTER_DATA);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();
@@ -771,7 +771,7 @@ impl StreamManager {
         s.recv.highest = final_offset;
         let notify = !s.has(flag::USER_CLOSED);
         s.set(flag::PEER_RESET | flag::RESET | flag::LOCAL_CLOSED);
-        s.clear(flag::FIN_DEFERRED);
+        s.clear(flag::FIN_AFTER_DATA);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();
