@@ -43,6 +43,8 @@ failed=()
 for t in "${targets[@]}"; do
     # Work in a scratch corpus so the committed seeds stay small.
     work="$(mktemp -d)"
+    # A target without committed seeds starts from an empty corpus.
+    mkdir -p "fuzz/corpus/$t"
     log="$(mktemp)"
     echo "fuzz: $t for ${seconds}s"
     # Structured targets read a sequence of operations: let inputs be long
