@@ -30,6 +30,13 @@ use timers::Timers;
 /// Stateless datagrams (Retry) queued at most; more are dropped.
 const MAX_QUEUED_STATELESS: usize = 256;
 
+/// Datagrams one session sends in a row before the next ready session's
+/// turn. Sessions take turns in bursts rather than a datagram each: a burst
+/// keeps one session's state (and, at the receiver, its reassembly buffers)
+/// in cache, as a GSO batch would, while a turn stays short next to any
+/// round trip (48 x 1,452 bytes, one 64 KiB message, is 0.56 ms at 1 Gbit/s).
+const SESSION_BURST: u32 = 48;
+
 /// A datagram written by [`Endpoint::poll_transmit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transmit {
@@ -85,6 +92,8 @@ pub struct Endpoint {
     /// Sessions that may have something to send, in turn order.
     ready: VecDeque<SessionId>,
     in_ready: BTreeSet<SessionId>,
+    /// Datagrams the session at the front of `ready` sent in its turn.
+    burst: u32,
     /// Sessions touched through `session_mut` since the last refresh.
     dirty: BTreeSet<SessionId>,
     timers: Timers,
@@ -124,6 +133,7 @@ impl Endpoint {
             half_open_by_peer: BTreeMap::new(),
             ready: VecDeque::new(),
             in_ready: BTreeSet::new(),
+            burst: 0,
             dirty: BTreeSet::new(),
             timers: Timers::default(),
             timers_stale: BTreeSet::new(),
@@ -278,18 +288,26 @@ impl Endpoint {
                 });
             }
         }
-        while let Some(id) = self.ready.pop_front() {
+        while let Some(&id) = self.ready.front() {
             let Some(s) = self.sessions.get_mut(&id) else {
+                self.ready.pop_front();
                 self.in_ready.remove(&id);
+                self.burst = 0;
                 continue;
             };
             if let Some(len) = s.poll_transmit(now, buf) {
                 let destination = s.peer();
-                // Round-robin: its next turn comes after the others'.
-                self.ready.push_back(id);
                 self.timers_stale.insert(id);
+                self.burst += 1;
+                if self.burst >= SESSION_BURST {
+                    // Round-robin: its next turn comes after the others'.
+                    self.ready.rotate_left(1);
+                    self.burst = 0;
+                }
                 return Some(Transmit { destination, len });
             }
+            self.ready.pop_front();
+            self.burst = 0;
             self.in_ready.remove(&id);
             self.touch_quiet(id);
         }

@@ -93,11 +93,11 @@ impl StreamManager {
         let mut m = StreamManager {
             recv_window: RecvWindow::new(limits.session_window),
             recv_advertised: limits.session_window,
+            sched: Scheduler::with_quantum(limits.turn_quantum),
             limits,
             streams: BTreeMap::new(),
             retired: RangeSet::new(),
             finished: RangeSet::new(),
-            sched: Scheduler::default(),
             session_blocked: Vec::new(),
             control: VecDeque::new(),
             events: VecDeque::new(),
@@ -469,7 +469,7 @@ impl StreamManager {
                             && s.send.credit() > 0
                             && self.send_max > self.sent_total);
                     if more {
-                        self.sched.rotate();
+                        self.sched.charge(id, c.data.len() as u64);
                     } else {
                         self.sched.pop();
                         s.clear(flag::QUEUED);

@@ -40,6 +40,11 @@ pub struct StreamLimits {
     pub max_session_window: u64,
     /// Unacknowledged bytes a stream may hold before `send` says `WouldBlock`.
     pub max_send_queue: u64,
+    /// Bytes a stream sends in one turn before the next stream of its
+    /// priority gets the packet (see [`scheduler`](self::scheduler)); 64 KiB
+    /// by default. Smaller interleaves equal streams more finely, larger
+    /// finishes each message sooner.
+    pub turn_quantum: u64,
 }
 
 impl Default for StreamLimits {
@@ -52,6 +57,7 @@ impl Default for StreamLimits {
             session_window: 1 << 20,
             max_session_window: 64 << 20,
             max_send_queue: 64 << 20,
+            turn_quantum: scheduler::DEFAULT_QUANTUM,
         }
     }
 }
