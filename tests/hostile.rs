@@ -33,6 +33,7 @@ fn limits() -> StreamLimits {
         session_window: 40_000,
         max_session_window: 40_000,
         max_send_queue: 1 << 20,
+        ..StreamLimits::default()
     }
 }
 
