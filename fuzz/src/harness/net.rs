@@ -35,6 +35,8 @@ pub fn config(name: &str) -> stt::ConfigBuilder {
             session_window: 128 << 10,
             max_session_window: 1 << 20,
             max_send_queue: 1 << 20,
+            // Small turns, so short fuzz inputs still see streams rotate.
+            turn_quantum: 4 << 10,
         })
 }
 
