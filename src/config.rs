@@ -7,7 +7,7 @@
 
 use core::time::Duration;
 
-use crate::crypto::{network_key, Identity, Provider};
+use crate::crypto::{network_key, Cipher, Identity, Provider};
 use crate::ids::NodeId;
 use crate::recovery::RecoveryConfig;
 use crate::streams::{StreamLimits, DEFAULT_SEGMENT_SIZE};
@@ -57,6 +57,7 @@ pub struct Config {
     pub(crate) identity: Identity,
     pub(crate) network_key: [u8; 32],
     pub(crate) provider: Provider,
+    pub(crate) cipher: Cipher,
     /// Accept sessions initiated by others (`server_mode`).
     pub accept_incoming: bool,
     /// Give up a handshake after this long.
@@ -90,6 +91,7 @@ impl core::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("node_id", &self.identity.node_id())
             .field("provider", &self.provider)
+            .field("cipher", &self.cipher)
             .field("accept_incoming", &self.accept_incoming)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("idle_timeout", &self.idle_timeout)
@@ -122,12 +124,18 @@ impl Config {
     pub fn provider(&self) -> Provider {
         self.provider
     }
+
+    /// The packet cipher this node asks for in sessions it initiates.
+    pub fn cipher(&self) -> Cipher {
+        self.cipher
+    }
 }
 
 /// Builder of a [`Config`]; every setting has a documented default.
 #[derive(Clone)]
 pub struct ConfigBuilder {
     node_seed_len: usize,
+    cipher: Cipher,
     shared_seed_len: usize,
     identity: Identity,
     network_key: [u8; 32],
@@ -160,6 +168,7 @@ impl ConfigBuilder {
             identity: Identity::from_seed(node_seed),
             network_key: network_key(shared_seed),
             provider: Provider::default(),
+            cipher: Cipher::default(),
             accept_incoming: true,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -179,6 +188,14 @@ impl ConfigBuilder {
     /// AEAD provider (default: `ring` when compiled in, else RustCrypto).
     pub fn provider(mut self, p: Provider) -> Self {
         self.provider = p;
+        self
+    }
+    /// Packet cipher for sessions this node initiates (default
+    /// ChaCha20-Poly1305). The initiator chooses: a responder uses whatever
+    /// the initiator asked for, so nodes with different settings still talk.
+    /// AES-256-GCM is the faster choice on CPUs with AES instructions.
+    pub fn cipher(mut self, c: Cipher) -> Self {
+        self.cipher = c;
         self
     }
     /// Accept sessions from others (default true; false for a pure client).
@@ -299,6 +316,7 @@ impl ConfigBuilder {
             identity: self.identity,
             network_key: self.network_key,
             provider: self.provider,
+            cipher: self.cipher,
             accept_incoming: self.accept_incoming,
             handshake_timeout: self.handshake_timeout,
             idle_timeout: self.idle_timeout,

@@ -131,6 +131,7 @@ pub mod time;
 pub mod wire;
 
 pub use config::{Config, ConfigBuilder, ConfigError};
+pub use crypto::{Cipher, Provider};
 pub use endpoint::{ConnectError, Endpoint, EndpointStats, Transmit};
 pub use event::{CloseReason, Event, Violation};
 pub use ids::{NodeId, SessionId, StreamId};

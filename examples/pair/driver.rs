@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant as StdInstant};
 
 use bytes::Bytes;
-use stt::crypto::Provider;
+use stt::crypto::{Cipher, Provider};
 use stt::{Config, Endpoint, Event, Instant, SessionId, StreamEvent, StreamLimits};
 
 const NET: &[u8] = b"shared_secret_32bytes_minimum!";
@@ -52,6 +52,7 @@ pub struct Opts {
     pub sessions: u32,
     pub datagram: usize,
     pub provider: Provider,
+    pub cipher: Cipher,
     pub clock: Clock,
     /// Datagrams one side may have queued towards the other before it must
     /// wait for the other to read them: a socket buffer that blocks instead
@@ -69,6 +70,7 @@ impl Default for Opts {
             sessions: 1,
             datagram: 1452,
             provider: Provider::default(),
+            cipher: Cipher::default(),
             clock: Clock::Real,
             queue: 256,
         }
@@ -94,6 +96,7 @@ pub fn config(node: &str, opts: &Opts) -> Config {
     Config::builder(seed.as_bytes(), NET)
         .max_datagram_size(opts.datagram)
         .provider(opts.provider)
+        .cipher(opts.cipher)
         .streams(big_limits(opts.streams))
         .max_half_open(opts.sessions.max(256) as usize)
         .idle_timeout(Duration::from_secs(600))

@@ -3,6 +3,7 @@
 //!
 //!     cargo run --release --example pair -- [--bytes N] [--streams N]
 //!         [--sessions N] [--datagram N] [--provider ring|rustcrypto]
+//!         [--cipher chacha20poly1305|aes256gcm]
 //!         [--clock real|sim] [--idle-streams N] [--handshakes N] [--queue N] [--no-aead]
 //!
 //! Prints `goodput_mib_s` (application bytes read by the receiver per
@@ -29,7 +30,7 @@ use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
 use driver::{Clock, Opts, Pair};
-use stt::crypto::{PacketKey, Provider, TAG_LEN};
+use stt::crypto::{Cipher, PacketKey, Provider, TAG_LEN};
 use stt::wire::SHORT_HEADER_LEN;
 
 struct Counting;
@@ -92,6 +93,11 @@ fn parse() -> Result<Args, String> {
                 a.opts.provider =
                     Provider::from_name(&v).ok_or(format!("provider {v} not compiled in"))?;
             }
+            "--cipher" => {
+                let v = val()?;
+                a.opts.cipher = Cipher::from_name(&v)
+                    .ok_or(format!("--cipher chacha20poly1305|aes256gcm, not {v}"))?;
+            }
             "--clock" => {
                 a.opts.clock = match val()?.as_str() {
                     "real" => Clock::Real,
@@ -115,8 +121,8 @@ fn mib_s(bytes: u64, secs: f64) -> f64 {
 /// Seal then open every packet that `bytes` of payload need, and nothing
 /// else; returns the (CPU) time taken. Its rate is the payload rate if packet
 /// protection were the only cost.
-fn aead_time(provider: Provider, datagram: usize, bytes: u64) -> Duration {
-    let key = PacketKey::new(provider, &[7; 32]);
+fn aead_time(provider: Provider, cipher: Cipher, datagram: usize, bytes: u64) -> Duration {
+    let key = PacketKey::with_cipher(provider, cipher, &[7; 32]);
     // Upper bound of application bytes per packet (frame headers ignored),
     // so the limit is, if anything, generous.
     let payload = datagram - SHORT_HEADER_LEN - TAG_LEN;
@@ -156,7 +162,7 @@ fn throughput(args: &Args) {
         m.turns += r.turns;
         m.idle_turns += r.idle_turns;
         if !args.no_aead {
-            aead += aead_time(o.provider, o.datagram, round);
+            aead += aead_time(o.provider, o.cipher, o.datagram, round);
         }
     }
     let allocs = ALLOCS.load(Ordering::Relaxed) - allocs0;
@@ -164,8 +170,9 @@ fn throughput(args: &Args) {
     let limit = mib_s(m.bytes, aead.as_secs_f64());
     let packets = m.datagrams_ab + m.datagrams_ba;
     println!(
-        "provider={} datagram={} streams={} sessions={} bytes={} clock={:?} queue={}",
+        "provider={} cipher={} datagram={} streams={} sessions={} bytes={} clock={:?} queue={}",
         o.provider.name(),
+        o.cipher.name(),
         o.datagram,
         o.streams,
         o.sessions,
@@ -236,6 +243,25 @@ fn handshakes(args: &Args, n: u32) {
         .map_or(t0.elapsed(), |c| c - c0.unwrap_or_default())
         .as_secs_f64();
     println!("handshakes={n} handshakes_per_s={:.0}", f64::from(n) / secs);
+
+    // The same number again between one long-lived pair of endpoints, in
+    // batches of 100 concurrent handshakes: a server's steady state, with
+    // no endpoint set-up in the figure.
+    let mut p = Pair::new(o);
+    let (t0, c0) = (StdInstant::now(), driver::cpu_time());
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(100);
+        p.connect(batch);
+        done += batch;
+    }
+    let secs = driver::cpu_time()
+        .map_or(t0.elapsed(), |c| c - c0.unwrap_or_default())
+        .as_secs_f64();
+    println!(
+        "handshakes={n} handshakes_per_s_one_endpoint_pair={:.0}",
+        f64::from(n) / secs
+    );
 }
 
 fn main() {

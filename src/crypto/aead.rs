@@ -1,12 +1,16 @@
-//! Packet protection: ChaCha20-Poly1305 sealing and opening in place, behind
-//! a provider chosen at build time.
+//! Packet protection: AEAD sealing and opening in place, with the cipher
+//! chosen per session and the provider chosen at build time.
 //!
-//! Owns: the [`Provider`] choice (`ring` for speed, `rustcrypto` for pure
-//! Rust and bare-metal targets), the nonce rule (4 zero bytes, then the packet
-//! number as a big-endian `u64`) and the key-update derivation.
+//! Owns: the [`Cipher`] list (ChaCha20-Poly1305, the default, constant-time
+//! in software everywhere; AES-256-GCM, faster wherever the CPU has AES
+//! instructions), the [`Provider`] choice (`ring` for speed, `rustcrypto`
+//! for pure Rust and bare-metal targets), the nonce rule (4 zero bytes, then
+//! the packet number as a big-endian `u64`) and the key-update derivation.
 //! Never: allocates, boxes or copies a packet; reuses a nonce on its own (the
 //! caller must never seal two packets under one key with the same number);
 //! hands out plaintext that failed authentication.
+
+use alloc::boxed::Box;
 
 use super::CryptoError;
 
@@ -23,7 +27,67 @@ pub const KEY_LEN: usize = 32;
 /// Bytes of an AEAD nonce.
 const NONCE_LEN: usize = 12;
 
-/// Who computes ChaCha20-Poly1305. Both produce the same bytes; the choice is
+/// Which AEAD protects a session's packets. Every build has both; the
+/// initiator of a session chooses (its [`Config`](crate::Config) setting)
+/// and tells the responder inside handshake message 1, which the network key
+/// authenticates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Cipher {
+    /// ChaCha20-Poly1305 (RFC 8439): fast and constant-time in software on
+    /// any CPU. The default.
+    #[default]
+    ChaCha20Poly1305,
+    /// AES-256-GCM: about twice as fast where the CPU has AES and carry-less
+    /// multiply instructions (x86-64 AES-NI, ARMv8 crypto extensions),
+    /// slow and only as constant-time as the provider's fallback elsewhere.
+    Aes256Gcm,
+}
+
+impl Cipher {
+    /// The cipher's short name, as [`Cipher::from_name`] accepts it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cipher::ChaCha20Poly1305 => "chacha20poly1305",
+            Cipher::Aes256Gcm => "aes256gcm",
+        }
+    }
+
+    /// Every cipher, the default first.
+    pub fn all() -> &'static [Cipher] {
+        &[Cipher::ChaCha20Poly1305, Cipher::Aes256Gcm]
+    }
+
+    /// The cipher called `name` (`chacha20poly1305` or `aes256gcm`).
+    pub fn from_name(name: &str) -> Option<Cipher> {
+        Cipher::all().iter().copied().find(|c| c.name() == name)
+    }
+
+    /// Packets one key may seal before the cipher's confidentiality margin
+    /// runs thin (RFC 9001, section 6.6): 2^23 for AES-GCM, 2^62 for
+    /// ChaCha20-Poly1305. A session updates its key before this many,
+    /// whatever its configuration says.
+    pub fn packet_limit(self) -> u64 {
+        match self {
+            Cipher::ChaCha20Poly1305 => 1 << 62,
+            Cipher::Aes256Gcm => 1 << 23,
+        }
+    }
+
+    /// The cipher's code in handshake message 1.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Cipher::ChaCha20Poly1305 => 0,
+            Cipher::Aes256Gcm => 1,
+        }
+    }
+
+    /// The cipher of code `c`, if it is one.
+    pub(crate) fn from_code(c: u8) -> Option<Cipher> {
+        Cipher::all().iter().copied().find(|x| x.code() == c)
+    }
+}
+
+/// Who computes the ciphers. Both produce the same bytes; the choice is
 /// speed (`ring`, assembly) against portability (`rustcrypto`, pure Rust).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Provider {
@@ -79,39 +143,63 @@ impl Default for Provider {
 pub struct PacketKey(Inner);
 
 // `ring`'s `LessSafeKey` is about 540 bytes (an enum over every algorithm's
-// key schedule) for a ChaCha20 key of 32, and a session holds two: the raw
-// key is kept instead and the `ring` key built on use, which for
-// ChaCha20-Poly1305 is a copy of the 32 bytes (no schedule to expand).
+// key schedule) for a ChaCha20 key of 32, and a session holds three: for
+// ChaCha20-Poly1305 the raw key is kept instead and the `ring` key built on
+// use, a copy of the 32 bytes (no schedule to expand). AES-GCM has a key
+// schedule and GHASH powers worth keeping: those keys are boxed, so a
+// ChaCha20 session pays nothing for the larger variant.
 #[derive(Clone)]
 enum Inner {
     #[cfg(feature = "ring")]
     Ring([u8; KEY_LEN]),
+    #[cfg(feature = "ring")]
+    RingAes(Box<ring::aead::LessSafeKey>),
     #[cfg(feature = "rustcrypto")]
     RustCrypto(chacha20poly1305::ChaCha20Poly1305),
-    /// The provider refused the key (which ChaCha20-Poly1305 never does for
-    /// 32 bytes); every operation fails with [`CryptoError::BadKey`]. Keeps
+    #[cfg(feature = "rustcrypto")]
+    RustCryptoAes(Box<aes_gcm::Aes256Gcm>),
+    /// The provider refused the key (which neither cipher does for 32
+    /// bytes); every operation fails with [`CryptoError::BadKey`]. Keeps
     /// [`PacketKey::new`] infallible without a panic path.
     #[cfg_attr(not(feature = "ring"), allow(dead_code))]
-    Refused(Provider),
+    Refused(Provider, Cipher),
 }
 
 impl PacketKey {
-    /// A key for `provider` from 32 bytes of secret.
-    ///
-    /// Should the provider ever refuse the key (ChaCha20-Poly1305 takes any
-    /// 32 bytes, so it does not), every seal and open with it fails with
-    /// [`CryptoError::BadKey`].
+    /// A ChaCha20-Poly1305 key for `provider` from 32 bytes of secret; see
+    /// [`PacketKey::with_cipher`].
     pub fn new(provider: Provider, key: &[u8; KEY_LEN]) -> Self {
-        let inner = match provider {
+        PacketKey::with_cipher(provider, Cipher::ChaCha20Poly1305, key)
+    }
+
+    /// A `cipher` key for `provider` from 32 bytes of secret.
+    ///
+    /// Should the provider ever refuse the key (both ciphers take any 32
+    /// bytes, so it does not), every seal and open with it fails with
+    /// [`CryptoError::BadKey`].
+    pub fn with_cipher(provider: Provider, cipher: Cipher, key: &[u8; KEY_LEN]) -> Self {
+        let inner = match (provider, cipher) {
             #[cfg(feature = "ring")]
-            Provider::Ring => match ring_key(key) {
+            (Provider::Ring, Cipher::ChaCha20Poly1305) => match ring_key(key) {
                 Ok(_) => Inner::Ring(*key),
-                Err(_) => Inner::Refused(provider),
+                Err(_) => Inner::Refused(provider, cipher),
             },
+            #[cfg(feature = "ring")]
+            (Provider::Ring, Cipher::Aes256Gcm) => {
+                match ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key) {
+                    Ok(k) => Inner::RingAes(Box::new(ring::aead::LessSafeKey::new(k))),
+                    Err(_) => Inner::Refused(provider, cipher),
+                }
+            }
             #[cfg(feature = "rustcrypto")]
-            Provider::RustCrypto => {
+            (Provider::RustCrypto, Cipher::ChaCha20Poly1305) => {
                 use chacha20poly1305::KeyInit;
                 Inner::RustCrypto(chacha20poly1305::ChaCha20Poly1305::new(&(*key).into()))
+            }
+            #[cfg(feature = "rustcrypto")]
+            (Provider::RustCrypto, Cipher::Aes256Gcm) => {
+                use aes_gcm::KeyInit;
+                Inner::RustCryptoAes(Box::new(aes_gcm::Aes256Gcm::new(&(*key).into())))
             }
         };
         PacketKey(inner)
@@ -121,10 +209,25 @@ impl PacketKey {
     pub fn provider(&self) -> Provider {
         match self.0 {
             #[cfg(feature = "ring")]
-            Inner::Ring(_) => Provider::Ring,
+            Inner::Ring(_) | Inner::RingAes(_) => Provider::Ring,
             #[cfg(feature = "rustcrypto")]
-            Inner::RustCrypto(_) => Provider::RustCrypto,
-            Inner::Refused(p) => p,
+            Inner::RustCrypto(_) | Inner::RustCryptoAes(_) => Provider::RustCrypto,
+            Inner::Refused(p, _) => p,
+        }
+    }
+
+    /// The cipher of this key.
+    pub fn cipher(&self) -> Cipher {
+        match self.0 {
+            #[cfg(feature = "ring")]
+            Inner::Ring(_) => Cipher::ChaCha20Poly1305,
+            #[cfg(feature = "ring")]
+            Inner::RingAes(_) => Cipher::Aes256Gcm,
+            #[cfg(feature = "rustcrypto")]
+            Inner::RustCrypto(_) => Cipher::ChaCha20Poly1305,
+            #[cfg(feature = "rustcrypto")]
+            Inner::RustCryptoAes(_) => Cipher::Aes256Gcm,
+            Inner::Refused(_, c) => c,
         }
     }
 
@@ -172,6 +275,14 @@ impl PacketKey {
                     .map_err(|_| CryptoError::BufferTooSmall)?;
                 tag_out.copy_from_slice(tag.as_ref());
             }
+            #[cfg(feature = "ring")]
+            Inner::RingAes(ref key) => {
+                let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
+                let tag = key
+                    .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), text)
+                    .map_err(|_| CryptoError::BufferTooSmall)?;
+                tag_out.copy_from_slice(tag.as_ref());
+            }
             #[cfg(feature = "rustcrypto")]
             Inner::RustCrypto(ref key) => {
                 use chacha20poly1305::AeadInPlace;
@@ -180,7 +291,15 @@ impl PacketKey {
                     .map_err(|_| CryptoError::BufferTooSmall)?;
                 tag_out.copy_from_slice(&tag);
             }
-            Inner::Refused(_) => return Err(CryptoError::BadKey),
+            #[cfg(feature = "rustcrypto")]
+            Inner::RustCryptoAes(ref key) => {
+                use aes_gcm::AeadInPlace;
+                let tag = key
+                    .encrypt_in_place_detached(&nonce.into(), aad, text)
+                    .map_err(|_| CryptoError::BufferTooSmall)?;
+                tag_out.copy_from_slice(&tag);
+            }
+            Inner::Refused(..) => return Err(CryptoError::BadKey),
         }
         Ok(())
     }
@@ -202,6 +321,12 @@ impl PacketKey {
                     .open_in_place(nonce, ring::aead::Aad::from(aad), in_out)
                     .map_err(|_| CryptoError::Decrypt)
             }
+            #[cfg(feature = "ring")]
+            Inner::RingAes(ref key) => {
+                let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
+                key.open_in_place(nonce, ring::aead::Aad::from(aad), in_out)
+                    .map_err(|_| CryptoError::Decrypt)
+            }
             #[cfg(feature = "rustcrypto")]
             Inner::RustCrypto(ref key) => {
                 use chacha20poly1305::AeadInPlace;
@@ -212,14 +337,29 @@ impl PacketKey {
                     .map_err(|_| CryptoError::Decrypt)?;
                 Ok(text)
             }
-            Inner::Refused(_) => Err(CryptoError::BadKey),
+            #[cfg(feature = "rustcrypto")]
+            Inner::RustCryptoAes(ref key) => {
+                use aes_gcm::AeadInPlace;
+                let (text, tag_in) = in_out.split_at_mut(in_out.len() - TAG_LEN);
+                let mut tag = [0u8; TAG_LEN];
+                tag.copy_from_slice(tag_in);
+                key.decrypt_in_place_detached(&nonce.into(), aad, text, &tag.into())
+                    .map_err(|_| CryptoError::Decrypt)?;
+                Ok(text)
+            }
+            Inner::Refused(..) => Err(CryptoError::BadKey),
         }
     }
 }
 
 impl core::fmt::Debug for PacketKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "PacketKey({}, ..)", self.provider().name())
+        write!(
+            f,
+            "PacketKey({}, {}, ..)",
+            self.provider().name(),
+            self.cipher().name()
+        )
     }
 }
 
@@ -278,8 +418,69 @@ only one tip for the future, sunscreen would be it.";
         0x91,
     ];
 
-    fn key(p: Provider, k: u8) -> PacketKey {
-        PacketKey::new(p, &[k; KEY_LEN])
+    fn key(p: Provider, c: Cipher, k: u8) -> PacketKey {
+        PacketKey::with_cipher(p, c, &[k; KEY_LEN])
+    }
+
+    /// Every provider with every cipher.
+    fn suites() -> std::vec::Vec<(Provider, Cipher)> {
+        Provider::all()
+            .iter()
+            .flat_map(|&p| Cipher::all().iter().map(move |&c| (p, c)))
+            .collect()
+    }
+
+    fn unhex(s: &str) -> std::vec::Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn aes256gcm_vector_through_every_provider() {
+        // The GCM specification's test case 16 (AES-256, 96-bit IV).
+        let k: [u8; 32] = unhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308")
+            .try_into()
+            .unwrap();
+        let iv: [u8; 12] = unhex("cafebabefacedbaddecaf888").try_into().unwrap();
+        let aad = unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+        let text = unhex(
+            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72\
+             1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+        );
+        let want = unhex(
+            "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa\
+             8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662\
+             76fc6ece0f4e1768cddf8853bb2d551b",
+        );
+        for &p in Provider::all() {
+            let key = PacketKey::with_cipher(p, Cipher::Aes256Gcm, &k);
+            assert_eq!(key.cipher(), Cipher::Aes256Gcm);
+            let mut buf = text.clone();
+            buf.extend_from_slice(&[0; TAG_LEN]);
+            key.seal_with_nonce(iv, &aad, &mut buf).expect("seal");
+            assert_eq!(buf, want, "{p:?}");
+            let opened = key.open_with_nonce(iv, &aad, &mut buf).expect("open");
+            assert_eq!(opened, &text[..]);
+        }
+    }
+
+    #[test]
+    fn cipher_names_codes_and_limits() {
+        for &c in Cipher::all() {
+            assert_eq!(Cipher::from_name(c.name()), Some(c));
+            assert_eq!(Cipher::from_code(c.code()), Some(c));
+        }
+        assert_eq!(Cipher::from_code(2), None);
+        assert_eq!(Cipher::default(), Cipher::ChaCha20Poly1305);
+        assert!(Cipher::Aes256Gcm.packet_limit() < Cipher::ChaCha20Poly1305.packet_limit());
+        // The ciphers differ: one key, two ciphertexts.
+        let p = Provider::default();
+        assert_ne!(
+            sealed(&key(p, Cipher::ChaCha20Poly1305, 1), 0, b"", b"same"),
+            sealed(&key(p, Cipher::Aes256Gcm, 1), 0, b"", b"same")
+        );
     }
 
     fn sealed(k: &PacketKey, pn: u64, aad: &[u8], text: &[u8]) -> std::vec::Vec<u8> {
@@ -314,8 +515,8 @@ only one tip for the future, sunscreen would be it.";
             pn_nonce(0x0102_0304_0506_0708),
             [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]
         );
-        for &p in Provider::all() {
-            let k = key(p, 9);
+        for (p, c) in suites() {
+            let k = key(p, c, 9);
             let pn = 0x00ab_cdef_0123_4567;
             let by_pn = sealed(&k, pn, b"hdr", b"payload");
             let mut raw = std::vec::Vec::from(&b"payload"[..]);
@@ -329,8 +530,8 @@ only one tip for the future, sunscreen would be it.";
 
     #[test]
     fn round_trip_and_empty_payload() {
-        for &p in Provider::all() {
-            let k = key(p, 1);
+        for (p, c) in suites() {
+            let k = key(p, c, 1);
             for text in [&b""[..], b"x", &[0xa5; 1300]] {
                 let mut buf = sealed(&k, 7, b"aad", text);
                 assert_eq!(buf.len(), text.len() + TAG_LEN);
@@ -342,8 +543,15 @@ only one tip for the future, sunscreen would be it.";
     #[cfg(all(feature = "ring", feature = "rustcrypto"))]
     #[test]
     fn providers_interoperate() {
-        let ring = key(Provider::Ring, 3);
-        let rc = key(Provider::RustCrypto, 3);
+        for &c in Cipher::all() {
+            providers_interoperate_with(c);
+        }
+    }
+
+    #[cfg(all(feature = "ring", feature = "rustcrypto"))]
+    fn providers_interoperate_with(c: Cipher) {
+        let ring = key(Provider::Ring, c, 3);
+        let rc = key(Provider::RustCrypto, c, 3);
         let mut a = sealed(&ring, 42, b"h", b"from ring");
         assert_eq!(
             rc.open(42, b"h", &mut a).expect("rc opens ring"),
@@ -359,8 +567,8 @@ only one tip for the future, sunscreen would be it.";
 
     #[test]
     fn any_flipped_bit_or_wrong_pn_or_key_fails() {
-        for &p in Provider::all() {
-            let k = key(p, 5);
+        for (p, c) in suites() {
+            let k = key(p, c, 5);
             let good = sealed(&k, 100, b"header", b"secret message");
             for i in 0..good.len() {
                 for bit in [0x01u8, 0x80] {
@@ -385,7 +593,7 @@ only one tip for the future, sunscreen would be it.";
                 k.open(99, b"header", &mut good.clone()),
                 Err(CryptoError::Decrypt)
             );
-            let other = key(p, 6);
+            let other = key(p, c, 6);
             assert_eq!(
                 other.open(100, b"header", &mut good.clone()),
                 Err(CryptoError::Decrypt)
@@ -396,8 +604,8 @@ only one tip for the future, sunscreen would be it.";
 
     #[test]
     fn short_buffers_are_errors_not_panics() {
-        for &p in Provider::all() {
-            let k = key(p, 2);
+        for (p, c) in suites() {
+            let k = key(p, c, 2);
             for n in 0..TAG_LEN {
                 let mut buf = [0u8; TAG_LEN];
                 assert_eq!(
@@ -411,18 +619,19 @@ only one tip for the future, sunscreen would be it.";
 
     #[test]
     fn a_refused_key_fails_every_operation() {
-        let k = PacketKey(Inner::Refused(Provider::default()));
+        let k = PacketKey(Inner::Refused(Provider::default(), Cipher::Aes256Gcm));
         let mut buf = [0u8; 32];
         assert_eq!(k.seal(0, b"", &mut buf), Err(CryptoError::BadKey));
         assert_eq!(k.open(0, b"", &mut buf), Err(CryptoError::BadKey));
         assert_eq!(k.provider(), Provider::default());
+        assert_eq!(k.cipher(), Cipher::Aes256Gcm);
     }
 
     #[test]
     fn provider_names_round_trip() {
         for &p in Provider::all() {
             assert_eq!(Provider::from_name(p.name()), Some(p));
-            assert_eq!(key(p, 0).provider(), p);
+            assert_eq!(key(p, Cipher::Aes256Gcm, 0).provider(), p);
         }
         assert_eq!(Provider::all().first(), Some(&Provider::default()));
         assert_eq!(Provider::from_name("openssl"), None);
@@ -432,7 +641,7 @@ only one tip for the future, sunscreen would be it.";
 
     #[test]
     fn debug_hides_the_key() {
-        let s = std::format!("{:?}", key(Provider::default(), 0xee));
+        let s = std::format!("{:?}", key(Provider::default(), Cipher::default(), 0xee));
         assert!(s.starts_with("PacketKey("));
         assert!(!s.contains("ee, ") && !s.contains("238"));
     }

@@ -5,7 +5,7 @@
 //! Owns: every use of key material in the crate, and the choice of crypto
 //! provider at build time (`ring` or pure-Rust `rustcrypto`).
 //! Never: invents a primitive or a protocol (Noise comes from `snow`, the
-//! AEAD from `ring` or RustCrypto), reads OS randomness (ephemeral keys come
+//! AEADs from `ring` or RustCrypto), reads OS randomness (ephemeral keys come
 //! from the caller's seed through [`crate::rand::Rng`]), or prints a secret
 //! in `Debug` output.
 //!
@@ -21,7 +21,7 @@ pub mod cookie;
 pub mod handshake;
 pub mod replay;
 
-pub use aead::{next_secret, PacketKey, Provider, KEY_LEN, TAG_LEN};
+pub use aead::{next_secret, Cipher, PacketKey, Provider, KEY_LEN, TAG_LEN};
 pub use cookie::{CookieKey, COOKIE_LEN};
 pub use handshake::{
     network_key, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG, MAX_HANDSHAKE_PAYLOAD,

@@ -11,7 +11,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use crate::crypto::{CryptoError, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG};
+use crate::crypto::{Cipher, CryptoError, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG};
 use crate::ids::{NodeId, SessionId};
 use crate::time::Instant;
 use crate::wire::{LongHeader, LongType, TransportParams, Writer, VERSION};
@@ -31,6 +31,8 @@ pub(crate) struct Outcome {
     pub secrets: TrafficSecrets,
     pub remote_node: NodeId,
     pub params: TransportParams,
+    /// The packet cipher the initiator chose.
+    pub cipher: Cipher,
 }
 
 /// Why a handshake message was refused.
@@ -67,6 +69,8 @@ pub(crate) struct HandshakeState {
     first_backoff: Duration,
     /// Retry token from the responder.
     token: Vec<u8>,
+    /// The packet cipher: the initiator's choice, carried in message 1.
+    cipher: Cipher,
     pub retried: bool,
     /// Responder: bytes received from the peer's address so far, and sent.
     pub rx_bytes: u64,
@@ -105,6 +109,25 @@ fn long_datagram(
     out
 }
 
+/// Message 1's payload naming `cipher`: empty for ChaCha20-Poly1305 (the
+/// default, and what a payload-less message 1 has always meant), else one
+/// byte with the cipher's code.
+fn cipher_payload(cipher: Cipher) -> Vec<u8> {
+    match cipher {
+        Cipher::ChaCha20Poly1305 => Vec::new(),
+        c => vec![c.code()],
+    }
+}
+
+/// The cipher message 1's payload names; `None` for anything else.
+fn parse_cipher_payload(payload: &[u8]) -> Option<Cipher> {
+    match payload {
+        [] => Some(Cipher::ChaCha20Poly1305),
+        [code] => Cipher::from_code(*code),
+        _ => None,
+    }
+}
+
 fn params_bytes(p: &TransportParams) -> Vec<u8> {
     let mut out = vec![0u8; p.encoded_len()];
     let ok = p.encode(&mut Writer::new(&mut out));
@@ -121,10 +144,11 @@ impl HandshakeState {
         local: SessionId,
         now: Instant,
         first_resend: Duration,
+        cipher: Cipher,
     ) -> Result<Self, CryptoError> {
         let mut noise = Handshake::initiator(identity, psk, rng_seed)?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
-        let n = noise.write_message(&[], &mut buf)?;
+        let n = noise.write_message(&cipher_payload(cipher), &mut buf)?;
         let msg1 = buf[..n].to_vec();
         let datagram = long_datagram(LongType::Initial, SessionId(0), local, &[], &msg1);
         Ok(HandshakeState {
@@ -137,6 +161,7 @@ impl HandshakeState {
             backoff: first_resend,
             first_backoff: first_resend,
             token: Vec::new(),
+            cipher,
             retried: false,
             rx_bytes: 0,
             tx_bytes: 0,
@@ -188,7 +213,8 @@ impl HandshakeState {
     }
 
     /// Responder: reads message 1 and builds the Response. Fails (and the
-    /// caller keeps nothing) if the initiator lacks the network key.
+    /// caller keeps nothing) if the initiator lacks the network key or names
+    /// a cipher this build does not know.
     pub fn responder(
         identity: &Identity,
         psk: &[u8; 32],
@@ -200,7 +226,11 @@ impl HandshakeState {
     ) -> Result<Self, CryptoError> {
         let mut noise = Handshake::responder(identity, psk, rng_seed)?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
-        noise.read_message(msg1, &mut buf)?;
+        let n = noise.read_message(msg1, &mut buf)?;
+        let cipher = buf
+            .get(..n)
+            .and_then(parse_cipher_payload)
+            .ok_or(CryptoError::Handshake)?;
         let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
         let datagram = long_datagram(LongType::Response, initiator, local, &[], &buf[..n]);
         Ok(HandshakeState {
@@ -213,6 +243,7 @@ impl HandshakeState {
             backoff: Duration::ZERO,
             first_backoff: Duration::ZERO,
             token: Vec::new(),
+            cipher,
             retried: false,
             rx_bytes: 0,
             tx_bytes: 0,
@@ -251,6 +282,7 @@ impl HandshakeState {
             secrets: noise.into_secrets()?,
             remote_node,
             params,
+            cipher: self.cipher,
         })
     }
 
@@ -270,5 +302,66 @@ impl HandshakeState {
     pub fn amplification_allows(&self, len: usize) -> bool {
         self.role == Role::Initiator
             || self.tx_bytes.saturating_add(len as u64) <= self.rx_bytes.saturating_mul(3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PSK: [u8; 32] = [9; 32];
+
+    fn identity(tag: u8) -> Identity {
+        Identity::from_seed(&[tag; 32])
+    }
+
+    /// Message 1 from an initiator, carrying `payload`.
+    fn msg1(payload: &[u8]) -> Vec<u8> {
+        let mut noise = Handshake::initiator(&identity(1), &PSK, [3; 32]).unwrap();
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = noise.write_message(payload, &mut buf).unwrap();
+        buf[..n].to_vec()
+    }
+
+    fn respond(msg: &[u8]) -> Result<HandshakeState, CryptoError> {
+        let params = TransportParams {
+            max_data: 1,
+            max_stream_data: 1,
+            idle_timeout_ms: 1,
+            max_message_size: 1,
+        };
+        HandshakeState::responder(
+            &identity(2),
+            &PSK,
+            [4; 32],
+            SessionId(7),
+            SessionId(8),
+            msg,
+            &params,
+        )
+    }
+
+    #[test]
+    fn cipher_payload_round_trips() {
+        for &c in Cipher::all() {
+            assert_eq!(parse_cipher_payload(&cipher_payload(c)), Some(c));
+        }
+        assert!(cipher_payload(Cipher::ChaCha20Poly1305).is_empty());
+        assert_eq!(parse_cipher_payload(&[200]), None);
+        assert_eq!(parse_cipher_payload(&[0, 0]), None);
+    }
+
+    #[test]
+    fn responder_takes_the_cipher_message_1_names() {
+        for &c in Cipher::all() {
+            let hs = respond(&msg1(&cipher_payload(c))).unwrap();
+            assert_eq!(hs.cipher, c);
+        }
+    }
+
+    #[test]
+    fn responder_refuses_an_unknown_cipher_or_extra_bytes() {
+        assert_eq!(respond(&msg1(&[77])).err(), Some(CryptoError::Handshake));
+        assert_eq!(respond(&msg1(&[1, 2])).err(), Some(CryptoError::Handshake));
     }
 }

@@ -21,7 +21,7 @@
 
 use core::time::Duration;
 
-use crate::crypto::{next_secret, CryptoError, PacketKey, Provider, ReplayWindow, KEY_LEN};
+use crate::crypto::{next_secret, Cipher, CryptoError, PacketKey, Provider, ReplayWindow, KEY_LEN};
 use crate::time::Instant;
 
 /// When a direction's key is due for an update.
@@ -51,6 +51,8 @@ struct Retired {
 /// Both directions' keys and the replay window.
 pub(crate) struct Keys {
     provider: Provider,
+    /// The session's packet cipher.
+    pub cipher: Cipher,
     tx: PacketKey,
     tx_secret: [u8; KEY_LEN],
     tx_phase: bool,
@@ -76,20 +78,27 @@ pub(crate) struct Keys {
 
 impl Keys {
     /// Keys from the handshake's traffic secrets, both directions in phase 0.
-    pub fn new(provider: Provider, tx_secret: &[u8; KEY_LEN], rx_secret: &[u8; KEY_LEN]) -> Self {
+    pub fn new(
+        provider: Provider,
+        cipher: Cipher,
+        tx_secret: &[u8; KEY_LEN],
+        rx_secret: &[u8; KEY_LEN],
+    ) -> Self {
         let rx_next_secret = next_secret(rx_secret);
+        let key = |secret| PacketKey::with_cipher(provider, cipher, secret);
         Keys {
             provider,
-            tx: PacketKey::new(provider, tx_secret),
+            cipher,
+            tx: key(tx_secret),
             tx_secret: *tx_secret,
             tx_phase: false,
             tx_phase_start: 0,
             tx_packets: 0,
             tx_bytes: 0,
-            rx: PacketKey::new(provider, rx_secret),
+            rx: key(rx_secret),
             rx_phase: false,
             rx_phase_start: 0,
-            rx_next: PacketKey::new(provider, &rx_next_secret),
+            rx_next: key(&rx_next_secret),
             rx_next_secret,
             rx_prev: None,
             replay: ReplayWindow::new(),
@@ -106,7 +115,7 @@ impl Keys {
         let peer_has_it = largest_acked.is_some_and(|l| l >= self.tx_phase_start);
         if due && peer_has_it {
             self.tx_secret = next_secret(&self.tx_secret);
-            self.tx = PacketKey::new(self.provider, &self.tx_secret);
+            self.tx = PacketKey::with_cipher(self.provider, self.cipher, &self.tx_secret);
             self.tx_phase = !self.tx_phase;
             self.tx_phase_start = pn;
             self.tx_packets = 0;
@@ -161,7 +170,7 @@ impl Keys {
         // Authenticated under the next key: the peer updated.
         let secret = self.rx_next_secret;
         self.rx_next_secret = next_secret(&secret);
-        let next = PacketKey::new(self.provider, &self.rx_next_secret);
+        let next = PacketKey::with_cipher(self.provider, self.cipher, &self.rx_next_secret);
         let old = core::mem::replace(&mut self.rx, core::mem::replace(&mut self.rx_next, next));
         self.rx_prev = Some(Retired {
             key: old,
@@ -189,7 +198,8 @@ mod tests {
     fn pair() -> (Keys, Keys) {
         let p = Provider::default();
         let (a, b) = ([1u8; KEY_LEN], [2u8; KEY_LEN]);
-        (Keys::new(p, &a, &b), Keys::new(p, &b, &a))
+        let c = Cipher::default();
+        (Keys::new(p, c, &a, &b), Keys::new(p, c, &b, &a))
     }
 
     /// Seals `pn` from `tx`; returns (phase, sealed bytes).

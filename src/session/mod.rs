@@ -159,6 +159,7 @@ impl Session {
             id,
             now,
             first_resend,
+            cfg.cipher,
         )?;
         let mut s = Session::new(cfg, id, peer, Role::Initiator, now);
         s.hs = Some(Box::new(hs));
@@ -195,6 +196,7 @@ impl Session {
         let provider = self.cfg.provider;
         self.keys = Some(Box::new(Keys::new(
             provider,
+            out.cipher,
             &out.secrets.tx,
             &out.secrets.rx,
         )));
@@ -236,6 +238,12 @@ impl Session {
     /// The peer's identity, once the handshake proved it.
     pub fn remote_node(&self) -> Option<NodeId> {
         self.remote_node
+    }
+
+    /// The packet cipher protecting this session, once established (the
+    /// initiator's choice).
+    pub fn cipher(&self) -> Option<crate::crypto::Cipher> {
+        self.keys.as_ref().map(|k| k.cipher)
     }
 
     /// Which side of the handshake this session was.

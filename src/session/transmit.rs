@@ -222,12 +222,16 @@ impl Session {
             return None;
         }
         let len = SHORT_HEADER_LEN + written + TAG_LEN;
-        let limits = UpdateLimits {
-            packets: self.cfg.key_update_after_packets,
-            bytes: self.cfg.key_update_after_bytes,
-        };
         let largest_acked = self.recovery.largest_acked();
         let keys = self.keys.as_mut()?;
+        let limits = UpdateLimits {
+            // Never past the cipher's own limit, whatever the configuration.
+            packets: self
+                .cfg
+                .key_update_after_packets
+                .min(keys.cipher.packet_limit()),
+            bytes: self.cfg.key_update_after_bytes,
+        };
         let header = ShortHeader {
             key_phase: keys.phase_for(pn, limits, largest_acked),
             dst: self.peer_id,
