@@ -20,6 +20,11 @@ use crate::wire::{
 /// Payload room below which a packet is not worth building.
 const MIN_PAYLOAD: usize = 32;
 
+/// Room below which no further STREAM frame is tried: a frame header is 4
+/// to 30 bytes, so a handful of data bytes would be all it could carry, and
+/// asking the streams for a chunk costs as much as a full one.
+const MIN_CHUNK_ROOM: usize = 16;
+
 impl Session {
     /// Writes the session's next datagram into `buf`; returns its length.
     pub(crate) fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
@@ -169,6 +174,9 @@ impl Session {
                 if data_ok {
                     while info.chunks.len() < MAX_CHUNKS {
                         let room = w.remaining();
+                        if room < MIN_CHUNK_ROOM {
+                            break;
+                        }
                         let next = self.streams.next_chunk(|stream_id, h| {
                             let header = StreamHeader {
                                 stream_id,
