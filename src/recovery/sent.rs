@@ -199,6 +199,12 @@ impl<T> Recovery<T> {
         }
         let bytes_u64 = to_u64(bytes);
         self.largest_sent = Some(pn);
+        if self.slots.capacity() == 0 {
+            // A session that sends now and then (keep-alives, a request)
+            // holds one record, not the four a first push would reserve;
+            // a busy one doubles from here as usual.
+            self.slots.reserve_exact(1);
+        }
         self.slots.push_back(Slot {
             pn,
             time_sent: now,
