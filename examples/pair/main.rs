@@ -14,7 +14,9 @@
 //! of its cryptography. With `--idle-streams N` it prints what an idle stream
 //! and an idle session cost in memory instead, counted by a global
 //! allocator; with `--handshakes N`, handshakes completed per second with
-//! both ends on this one thread.
+//! both ends on this one thread (fresh endpoints each time, then one
+//! long-lived pair), and `dh_limit_per_s`, the rate if the handshake's
+//! X25519 multiplications were its only work.
 //!
 //! Times are this thread's CPU time (from `/proc/thread-self/schedstat`,
 //! wall time where that is missing), so that other load on a shared machine
@@ -232,6 +234,35 @@ fn idle(args: &Args, n: u32) {
     println!("idle_session_bytes={session:.1}");
 }
 
+/// Handshakes per second if X25519 were their only work: a Noise XX
+/// handshake costs both ends together two fixed-base multiplications (the
+/// ephemeral keys) and six variable-base ones (ee, es, se on each side),
+/// computed here the way the core computes them (the variable-base ones on
+/// the Edwards form, as `crypto::handshake` does).
+fn dh_limit(n: u32) -> f64 {
+    use curve25519_dalek::MontgomeryPoint;
+    let mut k = [7u8; 32];
+    let mut u = MontgomeryPoint::mul_base_clamped(k);
+    let (t0, c0) = (StdInstant::now(), driver::cpu_time());
+    for i in 0..n {
+        k[..4].copy_from_slice(&i.to_le_bytes());
+        for _ in 0..2 {
+            u = MontgomeryPoint::mul_base_clamped(k);
+        }
+        for _ in 0..6 {
+            u = match u.to_edwards(0) {
+                Some(p) => p.mul_clamped(k).to_montgomery(),
+                None => u.mul_clamped(k),
+            };
+        }
+    }
+    std::hint::black_box(u);
+    let secs = driver::cpu_time()
+        .map_or(t0.elapsed(), |c| c - c0.unwrap_or_default())
+        .as_secs_f64();
+    f64::from(n) / secs
+}
+
 fn handshakes(args: &Args, n: u32) {
     let o = &args.opts;
     let (ca, cb) = (driver::config("a", o), driver::config("b", o));
@@ -243,6 +274,7 @@ fn handshakes(args: &Args, n: u32) {
         .map_or(t0.elapsed(), |c| c - c0.unwrap_or_default())
         .as_secs_f64();
     println!("handshakes={n} handshakes_per_s={:.0}", f64::from(n) / secs);
+    println!("dh_limit_per_s={:.0}", dh_limit(n));
 
     // The same number again between one long-lived pair of endpoints, in
     // batches of 100 concurrent handshakes: a server's steady state, with
