@@ -372,6 +372,36 @@ fn sending_after_close_changes_nothing() {
     assert_eq!(s.events.len(), events);
 }
 
+#[test]
+fn late_acknowledgements_do_not_keep_a_closed_session_past_the_idle_timeout() {
+    // The attacker acknowledges a packet only 25 s after it was sent (with
+    // PINGs meanwhile, so the session stays alive): the round-trip estimate
+    // and with it three PTO grow past a minute. Once closed, the session is
+    // still forgotten within the 30 s idle timeout, not held for 3 PTO.
+    let mut s = Scene::new();
+    s.ep.session_mut(s.sb)
+        .unwrap()
+        .send(1, &b"ping me"[..])
+        .unwrap();
+    s.pump();
+    let first = *s.peer.received.iter().max().unwrap();
+    for _ in 0..25 {
+        s.now += Duration::from_secs(1);
+        s.send(&[Frame::Ping]);
+    }
+    let only_first = first..first + 1;
+    let ranges = [only_first];
+    let mut ack = vec![0u8; stt::wire::ack_len(0, &ranges)];
+    stt::wire::encode_ack(&mut Writer::new(&mut ack), 0, &ranges).unwrap();
+    s.send_raw(&ack);
+    let rtt = s.ep.session(s.sb).unwrap().stats().rtt;
+    assert!(rtt >= Duration::from_secs(20), "rtt {rtt:?}");
+    let got = s.send_raw(&[0x3f]); // an unknown frame type
+    s.assert_violation(Violation::Protocol, &got);
+    s.advance(Duration::from_secs(31));
+    assert!(s.ep.session(s.sb).is_none(), "gone after the idle timeout");
+}
+
 /// Copies of one real Initial under different source session ids (the id
 /// sits outside the Noise message, so one message 1 serves them all).
 fn flood(n: u32) -> impl Iterator<Item = (SocketAddr, Vec<u8>)> {
