@@ -400,6 +400,7 @@ impl Session {
             streams: self.streams.len(),
             send_window,
             receive_window,
+            receive_buffered: self.streams.recv_buffered(),
         }
     }
 

@@ -35,6 +35,10 @@ pub fn config(name: &str) -> stt::ConfigBuilder {
             session_window: 128 << 10,
             max_session_window: 1 << 20,
             max_send_queue: 1 << 20,
+            // The most an honest peer can make a session hold: the session
+            // window plus one message per stream. Exactly at that bound, so
+            // pair_ops checks that honest traffic never crosses it.
+            max_session_buffer: (1 << 20) + 16 * (64 << 10),
         })
 }
 
