@@ -54,7 +54,7 @@ for t in "${targets[@]}"; do
     if cargo +nightly fuzz run "${flags[@]}" "$t" "$work" "fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         "${extra[@]}" -print_final_stats=1 >"$log" 2>&1; then
-        grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units" "$log" | sed "s/^/fuzz: $t: /"
+        grep -E "DONE|stat::number_of_executed_units" "$log" | sed "s/^/fuzz: $t: /"
     else
         tail -n 60 "$log"
         failed+=("$t")

@@ -49,6 +49,16 @@ pub enum ConfigError {
     /// A maximum is below its initial value.
     #[error("{0}: the maximum is below the initial value")]
     MaxBelowInitial(&'static str),
+    /// `streams.max_session_buffer` is below what one stream may make a
+    /// session hold (`max_session_window + max_message_size`), so an honest
+    /// peer could be closed for using a single stream within the limits.
+    #[error(
+        "streams.max_session_buffer must be at least {min} (max_session_window + max_message_size)"
+    )]
+    SessionBufferTooSmall {
+        /// The smallest accepted value.
+        min: u64,
+    },
 }
 
 /// A validated endpoint configuration. Build it with [`Config::builder`].
@@ -244,6 +254,9 @@ impl ConfigBuilder {
         self
     }
     /// Stream limits and windows (see [`StreamLimits`] for defaults).
+    /// What one session may buffer for the application is bounded by
+    /// `streams.max_session_buffer` (128 MiB by default) whatever the peer
+    /// does: past it the session closes with `Violation::FlowControl`.
     pub fn streams(mut self, s: StreamLimits) -> Self {
         self.streams = s;
         self
@@ -310,6 +323,13 @@ impl ConfigBuilder {
         if self.streams.max_session_window < self.streams.session_window {
             return Err(ConfigError::MaxBelowInitial("streams.max_session_window"));
         }
+        let min_buffer = self
+            .streams
+            .max_session_window
+            .saturating_add(self.streams.max_message_size);
+        if self.streams.max_session_buffer < min_buffer {
+            return Err(ConfigError::SessionBufferTooSmall { min: min_buffer });
+        }
         let mut recovery = self.recovery;
         recovery.max_datagram_size = self.max_datagram_size;
         Ok(Config {
@@ -367,6 +387,15 @@ mod tests {
         assert_eq!(
             e.unwrap_err(),
             ConfigError::Zero("key_update_after_packets")
+        );
+        let s = StreamLimits {
+            max_session_buffer: (64 << 20) + (16 << 20) - 1,
+            ..StreamLimits::default()
+        };
+        let e = Config::builder(NODE, NET).streams(s).build();
+        assert_eq!(
+            e.unwrap_err(),
+            ConfigError::SessionBufferTooSmall { min: 80 << 20 }
         );
         let s = StreamLimits {
             max_stream_window: 1,

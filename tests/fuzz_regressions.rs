@@ -148,3 +148,25 @@ fn write_wire_seeds() {
         std::fs::write(dir.join(format!("seed-{i:02}")), s).unwrap();
     }
 }
+
+/// Found by `pair_ops`: a stream closed right after a send still delivers
+/// the message, and the session is not "flushed" before it is acknowledged.
+#[test]
+fn flushed_waits_for_the_queued_messages_of_a_closed_stream() {
+    use harness::net::Net;
+    use std::time::Duration;
+    let mut n = Net::standard();
+    let (sa, sb) = n.connect();
+    n.a.session_mut(sa)
+        .unwrap()
+        .send(5, vec![1u8; 38_293])
+        .unwrap();
+    n.a.session_mut(sa).unwrap().close_stream(5).unwrap();
+    assert!(
+        !n.a.session(sa).unwrap().is_flushed(),
+        "the message is queued"
+    );
+    assert!(n.drive_until(Duration::from_secs(10), |n| n.quiet()));
+    let s = n.b.session_mut(sb).unwrap();
+    assert_eq!(s.recv(5).unwrap().map(|m| m.len()), Some(38_293));
+}

@@ -33,6 +33,7 @@ fn limits() -> StreamLimits {
         session_window: 40_000,
         max_session_window: 40_000,
         max_send_queue: 1 << 20,
+        max_session_buffer: 40_000 + 10_000,
         ..StreamLimits::default()
     }
 }
@@ -373,6 +374,36 @@ fn sending_after_close_changes_nothing() {
     assert_eq!(s.events.len(), events);
 }
 
+#[test]
+fn late_acknowledgements_do_not_keep_a_closed_session_past_the_idle_timeout() {
+    // The attacker acknowledges a packet only 25 s after it was sent (with
+    // PINGs meanwhile, so the session stays alive): the round-trip estimate
+    // and with it three PTO grow past a minute. Once closed, the session is
+    // still forgotten within the 30 s idle timeout, not held for 3 PTO.
+    let mut s = Scene::new();
+    s.ep.session_mut(s.sb)
+        .unwrap()
+        .send(1, &b"ping me"[..])
+        .unwrap();
+    s.pump();
+    let first = *s.peer.received.iter().max().unwrap();
+    for _ in 0..25 {
+        s.now += Duration::from_secs(1);
+        s.send(&[Frame::Ping]);
+    }
+    let only_first = first..first + 1;
+    let ranges = [only_first];
+    let mut ack = vec![0u8; stt::wire::ack_len(0, &ranges)];
+    stt::wire::encode_ack(&mut Writer::new(&mut ack), 0, &ranges).unwrap();
+    s.send_raw(&ack);
+    let rtt = s.ep.session(s.sb).unwrap().stats().rtt;
+    assert!(rtt >= Duration::from_secs(20), "rtt {rtt:?}");
+    let got = s.send_raw(&[0x3f]); // an unknown frame type
+    s.assert_violation(Violation::Protocol, &got);
+    s.advance(Duration::from_secs(31));
+    assert!(s.ep.session(s.sb).is_none(), "gone after the idle timeout");
+}
+
 /// Copies of one real Initial under different source session ids (the id
 /// sits outside the Noise message, so one message 1 serves them all).
 fn flood(n: u32) -> impl Iterator<Item = (SocketAddr, Vec<u8>)> {
@@ -486,32 +517,44 @@ fn legitimate_client_connects_through_a_flood_with_a_cookie() {
 }
 
 #[test]
-fn buffered_partial_messages_are_bounded_per_stream_not_per_session() {
-    // A peer may leave one unfinished message on every stream. Head
-    // progress releases credit (a message larger than the window must not
-    // deadlock), so what the receiver buffers is bounded by
-    // max_streams x (max_message_size + stream_window), not by the session
-    // window. This pins that bound (see docs/SECURITY.md).
+fn partial_messages_past_the_session_budget_are_a_flow_control_violation() {
+    // A peer leaves an unfinished message on every stream: 9 000 bytes of
+    // 10 000 on each, every fragment in order and within both windows
+    // (head progress releases credit, so flow control alone would let
+    // 7 x 9 000 = 63 000 bytes in). The session's receive budget of 50 000
+    // bytes closes the session at the first byte past it.
     let mut s = Scene::new();
     let l = limits();
     let chunk = vec![0x5a; 1_000];
-    for id in 1..l.max_streams as u32 {
+    let mut crossed = None;
+    'attack: for id in 1..l.max_streams as u32 {
         for k in 0..9u64 {
-            s.send_raw(&fragment(id, 0, 0, l.max_message_size, k * 1_000, &chunk));
+            let got = s.send_raw(&fragment(id, 0, 0, l.max_message_size, k * 1_000, &chunk));
+            if s.closed().is_some() {
+                s.assert_violation(Violation::FlowControl, &got);
+                crossed = Some((id, k));
+                break 'attack;
+            }
+            let sess = s.ep.session(s.sb).unwrap();
+            let st = sess.stats();
+            assert!(st.receive_buffered <= l.max_session_buffer);
+            let per_stream: u64 = sess
+                .stream_ids()
+                .iter()
+                .filter_map(|id| sess.stream_stats(*id))
+                .map(|st| st.out_of_order.bytes)
+                .sum();
+            assert_eq!(st.receive_buffered, per_stream);
+            if id == 5 && k == 8 {
+                assert!(
+                    st.receive_buffered > l.max_session_window,
+                    "past the window"
+                );
+            }
         }
-        assert!(s.closed().is_none(), "within the limits: {:?}", s.closed());
     }
-    let sess = s.ep.session(s.sb).unwrap();
-    let buffered: u64 = sess
-        .stream_ids()
-        .iter()
-        .filter_map(|id| sess.stream_stats(*id))
-        .map(|st| st.out_of_order.bytes)
-        .sum();
-    assert_eq!(buffered, 7 * 9_000);
-    assert!(buffered > l.session_window, "more than the session window");
-    let bound = l.max_streams as u64 * (l.max_message_size + l.stream_window);
-    assert!(buffered <= bound);
+    // 5 x 9 000 + 5 000 = 50 000 is the limit itself; the next 1 000 cross it.
+    assert_eq!(crossed, Some((6, 5)));
 }
 
 /// Runs `f` on another thread; fails if it does not finish in 20 s.

@@ -512,3 +512,52 @@ fn sends_on_a_closed_session_are_refused() {
         Err(StreamError::SessionClosed)
     );
 }
+
+#[test]
+fn an_honest_peer_stays_within_the_session_budget_its_limits_imply() {
+    // The budget's floor is the session window plus one message per
+    // stream: what an honest peer can make a session hold when every
+    // stream carries an unfinished (or unread) message. Three streams of
+    // 200 KB messages against a reader that reads only after a while:
+    // the session holds more than its window, never more than the budget,
+    // and is not closed.
+    let limits = StreamLimits {
+        max_streams: 4,
+        max_message_size: 200_000,
+        stream_window: 64 << 10,
+        max_stream_window: 64 << 10,
+        session_window: 256 << 10,
+        max_session_window: 256 << 10,
+        max_session_buffer: (256 << 10) + 3 * 200_000,
+        ..StreamLimits::default()
+    };
+    let b = config("b").streams(limits).build().unwrap();
+    let mut p = Pair::new(config("a").build().unwrap(), b);
+    let (sa, sb) = p.connect();
+    for id in 1..=3u32 {
+        for k in 0..3u8 {
+            p.a.session_mut(sa)
+                .unwrap()
+                .send(id, vec![k; 200_000])
+                .unwrap();
+        }
+    }
+    let mut peak = 0;
+    p.drive_until(Duration::from_secs(3), |p| {
+        peak = peak.max(p.b.session(sb).unwrap().stats().receive_buffered);
+        false
+    });
+    let mut got = 0;
+    p.drive_until(Duration::from_secs(60), |p| {
+        peak = peak.max(p.b.session(sb).unwrap().stats().receive_buffered);
+        got += (1..=3).map(|id| p.recv_all_b(sb, id).len()).sum::<usize>();
+        got == 9
+    });
+    assert_eq!(got, 9);
+    assert!(
+        peak > limits.session_window,
+        "peak {peak}: the window was not what bounded it"
+    );
+    assert!(peak <= limits.max_session_buffer, "peak {peak}");
+    assert!(!p.b.session(sb).unwrap().is_closed());
+}

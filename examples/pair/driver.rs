@@ -89,6 +89,8 @@ pub fn big_limits(streams: u32) -> StreamLimits {
         session_window: session,
         max_session_window: session,
         max_send_queue: 1 << 40,
+        // Thousands of streams of large messages: no session budget.
+        max_session_buffer: u64::MAX,
         ..StreamLimits::default()
     }
 }

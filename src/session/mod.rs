@@ -408,6 +408,7 @@ impl Session {
             streams: self.streams.len(),
             send_window,
             receive_window,
+            receive_buffered: self.streams.recv_buffered(),
         }
     }
 
@@ -418,6 +419,16 @@ impl Session {
             .rtt()
             .pto_base(self.cfg.recovery.granularity)
             .saturating_add(self.cfg.recovery.max_ack_delay)
+    }
+
+    /// How long a closing or draining session stays to answer (or ignore)
+    /// the peer's late packets: three PTO, but never past the idle timeout.
+    /// The peer sets the round-trip estimate through when it acknowledges,
+    /// so without the cap it could keep a closed session (and its slot)
+    /// for as long as it likes; past the idle timeout the peer has given
+    /// up anyway, and a late packet is merely an unknown session.
+    fn close_period(&self) -> Duration {
+        self.pto().saturating_mul(3).min(self.idle_timeout())
     }
 
     fn enter_closing(&mut self, wire_code: u64, reason: Bytes, why: CloseReason) {
@@ -436,7 +447,7 @@ impl Session {
                 self.close_frame = Some((wire_code, reason));
                 self.close_pending = true;
                 self.state = State::Closing {
-                    until: self.now + self.pto().saturating_mul(3),
+                    until: self.now + self.close_period(),
                 };
                 self.events.push_back(Event::Closed {
                     session: self.id,
@@ -470,7 +481,7 @@ impl Session {
             }
         };
         self.state = State::Draining {
-            until: self.now + self.pto().saturating_mul(3),
+            until: self.now + self.close_period(),
         };
         self.events.push_back(Event::Closed {
             session: self.id,

@@ -71,4 +71,10 @@ pub struct SessionStats {
     pub send_window: u64,
     /// Session-level receive window.
     pub receive_window: u64,
+    /// Bytes of received stream data held for the application on all
+    /// streams: whole messages not yet read, and messages being
+    /// reassembled. A peer pushing it past
+    /// `StreamLimits::max_session_buffer` closes the session with
+    /// `Violation::FlowControl`.
+    pub receive_buffered: u64,
 }

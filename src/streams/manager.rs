@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 use core::time::Duration;
 
+use super::budget::RecvBudget;
 use super::flow::RecvWindow;
 use super::recv::{Fragment, RecvError};
 use super::scheduler::{Scheduler, DEFAULT_PRIORITY, MAX_PRIORITY};
@@ -85,6 +86,13 @@ pub struct StreamManager {
     recv_highest_total: u64,
     recv_released_total: u64,
     max_data_queued: bool,
+    /// Bytes buffered for the application on all streams.
+    budget: RecvBudget,
+}
+
+/// Bytes a stream's receive side holds.
+fn held(s: &Stream) -> u64 {
+    s.bufs.as_ref().map_or(0, |b| b.recv.buffered_bytes())
 }
 
 impl StreamManager {
@@ -108,6 +116,7 @@ impl StreamManager {
             recv_highest_total: 0,
             recv_released_total: 0,
             max_data_queued: false,
+            budget: RecvBudget::new(limits.max_session_buffer),
         };
         m.insert(now, 0);
         m
@@ -304,6 +313,7 @@ impl StreamManager {
         };
         s.counters.last_activity = now;
         s.maybe_free();
+        self.budget.changed(data.len() as u64, 0);
         self.recv_released_total += released;
         self.credit_stream(now, rtt, id);
         self.credit_session(now, rtt);
@@ -335,7 +345,7 @@ impl StreamManager {
             b.recv.clear();
             n
         });
-        let _ = dropped;
+        self.budget.changed(dropped, 0);
         self.release_all_recv(id);
         self.credit_discarded(id);
         self.finish(id);
@@ -357,6 +367,7 @@ impl StreamManager {
         let s = self.usable(id)?;
         s.set(flag::USER_CLOSED | flag::LOCAL_CLOSED | flag::RESET);
         s.clear(flag::FIN_AFTER_DATA);
+        let dropped = held(s);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();
@@ -366,6 +377,7 @@ impl StreamManager {
             s.clear(flag::QUEUED);
             self.sched.remove(id, prio);
         }
+        self.budget.changed(dropped, 0);
         self.release_all_recv(id);
         self.control.push_back(Control::Reset(id, code));
         Ok(())
@@ -627,6 +639,7 @@ impl StreamManager {
             if ended_by_peer {
                 self.finished.insert(ids.clone());
             }
+            self.budget.changed(held(s), 0);
             self.streams.remove(&id);
             self.retired.insert(ids);
             while self.retired.len() > MAX_RETIRED_RANGES {
@@ -673,23 +686,25 @@ impl StreamManager {
             return Ok(());
         };
         let discard = s.has(flag::USER_CLOSED | flag::RESET);
-        let bytes_before = s.recv.highest;
+        let before = held(s);
         let acc = s
             .bufs
             .get_or_insert_with(Default::default)
             .recv
             .on_fragment(&mut s.recv, f, max_message)
             .map_err(Violation::from)?;
-        let _ = bytes_before;
+        let buffered = held(s);
+        self.budget.changed(before, buffered);
         self.recv_highest_total += acc.new_units;
         if self.recv_highest_total > self.recv_advertised {
             return Err(Violation::FlowControl);
         }
-        let buffered = s.bufs.as_ref().map_or(0, |b| b.recv.buffered_bytes());
+        // Past what one stream can hold: its window plus its head message.
         if buffered > max_stream_buffer {
             return Err(Violation::FlowControl);
         }
         if discard {
+            self.budget.changed(buffered, 0);
             if let Some(b) = s.bufs.as_mut() {
                 b.recv.clear();
             }
@@ -698,6 +713,10 @@ impl StreamManager {
             self.credit_discarded(id);
             self.credit_session(now, rtt);
             return Ok(());
+        }
+        // Past the session's receive budget (see `RecvBudget`).
+        if self.budget.is_over() {
+            return Err(Violation::FlowControl);
         }
         if acc.newly_ready > 0 {
             s.counters.last_activity = now;
@@ -772,6 +791,7 @@ impl StreamManager {
         let notify = !s.has(flag::USER_CLOSED);
         s.set(flag::PEER_RESET | flag::RESET | flag::LOCAL_CLOSED);
         s.clear(flag::FIN_AFTER_DATA);
+        self.budget.changed(held(s), 0);
         if let Some(b) = s.bufs.as_mut() {
             b.send.clear();
             b.recv.clear();
@@ -896,6 +916,12 @@ impl StreamManager {
             self.recv_advertised = limit;
             self.requeue_control(Control::MaxData);
         }
+    }
+
+    /// Bytes of received stream data held for the application on all
+    /// streams (bounded by `StreamLimits::max_session_buffer`).
+    pub fn recv_buffered(&self) -> u64 {
+        self.budget.buffered()
     }
 
     /// Session-level figures: (send credit left, receive window size).

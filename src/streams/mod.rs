@@ -6,6 +6,7 @@
 //! Never: touches packets, keys or timers; the session layer moves frames
 //! between the wire and these structures.
 
+pub mod budget;
 pub mod flow;
 pub mod manager;
 pub mod recv;
@@ -22,6 +23,10 @@ use crate::ids::StreamId;
 
 /// Default segment size of `send_all`: 64 KiB, as in the STT chapter.
 pub const DEFAULT_SEGMENT_SIZE: usize = 64 * 1024;
+
+/// Default of [`StreamLimits::max_session_buffer`]: 128 MiB, twice the
+/// default `max_session_window`.
+pub const DEFAULT_MAX_SESSION_BUFFER: u64 = 128 << 20;
 
 /// Limits and initial windows of a session's streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +50,21 @@ pub struct StreamLimits {
     /// by default. Smaller interleaves equal streams more finely, larger
     /// finishes each message sooner.
     pub turn_quantum: u64,
+    /// Bytes of received stream data one session may hold for the
+    /// application, on all its streams together: whole messages not yet
+    /// read, and messages being reassembled or waiting behind a gap. A peer
+    /// that makes the session hold more closes it with
+    /// `Violation::FlowControl`. Flow control alone does not bound this
+    /// across streams: each stream's head message releases credit as it
+    /// arrives (so that a message larger than a window can complete), so a
+    /// session may hold the session window plus one message per stream.
+    /// Must be at least `max_session_window + max_message_size`, what one
+    /// stream can make it hold. Default 128 MiB
+    /// ([`DEFAULT_MAX_SESSION_BUFFER`]): one stream at the default limits
+    /// takes at most 80 MiB, which leaves 48 MiB for unfinished or unread
+    /// messages on other streams. An application with many streams of
+    /// large messages, or one that reads slowly, raises it.
+    pub max_session_buffer: u64,
 }
 
 impl Default for StreamLimits {
@@ -58,6 +78,7 @@ impl Default for StreamLimits {
             max_session_window: 64 << 20,
             max_send_queue: 64 << 20,
             turn_quantum: scheduler::DEFAULT_QUANTUM,
+            max_session_buffer: DEFAULT_MAX_SESSION_BUFFER,
         }
     }
 }

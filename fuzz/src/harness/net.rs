@@ -37,6 +37,10 @@ pub fn config(name: &str) -> stt::ConfigBuilder {
             max_send_queue: 1 << 20,
             // Small turns, so short fuzz inputs still see streams rotate.
             turn_quantum: 4 << 10,
+            // The most an honest peer can make a session hold: the session
+            // window plus one message per stream. Exactly at that bound, so
+            // pair_ops checks that honest traffic never crosses it.
+            max_session_buffer: (1 << 20) + 16 * (64 << 10),
         })
 }
 

@@ -139,6 +139,9 @@ impl World {
     }
 
     fn apply(&mut self, op: &Op) {
+        if std::env::var_os("STT_FUZZ_DEBUG").is_some() {
+            eprintln!("{} op {op:?}", self.n.now);
+        }
         match *op {
             Op::Send(side, s, size) => {
                 let size = usize::from(size);

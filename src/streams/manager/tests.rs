@@ -184,3 +184,95 @@ fn fin_waits_until_the_data_it_ends_was_sent() {
     }
     assert_eq!(b.recv(Instant::ZERO, RTT, 1).unwrap(), Some(msg));
 }
+
+fn budget_pair(budget: u64) -> (StreamManager, StreamManager) {
+    let limits = StreamLimits {
+        max_session_buffer: budget,
+        ..StreamLimits::default()
+    };
+    let mut a = StreamManager::new(limits, Instant::ZERO);
+    let mut b = StreamManager::new(limits, Instant::ZERO);
+    for m in [&mut a, &mut b] {
+        m.set_peer_limits(
+            limits.session_window,
+            limits.stream_window,
+            limits.max_message_size,
+        );
+    }
+    (a, b)
+}
+
+/// What every stream holds, summed the slow way.
+fn held_sum(m: &StreamManager) -> u64 {
+    m.streams.values().map(|s| held(s)).sum()
+}
+
+#[test]
+fn the_budget_counts_what_every_stream_holds() {
+    let (mut a, mut b) = budget_pair(1 << 20);
+    for id in 1..=4 {
+        for _ in 0..2 {
+            a.send(Instant::ZERO, id, Bytes::from(alloc::vec![id as u8; 2_500]))
+                .unwrap();
+        }
+    }
+    // Reversed: everything arrives out of order, some of it twice.
+    let mut sent = chunks(&mut a);
+    sent.reverse();
+    for (i, c) in sent.iter().enumerate() {
+        deliver(&mut b, c);
+        if i % 3 == 0 {
+            deliver(&mut b, c);
+        }
+        assert_eq!(b.recv_buffered(), held_sum(&b));
+    }
+    assert_eq!(b.recv_buffered(), 4 * 2 * 2_500);
+    b.recv(Instant::ZERO, RTT, 1).unwrap().unwrap();
+    assert_eq!(b.recv_buffered(), 7 * 2_500);
+    b.close(2).unwrap();
+    b.reset(3, 9).unwrap();
+    b.on_reset(Instant::ZERO, 4, 0, 2 * 2_501).unwrap();
+    assert_eq!(b.recv_buffered(), 2_500, "stream 1's second message");
+    assert_eq!(b.recv_buffered(), held_sum(&b));
+    // Data for a stream the application closed is dropped, not counted.
+    a.send(Instant::ZERO, 2, Bytes::from_static(b"late"))
+        .unwrap();
+    for c in chunks(&mut a) {
+        deliver(&mut b, &c);
+    }
+    assert_eq!(b.recv_buffered(), 2_500);
+    b.recv(Instant::ZERO, RTT, 1).unwrap().unwrap();
+    assert_eq!(b.recv_buffered(), 0);
+}
+
+#[test]
+fn holding_more_than_the_budget_is_a_flow_control_violation() {
+    let (_, mut b) = budget_pair(5_500);
+    let m = alloc::vec![7u8; 3_000];
+    let frag = |at: usize, len: usize| Fragment {
+        offset: at as u64,
+        seq: 0,
+        msg_len: 3_000,
+        frag_offset: at as u64,
+        data: &m[at..at + len],
+    };
+    // Unfinished messages on two streams, then one completes: 5 500 bytes
+    // is the limit itself.
+    b.on_stream_frame(Instant::ZERO, RTT, 1, frag(0, 2_500))
+        .unwrap();
+    b.on_stream_frame(Instant::ZERO, RTT, 2, frag(0, 2_500))
+        .unwrap();
+    b.on_stream_frame(Instant::ZERO, RTT, 1, frag(2_500, 500))
+        .unwrap();
+    assert_eq!(b.recv_buffered(), 5_500);
+    // A read makes room again.
+    assert_eq!(b.recv(Instant::ZERO, RTT, 1).unwrap().unwrap().len(), 3_000);
+    b.on_stream_frame(Instant::ZERO, RTT, 3, frag(0, 3_000))
+        .unwrap();
+    assert_eq!(b.recv_buffered(), 5_500);
+    // One byte more is one too many.
+    assert_eq!(
+        b.on_stream_frame(Instant::ZERO, RTT, 4, frag(0, 1)),
+        Err(Violation::FlowControl)
+    );
+}
