@@ -1,0 +1,280 @@
+//! The stream manager's side facing the peer: STREAM, STREAM_FIN,
+//! STREAM_RESET and the credit frames, and the credit this side gives back.
+//!
+//! Owns: opening streams on the peer's first frame, the checks that turn a
+//! peer's misbehaviour into a [`Violation`], and when MAX_DATA and
+//! MAX_STREAM_DATA are owed.
+//! Never: trusts a peer-supplied number without a bound (offsets, lengths
+//! and final sizes are checked before they size anything), or gives credit
+//! past the configured windows.
+
+use core::time::Duration;
+
+use super::*;
+
+impl StreamManager {
+    /// Looks up (or opens, on the peer's first frame) stream `id`. `None`:
+    /// retired, frames for it are stale and ignored.
+    fn peer_stream(&mut self, now: Instant, id: StreamId) -> Result<bool, Violation> {
+        if !self.streams.contains_key(&id) {
+            if self.retired.contains(u64::from(id)) {
+                return Ok(false);
+            }
+            if self.streams.len() >= self.limits.max_streams {
+                return Err(Violation::StreamLimit);
+            }
+            self.insert(now, id);
+            self.events.push_back(StreamEvent::Opened(id));
+        }
+        Ok(true)
+    }
+
+    /// A STREAM frame.
+    pub fn on_stream_frame(
+        &mut self,
+        now: Instant,
+        rtt: Duration,
+        id: StreamId,
+        f: Fragment<'_>,
+    ) -> Result<(), Violation> {
+        let max_message = self.limits.max_message_size;
+        let max_stream_buffer = self.limits.max_stream_window.saturating_add(max_message);
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        let discard = s.has(flag::USER_CLOSED | flag::RESET);
+        let before = held(s);
+        let acc = s
+            .bufs
+            .get_or_insert_with(Default::default)
+            .recv
+            .on_fragment(&mut s.recv, f, max_message)
+            .map_err(Violation::from)?;
+        let buffered = held(s);
+        self.budget.changed(before, buffered);
+        self.recv_highest_total += acc.new_units;
+        if self.recv_highest_total > self.recv_advertised {
+            return Err(Violation::FlowControl);
+        }
+        // Past what one stream can hold: its window plus its head message.
+        if buffered > max_stream_buffer {
+            return Err(Violation::FlowControl);
+        }
+        if discard {
+            self.budget.changed(buffered, 0);
+            if let Some(b) = s.bufs.as_mut() {
+                b.recv.clear();
+            }
+            s.maybe_free();
+            self.release_all_recv(id);
+            self.credit_discarded(id);
+            self.credit_session(now, rtt);
+            return Ok(());
+        }
+        // Past the session's receive budget (see `RecvBudget`).
+        if self.budget.is_over() {
+            return Err(Violation::FlowControl);
+        }
+        if acc.newly_ready > 0 {
+            s.counters.last_activity = now;
+            if !s.has(flag::READABLE_SENT) {
+                s.set(flag::READABLE_SENT);
+                self.events.push_back(StreamEvent::Readable(id));
+            }
+        }
+        s.counters.bytes_received += acc.delivered_bytes;
+        self.recv_released_total += acc.released;
+        self.credit_stream(now, rtt, id);
+        self.credit_session(now, rtt);
+        self.check_finished(id);
+        Ok(())
+    }
+
+    /// STREAM_FIN.
+    pub fn on_fin(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        final_offset: u64,
+        final_seq: u64,
+    ) -> Result<(), Violation> {
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        if let Some(prev) = s.recv.fin {
+            if prev != (final_offset, final_seq) {
+                return Err(Violation::Inconsistent);
+            }
+            return Ok(());
+        }
+        if final_offset < s.recv.highest || final_seq < s.recv.expected_seq {
+            return Err(Violation::Inconsistent);
+        }
+        // The rest of the data (if any) is still to come in stream frames,
+        // which flow control counts as they arrive.
+        s.recv.fin = Some((final_offset, final_seq));
+        s.set(flag::PEER_FIN);
+        if s.has(flag::USER_CLOSED) {
+            self.release_all_recv(id);
+        }
+        self.finish(id); // our side closes too, after what we queued
+        self.check_finished(id);
+        self.gc(id);
+        Ok(())
+    }
+
+    /// STREAM_RESET.
+    pub fn on_reset(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        code: u64,
+        final_offset: u64,
+    ) -> Result<(), Violation> {
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        if final_offset < s.recv.highest || final_offset > s.recv.max_data {
+            return Err(Violation::Inconsistent);
+        }
+        self.recv_highest_total += final_offset - s.recv.highest;
+        s.recv.highest = final_offset;
+        let notify = !s.has(flag::USER_CLOSED);
+        s.set(flag::PEER_RESET | flag::RESET | flag::LOCAL_CLOSED);
+        s.clear(flag::FIN_AFTER_DATA);
+        self.budget.changed(held(s), 0);
+        if let Some(b) = s.bufs.as_mut() {
+            b.send.clear();
+            b.recv.clear();
+        }
+        s.maybe_free();
+        let prio = s.priority;
+        if s.has(flag::QUEUED) {
+            s.clear(flag::QUEUED);
+            self.sched.remove(id, prio);
+        }
+        self.release_all_recv(id);
+        if notify {
+            self.events.push_back(StreamEvent::Reset(id, code));
+        }
+        // The stream stays visible (its calls answer `Reset`) until closed.
+        if !notify {
+            self.gc(id);
+        }
+        Ok(())
+    }
+
+    /// MAX_DATA.
+    pub fn on_max_data(&mut self, max: u64) {
+        if max > self.send_max {
+            self.send_max = max;
+            for id in core::mem::take(&mut self.session_blocked) {
+                if let Some(s) = self.streams.get_mut(&id) {
+                    s.clear(flag::SESSION_BLOCKED);
+                }
+                self.wake(id);
+            }
+        }
+    }
+
+    /// MAX_STREAM_DATA.
+    pub fn on_max_stream_data(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        max: u64,
+    ) -> Result<(), Violation> {
+        if !self.peer_stream(now, id)? {
+            return Ok(());
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        if max > s.send.max_data {
+            s.send.max_data = max;
+            self.wake(id);
+        }
+        Ok(())
+    }
+
+    fn check_finished(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            let all_in = s
+                .recv
+                .fin
+                .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
+            if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {
+                s.set(flag::FINISHED_SENT);
+                self.events.push_back(StreamEvent::Finished(id));
+            }
+        }
+    }
+
+    /// The application closed `id` while the peer may still be sending: what
+    /// arrives is dropped, but the credit must keep moving, or the peer would
+    /// block for ever on data it can never deliver (and never flush). Grants
+    /// a window past what was released once half of it is used, at both
+    /// levels, without auto-tuning.
+    pub(super) fn credit_discarded(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            let size = s.window.size;
+            let limit = s.recv.released.saturating_add(size);
+            let stale = limit.saturating_sub(s.recv.max_data) >= size / 2;
+            if !s.has(flag::PEER_FIN | flag::RESET) && limit > s.recv.max_data && stale {
+                s.recv.max_data = limit;
+                if !s.has(flag::MSD_QUEUED) {
+                    s.set(flag::MSD_QUEUED);
+                    self.control.push_back(Control::MaxStreamData(id));
+                }
+            }
+        }
+        let size = self.recv_window.size;
+        let limit = self.recv_released_total.saturating_add(size);
+        if limit > self.recv_advertised && limit - self.recv_advertised >= size / 2 {
+            self.recv_advertised = limit;
+            self.requeue_control(Control::MaxData);
+        }
+    }
+
+    pub(super) fn credit_stream(&mut self, now: Instant, rtt: Duration, id: StreamId) {
+        let max = self.limits.max_stream_window;
+        if let Some(s) = self.streams.get_mut(&id) {
+            if s.has(flag::PEER_FIN | flag::RESET) {
+                return;
+            }
+            if let Some(limit) = s
+                .window
+                .update(now, rtt, s.recv.released, s.recv.max_data, max)
+            {
+                s.recv.max_data = limit;
+                if !s.has(flag::MSD_QUEUED) {
+                    s.set(flag::MSD_QUEUED);
+                    self.control.push_back(Control::MaxStreamData(id));
+                }
+            }
+        }
+    }
+
+    pub(super) fn credit_session(&mut self, now: Instant, rtt: Duration) {
+        let max = self.limits.max_session_window;
+        if let Some(limit) = self.recv_window.update(
+            now,
+            rtt,
+            self.recv_released_total,
+            self.recv_advertised,
+            max,
+        ) {
+            self.recv_advertised = limit;
+            self.requeue_control(Control::MaxData);
+        }
+    }
+}
