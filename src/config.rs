@@ -65,7 +65,8 @@ pub enum ConfigError {
 #[derive(Clone)]
 pub struct Config {
     pub(crate) identity: Identity,
-    pub(crate) network_key: [u8; 32],
+    /// Wiped on drop, as the identity's private key is.
+    pub(crate) network_key: zeroize::Zeroizing<[u8; 32]>,
     pub(crate) provider: Provider,
     pub(crate) cipher: Cipher,
     /// Accept sessions initiated by others (`server_mode`).
@@ -148,7 +149,7 @@ pub struct ConfigBuilder {
     cipher: Cipher,
     shared_seed_len: usize,
     identity: Identity,
-    network_key: [u8; 32],
+    network_key: zeroize::Zeroizing<[u8; 32]>,
     provider: Provider,
     accept_incoming: bool,
     handshake_timeout: Duration,
@@ -176,7 +177,7 @@ impl ConfigBuilder {
             node_seed_len: node_seed.len(),
             shared_seed_len: shared_seed.len(),
             identity: Identity::from_seed(node_seed),
-            network_key: network_key(shared_seed),
+            network_key: zeroize::Zeroizing::new(network_key(shared_seed)),
             provider: Provider::default(),
             cipher: Cipher::default(),
             accept_incoming: true,

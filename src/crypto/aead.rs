@@ -352,6 +352,17 @@ impl PacketKey {
     }
 }
 
+impl Drop for PacketKey {
+    /// Wipes the raw key this type keeps itself. (`ring`'s AES key schedule
+    /// and RustCrypto's cipher states are theirs to wipe.)
+    fn drop(&mut self) {
+        #[cfg(feature = "ring")]
+        if let Inner::Ring(key) = &mut self.0 {
+            zeroize::Zeroize::zeroize(key);
+        }
+    }
+}
+
 impl core::fmt::Debug for PacketKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(

@@ -29,6 +29,7 @@ use snow::types::{Cipher, Dh, Hash, Random};
 use super::{blake2s256, CryptoError};
 use crate::ids::NodeId;
 use crate::rand::Rng;
+use zeroize::Zeroize;
 
 /// The Noise protocol name; it is hashed into every handshake.
 const NOISE_PARAMS: &str = "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2s";
@@ -62,7 +63,18 @@ pub struct Identity {
     public: NodeId,
 }
 
+impl Drop for Identity {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
 impl Identity {
+    /// Overwrites the private key with zeros (what dropping does).
+    fn wipe(&mut self) {
+        self.private.zeroize();
+    }
+
     /// The identity fixed by `node_seed`: private key
     /// BLAKE2s-256(`"stt node key v1"` || `node_seed`), clamped by X25519 on
     /// use. The same seed gives the same node on every run.
@@ -97,6 +109,20 @@ pub struct TrafficSecrets {
     pub tx: [u8; 32],
     /// Secret for packets this side receives (the peer's `tx`).
     pub rx: [u8; 32],
+}
+
+impl Drop for TrafficSecrets {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl TrafficSecrets {
+    /// Overwrites both secrets with zeros (what dropping does).
+    fn wipe(&mut self) {
+        self.tx.zeroize();
+        self.rx.zeroize();
+    }
 }
 
 impl core::fmt::Debug for TrafficSecrets {
@@ -323,6 +349,13 @@ struct SeededResolver {
     identity: ([u8; 32], [u8; 32]),
 }
 
+impl Drop for SeededResolver {
+    fn drop(&mut self) {
+        self.seed.zeroize();
+        self.identity.0.zeroize();
+    }
+}
+
 impl CryptoResolver for SeededResolver {
     fn resolve_rng(&self) -> Option<Box<dyn Random>> {
         Some(Box::new(SnowRng(Rng::from_seed(self.seed))))
@@ -356,6 +389,13 @@ struct X25519 {
     known: ([u8; 32], [u8; 32]),
     private: [u8; 32],
     public: [u8; 32],
+}
+
+impl Drop for X25519 {
+    fn drop(&mut self) {
+        self.private.zeroize();
+        self.known.0.zeroize();
+    }
 }
 
 impl X25519 {
@@ -707,5 +747,19 @@ mod tests {
         assert_eq!(id.private, blake2s256(&[b"stt node key v1", b"x"]));
         assert_ne!(id.private, network_key(b"x"));
         assert_eq!(std::format!("{:?}", run(1, 2).init), "TrafficSecrets(..)");
+    }
+
+    #[test]
+    fn secrets_are_wiped_by_what_drop_calls() {
+        let mut id = Identity::from_seed(b"wipe me");
+        assert_ne!(id.private, [0; 32]);
+        id.wipe();
+        assert_eq!(id.private, [0; 32]);
+        let mut t = TrafficSecrets {
+            tx: [1; 32],
+            rx: [2; 32],
+        };
+        t.wipe();
+        assert_eq!((t.tx, t.rx), ([0; 32], [0; 32]));
     }
 }

@@ -76,6 +76,14 @@ pub(crate) struct Keys {
     pub updates_received: u64,
 }
 
+impl Drop for Keys {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.tx_secret.zeroize();
+        self.rx_next_secret.zeroize();
+    }
+}
+
 impl Keys {
     /// Keys from the handshake's traffic secrets, both directions in phase 0.
     pub fn new(
