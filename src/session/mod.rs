@@ -599,11 +599,26 @@ impl Session {
 
     /// Hands acknowledged and lost packets' contents to their owners.
     fn apply_outcomes(&mut self, out: &mut Vec<Outcome<SentInfo>>) {
+        // Acknowledged stream units are handed over in runs: consecutive
+        // packets usually carry adjacent units of one stream, and one call
+        // for the run costs what one call for a packet did (a stream
+        // lookup, the buffer's bookkeeping). Acknowledging a..b then b..c
+        // and acknowledging a..c leave a stream in the same state.
+        let mut run: Option<(StreamId, Range<u64>)> = None;
         for o in out.drain(..) {
             match o {
                 Outcome::Acked(info) => {
                     for (id, units) in info.chunks {
-                        self.streams.on_chunk_acked(id, units);
+                        match &mut run {
+                            Some((rid, r)) if *rid == id && r.end == units.start => {
+                                r.end = units.end;
+                            }
+                            _ => {
+                                if let Some((rid, r)) = run.replace((id, units)) {
+                                    self.streams.on_chunk_acked(rid, r);
+                                }
+                            }
+                        }
                     }
                     for c in info.controls {
                         self.streams.on_control_acked(c);
@@ -616,6 +631,11 @@ impl Session {
                     }
                 }
                 Outcome::Lost(info) => {
+                    // Acknowledgements first, so the order of events on a
+                    // stream stays the order of the outcomes.
+                    if let Some((rid, r)) = run.take() {
+                        self.streams.on_chunk_acked(rid, r);
+                    }
                     for (id, units) in info.chunks {
                         self.streams.on_chunk_lost(id, units);
                     }
@@ -627,6 +647,9 @@ impl Session {
                     }
                 }
             }
+        }
+        if let Some((rid, r)) = run {
+            self.streams.on_chunk_acked(rid, r);
         }
     }
 }
