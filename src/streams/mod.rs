@@ -46,7 +46,7 @@ pub struct StreamLimits {
     /// Unacknowledged bytes a stream may hold before `send` says `WouldBlock`.
     pub max_send_queue: u64,
     /// Bytes a stream sends in one turn before the next stream of its
-    /// priority gets the packet (see [`scheduler`](self::scheduler)); 64 KiB
+    /// priority gets the packet (see [`scheduler`]); 64 KiB
     /// by default. Smaller interleaves equal streams more finely, larger
     /// finishes each message sooner.
     pub turn_quantum: u64,
