@@ -9,7 +9,11 @@ use crate::streams::send::Chunk;
 const RTT: Duration = Duration::from_millis(40);
 
 fn pair() -> (StreamManager, StreamManager) {
-    let limits = StreamLimits::default();
+    pair_with(StreamLimits::default())
+}
+
+/// Two managers with `limits`, each told the other's windows.
+fn pair_with(limits: StreamLimits) -> (StreamManager, StreamManager) {
     let mut a = StreamManager::new(limits, Instant::ZERO);
     let mut b = StreamManager::new(limits, Instant::ZERO);
     for m in [&mut a, &mut b] {
@@ -186,20 +190,10 @@ fn fin_waits_until_the_data_it_ends_was_sent() {
 }
 
 fn budget_pair(budget: u64) -> (StreamManager, StreamManager) {
-    let limits = StreamLimits {
+    pair_with(StreamLimits {
         max_session_buffer: budget,
         ..StreamLimits::default()
-    };
-    let mut a = StreamManager::new(limits, Instant::ZERO);
-    let mut b = StreamManager::new(limits, Instant::ZERO);
-    for m in [&mut a, &mut b] {
-        m.set_peer_limits(
-            limits.session_window,
-            limits.stream_window,
-            limits.max_message_size,
-        );
-    }
-    (a, b)
+    })
 }
 
 /// What every stream holds, summed the slow way.
