@@ -266,41 +266,18 @@ impl PacketKey {
             .checked_sub(TAG_LEN)
             .ok_or(CryptoError::BufferTooSmall)?;
         let (text, tag_out) = in_out.split_at_mut(text_len);
-        match self.0 {
+        let tag = match self.0 {
             #[cfg(feature = "ring")]
-            Inner::Ring(ref key) => {
-                let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
-                let tag = ring_key(key)?
-                    .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), text)
-                    .map_err(|_| CryptoError::BufferTooSmall)?;
-                tag_out.copy_from_slice(tag.as_ref());
-            }
+            Inner::Ring(ref key) => ring_seal(&ring_key(key)?, nonce, aad, text)?,
             #[cfg(feature = "ring")]
-            Inner::RingAes(ref key) => {
-                let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
-                let tag = key
-                    .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), text)
-                    .map_err(|_| CryptoError::BufferTooSmall)?;
-                tag_out.copy_from_slice(tag.as_ref());
-            }
+            Inner::RingAes(ref key) => ring_seal(key, nonce, aad, text)?,
             #[cfg(feature = "rustcrypto")]
-            Inner::RustCrypto(ref key) => {
-                use chacha20poly1305::AeadInPlace;
-                let tag = key
-                    .encrypt_in_place_detached(&nonce.into(), aad, text)
-                    .map_err(|_| CryptoError::BufferTooSmall)?;
-                tag_out.copy_from_slice(&tag);
-            }
+            Inner::RustCrypto(ref key) => rc_seal(key, nonce, aad, text)?,
             #[cfg(feature = "rustcrypto")]
-            Inner::RustCryptoAes(ref key) => {
-                use aes_gcm::AeadInPlace;
-                let tag = key
-                    .encrypt_in_place_detached(&nonce.into(), aad, text)
-                    .map_err(|_| CryptoError::BufferTooSmall)?;
-                tag_out.copy_from_slice(&tag);
-            }
+            Inner::RustCryptoAes(ref key) => rc_seal(&**key, nonce, aad, text)?,
             Inner::Refused(..) => return Err(CryptoError::BadKey),
-        }
+        };
+        tag_out.copy_from_slice(&tag);
         Ok(())
     }
 
@@ -315,38 +292,13 @@ impl PacketKey {
         }
         match self.0 {
             #[cfg(feature = "ring")]
-            Inner::Ring(ref key) => {
-                let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
-                ring_key(key)?
-                    .open_in_place(nonce, ring::aead::Aad::from(aad), in_out)
-                    .map_err(|_| CryptoError::Decrypt)
-            }
+            Inner::Ring(ref key) => ring_open(&ring_key(key)?, nonce, aad, in_out),
             #[cfg(feature = "ring")]
-            Inner::RingAes(ref key) => {
-                let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
-                key.open_in_place(nonce, ring::aead::Aad::from(aad), in_out)
-                    .map_err(|_| CryptoError::Decrypt)
-            }
+            Inner::RingAes(ref key) => ring_open(key, nonce, aad, in_out),
             #[cfg(feature = "rustcrypto")]
-            Inner::RustCrypto(ref key) => {
-                use chacha20poly1305::AeadInPlace;
-                let (text, tag_in) = in_out.split_at_mut(in_out.len() - TAG_LEN);
-                let mut tag = [0u8; TAG_LEN];
-                tag.copy_from_slice(tag_in);
-                key.decrypt_in_place_detached(&nonce.into(), aad, text, &tag.into())
-                    .map_err(|_| CryptoError::Decrypt)?;
-                Ok(text)
-            }
+            Inner::RustCrypto(ref key) => rc_open(key, nonce, aad, in_out),
             #[cfg(feature = "rustcrypto")]
-            Inner::RustCryptoAes(ref key) => {
-                use aes_gcm::AeadInPlace;
-                let (text, tag_in) = in_out.split_at_mut(in_out.len() - TAG_LEN);
-                let mut tag = [0u8; TAG_LEN];
-                tag.copy_from_slice(tag_in);
-                key.decrypt_in_place_detached(&nonce.into(), aad, text, &tag.into())
-                    .map_err(|_| CryptoError::Decrypt)?;
-                Ok(text)
-            }
+            Inner::RustCryptoAes(ref key) => rc_open(&**key, nonce, aad, in_out),
             Inner::Refused(..) => Err(CryptoError::BadKey),
         }
     }
@@ -380,6 +332,95 @@ fn ring_key(key: &[u8; KEY_LEN]) -> Result<ring::aead::LessSafeKey, CryptoError>
     ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, key)
         .map(ring::aead::LessSafeKey::new)
         .map_err(|_| CryptoError::BadKey)
+}
+
+/// Seals `text` in place with a `ring` key of either cipher; returns the tag.
+#[cfg(feature = "ring")]
+fn ring_seal(
+    key: &ring::aead::LessSafeKey,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    text: &mut [u8],
+) -> Result<[u8; TAG_LEN], CryptoError> {
+    let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
+    let tag = key
+        .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(aad), text)
+        .map_err(|_| CryptoError::BufferTooSmall)?;
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(tag.as_ref());
+    Ok(out)
+}
+
+/// Opens `in_out` (ciphertext then tag) in place with a `ring` key of
+/// either cipher; returns the plaintext.
+#[cfg(feature = "ring")]
+fn ring_open<'a>(
+    key: &ring::aead::LessSafeKey,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    in_out: &'a mut [u8],
+) -> Result<&'a mut [u8], CryptoError> {
+    let nonce = ring::aead::Nonce::assume_unique_for_key(nonce);
+    key.open_in_place(nonce, ring::aead::Aad::from(aad), in_out)
+        .map_err(|_| CryptoError::Decrypt)
+}
+
+/// A RustCrypto AEAD with a 12-byte nonce and a 16-byte tag: both ciphers
+/// implement the same `aead` 0.5 trait.
+#[cfg(feature = "rustcrypto")]
+trait RcAead:
+    chacha20poly1305::aead::AeadInPlace
+    + chacha20poly1305::aead::AeadCore<
+        NonceSize = chacha20poly1305::consts::U12,
+        TagSize = chacha20poly1305::consts::U16,
+    >
+{
+}
+
+#[cfg(feature = "rustcrypto")]
+impl<A> RcAead for A where
+    A: chacha20poly1305::aead::AeadInPlace
+        + chacha20poly1305::aead::AeadCore<
+            NonceSize = chacha20poly1305::consts::U12,
+            TagSize = chacha20poly1305::consts::U16,
+        >
+{
+}
+
+/// Seals `text` in place with a RustCrypto key of either cipher; returns
+/// the tag.
+#[cfg(feature = "rustcrypto")]
+fn rc_seal<A: RcAead>(
+    key: &A,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    text: &mut [u8],
+) -> Result<[u8; TAG_LEN], CryptoError> {
+    let tag = key
+        .encrypt_in_place_detached(&nonce.into(), aad, text)
+        .map_err(|_| CryptoError::BufferTooSmall)?;
+    Ok(tag.into())
+}
+
+/// Opens `in_out` (ciphertext then tag) in place with a RustCrypto key of
+/// either cipher; returns the plaintext.
+#[cfg(feature = "rustcrypto")]
+fn rc_open<'a, A: RcAead>(
+    key: &A,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    in_out: &'a mut [u8],
+) -> Result<&'a mut [u8], CryptoError> {
+    let split = in_out
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(CryptoError::Decrypt)?;
+    let (text, tag_in) = in_out.split_at_mut(split);
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(tag_in);
+    key.decrypt_in_place_detached(&nonce.into(), aad, text, &tag.into())
+        .map_err(|_| CryptoError::Decrypt)?;
+    Ok(text)
 }
 
 /// The nonce of packet `pn`: 4 zero bytes, then `pn` big-endian.
