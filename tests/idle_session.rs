@@ -3,35 +3,15 @@
 //! counts.
 
 mod common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
-use std::time::Duration;
+mod counting;
 
 use common::Pair;
+use std::time::Duration;
+
 use stt::Event;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting::Counting = counting::Counting;
 
 const K: usize = 200;
 
@@ -52,7 +32,7 @@ fn an_idle_session_costs_under_4_kib_per_side() {
     p.sent = Vec::new();
     p.events_a = Vec::new();
     p.events_b = Vec::new();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     for _ in 0..K {
         p.a.connect(p.now, p.b_addr).unwrap();
     }
@@ -67,7 +47,7 @@ fn an_idle_session_costs_under_4_kib_per_side() {
     p.sent = Vec::new();
     p.events_a = Vec::new();
     p.events_b = Vec::new();
-    let per_side = (LIVE.load(Ordering::Relaxed) - before) as f64 / (2 * K) as f64;
+    let per_side = (counting::live() - before) as f64 / (2 * K) as f64;
     println!("idle_session_bytes={per_side:.1}");
     assert!(
         per_side < 4096.0,

@@ -3,33 +3,12 @@
 //! allocates while it counts.
 
 mod common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+mod counting;
 
 use common::Pair;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting::Counting = counting::Counting;
 
 const N: u32 = 100_000;
 
@@ -39,13 +18,13 @@ fn a_hundred_thousand_streams_and_the_cost_of_an_idle_one() {
     let (sa, sb) = p.connect();
 
     // Streams created locally and never used.
-    let m0 = LIVE.load(Ordering::Relaxed);
+    let m0 = counting::live();
     let before = m0;
     let s = p.a.session_mut(sa).unwrap();
     for id in 1..=N {
         s.create_stream(id).unwrap();
     }
-    let local = (LIVE.load(Ordering::Relaxed) - before) as f64 / N as f64;
+    let local = (counting::live() - before) as f64 / N as f64;
     assert_eq!(p.a.session(sa).unwrap().stream_ids().len(), N as usize + 1);
 
     // Streams opened by the peer with one message each, read, then idle.
@@ -81,7 +60,7 @@ fn a_hundred_thousand_streams_and_the_cost_of_an_idle_one() {
     // Drop a (its streams and everything it kept of the traffic): what is
     // left above m0 is b's growth, short of the few KiB a held at m0.
     p.a = stt::Endpoint::new(common::config("spare").build().unwrap(), [9; 32]);
-    let opened = (LIVE.load(Ordering::Relaxed) - m0) as f64 / N as f64;
+    let opened = (counting::live() - m0) as f64 / N as f64;
     println!("idle_stream_bytes_local={local:.1} idle_stream_bytes_peer_opened={opened:.1}");
     assert!(
         local < 256.0,
