@@ -102,13 +102,13 @@ impl<'a> Reader<'a> {
     /// accepted, as in QUIC.
     pub fn varint(&mut self) -> Result<u64, WireError> {
         let first = *self.peek_rest().first().ok_or(WireError::Truncated)?;
-        let len = 1usize << (first >> 6);
-        let raw = self.bytes(len)?;
-        let mut v = u64::from(first & 0x3f);
-        for b in raw.iter().skip(1) {
-            v = (v << 8) | u64::from(*b);
-        }
-        Ok(v)
+        // Fixed-size reads per length: straight-line loads, no loop.
+        Ok(match first >> 6 {
+            0 => u64::from(self.array::<1>()?[0]),
+            1 => u64::from(u16::from_be_bytes(self.array()?) & 0x3fff),
+            2 => u64::from(u32::from_be_bytes(self.array()?) & 0x3fff_ffff),
+            _ => u64::from_be_bytes(self.array()?) & MAX_VARINT,
+        })
     }
 }
 
@@ -186,12 +186,15 @@ impl<'a> Writer<'a> {
         if v > MAX_VARINT {
             return Err(WireError::VarintTooLarge);
         }
-        let len = varint_len(v);
-        // len is 1, 2, 4 or 8, so the tag is 0..=3; it sits in the top two
-        // bits of the `len` bytes that are written.
-        let tag = u64::from(len.trailing_zeros()) << (8 * len - 2);
-        let be = (v | tag).to_be_bytes();
-        self.put_slice(be.get(8 - len..).unwrap_or_default())
+        // One fixed-size store per length (a variable-length copy would be a
+        // call to memcpy for a few bytes); the tag sits in the top two bits.
+        // The casts cannot truncate: each arm's range bounds `v`.
+        match varint_len(v) {
+            1 => self.put_slice(&[v as u8]),
+            2 => self.put_slice(&(0x4000 | v as u16).to_be_bytes()),
+            4 => self.put_slice(&(0x8000_0000 | v as u32).to_be_bytes()),
+            _ => self.put_slice(&(0xc000_0000_0000_0000 | v).to_be_bytes()),
+        }
     }
 
     /// Runs `f`; if it fails, rewinds the position to where it was, so a
