@@ -29,7 +29,8 @@ impl StreamManager {
         Ok(true)
     }
 
-    /// A STREAM frame.
+    /// A STREAM frame. The stream is looked up once (this runs for every
+    /// data packet); the rare paths (opening, discarding) look it up again.
     pub fn on_stream_frame(
         &mut self,
         now: Instant,
@@ -39,11 +40,17 @@ impl StreamManager {
     ) -> Result<(), Violation> {
         let max_message = self.limits.max_message_size;
         let max_stream_buffer = self.limits.max_stream_window.saturating_add(max_message);
-        if !self.peer_stream(now, id)? {
-            return Ok(());
-        }
-        let Some(s) = self.streams.get_mut(&id) else {
-            return Ok(());
+        let s = match self.streams.get_mut(&id) {
+            Some(s) => s,
+            None => {
+                if !self.peer_stream(now, id)? {
+                    return Ok(());
+                }
+                match self.streams.get_mut(&id) {
+                    Some(s) => s,
+                    None => return Ok(()),
+                }
+            }
         };
         let discard = s.has(flag::USER_CLOSED | flag::RESET);
         let before = held(s);
@@ -87,9 +94,13 @@ impl StreamManager {
         }
         s.counters.bytes_received += acc.delivered_bytes;
         self.recv_released_total += acc.released;
-        self.credit_stream(now, rtt, id);
+        if stream_credit(s, now, rtt, self.limits.max_stream_window) {
+            self.control.push_back(Control::MaxStreamData(id));
+        }
+        if finished_now(s) {
+            self.events.push_back(StreamEvent::Finished(id));
+        }
         self.credit_session(now, rtt);
-        self.check_finished(id);
         Ok(())
     }
 
@@ -207,15 +218,8 @@ impl StreamManager {
     }
 
     fn check_finished(&mut self, id: StreamId) {
-        if let Some(s) = self.streams.get_mut(&id) {
-            let all_in = s
-                .recv
-                .fin
-                .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
-            if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {
-                s.set(flag::FINISHED_SENT);
-                self.events.push_back(StreamEvent::Finished(id));
-            }
+        if self.streams.get_mut(&id).is_some_and(|s| finished_now(s)) {
+            self.events.push_back(StreamEvent::Finished(id));
         }
     }
 
@@ -247,20 +251,12 @@ impl StreamManager {
 
     pub(super) fn credit_stream(&mut self, now: Instant, rtt: Duration, id: StreamId) {
         let max = self.limits.max_stream_window;
-        if let Some(s) = self.streams.get_mut(&id) {
-            if s.has(flag::PEER_FIN | flag::RESET) {
-                return;
-            }
-            if let Some(limit) = s
-                .window
-                .update(now, rtt, s.recv.released, s.recv.max_data, max)
-            {
-                s.recv.max_data = limit;
-                if !s.has(flag::MSD_QUEUED) {
-                    s.set(flag::MSD_QUEUED);
-                    self.control.push_back(Control::MaxStreamData(id));
-                }
-            }
+        if self
+            .streams
+            .get_mut(&id)
+            .is_some_and(|s| stream_credit(s, now, rtt, max))
+        {
+            self.control.push_back(Control::MaxStreamData(id));
         }
     }
 
@@ -277,4 +273,38 @@ impl StreamManager {
             self.requeue_control(Control::MaxData);
         }
     }
+}
+
+/// Grows `s`'s receive credit if its window says so; true if a
+/// MAX_STREAM_DATA must be queued (it was not already).
+fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64) -> bool {
+    if s.has(flag::PEER_FIN | flag::RESET) {
+        return false;
+    }
+    let Some(limit) = s
+        .window
+        .update(now, rtt, s.recv.released, s.recv.max_data, max)
+    else {
+        return false;
+    };
+    s.recv.max_data = limit;
+    if s.has(flag::MSD_QUEUED) {
+        return false;
+    }
+    s.set(flag::MSD_QUEUED);
+    true
+}
+
+/// True once, when everything up to the peer's FIN has been delivered
+/// and the application still has the stream: FINISHED is owed.
+fn finished_now(s: &mut Stream) -> bool {
+    let all_in = s
+        .recv
+        .fin
+        .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
+    if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {
+        s.set(flag::FINISHED_SENT);
+        return true;
+    }
+    false
 }
