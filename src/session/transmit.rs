@@ -185,8 +185,10 @@ impl Session {
                                 msg_len: h.msg_len,
                                 frag_offset: h.frag_offset,
                             };
-                            (header.encoded_len(0, true) <= room)
-                                .then(|| header.max_data_in(room, true))
+                            // 0 bytes fit: the header alone may still fit
+                            // (an empty message); checked only then.
+                            let n = header.max_data_in(room, true);
+                            (n > 0 || header.encoded_len(0, true) <= room).then_some(n)
                         });
                         let Some((stream_id, chunk)) = next else {
                             break;

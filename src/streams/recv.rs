@@ -125,6 +125,9 @@ impl Partial {
             stored != data.get((from - at) as usize..(to - at) as usize)
         };
         let head_len = self.head.len() as u64;
+        if at >= head_len && self.pieces.is_empty() {
+            return false; // appends or lies past all data: nothing to compare
+        }
         if at < head_len {
             let to = end.min(head_len);
             if differs(self.head.get(at as usize..to as usize), at, to) {
@@ -319,7 +322,12 @@ impl RecvBuf {
                 return Err(RecvError::Inconsistent);
             }
             self.partial_bytes += p.insert(f.frag_offset, f.data);
-            acc.newly_ready = self.drain_in_order(st);
+            // Invariant (kept by every path that adds data): after each
+            // fragment the message at `expected_seq`, if any, is not whole.
+            // So only a fragment of that message can make something ready.
+            if f.seq == st.expected_seq && p.is_complete() {
+                acc.newly_ready = self.drain_in_order(st);
+            }
         }
         acc.released = self.settle(st);
         acc.delivered_bytes = self.ready_bytes - ready_before;
