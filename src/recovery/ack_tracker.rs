@@ -64,7 +64,9 @@ impl AckTracker {
         let Some(end) = pn.checked_add(1) else {
             return false;
         };
-        if self.received.contains(pn) {
+        // Past the largest (the common case) it cannot be a duplicate.
+        let past_largest = self.largest.is_none_or(|largest| pn > largest);
+        if !past_largest && self.received.contains(pn) {
             return false;
         }
         let (out_of_order, gap) = match self.largest {
@@ -75,7 +77,7 @@ impl AckTracker {
         while self.received.len() > self.max_ranges {
             self.received.pop_min();
         }
-        if self.largest.is_none_or(|largest| pn > largest) {
+        if past_largest {
             self.largest = Some(pn);
             self.largest_time = now;
         }
