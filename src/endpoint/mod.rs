@@ -8,6 +8,8 @@
 
 mod accept;
 mod table;
+#[cfg(test)]
+mod tests;
 mod timers;
 
 use alloc::collections::{BTreeMap, VecDeque};
