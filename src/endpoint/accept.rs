@@ -30,10 +30,11 @@ impl Endpoint {
         }
         // A repeat of an Initial we hold state for: the session resends.
         if let Some(&local) = self.half_open_by_peer.get(&(from, header.src)) {
-            if let Some(s) = self.sessions.get_mut(&local) {
-                s.handle_long(now, from, header, payload, len);
+            if let Some(e) = self.sessions.get_mut(local) {
+                e.session.handle_long(now, from, header, payload, len);
+                let after = self.book.after(e, true);
+                self.settle(local, after);
             }
-            self.touch(local);
             return;
         }
         if self.sessions.len() >= self.cfg.max_sessions {
@@ -61,7 +62,10 @@ impl Endpoint {
                 return;
             }
         }
-        let local = self.fresh_id();
+        let Some(local) = self.fresh_id() else {
+            self.stats.initials_dropped += 1;
+            return;
+        };
         let params = Session::local_params(&self.cfg);
         let seed = self.rng.seed32();
         let hs = match HandshakeState::responder(
@@ -83,11 +87,16 @@ impl Endpoint {
         let mut hs = hs;
         hs.rx_bytes = len as u64;
         let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, now);
-        self.sessions.insert(local, alloc::boxed::Box::new(s));
+        let Some(e) = self.sessions.insert(s) else {
+            self.stats.initials_dropped += 1;
+            return;
+        };
+        e.half_open = true;
         self.half_open.insert(local, (from, header.src));
         self.half_open_by_peer.insert((from, header.src), local);
         self.stats.sessions_accepted += 1;
-        self.touch(local);
+        let after = self.book.after(e, true);
+        self.settle(local, after);
     }
 
     fn send_retry(&mut self, now: Instant, to: SocketAddr, initial: &LongHeader<'_>) {

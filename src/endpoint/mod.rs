@@ -7,10 +7,12 @@
 //! not prove the network key (or, under load, its address).
 
 mod accept;
+mod table;
+#[cfg(test)]
+mod tests;
 mod timers;
 
-use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -25,6 +27,7 @@ use crate::session::Session;
 use crate::streams::StreamError;
 use crate::time::Instant;
 use crate::wire::{peek_dst, Packet};
+use table::{Entry, Table};
 use timers::Timers;
 
 /// Stateless datagrams (Retry) queued at most; more are dropped.
@@ -81,31 +84,83 @@ pub struct Endpoint {
     cfg: Arc<Config>,
     rng: Rng,
     cookie: CookieKey,
-    /// Boxed: a node of the map holds eleven entries, and a session is
-    /// over a kilobyte; boxing keeps the slack of half-full nodes at a few
-    /// bytes per session instead of a few kilobytes.
-    sessions: BTreeMap<SessionId, Box<Session>>,
+    /// The sessions by the slot in their id's low bits, each with its
+    /// flags (ready, dirty, stale, half-open) and indexed deadline.
+    sessions: Table,
     /// Responder sessions still in their handshake: local id -> (peer
     /// address, initiator's id), and the reverse, to spot duplicates.
     half_open: BTreeMap<SessionId, (SocketAddr, SessionId)>,
     half_open_by_peer: BTreeMap<(SocketAddr, SessionId), SessionId>,
-    /// Sessions that may have something to send, in turn order.
-    ready: VecDeque<SessionId>,
-    in_ready: BTreeSet<SessionId>,
-    /// Datagrams the session at the front of `ready` sent in its turn.
+    /// Datagrams the session at the front of the ready queue sent in its
+    /// turn.
     burst: u32,
-    /// Sessions touched through `session_mut` since the last refresh.
-    dirty: BTreeSet<SessionId>,
+    book: Book,
     timers: Timers,
-    /// Sessions whose deadline may have moved since it was last indexed:
-    /// re-indexed when the timers are consulted (`poll_timeout`,
-    /// `handle_timeout`) rather than after every datagram in and out.
-    timers_stale: BTreeSet<SessionId>,
     /// Scratch list of sessions due in `handle_timeout`.
     due: Vec<SessionId>,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
-    events: VecDeque<Event>,
     stats: EndpointStats,
+}
+
+/// The endpoint's work lists and event queue: what follows an interaction
+/// with a session. An id enters a list only when its flag in the session's
+/// [`Entry`] goes from false to true, so a list holds each session once;
+/// lists are read through the table, and an id whose session is gone is
+/// skipped there.
+#[derive(Default)]
+struct Book {
+    /// Sessions that may have something to send, in turn order.
+    ready: VecDeque<SessionId>,
+    /// Sessions changed through `session_mut` since the last refresh.
+    dirty: Vec<SessionId>,
+    /// Sessions whose deadline may have moved since it was last indexed:
+    /// re-indexed when the timers are consulted (`poll_timeout`,
+    /// `handle_timeout`) rather than after every datagram in and out.
+    stale: Vec<SessionId>,
+    events: VecDeque<Event>,
+}
+
+/// What [`Book::after`] leaves for the endpoint to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// Nothing.
+    Keep,
+    /// The session finished its handshake: out of the half-open maps.
+    Established,
+    /// The session is over: out of the table.
+    Done,
+}
+
+impl Book {
+    /// After any interaction with session `e`: collect its events, mark it
+    /// ready to send (if `ready`) and its deadline stale, and say whether
+    /// it left the half-open state or ended.
+    fn after(&mut self, e: &mut Entry, ready: bool) -> After {
+        let id = e.session.id();
+        if ready && !e.in_ready {
+            e.in_ready = true;
+            self.ready.push_back(id);
+        }
+        while let Some(ev) = e.session.poll_event() {
+            self.events.push_back(ev);
+        }
+        if e.session.is_done() {
+            return After::Done;
+        }
+        self.mark_stale(e);
+        if e.half_open && !e.session.is_half_open() {
+            e.half_open = false;
+            return After::Established;
+        }
+        After::Keep
+    }
+
+    fn mark_stale(&mut self, e: &mut Entry) {
+        if !e.stale {
+            e.stale = true;
+            self.stale.push(e.session.id());
+        }
+    }
 }
 
 impl core::fmt::Debug for Endpoint {
@@ -125,21 +180,17 @@ impl Endpoint {
         let mut rng = Rng::from_seed(seed);
         let cookie = CookieKey::new(&rng.seed32());
         Endpoint {
-            cfg: Arc::new(config),
             rng,
             cookie,
-            sessions: BTreeMap::new(),
+            sessions: Table::new(config.max_sessions),
+            cfg: Arc::new(config),
             half_open: BTreeMap::new(),
             half_open_by_peer: BTreeMap::new(),
-            ready: VecDeque::new(),
-            in_ready: BTreeSet::new(),
             burst: 0,
-            dirty: BTreeSet::new(),
+            book: Book::default(),
             timers: Timers::default(),
-            timers_stale: BTreeSet::new(),
             due: Vec::new(),
             stateless: VecDeque::new(),
-            events: VecDeque::new(),
             stats: EndpointStats::default(),
         }
     }
@@ -159,11 +210,14 @@ impl Endpoint {
         self.stats
     }
 
-    fn fresh_id(&mut self) -> SessionId {
+    /// An id for a new session, or `None` if the table is full: the slot
+    /// the session will take in the low bits, random bits above, never 0
+    /// (0 means "no id" in Initials).
+    fn fresh_id(&mut self) -> Option<SessionId> {
         loop {
-            let id = SessionId(self.rng.next_u64());
-            if id.0 != 0 && !self.sessions.contains_key(&id) {
-                return id;
+            let id = self.sessions.next_id(self.rng.next_u64())?;
+            if id.0 != 0 {
+                return Some(id);
             }
         }
     }
@@ -175,11 +229,14 @@ impl Endpoint {
         if self.sessions.len() >= self.cfg.max_sessions {
             return Err(ConnectError::TooManySessions);
         }
-        let id = self.fresh_id();
+        let id = self.fresh_id().ok_or(ConnectError::TooManySessions)?;
         let seed = self.rng.seed32();
         let s = Session::initiator(self.cfg.clone(), id, addr, seed, now)?;
-        self.sessions.insert(id, Box::new(s));
-        self.touch(id);
+        let Some(e) = self.sessions.insert(s) else {
+            return Err(ConnectError::TooManySessions);
+        };
+        let after = self.book.after(e, true);
+        self.settle(id, after);
         Ok(id)
     }
 
@@ -202,11 +259,13 @@ impl Endpoint {
                 self.on_initial(now, from, &header, payload, len);
                 return;
             }
-            let Some(s) = self.sessions.get_mut(&dst) else {
+            let Some(e) = self.sessions.get_mut(dst) else {
                 self.stats.unknown_session += 1;
                 return;
             };
-            s.handle_long(now, from, &header, payload, len);
+            e.session.handle_long(now, from, &header, payload, len);
+            let after = self.book.after(e, true);
+            self.settle(dst, after);
         } else {
             let header = match Packet::parse(data) {
                 Ok(Packet::Short { header, .. }) => header,
@@ -215,13 +274,14 @@ impl Endpoint {
                     return;
                 }
             };
-            let Some(s) = self.sessions.get_mut(&dst) else {
+            let Some(e) = self.sessions.get_mut(dst) else {
                 self.stats.unknown_session += 1;
                 return;
             };
-            s.handle_short(now, from, header, data);
+            e.session.handle_short(now, from, header, data);
+            let after = self.book.after(e, true);
+            self.settle(dst, after);
         }
-        self.touch(dst);
     }
 
     /// **Test-only, never for production** (cargo feature `fuzzing`, off by
@@ -241,11 +301,12 @@ impl Endpoint {
     ) -> bool {
         self.stats.datagrams_received += 1;
         self.refresh();
-        let Some(s) = self.sessions.get_mut(&session) else {
+        let Some(e) = self.sessions.get_mut(session) else {
             return false;
         };
-        s.fuzz_inject_plaintext(now, pn, plaintext);
-        self.touch(session);
+        e.session.fuzz_inject_plaintext(now, pn, plaintext);
+        let after = self.book.after(e, true);
+        self.settle(session, after);
         true
     }
 
@@ -267,10 +328,14 @@ impl Endpoint {
             due.push(id);
         }
         for id in due.drain(..) {
-            if let Some(s) = self.sessions.get_mut(&id) {
-                s.handle_timeout(now);
-            }
-            self.touch(id);
+            let Some(e) = self.sessions.get_mut(id) else {
+                continue;
+            };
+            // Popped from the index: no longer indexed.
+            e.deadline = None;
+            e.session.handle_timeout(now);
+            let after = self.book.after(e, true);
+            self.settle(id, after);
         }
         self.due = due;
     }
@@ -288,28 +353,29 @@ impl Endpoint {
                 });
             }
         }
-        while let Some(&id) = self.ready.front() {
-            let Some(s) = self.sessions.get_mut(&id) else {
-                self.ready.pop_front();
-                self.in_ready.remove(&id);
+        while let Some(&id) = self.book.ready.front() {
+            let Some(e) = self.sessions.get_mut(id) else {
+                // A session that ended while queued.
+                self.book.ready.pop_front();
                 self.burst = 0;
                 continue;
             };
-            if let Some(len) = s.poll_transmit(now, buf) {
-                let destination = s.peer();
-                self.timers_stale.insert(id);
+            if let Some(len) = e.session.poll_transmit(now, buf) {
+                let destination = e.session.peer();
+                self.book.mark_stale(e);
                 self.burst += 1;
                 if self.burst >= SESSION_BURST {
                     // Round-robin: its next turn comes after the others'.
-                    self.ready.rotate_left(1);
+                    self.book.ready.rotate_left(1);
                     self.burst = 0;
                 }
                 return Some(Transmit { destination, len });
             }
-            self.ready.pop_front();
+            self.book.ready.pop_front();
             self.burst = 0;
-            self.in_ready.remove(&id);
-            self.touch_quiet(id);
+            e.in_ready = false;
+            let after = self.book.after(e, false);
+            self.settle(id, after);
         }
         None
     }
@@ -317,25 +383,30 @@ impl Endpoint {
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.refresh();
-        self.events.pop_front()
+        self.book.events.pop_front()
     }
 
     /// The session `id`, if it exists.
     pub fn session(&self, id: SessionId) -> Option<&Session> {
-        self.sessions.get(&id).map(|s| &**s)
+        self.sessions.get(id).map(|e| &e.session)
     }
 
     /// The session `id`, for calls that change it (streams, sends, close).
     pub fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
-        if self.sessions.contains_key(&id) {
-            self.dirty.insert(id);
+        let e = self.sessions.get_mut(id)?;
+        if !e.dirty {
+            e.dirty = true;
+            self.book.dirty.push(id);
         }
-        self.sessions.get_mut(&id).map(|s| &mut **s)
+        Some(&mut e.session)
     }
 
-    /// Ids of all sessions, ascending.
+    /// Ids of all sessions, ascending. Sorts them on each call: meant for
+    /// the application's bookkeeping, not for a per-datagram loop.
     pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
-        self.sessions.keys().copied()
+        let mut ids: Vec<SessionId> = self.sessions.ids().collect();
+        ids.sort_unstable();
+        ids.into_iter()
     }
 
     /// Sends `data` as one message on stream 0 of each session in `ids`
@@ -359,7 +430,7 @@ impl Endpoint {
 
     /// Closes every session with `code` (application close).
     pub fn close_all(&mut self, code: u64, reason: &[u8]) {
-        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        let ids: Vec<SessionId> = self.sessions().collect();
         for id in ids {
             if let Some(s) = self.session_mut(id) {
                 s.close(code, reason);
@@ -369,53 +440,63 @@ impl Endpoint {
 
     // ----- bookkeeping -----
 
-    /// Brings sessions touched through `session_mut` up to date.
+    /// Brings sessions changed through `session_mut` up to date, in the
+    /// order they were changed.
+    #[inline]
     fn refresh(&mut self) {
-        while let Some(id) = self.dirty.pop_first() {
-            self.touch(id);
+        if !self.book.dirty.is_empty() {
+            self.refresh_dirty();
         }
     }
 
-    /// After any interaction with session `id`: collect its events, mark it
-    /// ready to send, re-index its timer, drop it if it is over.
-    fn touch(&mut self, id: SessionId) {
-        if self.in_ready.insert(id) {
-            self.ready.push_back(id);
+    fn refresh_dirty(&mut self) {
+        let mut dirty = core::mem::take(&mut self.book.dirty);
+        for id in dirty.drain(..) {
+            let Some(e) = self.sessions.get_mut(id) else {
+                continue;
+            };
+            e.dirty = false;
+            let after = self.book.after(e, true);
+            self.settle(id, after);
         }
-        self.touch_quiet(id);
+        self.book.dirty = dirty;
     }
 
-    fn touch_quiet(&mut self, id: SessionId) {
-        let Some(s) = self.sessions.get_mut(&id) else {
-            self.timers.remove(id);
+    /// Does what [`Book::after`] left to do for session `id`.
+    #[inline]
+    fn settle(&mut self, id: SessionId, after: After) {
+        match after {
+            After::Keep => {}
+            After::Established => self.forget_half_open(id),
+            After::Done => self.remove(id),
+        }
+    }
+
+    fn remove(&mut self, id: SessionId) {
+        let Some(e) = self.sessions.remove(id) else {
             return;
         };
-        while let Some(e) = s.poll_event() {
-            self.events.push_back(e);
+        self.timers.set(id, e.deadline, None);
+        if e.half_open {
+            self.forget_half_open(id);
         }
-        if !self.half_open.is_empty() && !s.is_half_open() {
-            if let Some(key) = self.half_open.remove(&id) {
-                self.half_open_by_peer.remove(&key);
-            }
+    }
+
+    fn forget_half_open(&mut self, id: SessionId) {
+        if let Some(key) = self.half_open.remove(&id) {
+            self.half_open_by_peer.remove(&key);
         }
-        if s.is_done() {
-            self.sessions.remove(&id);
-            self.timers.remove(id);
-            self.in_ready.remove(&id);
-            self.timers_stale.remove(&id);
-            return;
-        }
-        self.timers_stale.insert(id);
     }
 
     fn reindex_stale(&mut self) {
-        while let Some(id) = self.timers_stale.pop_first() {
-            self.reindex(id);
+        for id in self.book.stale.drain(..) {
+            let Some(e) = self.sessions.get_mut(id) else {
+                continue;
+            };
+            e.stale = false;
+            let next = e.session.next_timeout();
+            self.timers.set(id, e.deadline, next);
+            e.deadline = next;
         }
-    }
-
-    fn reindex(&mut self, id: SessionId) {
-        let next = self.sessions.get(&id).and_then(|s| s.next_timeout());
-        self.timers.set(id, next);
     }
 }
