@@ -27,6 +27,14 @@ struct Two {
 }
 
 impl Two {
+    /// `n` sessions from a to b, not yet run.
+    fn connect(&mut self, n: usize) -> Vec<SessionId> {
+        let b_addr = B.parse().unwrap();
+        (0..n)
+            .map(|_| self.a.connect(self.now, b_addr).unwrap())
+            .collect()
+    }
+
     fn new(max_sessions: usize) -> Self {
         Two {
             a: endpoint(1, max_sessions),
@@ -64,9 +72,7 @@ impl Two {
 fn ids_carry_their_slot_and_sessions_lists_them_ascending() {
     let mut p = Two::new(8);
     let b_addr = B.parse().unwrap();
-    let ids: Vec<SessionId> = (0..8)
-        .map(|_| p.a.connect(p.now, b_addr).unwrap())
-        .collect();
+    let ids = p.connect(8);
     assert_eq!(
         p.a.connect(p.now, b_addr).unwrap_err(),
         ConnectError::TooManySessions
@@ -140,10 +146,7 @@ fn an_ended_sessions_id_never_reaches_the_one_in_its_slot() {
 #[test]
 fn work_lists_hold_each_session_once() {
     let mut p = Two::new(16);
-    let b_addr = B.parse().unwrap();
-    let ids: Vec<SessionId> = (0..3)
-        .map(|_| p.a.connect(p.now, b_addr).unwrap())
-        .collect();
+    let ids = p.connect(3);
     p.run(Duration::from_millis(200));
     for _ in 0..5 {
         for &id in &ids {
