@@ -29,6 +29,8 @@
 
 #[path = "common.rs"]
 mod common;
+#[path = "udp_batch.rs"]
+mod udp_batch;
 
 pub use common::{Error, PerSession};
 
@@ -48,10 +50,9 @@ use stt::{
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
+use udp_batch::UdpBatch;
 
-/// Receive buffer: the largest UDP payload fits.
-const RECV_BUF: usize = 64 * 1024;
-/// Datagrams read, or sent, in one go before the loop looks at its other
+/// Reads, or datagrams sent, in one go before the loop looks at its other
 /// inputs again.
 const BATCH: usize = 256;
 
@@ -173,10 +174,11 @@ impl Node {
     ) -> Result<Node, Error> {
         let socket = UdpSocket::bind(addr).await?;
         let local_addr = socket.local_addr()?;
+        let io = UdpBatch::new(&socket, config.max_datagram_size)?;
         let ep = Endpoint::new(config, seed);
         let node_id = ep.node_id();
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(socket, Core::new(ep), rx));
+        tokio::spawn(run(socket, io, Core::new(ep), rx));
         Ok(Node {
             tx,
             local_addr,
@@ -617,9 +619,12 @@ impl Drop for Receiving {
 
 /// The node's task: owns the socket and the core until shutdown, or until
 /// every handle is gone.
-async fn run(socket: UdpSocket, mut core: Core, mut rx: mpsc::UnboundedReceiver<Msg>) {
-    let mut buf = vec![0u8; RECV_BUF];
-    let mut out = vec![0u8; RECV_BUF];
+async fn run(
+    socket: UdpSocket,
+    mut io: UdpBatch,
+    mut core: Core,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) {
     let mut jobs: Vec<Job> = Vec::new();
     let mut wake = Wake::default();
     let mut more_to_send = false;
@@ -628,11 +633,11 @@ async fn run(socket: UdpSocket, mut core: Core, mut rx: mpsc::UnboundedReceiver<
         settle(&mut core, &mut jobs, &mut wake);
         if let Some(done) = stop.take() {
             // Shutdown: the CLOSE frames go out, then the loop ends.
-            while send_some(&socket, &mut core, &mut out).await {}
+            while io.send_some(&socket, &mut core, BATCH).await {}
             let _ = done.send(());
             return;
         }
-        more_to_send = send_some(&socket, &mut core, &mut out).await || more_to_send;
+        more_to_send = io.send_some(&socket, &mut core, BATCH).await || more_to_send;
         let deadline = core
             .ep
             .poll_timeout()
@@ -667,7 +672,7 @@ async fn run(socket: UdpSocket, mut core: Core, mut rx: mpsc::UnboundedReceiver<
             }
             r = socket.readable() => {
                 if r.is_ok() {
-                    receive_some(&socket, &mut core, &mut buf);
+                    io.receive_some(&socket, &mut core, BATCH);
                     wake.datagrams = true;
                 }
             }
@@ -700,44 +705,4 @@ fn settle(core: &mut Core, jobs: &mut Vec<Job>, wake: &mut Wake) {
         let w = std::mem::take(wake);
         jobs.retain_mut(|job| !(w.matches(job.key) && (job.run)(core)));
     }
-}
-
-/// Reads what the socket holds (up to a batch) into the core.
-fn receive_some(socket: &UdpSocket, core: &mut Core, buf: &mut [u8]) {
-    for _ in 0..BATCH {
-        match socket.try_recv_from(buf) {
-            Ok((n, from)) => {
-                let now = core.clock.now();
-                if let Some(d) = buf.get_mut(..n) {
-                    core.ep.handle_datagram(now, from, d);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-            // ICMP errors (port unreachable...) surface here on some
-            // systems; the core's timers deal with a silent peer.
-            Err(_) => {}
-        }
-    }
-}
-
-/// Sends what the core has to send, up to a batch; true if it may have more.
-async fn send_some(socket: &UdpSocket, core: &mut Core, out: &mut [u8]) -> bool {
-    let now = core.clock.now();
-    for _ in 0..BATCH {
-        let Some(t) = core.ep.poll_transmit(now, out) else {
-            return false;
-        };
-        let Some(d) = out.get(..t.len) else { continue };
-        match socket.try_send_to(d, t.destination) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                // The socket's buffer is full: wait for room (backpressure).
-                let _ = socket.send_to(d, t.destination).await;
-            }
-            // Unreachable destinations and the like: the datagram is lost,
-            // which the protocol recovers from or times out on.
-            Err(_) => {}
-        }
-    }
-    true
 }
