@@ -254,17 +254,25 @@ async fn wrong_shared_seed_fails_the_handshake() {
     assert!(server.stats().await.unwrap().handshakes_rejected > 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_to_sessions_reaches_stream_0_of_each() {
+/// A server with three clients "a", "b", "c": (server, each client with
+/// its session, the server's side of each session in the same order).
+async fn star() -> (Node, Vec<(Node, Session)>, Vec<Session>) {
     let server = node("server").await;
     let mut clients = Vec::new();
-    let mut ids = Vec::new();
+    let mut sessions = Vec::new();
     for name in ["a", "b", "c"] {
         let n = node(name).await;
         let (c, s) = tokio::join!(n.connect(server.local_addr()), server.accept());
-        ids.push(s.unwrap().id());
+        sessions.push(s.unwrap());
         clients.push((n, c.unwrap()));
     }
+    (server, clients, sessions)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_to_sessions_reaches_stream_0_of_each() {
+    let (server, clients, sessions) = star().await;
+    let ids: Vec<_> = sessions.iter().map(Session::id).collect();
     let r = server.send_to_sessions(&ids, &b"all"[..]).await.unwrap();
     assert!(r.iter().all(|(_, r)| r == &Ok(0)), "{r:?}");
     for (_, c) in &clients {
@@ -282,15 +290,7 @@ async fn send_to_sessions_reaches_stream_0_of_each() {
 /// bulk): every peer still gets exactly its bytes, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_to_three_peers_at_once_arrives_intact() {
-    let server = node("server").await;
-    let mut clients = Vec::new();
-    let mut sessions = Vec::new();
-    for name in ["a", "b", "c"] {
-        let n = node(name).await;
-        let (c, s) = tokio::join!(n.connect(server.local_addr()), server.accept());
-        sessions.push(s.unwrap());
-        clients.push((n, c.unwrap()));
-    }
+    let (_server, clients, sessions) = star().await;
     let data = |k: usize| -> Vec<u8> {
         (0..(1usize << 20) + 333 * k)
             .map(|i| (i * (k + 3) % 251) as u8)
