@@ -24,41 +24,19 @@
 //! figures from one run on one machine: the ratios mean something, bare
 //! rates on a shared machine do not.
 
+#[path = "../../tests/counting/mod.rs"]
+mod counting;
 #[path = "driver.rs"]
 mod driver;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
 use driver::{Clock, Opts, Pair};
 use stt::crypto::{Cipher, PacketKey, Provider, TAG_LEN};
 use stt::wire::SHORT_HEADER_LEN;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting::Counting = counting::Counting;
 
 struct Args {
     bytes: u64,
@@ -151,7 +129,7 @@ fn throughput(args: &Args) {
     // load; each rate is total bytes over the sum of its rounds' times.
     const ROUNDS: u64 = 8;
     let round = args.bytes / ROUNDS;
-    let allocs0 = ALLOCS.load(Ordering::Relaxed);
+    let allocs0 = counting::allocations();
     let mut m = driver::Moved::default();
     let mut aead = Duration::ZERO;
     for _ in 0..ROUNDS {
@@ -167,7 +145,7 @@ fn throughput(args: &Args) {
             aead += aead_time(o.provider, o.cipher, o.datagram, round);
         }
     }
-    let allocs = ALLOCS.load(Ordering::Relaxed) - allocs0;
+    let allocs = counting::allocations() - allocs0;
     let goodput = mib_s(m.bytes, m.cpu.as_secs_f64());
     let limit = mib_s(m.bytes, aead.as_secs_f64());
     let packets = m.datagrams_ab + m.datagrams_ba;
@@ -204,12 +182,12 @@ fn idle(args: &Args, n: u32) {
     let mut p = Pair::new(o);
     p.connect(1);
     let sa = p.sessions_a[0];
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let s = p.a.session_mut(sa).unwrap();
     for id in 1..=n {
         s.create_stream(id).expect("create");
     }
-    let stream = (LIVE.load(Ordering::Relaxed) - before) as f64 / f64::from(n);
+    let stream = (counting::live() - before) as f64 / f64::from(n);
 
     // Sessions: both ends of `k` idle sessions, halved (each side holds
     // one). Measured between two quiet points of the same pair (simulated
@@ -225,10 +203,10 @@ fn idle(args: &Args, n: u32) {
     q.connect(k);
     q.settle(std::time::Duration::from_millis(200));
     q.reserve(8 * k as usize);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     q.connect(k);
     q.settle(std::time::Duration::from_millis(200));
-    let session = (LIVE.load(Ordering::Relaxed) - before) as f64 / f64::from(2 * k);
+    let session = (counting::live() - before) as f64 / f64::from(2 * k);
     println!("idle_streams={n} idle_sessions={k}");
     println!("idle_stream_bytes={stream:.1}");
     println!("idle_session_bytes={session:.1}");
