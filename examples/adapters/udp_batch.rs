@@ -32,6 +32,18 @@ struct Batch {
     len: usize,
 }
 
+impl Batch {
+    /// A run of one datagram of `len` bytes.
+    fn first(destination: SocketAddr, len: usize) -> Self {
+        Batch {
+            destination,
+            segment: len,
+            count: 1,
+            len,
+        }
+    }
+}
+
 /// The socket's batching state and its buffers.
 pub struct UdpBatch {
     state: UdpSocketState,
@@ -91,19 +103,9 @@ impl UdpBatch {
                     let run = b.len;
                     self.flush(socket, Some(b)).await;
                     self.out.copy_within(run..run + t.len, 0);
-                    Some(Batch {
-                        destination: t.destination,
-                        segment: t.len,
-                        count: 1,
-                        len: t.len,
-                    })
+                    Some(Batch::first(t.destination, t.len))
                 }
-                None => Some(Batch {
-                    destination: t.destination,
-                    segment: t.len,
-                    count: 1,
-                    len: t.len,
-                }),
+                None => Some(Batch::first(t.destination, t.len)),
             };
             let full = batch.as_ref().is_some_and(|b| {
                 b.count >= self.max_segments()
