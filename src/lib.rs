@@ -120,6 +120,7 @@ pub mod crypto;
 pub mod endpoint;
 pub mod event;
 pub mod ids;
+pub mod path;
 pub mod rand;
 pub mod ranges;
 pub mod recovery;
