@@ -20,6 +20,10 @@ pub const MIN_NODE_SEED_LEN: usize = 16;
 pub const MIN_DATAGRAM_SIZE: usize = 256;
 /// Largest datagram size (a UDP payload).
 pub const MAX_DATAGRAM_SIZE: usize = 65_527;
+/// Default ceiling of the datagram size search: a 1500-byte MTU less 40
+/// bytes of IPv6 and 8 of UDP. See the README's "Path MTU" section for the
+/// measurements behind it.
+pub const DEFAULT_MAX_DATAGRAM_SIZE: usize = 1452;
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +47,15 @@ pub enum ConfigError {
     /// Datagram size outside [`MIN_DATAGRAM_SIZE`]..=[`MAX_DATAGRAM_SIZE`].
     #[error("datagram size {0} is outside {MIN_DATAGRAM_SIZE}..={MAX_DATAGRAM_SIZE}")]
     DatagramSize(usize),
+    /// The base datagram size is below [`MIN_DATAGRAM_SIZE`] or above the
+    /// ceiling (`max_datagram_size`).
+    #[error("base datagram size {base} must be in {MIN_DATAGRAM_SIZE}..={ceiling} (the ceiling)")]
+    BaseDatagramSize {
+        /// The base size asked for.
+        base: usize,
+        /// The ceiling it must not exceed.
+        ceiling: usize,
+    },
     /// A limit or duration that must be positive is zero.
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
@@ -77,8 +90,12 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Send a keep-alive after this long without sending; `None`: never.
     pub keep_alive: Option<Duration>,
-    /// Largest datagram sent (UDP payload).
+    /// Largest datagram sent (UDP payload): the ceiling of each session's
+    /// datagram size search.
     pub max_datagram_size: usize,
+    /// Datagram size every session starts at (and falls back to), which
+    /// every path is assumed to carry; handshake packets fit it.
+    pub base_datagram_size: usize,
     /// Sessions held at once.
     pub max_sessions: usize,
     /// Half-open (responder) handshakes held before cookies are required.
@@ -108,6 +125,7 @@ impl core::fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("keep_alive", &self.keep_alive)
             .field("max_datagram_size", &self.max_datagram_size)
+            .field("base_datagram_size", &self.base_datagram_size)
             .field("max_sessions", &self.max_sessions)
             .field("max_half_open", &self.max_half_open)
             .field("segment_size", &self.segment_size)
@@ -156,6 +174,7 @@ pub struct ConfigBuilder {
     idle_timeout: Duration,
     keep_alive: Option<Duration>,
     max_datagram_size: usize,
+    base_datagram_size: usize,
     max_sessions: usize,
     max_half_open: usize,
     cookie_lifetime: Duration,
@@ -184,7 +203,8 @@ impl ConfigBuilder {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             keep_alive: Some(Duration::from_secs(10)),
-            max_datagram_size: 1452,
+            max_datagram_size: DEFAULT_MAX_DATAGRAM_SIZE,
+            base_datagram_size: crate::path::DEFAULT_BASE_DATAGRAM_SIZE,
             max_sessions: 10_000,
             max_half_open: 256,
             cookie_lifetime: Duration::from_secs(10),
@@ -229,9 +249,18 @@ impl ConfigBuilder {
         self.keep_alive = d;
         self
     }
-    /// Largest datagram (default 1452: fits a 1500-byte MTU over IPv6).
+    /// Largest datagram, the ceiling of the path's datagram size search
+    /// (default [`DEFAULT_MAX_DATAGRAM_SIZE`], 1452: fits a 1500-byte MTU
+    /// over IPv6). Raise it for jumbo-frame paths or loopback.
     pub fn max_datagram_size(mut self, n: usize) -> Self {
         self.max_datagram_size = n;
+        self
+    }
+    /// Datagram size every session starts at and falls back to after a
+    /// black hole (default 1200, which every IPv4 and IPv6 path carries).
+    /// Equal to `max_datagram_size`, the size is fixed and never probed.
+    pub fn base_datagram_size(mut self, n: usize) -> Self {
+        self.base_datagram_size = n;
         self
     }
     /// Sessions held at once (default 10,000).
@@ -299,6 +328,12 @@ impl ConfigBuilder {
         if !(MIN_DATAGRAM_SIZE..=MAX_DATAGRAM_SIZE).contains(&self.max_datagram_size) {
             return Err(ConfigError::DatagramSize(self.max_datagram_size));
         }
+        if !(MIN_DATAGRAM_SIZE..=self.max_datagram_size).contains(&self.base_datagram_size) {
+            return Err(ConfigError::BaseDatagramSize {
+                base: self.base_datagram_size,
+                ceiling: self.max_datagram_size,
+            });
+        }
         let zero = [
             (self.handshake_timeout.is_zero(), "handshake_timeout"),
             (self.idle_timeout.is_zero(), "idle_timeout"),
@@ -332,7 +367,10 @@ impl ConfigBuilder {
             return Err(ConfigError::SessionBufferTooSmall { min: min_buffer });
         }
         let mut recovery = self.recovery;
-        recovery.max_datagram_size = self.max_datagram_size;
+        // The window's unit starts at the base size (the initial window is
+        // counted in datagrams a session can surely send); sessions move it
+        // as their datagram size grows.
+        recovery.max_datagram_size = self.base_datagram_size;
         Ok(Config {
             identity: self.identity,
             network_key: self.network_key,
@@ -343,6 +381,7 @@ impl ConfigBuilder {
             idle_timeout: self.idle_timeout,
             keep_alive: self.keep_alive,
             max_datagram_size: self.max_datagram_size,
+            base_datagram_size: self.base_datagram_size,
             max_sessions: self.max_sessions,
             max_half_open: self.max_half_open,
             cookie_lifetime: self.cookie_lifetime,
@@ -367,7 +406,8 @@ mod tests {
         let c = Config::builder(NODE, NET).build().unwrap();
         assert_eq!(c.segment_size, 64 * 1024);
         assert_eq!(c.max_datagram_size, 1452);
-        assert_eq!(c.recovery.max_datagram_size, 1452);
+        assert_eq!(c.base_datagram_size, 1200);
+        assert_eq!(c.recovery.max_datagram_size, 1200, "window unit starts at the base");
     }
 
     #[test]
@@ -380,6 +420,31 @@ mod tests {
     fn bad_limits_are_refused() {
         let e = Config::builder(NODE, NET).max_datagram_size(100).build();
         assert_eq!(e.unwrap_err(), ConfigError::DatagramSize(100));
+        let e = Config::builder(NODE, NET)
+            .max_datagram_size(1300)
+            .base_datagram_size(1400)
+            .build();
+        assert_eq!(
+            e.unwrap_err(),
+            ConfigError::BaseDatagramSize {
+                base: 1400,
+                ceiling: 1300
+            }
+        );
+        let e = Config::builder(NODE, NET).base_datagram_size(255).build();
+        assert_eq!(
+            e.unwrap_err(),
+            ConfigError::BaseDatagramSize {
+                base: 255,
+                ceiling: 1452
+            }
+        );
+        let c = Config::builder(NODE, NET)
+            .max_datagram_size(1300)
+            .base_datagram_size(1300)
+            .build()
+            .unwrap();
+        assert_eq!((c.base_datagram_size, c.max_datagram_size), (1300, 1300));
         let e = Config::builder(NODE, NET).segment_size(0).build();
         assert_eq!(e.unwrap_err(), ConfigError::Zero("segment_size"));
         let e = Config::builder(NODE, NET)

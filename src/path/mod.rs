@@ -7,3 +7,10 @@
 //! Never: builds packets, reads a clock or a socket, or decides anything
 //! about streams, congestion or keys. The session asks it where and how big
 //! to send, and tells it what was sent, acknowledged and lost.
+
+mod mtu;
+
+pub use mtu::{
+    DatagramSize, MtuConfig, MtuStats, BLACK_HOLE_LOSSES, DEFAULT_BASE_DATAGRAM_SIZE,
+    DEFAULT_MAX_PROBES, DEFAULT_RAISE_AFTER,
+};

@@ -39,6 +39,13 @@ impl Pacer {
         }
     }
 
+    /// The datagram size changed: the burst is `burst_packets` datagrams of
+    /// `datagram_size` bytes from now on (tokens above it are dropped).
+    pub fn set_datagram_size(&mut self, datagram_size: usize, burst_packets: u64) {
+        self.capacity = to_u64(datagram_size).saturating_mul(burst_packets).max(1);
+        self.tokens = self.tokens.min(self.capacity);
+    }
+
     /// When a packet of `bytes` bytes may leave, given the current window
     /// `cwnd` and smoothed RTT `srtt`: `None` means now. A packet larger than
     /// the whole burst waits only for a full bucket.

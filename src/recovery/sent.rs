@@ -101,6 +101,9 @@ struct Slot<T> {
     time_sent: Instant,
     bytes: u64,
     ack_eliciting: bool,
+    /// A datagram size probe: ack-eliciting, but outside congestion
+    /// control (not in bytes in flight, its loss is no congestion signal).
+    probe: bool,
     state: State<T>,
 }
 
@@ -192,6 +195,30 @@ impl<T> Recovery<T> {
         ack_eliciting: bool,
         info: T,
     ) {
+        self.record_sent(now, pn, bytes, ack_eliciting, false, info);
+    }
+
+    /// Records a datagram size probe `pn` of `bytes` bytes sent at `now`.
+    ///
+    /// A probe is ack-eliciting (it arms the probe timer, so a lost probe is
+    /// found lost even on an otherwise quiet session) but is not congestion
+    /// controlled: it is not counted in bytes in flight, the controller
+    /// never hears of it, its loss is no congestion signal and is not
+    /// counted in [`RecoveryStats::packets_lost`], and it pays off no owed
+    /// probe-timeout probe.
+    pub fn on_size_probe_sent(&mut self, now: Instant, pn: u64, bytes: usize, info: T) {
+        self.record_sent(now, pn, bytes, true, true, info);
+    }
+
+    fn record_sent(
+        &mut self,
+        now: Instant,
+        pn: u64,
+        bytes: usize,
+        ack_eliciting: bool,
+        probe: bool,
+        info: T,
+    ) {
         let increasing = self.largest_sent.is_none_or(|largest| pn > largest);
         debug_assert!(increasing, "packet number {pn} sent out of order");
         if !increasing {
@@ -210,11 +237,16 @@ impl<T> Recovery<T> {
             time_sent: now,
             bytes: bytes_u64,
             ack_eliciting,
+            probe,
             state: State::Outstanding(info),
         });
         self.stats.packets_sent += 1;
         self.stats.bytes_sent = self.stats.bytes_sent.saturating_add(bytes_u64);
-        if ack_eliciting {
+        if probe {
+            self.eliciting_outstanding += 1;
+            self.last_eliciting_sent = Some(now);
+            self.non_eliciting_in_row = 0;
+        } else if ack_eliciting {
             self.bytes_in_flight = self.bytes_in_flight.saturating_add(bytes_u64);
             self.eliciting_outstanding += 1;
             self.last_eliciting_sent = Some(now);
@@ -296,6 +328,12 @@ impl<T> Recovery<T> {
     /// set do not grow the window.
     pub fn set_app_limited(&mut self, app_limited: bool) {
         self.app_limited = app_limited;
+    }
+
+    /// The session's datagram size changed: the congestion controller's
+    /// unit (growth step, minimum window) follows.
+    pub fn set_datagram_size(&mut self, bytes: usize) {
+        self.controller.set_datagram_size(to_u64(bytes));
     }
 
     /// Sets the peer's maximum ack delay, once it is known; it caps the ack
@@ -514,7 +552,9 @@ impl<T> Recovery<T> {
                 };
                 out.push(Outcome::Acked(info));
                 self.stats.packets_acked += 1;
-                if slot.ack_eliciting {
+                if slot.probe {
+                    self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
+                } else if slot.ack_eliciting {
                     self.bytes_in_flight = self.bytes_in_flight.saturating_sub(slot.bytes);
                     self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
                     let next_pn = self.largest_sent.map_or(0, |l| l.saturating_add(1));
@@ -606,6 +646,11 @@ impl<T> Recovery<T> {
                 continue;
             };
             out.push(Outcome::Lost(info));
+            if slot.probe {
+                // Too large for the path, most likely: not congestion.
+                self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
+                continue;
+            }
             self.stats.packets_lost += 1;
             self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(slot.bytes);
             self.recently_lost

@@ -32,6 +32,7 @@ use core::time::Duration;
 use crate::config::Config;
 use crate::event::{code, CloseReason, Event, Violation};
 use crate::ids::{NodeId, SessionId, StreamId};
+use crate::path::{DatagramSize, MtuConfig};
 use crate::recovery::{AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::{Stream, StreamError, StreamManager, StreamStats};
 use crate::time::Instant;
@@ -39,6 +40,9 @@ use crate::wire::TransportParams;
 use keys::Keys;
 use sent::SentInfo;
 use stats::Counters;
+
+/// Datagrams the pacer lets go in one burst.
+const PACER_BURST: u64 = 10;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,10 @@ pub struct Session {
     recovery: Recovery<SentInfo>,
     acks: AckTracker,
     pacer: Pacer,
+    /// The path's datagram size search; `datagram_size` is the size the
+    /// window and the pacer were last told.
+    mtu: DatagramSize,
+    datagram_size: usize,
     streams: StreamManager,
     /// Latest time seen from the caller.
     now: Instant,
@@ -108,7 +116,11 @@ impl Session {
     fn new(cfg: Arc<Config>, id: SessionId, peer: SocketAddr, role: Role, now: Instant) -> Self {
         let recovery = Recovery::new(&cfg.recovery, now);
         let acks = AckTracker::new(&cfg.recovery);
-        let pacer = Pacer::new(cfg.max_datagram_size, 10);
+        let pacer = Pacer::new(cfg.base_datagram_size, PACER_BURST);
+        let mtu = DatagramSize::new(
+            MtuConfig::new(cfg.base_datagram_size, cfg.max_datagram_size),
+            now,
+        );
         let streams = StreamManager::new(cfg.streams, now);
         Session {
             id,
@@ -124,6 +136,8 @@ impl Session {
             recovery,
             acks,
             pacer,
+            datagram_size: mtu.current(),
+            mtu,
             streams,
             now,
             created_at: now,
@@ -381,9 +395,38 @@ impl Session {
         self.enter_closing(wire_code, reason, CloseReason::Local { code });
     }
 
+    /// The datagram size this session's packets use now (the path's size
+    /// search moves it between the base size and the ceiling).
+    pub fn datagram_size(&self) -> usize {
+        self.mtu.current()
+    }
+
+    /// The path changed under the session (e.g. the peer's address moved):
+    /// its datagram size goes back to the base size at once and the search
+    /// for the largest size the new path carries starts again. Data already
+    /// sent in larger packets is resent in smaller ones if lost, as for any
+    /// loss. Called by the path-change (migration) logic.
+    pub fn restart_path_mtu(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        self.mtu.restart(self.now);
+        self.sync_datagram_size();
+    }
+
+    /// Tells the window and the pacer the search's current size, if it
+    /// moved.
+    fn sync_datagram_size(&mut self) {
+        let size = self.mtu.current();
+        if size != self.datagram_size {
+            self.datagram_size = size;
+            self.recovery.set_datagram_size(size);
+            self.pacer.set_datagram_size(size, PACER_BURST);
+        }
+    }
+
     /// Session statistics.
     pub fn stats(&self) -> SessionStats {
         let r = self.recovery.stats();
+        let m = self.mtu.stats();
         let (send_window, receive_window) = self.streams.session_windows();
         SessionStats {
             session_id: self.id,
@@ -409,6 +452,10 @@ impl Session {
             send_window,
             receive_window,
             receive_buffered: self.streams.recv_buffered(),
+            datagram_size: self.mtu.current(),
+            mtu_probes_sent: m.probes_sent,
+            mtu_probes_lost: m.probes_lost,
+            mtu_black_holes: m.black_holes,
         }
     }
 
@@ -537,6 +584,7 @@ impl Session {
                 at(self.recovery.timeout());
                 at(self.acks.ack_deadline());
                 at(self.pacing_wait);
+                at(self.mtu.timeout());
             }
         }
         if let Some(hs) = &self.hs {
@@ -605,9 +653,16 @@ impl Session {
         // lookup, the buffer's bookkeeping). Acknowledging a..b then b..c
         // and acknowledging a..c leave a stream in the same state.
         let mut run: Option<(StreamId, Range<u64>)> = None;
+        let now = self.now;
         for o in out.drain(..) {
             match o {
                 Outcome::Acked(info) => {
+                    let len = usize::from(info.len);
+                    if info.size_probe {
+                        self.mtu.on_probe_acked(now, info.pn, len);
+                    } else {
+                        self.mtu.on_packet_acked(info.pn, len);
+                    }
                     for (id, units) in info.chunks {
                         match &mut run {
                             Some((rid, r)) if *rid == id && r.end == units.start => {
@@ -631,6 +686,12 @@ impl Session {
                     }
                 }
                 Outcome::Lost(info) => {
+                    let len = usize::from(info.len);
+                    if info.size_probe {
+                        self.mtu.on_probe_lost(now, info.pn, len);
+                    } else {
+                        self.mtu.on_packet_lost(now, info.pn, len);
+                    }
                     // Acknowledgements first, so the order of events on a
                     // stream stays the order of the outcomes.
                     if let Some((rid, r)) = run.take() {
@@ -651,5 +712,6 @@ impl Session {
         if let Some((rid, r)) = run {
             self.streams.on_chunk_acked(rid, r);
         }
+        self.sync_datagram_size();
     }
 }

@@ -27,6 +27,12 @@ pub struct SentInfo {
     pub ack_largest: Option<u64>,
     /// It carried HANDSHAKE_DONE.
     pub handshake_done: bool,
+    /// It was a datagram size probe (PING and PADDING only).
+    pub size_probe: bool,
+    /// Its size on the wire (UDP payload bytes), for the size search.
+    pub len: u16,
+    /// Its packet number, for the size search.
+    pub pn: u64,
 }
 
 /// The stream chunks of one packet: (stream, units) pairs, 16 bytes each

@@ -77,4 +77,15 @@ pub struct SessionStats {
     /// `StreamLimits::max_session_buffer` closes the session with
     /// `Violation::FlowControl`.
     pub receive_buffered: u64,
+    /// Datagram size the session's packets use now (UDP payload bytes):
+    /// the base size at first, then what the path's size search found.
+    pub datagram_size: usize,
+    /// Datagram size probes sent (PING + PADDING, outside congestion
+    /// control).
+    pub mtu_probes_sent: u64,
+    /// Datagram size probes declared lost (not counted in `packets_lost`).
+    pub mtu_probes_lost: u64,
+    /// Times the session fell back to the base size after packets above it
+    /// kept getting lost while smaller ones got through.
+    pub mtu_black_holes: u64,
 }

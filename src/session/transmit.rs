@@ -33,7 +33,12 @@ impl Session {
             return Some(n);
         }
         match self.state {
-            State::Established => self.protected_packet(now, buf, false),
+            State::Established => {
+                if let Some(n) = self.size_probe(now, buf) {
+                    return Some(n);
+                }
+                self.protected_packet(now, buf, false)
+            }
             State::Closing { .. } if self.close_pending => {
                 self.close_pending = false;
                 self.protected_packet(now, buf, true)
@@ -75,8 +80,83 @@ impl Session {
             || self.streams.has_data()
     }
 
+    /// A datagram size probe, if the path's search wants one: PING, then
+    /// PADDING up to the probe size. It is sent outside the congestion
+    /// window and pacing (one size at a time, a few packets per search) and
+    /// carries nothing that would need resending.
+    fn size_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let size = self.mtu.probe_size(now)?;
+        if size > buf.len() || size < SHORT_HEADER_LEN + TAG_LEN + MIN_PAYLOAD {
+            // The caller's buffer is smaller than the ceiling: try later.
+            return None;
+        }
+        let written = {
+            let mut w = Writer::new(&mut buf[SHORT_HEADER_LEN..size - TAG_LEN]);
+            Frame::Ping.encode(&mut w).ok()?;
+            let rest = w.remaining();
+            Frame::Padding(rest).encode(&mut w).ok()?;
+            w.written()
+        };
+        let pn = self.next_pn;
+        let len = self.seal(pn, buf, written)?;
+        let info = SentInfo {
+            size_probe: true,
+            len: u16::try_from(len).unwrap_or(u16::MAX),
+            pn,
+            ..SentInfo::default()
+        };
+        self.mtu.on_probe_sent(pn, len);
+        self.last_tx_eliciting = now;
+        self.recovery.on_size_probe_sent(now, pn, len, info);
+        Some(len)
+    }
+
+    /// Writes the short header of packet `pn` in front of `written` bytes
+    /// of frames and seals it in place; returns the datagram's length and
+    /// counts it as sent.
+    fn seal(&mut self, pn: u64, buf: &mut [u8], written: usize) -> Option<usize> {
+        let len = SHORT_HEADER_LEN + written + TAG_LEN;
+        let largest_acked = self.recovery.largest_acked();
+        let keys = self.keys.as_mut()?;
+        let limits = UpdateLimits {
+            // Never past the cipher's own limit, whatever the configuration.
+            packets: self
+                .cfg
+                .key_update_after_packets
+                .min(keys.cipher.packet_limit()),
+            bytes: self.cfg.key_update_after_bytes,
+        };
+        let header = ShortHeader {
+            key_phase: keys.phase_for(pn, limits, largest_acked),
+            dst: self.peer_id,
+            pn_truncated: pn as u32,
+        };
+        if header
+            .encode(&mut Writer::new(&mut buf[..SHORT_HEADER_LEN]))
+            .is_err()
+        {
+            return None;
+        }
+        let (head, body) = buf[..len].split_at_mut(SHORT_HEADER_LEN);
+        if keys.seal(pn, head, body).is_err() {
+            return None;
+        }
+        self.next_pn += 1;
+        self.counters.packets_sent += 1;
+        self.counters.bytes_sent += len as u64;
+        Some(len)
+    }
+
     fn protected_packet(&mut self, now: Instant, buf: &mut [u8], closing: bool) -> Option<usize> {
-        let max = buf.len().min(self.cfg.max_datagram_size);
+        // A probe-timeout probe goes at the base size: if the path shrank
+        // under the current size, it is what gets through, and its
+        // acknowledgement is what shows the larger packets were lost.
+        let size = if self.recovery.probes_owed() > 0 {
+            self.mtu.base()
+        } else {
+            self.mtu.current()
+        };
+        let max = buf.len().min(size);
         if max < SHORT_HEADER_LEN + TAG_LEN + MIN_PAYLOAD {
             return None;
         }
@@ -231,35 +311,9 @@ impl Session {
         if written == 0 {
             return None;
         }
-        let len = SHORT_HEADER_LEN + written + TAG_LEN;
-        let largest_acked = self.recovery.largest_acked();
-        let keys = self.keys.as_mut()?;
-        let limits = UpdateLimits {
-            // Never past the cipher's own limit, whatever the configuration.
-            packets: self
-                .cfg
-                .key_update_after_packets
-                .min(keys.cipher.packet_limit()),
-            bytes: self.cfg.key_update_after_bytes,
-        };
-        let header = ShortHeader {
-            key_phase: keys.phase_for(pn, limits, largest_acked),
-            dst: self.peer_id,
-            pn_truncated: pn as u32,
-        };
-        if header
-            .encode(&mut Writer::new(&mut buf[..SHORT_HEADER_LEN]))
-            .is_err()
-        {
-            return None;
-        }
-        let (head, body) = buf[..len].split_at_mut(SHORT_HEADER_LEN);
-        if keys.seal(pn, head, body).is_err() {
-            return None;
-        }
-        self.next_pn += 1;
-        self.counters.packets_sent += 1;
-        self.counters.bytes_sent += len as u64;
+        let len = self.seal(pn, buf, written)?;
+        info.len = u16::try_from(len).unwrap_or(u16::MAX);
+        info.pn = pn;
         if eliciting {
             self.last_tx_eliciting = now;
             self.pacer.on_sent(now, len);

@@ -63,6 +63,9 @@ pub struct BulkConfig {
     pub recovery: RecoveryConfig,
     /// Stream limits of both endpoints.
     pub streams: StreamLimits,
+    /// Datagram size search of both endpoints: `(base, ceiling)`; `None`
+    /// keeps the endpoint defaults.
+    pub datagram_sizes: Option<(usize, usize)>,
 }
 
 impl Default for BulkConfig {
@@ -79,6 +82,7 @@ impl Default for BulkConfig {
             sample_every: Duration::from_millis(100),
             recovery: RecoveryConfig::default(),
             streams: StreamLimits::default(),
+            datagram_sizes: None,
         }
     }
 }
@@ -92,6 +96,8 @@ pub struct Sample {
     pub delivered: Vec<u64>,
     /// The client's congestion window, per session, in bytes.
     pub cwnd: Vec<u64>,
+    /// The client's datagram size, per session, in bytes.
+    pub datagram_size: Vec<usize>,
 }
 
 /// What a bulk run measured.
@@ -109,6 +115,10 @@ pub struct BulkReport {
     pub packets_sent: Vec<u64>,
     /// Datagrams the bottleneck dropped (queue full) client to server.
     pub queue_drops: u64,
+    /// The client's datagram size at the end, per session.
+    pub datagram_size: Vec<usize>,
+    /// Datagram size probes the client's sessions sent and lost, in all.
+    pub mtu_probes: (u64, u64),
     /// The time series.
     pub samples: Vec<Sample>,
 }
@@ -353,10 +363,13 @@ pub fn run_bulk(cfg: &BulkConfig) -> Result<BulkReport, BulkError> {
         for (d, s) in node_seed.iter_mut().zip(name.iter().cycle()) {
             *d = *s;
         }
-        Config::builder(&node_seed, NET_KEY)
+        let mut b = Config::builder(&node_seed, NET_KEY)
             .recovery(cfg.recovery.clone())
-            .streams(cfg.streams)
-            .build()
+            .streams(cfg.streams);
+        if let Some((base, ceiling)) = cfg.datagram_sizes {
+            b = b.max_datagram_size(ceiling).base_datagram_size(base);
+        }
+        b.build()
     };
     let client = Endpoint::new(build(b"bulk client ")?, seed32(cfg.seed, 1));
     let server = Endpoint::new(build(b"bulk server ")?, seed32(cfg.seed, 2));
@@ -391,6 +404,7 @@ pub fn run_bulk(cfg: &BulkConfig) -> Result<BulkReport, BulkError> {
     }
     let last = sample(&nodes, now, n);
     let (lost, sent) = client_counts(&nodes, n);
+    let mtu_probes = client_probes(&nodes);
     let stats = net.stats(CLIENT_ADDR, SERVER_ADDR);
     Ok(BulkReport {
         link_rate: cfg.link.rate_bits_per_sec.unwrap_or(0),
@@ -399,6 +413,8 @@ pub fn run_bulk(cfg: &BulkConfig) -> Result<BulkReport, BulkError> {
         packets_lost: lost,
         packets_sent: sent,
         queue_drops: stats.dropped_queue,
+        datagram_size: last.datagram_size,
+        mtu_probes,
         samples,
     })
 }
@@ -406,14 +422,19 @@ pub fn run_bulk(cfg: &BulkConfig) -> Result<BulkReport, BulkError> {
 fn sample(nodes: &[BulkNode; 2], at: Instant, n: usize) -> Sample {
     let mut delivered = alloc::vec![0; n];
     let mut cwnd = alloc::vec![0; n];
+    let mut datagram_size = alloc::vec![0; n];
     for node in nodes {
         match node {
             BulkNode::Client(c) => {
-                for (w, id) in cwnd.iter_mut().zip(&c.app.sessions) {
-                    *w = c
-                        .endpoint()
-                        .session(*id)
-                        .map_or(0, |s| s.stats().congestion_window);
+                for ((w, d), id) in cwnd
+                    .iter_mut()
+                    .zip(datagram_size.iter_mut())
+                    .zip(&c.app.sessions)
+                {
+                    if let Some(s) = c.endpoint().session(*id) {
+                        *w = s.stats().congestion_window;
+                        *d = s.datagram_size();
+                    }
                 }
             }
             BulkNode::Server(s) => {
@@ -427,7 +448,21 @@ fn sample(nodes: &[BulkNode; 2], at: Instant, n: usize) -> Sample {
         at,
         delivered,
         cwnd,
+        datagram_size,
     }
+}
+
+fn client_probes(nodes: &[BulkNode; 2]) -> (u64, u64) {
+    let mut probes = (0, 0);
+    if let BulkNode::Client(c) = &nodes[0] {
+        for id in &c.app.sessions {
+            if let Some(st) = c.endpoint().session(*id).map(|s| s.stats()) {
+                probes.0 += st.mtu_probes_sent;
+                probes.1 += st.mtu_probes_lost;
+            }
+        }
+    }
+    probes
 }
 
 fn client_counts(nodes: &[BulkNode; 2], n: usize) -> (Vec<u64>, Vec<u64>) {
@@ -458,6 +493,8 @@ mod tests {
             packets_sent: alloc::vec![0; delivered.len()],
             delivered,
             queue_drops: 0,
+            datagram_size: Vec::new(),
+            mtu_probes: (0, 0),
             samples: Vec::new(),
         }
     }

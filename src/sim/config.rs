@@ -87,6 +87,9 @@ pub struct LinkConfig {
     /// Largest datagram (UDP payload, in bytes) the link carries; larger ones
     /// are dropped.
     pub mtu: usize,
+    /// A change of `mtu` mid-run: from this instant on (the run's clock),
+    /// the link carries at most this many bytes instead (a route change).
+    pub mtu_change: Option<(crate::time::Instant, usize)>,
 }
 
 /// Largest UDP payload over IPv4, the default [`LinkConfig::mtu`].
@@ -111,6 +114,7 @@ impl Default for LinkConfig {
             rate_bits_per_sec: None,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             mtu: DEFAULT_MTU,
+            mtu_change: None,
         }
     }
 }
@@ -178,6 +182,21 @@ impl LinkConfig {
     pub fn with_mtu(mut self, mtu: usize) -> Self {
         self.mtu = mtu;
         self
+    }
+
+    /// From `at` on, the link carries datagrams of at most `mtu` bytes
+    /// (before it, [`LinkConfig::mtu`] applies).
+    pub fn with_mtu_change(mut self, at: crate::time::Instant, mtu: usize) -> Self {
+        self.mtu_change = Some((at, mtu));
+        self
+    }
+
+    /// The largest datagram the link carries at `now`.
+    pub fn mtu_at(&self, now: crate::time::Instant) -> usize {
+        match self.mtu_change {
+            Some((at, mtu)) if now >= at => mtu,
+            _ => self.mtu,
+        }
     }
 
     /// Checks that every probability is within `0..=1` (NaN is not) and that

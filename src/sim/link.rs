@@ -95,7 +95,7 @@ impl Link {
     /// then random), reorder, jitter, duplicate, jitter of the copy.
     pub(crate) fn admit(&mut self, cfg: &LinkConfig, now: Instant, len: usize) -> Fate {
         self.stats.sent += 1;
-        if len > cfg.mtu {
+        if len > cfg.mtu_at(now) {
             self.stats.dropped_mtu += 1;
             return Fate::Gone;
         }
@@ -192,6 +192,12 @@ mod tests {
         ));
         assert_eq!(l.admit(&cfg, Instant::ZERO, 1201), Fate::Gone);
         assert_eq!(l.stats.dropped_mtu, 1);
+        let later = Instant::ZERO + core::time::Duration::from_secs(1);
+        let shrinking = LinkConfig::default().with_mtu_change(later, 1000);
+        assert!(matches!(l.admit(&shrinking, Instant::ZERO, 1200), Fate::Arrives { .. }));
+        assert!(matches!(l.admit(&shrinking, later, 1200), Fate::Gone));
+        assert!(matches!(l.admit(&shrinking, later, 1000), Fate::Arrives { .. }));
+        assert_eq!(l.stats.dropped_mtu, 2);
         let cfg = cfg.with_mtu(0);
         assert_eq!(l.admit(&cfg, Instant::ZERO, 1), Fate::Gone);
         assert!(matches!(

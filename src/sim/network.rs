@@ -688,6 +688,7 @@ mod tests {
                         rate_bits_per_sec: rate,
                         queue_bytes: queue,
                         mtu,
+                        mtu_change: None,
                     }
                 },
             )

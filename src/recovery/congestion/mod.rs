@@ -77,6 +77,14 @@ impl AnyController {
         }
     }
 
+    /// The datagram size changed: see [`Cubic::set_datagram_size`].
+    pub fn set_datagram_size(&mut self, bytes: u64) {
+        match self {
+            AnyController::NewReno(c) => c.set_datagram_size(bytes),
+            AnyController::Cubic(c) => c.set_datagram_size(bytes),
+        }
+    }
+
     fn inner(&self) -> &dyn Controller {
         match self {
             AnyController::NewReno(c) => c,
@@ -150,6 +158,21 @@ impl WindowLimits {
             datagram,
             initial,
             minimum,
+        }
+    }
+}
+
+impl WindowLimits {
+    /// The same limits for datagrams of `bytes` bytes: the minimum window
+    /// keeps its count of datagrams; the initial window (already used) is
+    /// kept in bytes.
+    pub fn with_datagram(self, bytes: u64) -> Self {
+        let bytes = bytes.max(1);
+        let packets = (self.minimum / self.datagram.max(1)).max(1);
+        WindowLimits {
+            datagram: bytes,
+            initial: self.initial,
+            minimum: bytes.saturating_mul(packets),
         }
     }
 }

@@ -25,6 +25,14 @@ pub struct NewReno {
 }
 
 impl NewReno {
+    /// The datagram size changed (the path's size search moved): the unit
+    /// of growth and the minimum window follow it; the window itself, in
+    /// bytes, is kept.
+    pub fn set_datagram_size(&mut self, bytes: u64) {
+        self.limits = self.limits.with_datagram(bytes);
+        self.window = self.window.max(self.limits.minimum);
+    }
+
     /// A controller starting at `limits.initial`, in slow start.
     pub fn new(limits: WindowLimits) -> Self {
         NewReno {
