@@ -36,6 +36,11 @@ usage: simulate [options]
   --cc NAME         cubic | newreno (default: the crate's default)
   --tolerated-loss P  loss tolerated without a standing queue (default: the
                     crate's, 5%); 0 makes every loss a congestion signal
+  --mtu N           largest UDP payload the path carries, bytes (default:
+                    no limit)
+  --max-datagram N  ceiling of the sessions' datagram size search
+                    (default: the crate's, 1452)
+  --base-datagram N datagram size the sessions start at (default 1200)
   --plot FILE.svg   draw goodput and congestion window over time
 ";
 
@@ -55,6 +60,9 @@ struct Args {
     cc: Option<ControllerKind>,
     tolerated_loss: Option<f64>,
     plot: Option<String>,
+    mtu: Option<usize>,
+    max_datagram: Option<usize>,
+    base_datagram: Option<usize>,
 }
 
 fn probability(v: &str) -> Result<f64, String> {
@@ -94,6 +102,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         cc: None,
         tolerated_loss: None,
         plot: None,
+        mtu: None,
+        max_datagram: None,
+        base_datagram: None,
     };
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -122,6 +133,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--tolerated-loss" => a.tolerated_loss = Some(probability(&v)?),
             "--plot" => a.plot = Some(v),
+            "--mtu" => a.mtu = Some(number(&v)?),
+            "--max-datagram" => a.max_datagram = Some(number(&v)?),
+            "--base-datagram" => a.base_datagram = Some(number(&v)?),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -151,6 +165,9 @@ fn config(a: &Args) -> BulkConfig {
         .with_duplicate(a.dup)
         .with_reorder(a.reorder, ms(a.reorder_ms))
         .with_jitter(ms(a.jitter_ms));
+    if let Some(mtu) = a.mtu {
+        link = link.with_mtu(mtu);
+    }
     if a.burst > 0.0 {
         // Bad periods of 4 datagrams on average, all lost; entered often
         // enough that the long-run loss is `burst`.
@@ -165,6 +182,16 @@ fn config(a: &Args) -> BulkConfig {
         seed: a.seed,
         ..BulkConfig::default()
     };
+    if a.max_datagram.is_some() || a.base_datagram.is_some() {
+        let ceiling = a
+            .max_datagram
+            .unwrap_or(stt::config::DEFAULT_MAX_DATAGRAM_SIZE);
+        // An explicit base above the ceiling is the config's error to report.
+        let base = a
+            .base_datagram
+            .unwrap_or(stt::path::DEFAULT_BASE_DATAGRAM_SIZE.min(ceiling));
+        cfg.datagram_sizes = Some((base, ceiling));
+    }
     if let Some(cc) = a.cc {
         cfg.recovery.controller = cc;
     }
@@ -211,6 +238,17 @@ fn main() -> ExitCode {
         report.duration.as_secs_f64(),
         report.packets_lost.iter().sum::<u64>(),
         report.queue_drops,
+    );
+    out!(
+        "datagram_size={} mtu_probes_sent={} mtu_probes_lost={}",
+        report
+            .datagram_size
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        report.mtu_probes.0,
+        report.mtu_probes.1,
     );
     if args.sessions > 1 {
         for (i, g) in report.session_goodput().iter().enumerate() {

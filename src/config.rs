@@ -407,7 +407,10 @@ mod tests {
         assert_eq!(c.segment_size, 64 * 1024);
         assert_eq!(c.max_datagram_size, 1452);
         assert_eq!(c.base_datagram_size, 1200);
-        assert_eq!(c.recovery.max_datagram_size, 1200, "window unit starts at the base");
+        assert_eq!(
+            c.recovery.max_datagram_size, 1200,
+            "window unit starts at the base"
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use stt::sim::{run_bulk, run_until, App, BulkConfig, BulkReport, EndpointNode, LinkConfig, Network};
+use stt::sim::{
+    run_bulk, run_until, App, BulkConfig, BulkReport, EndpointNode, LinkConfig, Network,
+};
 use stt::{Config, Endpoint, Event, Instant, SessionId, StreamEvent};
 
 const RATE: u64 = 100_000_000;
@@ -90,7 +92,10 @@ fn every_path_size_is_found_and_costs_under_three_percent() {
             ratio >= 0.97,
             "path {mtu}: {ratio:.4} of the fixed-size goodput"
         );
-        assert!(rounds <= 25.0, "path {mtu}: settled after {rounds:.1} round trips");
+        assert!(
+            rounds <= 25.0,
+            "path {mtu}: settled after {rounds:.1} round trips"
+        );
         assert!(fixed.goodput_fraction() > 0.8, "{mtu}: {fixed:?}");
     }
 }
@@ -211,7 +216,10 @@ fn path_shrinking_mid_transfer_loses_nothing_and_stalls_briefly() {
     };
     let r = &s.app;
     assert_eq!(r.wrong, None);
-    assert_eq!(r.got, MESSAGES, "every message, once, in order (ended {end:?})");
+    assert_eq!(
+        r.got, MESSAGES,
+        "every message, once, in order (ended {end:?})"
+    );
     let stats = c.endpoint().session(id).unwrap().stats();
     assert_eq!(size_before, 1452, "settled before the drop");
     assert_eq!(stats.datagram_size, 1280, "found the new size: {stats:?}");

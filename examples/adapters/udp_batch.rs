@@ -7,9 +7,20 @@
 //! wrote them, and cutting GRO buffers back into datagrams.
 //! Never: looks inside a datagram or decides what to send (the core does),
 //! or reorders datagrams: a datagram that cannot join the batch ends it.
+//!
+//! Datagrams leave with the don't-fragment bit set: `UdpSocketState::new`
+//! sets `IP_MTU_DISCOVER` to `IP_PMTUDISC_PROBE` (and the IPv6 twin) on
+//! Linux, so a datagram the path cannot carry is dropped rather than
+//! fragmented, and the core's datagram size probes learn the truth. A send
+//! the kernel refuses as too large (`EMSGSIZE`, the local interface's MTU)
+//! is counted and dropped like a lost datagram; the core resends what
+//! mattered at a size that fits. A GSO run's segment size is its first
+//! datagram's length and a datagram of another size ends the run, so
+//! segments follow the session's current datagram size.
 
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use quinn_udp::{RecvMeta, Transmit, UdpSocketState};
 use tokio::io::Interest;
@@ -20,6 +31,11 @@ use super::common::Core;
 /// One GSO send carries at most this many payload bytes (the UDP length
 /// field bounds the unsegmented datagram the kernel is handed).
 const MAX_BATCH_BYTES: usize = 65_000;
+/// `EMSGSIZE` on Linux and the BSDs/macOS ("message too long").
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const EMSGSIZE: i32 = 90;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const EMSGSIZE: i32 = 40;
 /// Receive buffer: one GRO run (at most 64 KiB), or one datagram.
 const RECV_BUF: usize = 64 * 1024;
 
@@ -51,6 +67,8 @@ pub struct UdpBatch {
     inbuf: Vec<u8>,
     /// Room the core gets for one datagram (its configured maximum).
     slot: usize,
+    /// Runs the kernel refused as too large (`EMSGSIZE`): lost datagrams.
+    too_large: AtomicU64,
 }
 
 impl UdpBatch {
@@ -62,7 +80,15 @@ impl UdpBatch {
             out: vec![0; MAX_BATCH_BYTES.max(max_datagram) + max_datagram],
             inbuf: vec![0; RECV_BUF],
             slot: max_datagram,
+            too_large: AtomicU64::new(0),
         })
+    }
+
+    /// Sends the kernel refused as too large for the interface (each a
+    /// run of datagrams, lost: the core's recovery and size search cope).
+    #[allow(dead_code)] // read by tests and diagnostics, not every binary
+    pub fn too_large(&self) -> u64 {
+        self.too_large.load(Ordering::Relaxed)
     }
 
     /// Datagrams one GSO send may carry now (1 without GSO).
@@ -142,6 +168,12 @@ impl UdpBatch {
                     if socket.writable().await.is_err() {
                         return;
                     }
+                }
+                // Too large for the interface (don't-fragment is set): a
+                // lost datagram, typically a size probe. Not an error.
+                Err(e) if e.raw_os_error() == Some(EMSGSIZE) => {
+                    self.too_large.fetch_add(1, Ordering::Relaxed);
+                    return;
                 }
                 // Sent, or lost (unreachable destination and the like).
                 _ => return,

@@ -205,10 +205,7 @@ impl DatagramSize {
     /// [`on_probe_sent`](Self::on_probe_sent)). Starts a new search when
     /// the quiet period is over.
     pub fn probe_size(&mut self, now: Instant) -> Option<usize> {
-        if let Phase::Settled {
-            raise_at: Some(at),
-        } = self.phase
-        {
+        if let Phase::Settled { raise_at: Some(at) } = self.phase {
             if now >= at {
                 self.search(self.cfg.ceiling.saturating_add(1), true, now);
             }
@@ -450,7 +447,10 @@ mod tests {
         // The route changes: 101..=103 lost, nothing large acknowledged.
         assert!(!s.on_packet_lost(t(10), 101, 1452));
         assert!(!s.on_packet_lost(t(10), 102, 1452));
-        assert!(!s.on_packet_lost(t(10), 103, 1200), "base-size loss is no sign");
+        assert!(
+            !s.on_packet_lost(t(10), 103, 1200),
+            "base-size loss is no sign"
+        );
         assert!(s.on_packet_lost(t(10), 104, 1452));
         assert_eq!(s.current(), 1200);
         // The rest of the old flight is lost too: no second fallback.

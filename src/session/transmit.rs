@@ -84,7 +84,14 @@ impl Session {
     /// PADDING up to the probe size. It is sent outside the congestion
     /// window and pacing (one size at a time, a few packets per search) and
     /// carries nothing that would need resending.
+    ///
+    /// Only while stream data waits: a session that sends nothing but
+    /// acknowledgements and keep-alives has no use for larger datagrams, so
+    /// it spends neither bytes nor per-session memory on a search.
     fn size_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if !self.streams.has_data() {
+            return None;
+        }
         let size = self.mtu.probe_size(now)?;
         if size > buf.len() || size < SHORT_HEADER_LEN + TAG_LEN + MIN_PAYLOAD {
             // The caller's buffer is smaller than the ceiling: try later.

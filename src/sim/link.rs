@@ -194,9 +194,15 @@ mod tests {
         assert_eq!(l.stats.dropped_mtu, 1);
         let later = Instant::ZERO + core::time::Duration::from_secs(1);
         let shrinking = LinkConfig::default().with_mtu_change(later, 1000);
-        assert!(matches!(l.admit(&shrinking, Instant::ZERO, 1200), Fate::Arrives { .. }));
+        assert!(matches!(
+            l.admit(&shrinking, Instant::ZERO, 1200),
+            Fate::Arrives { .. }
+        ));
         assert!(matches!(l.admit(&shrinking, later, 1200), Fate::Gone));
-        assert!(matches!(l.admit(&shrinking, later, 1000), Fate::Arrives { .. }));
+        assert!(matches!(
+            l.admit(&shrinking, later, 1000),
+            Fate::Arrives { .. }
+        ));
         assert_eq!(l.stats.dropped_mtu, 2);
         let cfg = cfg.with_mtu(0);
         assert_eq!(l.admit(&cfg, Instant::ZERO, 1), Fate::Gone);
