@@ -494,8 +494,7 @@ mod tests {
         // The path grew meanwhile.
         assert_eq!(s.probe_size(at), Some(1452), "a fresh search tries the top");
         let mut probed = alloc::vec![];
-        loop {
-            let Some(size) = s.probe_size(at) else { break };
+        while let Some(size) = s.probe_size(at) {
             pn += 1;
             s.on_probe_sent(pn, size);
             s.on_probe_acked(at, pn, size);
