@@ -96,8 +96,11 @@ fn every_path_size_is_found_and_costs_under_three_percent() {
             ratio >= 0.97,
             "path {mtu}: {ratio:.4} of the fixed-size goodput"
         );
+        // A search over 1200..=9000 has about 13 steps, over 1200..=1452
+        // about 8; a failed size costs about two round trips.
+        let bound = if ceiling > 1452 { 35.0 } else { 25.0 };
         assert!(
-            rounds <= 25.0,
+            rounds <= bound,
             "path {mtu}: settled after {rounds:.1} round trips"
         );
         assert!(fixed.goodput_fraction() > 0.8, "{mtu}: {fixed:?}");
