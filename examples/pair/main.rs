@@ -168,6 +168,18 @@ fn throughput(args: &Args) {
         m.idle_turns,
         allocs as f64 / packets.max(1) as f64
     );
+    // The path's size search runs in memory too: it settles on the ceiling
+    // (`--datagram`) with its first probe, during the warm-up.
+    let settled: Vec<usize> = p
+        .sessions_a
+        .iter()
+        .filter_map(|&id| p.a.session(id).map(|s| s.datagram_size()))
+        .collect();
+    println!(
+        "datagram_size_min={} datagram_size_max={}",
+        settled.iter().min().unwrap_or(&0),
+        settled.iter().max().unwrap_or(&0)
+    );
     println!(
         "wall_goodput_mib_s={:.1}",
         mib_s(m.bytes, m.elapsed.as_secs_f64())
