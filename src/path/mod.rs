@@ -7,3 +7,10 @@
 //! Never: builds packets, reads a clock or a socket, or decides anything
 //! about streams, congestion or keys. The session asks it where and how big
 //! to send, and tells it what was sent, acknowledged and lost.
+
+mod validation;
+
+pub use validation::{
+    PathData, PathStats, PathValidator, Probe, AMPLIFICATION_FACTOR, MAX_CANDIDATES,
+    MAX_CHALLENGES, MAX_RESPONSES_OWED, VALIDATION_PTOS,
+};

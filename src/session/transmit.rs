@@ -7,6 +7,8 @@
 //! caller's buffer and sealed in place) or sends stream data the peer has no
 //! credit for.
 
+use core::net::SocketAddr;
+
 use super::keys::UpdateLimits;
 use super::sent::{SentInfo, MAX_CHUNKS, MAX_CONTROLS};
 use super::{handshake::Role, Session, State};
@@ -14,7 +16,7 @@ use crate::crypto::TAG_LEN;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
 use crate::wire::{
-    ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, SHORT_HEADER_LEN,
+    ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, PATH_DATA_LEN, SHORT_HEADER_LEN,
 };
 
 /// Payload room below which a packet is not worth building.
@@ -26,20 +28,32 @@ const MIN_PAYLOAD: usize = 32;
 const MIN_CHUNK_ROOM: usize = 16;
 
 impl Session {
-    /// Writes the session's next datagram into `buf`; returns its length.
-    pub(crate) fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    /// Writes the session's next datagram into `buf`; returns its length
+    /// and where it goes (the validated address, or for a path probe the
+    /// address being validated).
+    pub(crate) fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<(usize, SocketAddr)> {
         self.now = self.now.max(now);
         if let Some(n) = self.handshake_datagram(buf) {
-            return Some(n);
+            return Some((n, self.peer));
         }
-        match self.state {
-            State::Established => self.protected_packet(now, buf, false),
+        let n = match self.state {
+            State::Established => {
+                if let Some(probe) = self.path_probe(now, buf) {
+                    return Some(probe);
+                }
+                self.protected_packet(now, buf, false)
+            }
             State::Closing { .. } if self.close_pending => {
                 self.close_pending = false;
                 self.protected_packet(now, buf, true)
             }
             _ => None,
-        }
+        }?;
+        Some((n, self.peer))
     }
 
     fn handshake_datagram(&mut self, buf: &mut [u8]) -> Option<usize> {
@@ -73,6 +87,7 @@ impl Session {
             || self.ping_owed
             || self.streams.has_control()
             || self.streams.has_data()
+            || self.paths.has_response_for(self.peer)
     }
 
     fn protected_packet(&mut self, now: Instant, buf: &mut [u8], closing: bool) -> Option<usize> {
@@ -92,7 +107,10 @@ impl Session {
                 data_ok = false;
             }
         }
-        let control_ok = self.handshake_done_owed || self.ping_owed || self.streams.has_control();
+        let control_ok = self.handshake_done_owed
+            || self.ping_owed
+            || self.streams.has_control()
+            || self.paths.has_response_for(self.peer);
         if !closing && !ack_due && !data_ok && !control_ok {
             if !self.wants_eliciting() {
                 self.recovery.set_app_limited(true);
@@ -140,6 +158,19 @@ impl Session {
                     self.handshake_done_owed = false;
                     info.handshake_done = true;
                     eliciting = true;
+                }
+                // Answers to the peer's challenges: never resent (the peer
+                // challenges again), so one that does not fit is dropped.
+                while self.paths.has_response_for(self.peer) {
+                    if w.remaining() < 1 + PATH_DATA_LEN {
+                        break;
+                    }
+                    let Some(data) = self.paths.take_response_for(self.peer) else {
+                        break;
+                    };
+                    if Frame::PathResponse(data).encode(&mut w).is_ok() {
+                        eliciting = true;
+                    }
                 }
                 while info.controls.len() < MAX_CONTROLS {
                     let Some((c, frame)) = self.streams.next_control() else {
@@ -231,6 +262,21 @@ impl Session {
         if written == 0 {
             return None;
         }
+        self.seal(now, pn, buf, written, eliciting, info)
+    }
+
+    /// Puts the header on packet `pn` (whose `written` frame bytes follow
+    /// the header room in `buf`), seals it, and records it as sent.
+    /// Returns the datagram's length.
+    pub(super) fn seal(
+        &mut self,
+        now: Instant,
+        pn: u64,
+        buf: &mut [u8],
+        written: usize,
+        eliciting: bool,
+        info: SentInfo,
+    ) -> Option<usize> {
         let len = SHORT_HEADER_LEN + written + TAG_LEN;
         let largest_acked = self.recovery.largest_acked();
         let keys = self.keys.as_mut()?;
