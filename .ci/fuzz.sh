@@ -34,6 +34,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
+# The fuzz crate builds --locked: a stale fuzz/Cargo.lock (one cargo would
+# rewrite, e.g. after a dependency of stt changed) fails here instead of
+# being silently updated. `cargo fuzz build` has no --locked of its own, so
+# the lock is checked by resolving the crate's metadata with it first.
+cargo +nightly metadata --locked --format-version 1 \
+    --manifest-path fuzz/Cargo.toml >/dev/null
 flags=(-s none --debug-assertions --target-dir "$target_dir")
 start=$(date +%s)
 cargo +nightly fuzz build "${flags[@]}"

@@ -86,7 +86,8 @@ impl Endpoint {
         };
         let mut hs = hs;
         hs.rx_bytes = len as u64;
-        let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, now);
+        let path_key = crate::rand::Rng::derive(&seed, crate::session::PATH_KEY_STREAM);
+        let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, path_key, now);
         let Some(e) = self.sessions.insert(s) else {
             self.stats.initials_dropped += 1;
             return;

@@ -304,10 +304,26 @@ impl Endpoint {
     ) -> bool {
         self.stats.datagrams_received += 1;
         self.refresh();
+        self.fuzz_inject_plaintext_from(now, session, None, pn, plaintext)
+    }
+
+    /// **Test-only, never for production** (cargo feature `fuzzing`):
+    /// [`fuzz_inject_plaintext`](Self::fuzz_inject_plaintext) as if the
+    /// packet came from `from` (the peer's current address if `None`), so
+    /// fuzzers reach path validation and migration.
+    #[cfg(feature = "fuzzing")]
+    pub fn fuzz_inject_plaintext_from(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        from: Option<SocketAddr>,
+        pn: u64,
+        plaintext: &[u8],
+    ) -> bool {
         let Some(e) = self.sessions.get_mut(session) else {
             return false;
         };
-        e.session.fuzz_inject_plaintext(now, pn, plaintext);
+        e.session.fuzz_inject_plaintext(now, from, pn, plaintext);
         let after = self.book.after(e, true);
         self.settle(session, after);
         true
@@ -363,8 +379,7 @@ impl Endpoint {
                 self.burst = 0;
                 continue;
             };
-            if let Some(len) = e.session.poll_transmit(now, buf) {
-                let destination = e.session.peer();
+            if let Some((len, destination)) = e.session.poll_transmit(now, buf) {
                 self.book.mark_stale(e);
                 self.burst += 1;
                 if self.burst >= SESSION_BURST {

@@ -9,8 +9,13 @@
 //! to send, and tells it what was sent, acknowledged and lost.
 
 mod mtu;
+mod validation;
 
 pub use mtu::{
     DatagramSize, MtuConfig, MtuStats, BLACK_HOLE_LOSSES, DEFAULT_BASE_DATAGRAM_SIZE,
     DEFAULT_MAX_PROBES, DEFAULT_RAISE_AFTER,
+};
+pub use validation::{
+    PathData, PathStats, PathValidator, Probe, AMPLIFICATION_FACTOR, MAX_CANDIDATES,
+    MAX_CHALLENGES, MAX_RESPONSES_OWED, VALIDATION_PTOS,
 };

@@ -141,6 +141,9 @@ pub struct Recovery<T> {
     lost_sent_times: VecDeque<(u64, Instant)>,
     scratch: Vec<Range<u64>>,
     stats: RecoveryStats,
+    /// When the session last moved to a new peer address: packets sent
+    /// before went elsewhere, and their loss says nothing about this path.
+    path_since: Option<Instant>,
 }
 
 impl<T> Recovery<T> {
@@ -177,7 +180,56 @@ impl<T> Recovery<T> {
             lost_sent_times: VecDeque::new(),
             scratch: Vec::new(),
             stats: RecoveryStats::default(),
+            path_since: None,
         }
+    }
+
+    /// The peer's address changed at `now` (a validated migration).
+    /// Packets sent before went to the old address: their loss is resent
+    /// but is no congestion signal. With `reset` (a new IP address, so a
+    /// new path) the RTT estimate, the controller and the loss signal
+    /// start afresh, and every packet still in flight is declared lost
+    /// into `out` at once, so the new window is not filled by packets that
+    /// will never be acknowledged. Without it (a port change: NAT
+    /// rebinding, same path) all of that is kept.
+    pub fn on_path_changed(
+        &mut self,
+        config: &RecoveryConfig,
+        now: Instant,
+        reset: bool,
+        out: &mut Vec<Outcome<T>>,
+    ) {
+        self.path_since = Some(now);
+        if !reset {
+            return;
+        }
+        for slot in self.slots.iter_mut() {
+            if !matches!(slot.state, State::Outstanding(_)) {
+                continue;
+            }
+            let State::Outstanding(info) = core::mem::replace(&mut slot.state, State::Lost) else {
+                continue;
+            };
+            out.push(Outcome::Lost(info));
+            self.stats.packets_lost += 1;
+            self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(slot.bytes);
+        }
+        self.pop_resolved();
+        self.bytes_in_flight = 0;
+        self.eliciting_outstanding = 0;
+        self.loss_time = None;
+        self.pto_count = 0;
+        self.probes_owed = 0;
+        self.first_rtt_sample = None;
+        self.rtt = RttEstimator::new(config.initial_rtt);
+        self.controller = AnyController::new(config);
+        self.loss_signal = LossSignal::new(
+            config.tolerated_loss,
+            config.standing_queue,
+            config.granularity,
+        );
+        self.recently_lost = RangeSet::new();
+        self.lost_sent_times.clear();
     }
 
     /// Records packet `pn` of `bytes` bytes sent at `now`, carrying `info`.
@@ -653,6 +705,16 @@ impl<T> Recovery<T> {
             }
             self.stats.packets_lost += 1;
             self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(slot.bytes);
+            if self.path_since.is_some_and(|t| slot.time_sent < t) {
+                // Sent to the peer's old address: resent, not congestion,
+                // and a late acknowledgement of it is no reordering.
+                if slot.ack_eliciting {
+                    self.bytes_in_flight = self.bytes_in_flight.saturating_sub(slot.bytes);
+                    self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
+                }
+                run_start = None;
+                continue;
+            }
             self.recently_lost
                 .insert(slot.pn..slot.pn.saturating_add(1));
             if self.lost_sent_times.len() >= LOST_SENT_TIMES {

@@ -10,6 +10,7 @@
 
 mod handshake;
 mod keys;
+mod path_io;
 mod receive;
 mod sent;
 mod stats;
@@ -32,7 +33,7 @@ use core::time::Duration;
 use crate::config::Config;
 use crate::event::{code, CloseReason, Event, Violation};
 use crate::ids::{NodeId, SessionId, StreamId};
-use crate::path::{DatagramSize, MtuConfig};
+use crate::path::{DatagramSize, MtuConfig, PathStats, PathValidator};
 use crate::recovery::{AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::{Stream, StreamError, StreamManager, StreamStats};
 use crate::time::Instant;
@@ -43,6 +44,10 @@ use stats::Counters;
 
 /// Datagrams the pacer lets go in one burst.
 const PACER_BURST: u64 = 10;
+
+/// The stream of a session's seed its path-validation key is drawn from
+/// (the handshake draws stream 0).
+pub(crate) const PATH_KEY_STREAM: u64 = 1;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +70,12 @@ pub struct Session {
     cfg: Arc<Config>,
     id: SessionId,
     peer_id: SessionId,
+    /// The peer's validated address: everything but path probes goes here.
     peer: SocketAddr,
+    /// Where the highest-numbered packet so far came from.
+    latest_from: SocketAddr,
+    /// Challenges, budgets and answers for addresses not yet validated.
+    paths: PathValidator,
     role: Role,
     state: State,
     hs: Option<Box<HandshakeState>>,
@@ -113,7 +123,14 @@ impl core::fmt::Debug for Session {
 }
 
 impl Session {
-    fn new(cfg: Arc<Config>, id: SessionId, peer: SocketAddr, role: Role, now: Instant) -> Self {
+    fn new(
+        cfg: Arc<Config>,
+        id: SessionId,
+        peer: SocketAddr,
+        role: Role,
+        path_key: [u8; 32],
+        now: Instant,
+    ) -> Self {
         let recovery = Recovery::new(&cfg.recovery, now);
         let acks = AckTracker::new(&cfg.recovery);
         let pacer = Pacer::new(cfg.base_datagram_size, PACER_BURST);
@@ -126,6 +143,8 @@ impl Session {
             id,
             peer_id: SessionId(0),
             peer,
+            latest_from: peer,
+            paths: PathValidator::new(path_key),
             role,
             state: State::Handshake,
             hs: None,
@@ -175,7 +194,8 @@ impl Session {
             first_resend,
             cfg.cipher,
         )?;
-        let mut s = Session::new(cfg, id, peer, Role::Initiator, now);
+        let path_key = crate::rand::Rng::derive(&rng_seed, PATH_KEY_STREAM);
+        let mut s = Session::new(cfg, id, peer, Role::Initiator, path_key, now);
         s.hs = Some(Box::new(hs));
         Ok(s)
     }
@@ -187,9 +207,10 @@ impl Session {
         peer: SocketAddr,
         peer_id: SessionId,
         hs: HandshakeState,
+        path_key: [u8; 32],
         now: Instant,
     ) -> Self {
-        let mut s = Session::new(cfg, id, peer, Role::Responder, now);
+        let mut s = Session::new(cfg, id, peer, Role::Responder, path_key, now);
         s.peer_id = peer_id;
         s.hs = Some(Box::new(hs));
         s
@@ -247,6 +268,12 @@ impl Session {
     /// The peer's current address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// Path validation counters: challenges, validations, failures,
+    /// migrations, bytes sent to addresses not yet validated.
+    pub fn path_stats(&self) -> PathStats {
+        self.paths.stats()
     }
 
     /// The peer's identity, once the handshake proved it.
@@ -585,6 +612,7 @@ impl Session {
                 at(self.acks.ack_deadline());
                 at(self.pacing_wait);
                 at(self.mtu.timeout());
+                at(self.paths.next_timeout(self.now));
             }
         }
         if let Some(hs) = &self.hs {
@@ -636,6 +664,9 @@ impl Session {
                 if self.pacing_wait.is_some_and(|t| t <= now) {
                     self.pacing_wait = None;
                 }
+                // A candidate that did not answer is forgotten; the session
+                // never left its validated address, so it stays there.
+                self.paths.on_timeout(now);
             }
         }
         if let Some(hs) = &mut self.hs {

@@ -125,10 +125,16 @@ impl Session {
     }
 
     /// Test-only entry (cargo feature `fuzzing`): `plaintext` as if it had
-    /// arrived in packet `pn` from the peer's current address and
-    /// authenticated. Replays are still refused.
+    /// arrived in packet `pn` from `from` (the peer's current address if
+    /// `None`) and authenticated. Replays are still refused.
     #[cfg(feature = "fuzzing")]
-    pub(crate) fn fuzz_inject_plaintext(&mut self, now: Instant, pn: u64, plaintext: &[u8]) {
+    pub(crate) fn fuzz_inject_plaintext(
+        &mut self,
+        now: Instant,
+        from: Option<SocketAddr>,
+        pn: u64,
+        plaintext: &[u8],
+    ) {
         self.now = self.now.max(now);
         let Some(keys) = self.keys.as_ref() else {
             return;
@@ -138,22 +144,31 @@ impl Session {
             return;
         }
         let len = SHORT_HEADER_LEN + plaintext.len() + crate::crypto::TAG_LEN;
-        self.on_authentic(now, self.peer, pn, len, plaintext);
+        self.on_authentic(now, from.unwrap_or(self.peer), pn, len, plaintext);
     }
 
     /// Everything a packet does once it has authenticated as packet `pn`
     /// (`len` bytes on the wire): replay bookkeeping, liveness, migration,
     /// and the dispatch of its frames.
     fn on_authentic(&mut self, now: Instant, from: SocketAddr, pn: u64, len: usize, plain: &[u8]) {
+        let mut highest = true;
         if let Some(keys) = self.keys.as_mut() {
+            highest = keys.replay.largest().is_none_or(|l| pn > l);
             keys.replay.record(pn);
         }
         self.counters.packets_received += 1;
         self.counters.bytes_received += len as u64;
         self.last_rx = now;
+        if highest {
+            self.latest_from = from;
+        }
         if from != self.peer {
-            // An authenticated packet from a new address: the peer moved.
-            self.peer = from;
+            // Perhaps the peer moved (NAT rebinding, a new network),
+            // perhaps an attacker raced a copy from elsewhere: the session
+            // stays on its validated address and challenges this one.
+            let pto = self.pto();
+            self.paths
+                .on_received(now, self.peer, from, len, highest, pto);
         }
         if self.role == Role::Initiator && !self.confirmed {
             // Only a responder holding the keys can send this.
@@ -175,7 +190,7 @@ impl Session {
                 return;
             };
             eliciting |= frame.is_ack_eliciting();
-            if let Err(v) = self.on_frame(now, frame) {
+            if let Err(v) = self.on_frame(now, from, frame) {
                 self.violation(v);
                 return;
             }
@@ -186,7 +201,12 @@ impl Session {
         self.acks.on_packet_received(now, pn, eliciting);
     }
 
-    fn on_frame(&mut self, now: Instant, frame: Frame<'_>) -> Result<(), Violation> {
+    fn on_frame(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        frame: Frame<'_>,
+    ) -> Result<(), Violation> {
         let rtt = self.recovery.rtt().smoothed();
         match frame {
             Frame::Padding(_)
@@ -216,6 +236,8 @@ impl Session {
                 self.hs = None;
             }
             Frame::Close { code, reason } => self.on_peer_close(code, reason),
+            Frame::PathChallenge(data) => self.paths.on_challenge(from, data),
+            Frame::PathResponse(data) => self.on_path_response(now, data),
             Frame::MaxData(max) => self.streams.on_max_data(max),
             Frame::MaxStreamData { stream_id, max } => {
                 self.streams.on_max_stream_data(now, stream_id, max)?;

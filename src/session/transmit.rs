@@ -7,6 +7,8 @@
 //! caller's buffer and sealed in place) or sends stream data the peer has no
 //! credit for.
 
+use core::net::SocketAddr;
+
 use super::keys::UpdateLimits;
 use super::sent::{SentInfo, MAX_CHUNKS, MAX_CONTROLS};
 use super::{handshake::Role, Session, State};
@@ -14,7 +16,7 @@ use crate::crypto::TAG_LEN;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
 use crate::wire::{
-    ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, SHORT_HEADER_LEN,
+    ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, PATH_DATA_LEN, SHORT_HEADER_LEN,
 };
 
 /// Payload room below which a packet is not worth building.
@@ -26,16 +28,25 @@ const MIN_PAYLOAD: usize = 32;
 const MIN_CHUNK_ROOM: usize = 16;
 
 impl Session {
-    /// Writes the session's next datagram into `buf`; returns its length.
-    pub(crate) fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    /// Writes the session's next datagram into `buf`; returns its length
+    /// and where it goes (the validated address, or for a path probe the
+    /// address being validated).
+    pub(crate) fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<(usize, SocketAddr)> {
         self.now = self.now.max(now);
         if let Some(n) = self.handshake_datagram(buf) {
-            return Some(n);
+            return Some((n, self.peer));
         }
-        match self.state {
+        let n = match self.state {
             State::Established => {
+                if let Some(probe) = self.path_probe(now, buf) {
+                    return Some(probe);
+                }
                 if let Some(n) = self.size_probe(now, buf) {
-                    return Some(n);
+                    return Some((n, self.peer));
                 }
                 self.protected_packet(now, buf, false)
             }
@@ -44,7 +55,8 @@ impl Session {
                 self.protected_packet(now, buf, true)
             }
             _ => None,
-        }
+        }?;
+        Some((n, self.peer))
     }
 
     fn handshake_datagram(&mut self, buf: &mut [u8]) -> Option<usize> {
@@ -78,6 +90,7 @@ impl Session {
             || self.ping_owed
             || self.streams.has_control()
             || self.streams.has_data()
+            || self.paths.has_response_for(self.peer)
     }
 
     /// A datagram size probe, if the path's search wants one: PING, then
@@ -121,7 +134,7 @@ impl Session {
     /// Writes the short header of packet `pn` in front of `written` bytes
     /// of frames and seals it in place; returns the datagram's length and
     /// counts it as sent.
-    fn seal(&mut self, pn: u64, buf: &mut [u8], written: usize) -> Option<usize> {
+    pub(super) fn seal(&mut self, pn: u64, buf: &mut [u8], written: usize) -> Option<usize> {
         let len = SHORT_HEADER_LEN + written + TAG_LEN;
         let largest_acked = self.recovery.largest_acked();
         let keys = self.keys.as_mut()?;
@@ -179,7 +192,10 @@ impl Session {
                 data_ok = false;
             }
         }
-        let control_ok = self.handshake_done_owed || self.ping_owed || self.streams.has_control();
+        let control_ok = self.handshake_done_owed
+            || self.ping_owed
+            || self.streams.has_control()
+            || self.paths.has_response_for(self.peer);
         if !closing && !ack_due && !data_ok && !control_ok {
             if !self.wants_eliciting() {
                 self.recovery.set_app_limited(true);
@@ -227,6 +243,19 @@ impl Session {
                     self.handshake_done_owed = false;
                     info.handshake_done = true;
                     eliciting = true;
+                }
+                // Answers to the peer's challenges: never resent (the peer
+                // challenges again), so one that does not fit is dropped.
+                while self.paths.has_response_for(self.peer) {
+                    if w.remaining() < 1 + PATH_DATA_LEN {
+                        break;
+                    }
+                    let Some(data) = self.paths.take_response_for(self.peer) else {
+                        break;
+                    };
+                    if Frame::PathResponse(data).encode(&mut w).is_ok() {
+                        eliciting = true;
+                    }
                 }
                 while info.controls.len() < MAX_CONTROLS {
                     let Some((c, frame)) = self.streams.next_control() else {
@@ -319,6 +348,21 @@ impl Session {
             return None;
         }
         let len = self.seal(pn, buf, written)?;
+        self.record_sent(now, pn, len, eliciting, info);
+        Some(len)
+    }
+
+    /// Records sealed packet `pn` of `len` bytes as sent: pacing (if it is
+    /// ack-eliciting) and loss recovery. Size probes are not recorded here:
+    /// they stay outside congestion control (`size_probe`).
+    pub(super) fn record_sent(
+        &mut self,
+        now: Instant,
+        pn: u64,
+        len: usize,
+        eliciting: bool,
+        mut info: SentInfo,
+    ) {
         info.len = u16::try_from(len).unwrap_or(u16::MAX);
         info.pn = pn;
         if eliciting {
@@ -327,6 +371,5 @@ impl Session {
         }
         self.recovery.set_app_limited(!self.streams.has_data());
         self.recovery.on_packet_sent(now, pn, len, eliciting, info);
-        Some(len)
     }
 }

@@ -16,7 +16,9 @@
 //! the datagrams in flight), `driver` (the [`Node`] trait and event loop),
 //! `endpoint_node` (an [`Endpoint`](crate::Endpoint) with an optional
 //! [`App`] as a [`Node`]), `bulk` (bulk transfers over a bottleneck: the
-//! goodput and fairness scenario).
+//! goodput and fairness scenario), `nat` (a node whose public address
+//! changes mid-run), `attacker` (an on-path attacker that resends copies of
+//! a node's datagrams from another address).
 //!
 //! ```
 //! use core::time::Duration;
@@ -40,6 +42,7 @@
 //! assert_eq!(net.stats(a, b).sent, 1);
 //! ```
 
+mod attacker;
 mod bottleneck;
 mod bulk;
 mod config;
@@ -47,8 +50,10 @@ mod driver;
 mod endpoint_node;
 mod link;
 mod loss;
+mod nat;
 mod network;
 
+pub use attacker::{AttackStats, Attacker, Tap};
 pub use bulk::{
     run_bulk, BulkConfig, BulkError, BulkReceiver, BulkReport, BulkSender, Sample, CLIENT_ADDR,
     SERVER_ADDR,
@@ -59,4 +64,5 @@ pub use config::{
 pub use driver::{run_until, step, Node, RunError, MAX_EVENTS_PER_INSTANT};
 pub use endpoint_node::{App, EndpointMut, EndpointNode};
 pub use link::LinkStats;
+pub use nat::Nat;
 pub use network::{Delivery, Network};

@@ -20,6 +20,9 @@ use crate::ids::StreamId;
 /// Longest reason a CLOSE frame may carry.
 pub const MAX_REASON_LEN: usize = 256;
 
+/// Bytes of data a PATH_CHALLENGE carries and its PATH_RESPONSE echoes.
+pub const PATH_DATA_LEN: usize = 8;
+
 /// Frame type numbers.
 mod ty {
     pub const PADDING: u64 = 0x00;
@@ -33,6 +36,8 @@ mod ty {
     pub const STREAM_DATA_BLOCKED: u64 = 0x08;
     pub const STREAM_RESET: u64 = 0x09;
     pub const STREAM_FIN: u64 = 0x0a;
+    pub const PATH_CHALLENGE: u64 = 0x0b;
+    pub const PATH_RESPONSE: u64 = 0x0c;
     /// STREAM is 0x10 to 0x13; the low two bits are FRAG and LEN.
     pub const STREAM: u64 = 0x10;
 }
@@ -41,6 +46,13 @@ mod ty {
 fn read_stream_id(r: &mut Reader<'_>) -> Result<StreamId, WireError> {
     let v = r.varint()?;
     StreamId::try_from(v).map_err(|_| WireError::StreamIdTooLarge(v))
+}
+
+/// Reads the fixed 8 bytes of a PATH_CHALLENGE or PATH_RESPONSE.
+fn read_path_data(r: &mut Reader<'_>) -> Result<[u8; PATH_DATA_LEN], WireError> {
+    let mut data = [0u8; PATH_DATA_LEN];
+    data.copy_from_slice(r.bytes(PATH_DATA_LEN)?);
+    Ok(data)
 }
 
 /// One frame.
@@ -101,6 +113,11 @@ pub enum Frame<'a> {
     },
     /// A fragment of a message.
     Stream(StreamFrame<'a>),
+    /// Asks the peer to echo `data` in a PATH_RESPONSE: proof that it
+    /// received what was sent to the address the challenge went to.
+    PathChallenge([u8; PATH_DATA_LEN]),
+    /// Echoes the data of a PATH_CHALLENGE.
+    PathResponse([u8; PATH_DATA_LEN]),
 }
 
 impl<'a> Frame<'a> {
@@ -151,6 +168,8 @@ impl<'a> Frame<'a> {
                 final_offset: r.varint()?,
                 final_seq: r.varint()?,
             },
+            ty::PATH_CHALLENGE => Frame::PathChallenge(read_path_data(r)?),
+            ty::PATH_RESPONSE => Frame::PathResponse(read_path_data(r)?),
             0x10..=0x13 => Frame::Stream(StreamFrame::parse_body(t, r)?),
             _ => return Err(WireError::UnknownFrame(t)),
         })
@@ -196,6 +215,8 @@ impl<'a> Frame<'a> {
             Frame::StreamReset { .. } => ty::STREAM_RESET,
             Frame::StreamFin { .. } => ty::STREAM_FIN,
             Frame::Stream(_) => ty::STREAM,
+            Frame::PathChallenge(_) => ty::PATH_CHALLENGE,
+            Frame::PathResponse(_) => ty::PATH_RESPONSE,
         }
     }
 
@@ -207,10 +228,10 @@ impl<'a> Frame<'a> {
             Frame::Stream(s) => s.header().encoded_len(s.data.len(), true),
             _ => {
                 let (vals, n) = self.fields();
-                let tail = if let Frame::Close { reason, .. } = self {
-                    reason.len()
-                } else {
-                    0
+                let tail = match self {
+                    Frame::Close { reason, .. } => reason.len(),
+                    Frame::PathChallenge(_) | Frame::PathResponse(_) => PATH_DATA_LEN,
+                    _ => 0,
                 };
                 1 + vals.iter().take(n).map(|v| varint_len(*v)).sum::<usize>() + tail
             }
@@ -239,8 +260,10 @@ impl<'a> Frame<'a> {
                 w.all_or_nothing(|w| {
                     w.put_varint(self.type_number())?;
                     vals.iter().take(n).try_for_each(|v| w.put_varint(*v))?;
-                    if let Frame::Close { reason, .. } = self {
-                        w.put_slice(reason)?;
+                    match self {
+                        Frame::Close { reason, .. } => w.put_slice(reason)?,
+                        Frame::PathChallenge(d) | Frame::PathResponse(d) => w.put_slice(d)?,
+                        _ => {}
                     }
                     Ok(())
                 })
@@ -379,6 +402,14 @@ mod tests {
                 }),
                 &[0x12, 0x02, 0x05, 0x01, 0x01, 0x01, b'z'],
             ),
+            (
+                Frame::PathChallenge([1, 2, 3, 4, 5, 6, 7, 8]),
+                &[0x0b, 1, 2, 3, 4, 5, 6, 7, 8],
+            ),
+            (
+                Frame::PathResponse([0xff, 0, 0xa5, 0, 0, 0, 0, 0x5a]),
+                &[0x0c, 0xff, 0, 0xa5, 0, 0, 0, 0, 0x5a],
+            ),
         ];
         for (frame, bytes) in cases {
             assert_eq!(encode(frame), *bytes, "encoding {frame:?}");
@@ -411,8 +442,13 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_rejected() {
-        assert_eq!(parse_one(&[0x0b]), Err(WireError::UnknownFrame(0x0b)));
+        assert_eq!(parse_one(&[0x0d]), Err(WireError::UnknownFrame(0x0d)));
         assert_eq!(parse_one(&[0x14]), Err(WireError::UnknownFrame(0x14)));
+        // PATH_* frames carry exactly 8 bytes.
+        assert_eq!(parse_one(&[0x0b, 1, 2, 3]), Err(WireError::Truncated));
+        assert_eq!(parse_one(&[0x0c]), Err(WireError::Truncated));
+        assert!(Frame::PathChallenge([0; 8]).is_ack_eliciting());
+        assert!(Frame::PathResponse([0; 8]).is_ack_eliciting());
         assert_eq!(parse_one(&[0x40, 0x3f]), Err(WireError::UnknownFrame(0x3f)));
         assert_eq!(
             parse_one(&[0x06, 0xc0, 0, 0, 1, 0, 0, 0, 0, 0]),
@@ -502,6 +538,8 @@ mod tests {
             (1usize..40).prop_map(Frame::Padding),
             Just(Frame::Ping),
             Just(Frame::HandshakeDone),
+            any::<[u8; 8]>().prop_map(Frame::PathChallenge),
+            any::<[u8; 8]>().prop_map(Frame::PathResponse),
             v().prop_map(Frame::MaxData),
             v().prop_map(Frame::DataBlocked),
             (any::<u32>(), v())

@@ -26,7 +26,7 @@ pub mod params;
 pub use codec::{varint_len, Reader, Writer, MAX_VARINT};
 pub use frame::{
     ack_len, encode_ack, AckFrame, AckRanges, Frame, Frames, StreamFrame, StreamHeader,
-    MAX_ACK_RANGES, MAX_REASON_LEN,
+    MAX_ACK_RANGES, MAX_REASON_LEN, PATH_DATA_LEN,
 };
 pub use header::{
     decode_packet_number, peek_dst, LongHeader, LongType, Packet, ShortHeader, MAX_TOKEN_LEN,

@@ -60,6 +60,10 @@ pub enum Op {
     Send(bool, u16),
     /// `a` starts another session.
     Connect,
+    /// `a`'s address as `b` sees it changes (NAT rebinding when `k` is
+    /// odd: same IP, new port; a new network when even); the old address
+    /// still delivers, as both paths would for a while.
+    Rebind(u8),
 }
 
 /// One run: where to start and what to do.
@@ -227,6 +231,13 @@ fn apply(n: &mut Net, op: &Op) -> bool {
         Op::Connect => {
             let _ = n.a.connect(n.now, n.b_addr);
         }
+        Op::Rebind(k) => {
+            n.a_addr = if k % 2 == 1 {
+                SocketAddr::from(([192, 0, 2, 1], 1000 + u16::from(*k)))
+            } else {
+                SocketAddr::from(([203, 0, 113, 1 + k % 64], 1000))
+            };
+        }
     }
     n.collect_events();
     foreign
@@ -240,6 +251,12 @@ fn check_bounds(n: &Net) {
         for id in ep.sessions() {
             let s = ep.session(id).unwrap();
             assert!(s.stats().streams <= 16);
+            let p = s.path_stats();
+            assert!(p.migrations <= p.validated, "{p:?}");
+            assert!(
+                p.unvalidated_bytes_sent <= 3 * s.stats().bytes_received,
+                "{p:?}"
+            );
         }
     }
     assert!(n.in_flight() < 100_000, "datagrams multiply");

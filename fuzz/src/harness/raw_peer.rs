@@ -105,6 +105,9 @@ pub struct RawPeer {
     rx_largest: Option<u64>,
     /// Packet numbers received from the endpoint.
     pub received: Vec<u64>,
+    /// Data of the latest PATH_CHALLENGEs the endpoint sent (at most 4),
+    /// seen by [`drain_any`](Self::drain_any).
+    pub challenges: Vec<[u8; 8]>,
 }
 
 impl RawPeer {
@@ -163,6 +166,7 @@ impl RawPeer {
             next_pn: 0,
             rx_largest: None,
             received: Vec::new(),
+            challenges: Vec::new(),
         })
     }
 
@@ -227,6 +231,32 @@ impl RawPeer {
             if let Some(p) = self.open(&mut out[..t.len]) {
                 got.push(p);
             }
+        }
+        got
+    }
+
+    /// Like [`drain`](Self::drain), for a peer that owns every address the
+    /// endpoint sends to (it moved, or is challenged at several): opens
+    /// them all and records the data of each PATH_CHALLENGE.
+    pub fn drain_any(&mut self, ep: &mut Endpoint, now: Instant) -> Vec<Vec<u8>> {
+        let mut out = vec![0u8; 65_536];
+        let mut got = Vec::new();
+        for _ in 0..10_000 {
+            let Some(t) = ep.poll_transmit(now, &mut out) else {
+                break;
+            };
+            let Some(p) = self.open(&mut out[..t.len]) else {
+                continue;
+            };
+            for f in stt::wire::Frames::new(&p).map_while(Result::ok) {
+                if let stt::wire::Frame::PathChallenge(d) = f {
+                    if self.challenges.len() >= 4 {
+                        self.challenges.remove(0);
+                    }
+                    self.challenges.push(d);
+                }
+            }
+            got.push(p);
         }
         got
     }

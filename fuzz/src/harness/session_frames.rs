@@ -51,6 +51,12 @@ pub enum FrameSpec {
     WildStream(u32, u64, u64, u64, u64, u8),
     /// Arbitrary bytes.
     Raw(Vec<u8>),
+    /// PATH_CHALLENGE with these bytes.
+    PathChallenge([u8; 8]),
+    /// PATH_RESPONSE with these bytes (almost always wrong).
+    PathResponse([u8; 8]),
+    /// PATH_RESPONSE echoing one of the latest challenges `b` sent.
+    EchoChallenge(u8),
 }
 
 /// What happens next.
@@ -60,6 +66,10 @@ pub enum Step {
     Packet(u8, Vec<FrameSpec>),
     /// A packet numbered exactly `pn` (old, duplicate, far ahead).
     PacketAt(u32, Vec<FrameSpec>),
+    /// A packet from source address number `from` (0: the peer's first
+    /// address; others: a NAT rebinding, a new network, or an attacker's
+    /// copy), numbered `next + skip`.
+    PacketFrom(u8, u8, Vec<FrameSpec>),
     /// Time passes; the endpoint's timers run and it transmits.
     Advance(u16),
     /// The application on `b` sends a message of `len` bytes on a stream.
@@ -180,6 +190,14 @@ fn encode_one(f: &FrameSpec, peer: &RawPeer, out: &mut Vec<u8>) {
             }
         }
         FrameSpec::Raw(bytes) => out.extend_from_slice(bytes),
+        FrameSpec::PathChallenge(d) => put(Frame::PathChallenge(*d)),
+        FrameSpec::PathResponse(d) => put(Frame::PathResponse(*d)),
+        FrameSpec::EchoChallenge(i) => {
+            if !peer.challenges.is_empty() {
+                let d = peer.challenges[usize::from(*i) % peer.challenges.len()];
+                put(Frame::PathResponse(d));
+            }
+        }
     }
 }
 
@@ -190,6 +208,21 @@ struct World {
     peer: RawPeer,
     now: Instant,
     events: usize,
+    /// Bytes of protected packets injected, from any address.
+    injected: u64,
+}
+
+/// Source address number `k` of the peer: 0 is the address it connected
+/// from; 1..=3 share its IP (NAT rebinding), 4..=7 do not.
+fn source(k: u8) -> Option<std::net::SocketAddr> {
+    match k % 8 {
+        0 => None,
+        k @ 1..=3 => Some(std::net::SocketAddr::from((
+            [192, 0, 2, 1],
+            1000 + u16::from(k),
+        ))),
+        k => Some(std::net::SocketAddr::from(([203, 0, 113, k], 4000))),
+    }
 }
 
 impl World {
@@ -226,6 +259,7 @@ impl World {
             peer,
             now,
             events: 0,
+            injected: 0,
         };
         w.exchange();
         w
@@ -233,7 +267,7 @@ impl World {
 
     /// Lets `b` transmit and reads what it sent; drains its events.
     fn exchange(&mut self) {
-        self.peer.drain(&mut self.ep, self.now);
+        self.peer.drain_any(&mut self.ep, self.now);
         while let Some(e) = self.ep.poll_event() {
             self.events += 1;
             if let Event::Closed {
@@ -246,15 +280,19 @@ impl World {
         }
     }
 
-    fn inject(&mut self, pn: u64, plain: &[u8]) {
+    fn inject(&mut self, from: Option<std::net::SocketAddr>, pn: u64, plain: &[u8]) {
+        // What the session counts: header, frames, tag.
+        self.injected += (13 + plain.len() + 16) as u64;
         #[cfg(feature = "fuzzing")]
         {
-            self.ep.fuzz_inject_plaintext(self.now, self.sb, pn, plain);
+            self.ep
+                .fuzz_inject_plaintext_from(self.now, self.sb, from, pn, plain);
         }
         #[cfg(not(feature = "fuzzing"))]
         {
             let mut d = self.peer.seal_pn(pn, plain);
-            self.ep.handle_datagram(self.now, self.peer.addr, &mut d);
+            let from = from.unwrap_or(self.peer.addr);
+            self.ep.handle_datagram(self.now, from, &mut d);
         }
         self.peer.next_pn = self.peer.next_pn.max(pn + 1);
     }
@@ -263,11 +301,16 @@ impl World {
         match step {
             Step::Packet(skip, frames) => {
                 let plain = self.plaintext(frames);
-                self.inject(self.peer.next_pn + u64::from(*skip % 8), &plain);
+                self.inject(None, self.peer.next_pn + u64::from(*skip % 8), &plain);
             }
             Step::PacketAt(pn, frames) => {
                 let plain = self.plaintext(frames);
-                self.inject(u64::from(*pn), &plain);
+                self.inject(None, u64::from(*pn), &plain);
+            }
+            Step::PacketFrom(from, skip, frames) => {
+                let plain = self.plaintext(frames);
+                let pn = self.peer.next_pn + u64::from(*skip % 8);
+                self.inject(source(*from), pn, &plain);
             }
             Step::Advance(ms) => {
                 let end = self.now + Duration::from_millis(u64::from(*ms % 2_000));
@@ -355,6 +398,10 @@ pub fn run(data: &[u8]) {
         assert!(w.ep.sessions().count() <= 1);
         if let Some(s) = w.ep.session(w.sb) {
             assert!(s.stats().streams <= 16, "stream limit holds");
+            // An address not validated is sent at most 3x what came in.
+            let p = s.path_stats();
+            assert!(p.unvalidated_bytes_sent <= 3 * w.injected, "{p:?}");
+            assert!(p.migrations <= p.validated, "{p:?}");
         }
     }
     // Let every timer run out: the session ends by itself.
