@@ -40,6 +40,7 @@
 //!   challenge pushes out the oldest, so a flood of challenges costs no
 //!   memory.
 
+use alloc::boxed::Box;
 use core::net::SocketAddr;
 use core::time::Duration;
 
@@ -136,10 +137,25 @@ pub struct PathValidator {
     /// Key of the challenge data (never the handshake's seed itself).
     key: [u8; 32],
     draws: u64,
-    candidates: heapless::Vec<Candidate, MAX_CANDIDATES>,
-    responses: heapless::Deque<(SocketAddr, PathData), MAX_RESPONSES_OWED>,
+    /// Candidates and owed responses; `None` while both are empty, which is
+    /// nearly always, so an idle session does not carry their room.
+    /// Invariant: never `Some` of an empty `Pending` after a public call.
+    pending: Option<Box<Pending>>,
     stats: PathStats,
 }
+
+/// What validation holds while addresses are in play.
+#[derive(Debug, Clone)]
+struct Pending {
+    candidates: heapless::Vec<Candidate, MAX_CANDIDATES>,
+    responses: heapless::Deque<(SocketAddr, PathData), MAX_RESPONSES_OWED>,
+}
+
+/// Stands for "nothing pending" in reads.
+static NOTHING_PENDING: Pending = Pending {
+    candidates: heapless::Vec::new(),
+    responses: heapless::Deque::new(),
+};
 
 impl PathValidator {
     /// Validation whose challenge data is drawn from `key` (a secret
@@ -148,9 +164,30 @@ impl PathValidator {
         PathValidator {
             key,
             draws: 0,
-            candidates: heapless::Vec::new(),
-            responses: heapless::Deque::new(),
+            pending: None,
             stats: PathStats::default(),
+        }
+    }
+
+    fn pending(&self) -> &Pending {
+        self.pending.as_deref().unwrap_or(&NOTHING_PENDING)
+    }
+
+    fn pending_mut(&mut self) -> &mut Pending {
+        self.pending.get_or_insert_with(|| {
+            Box::new(Pending {
+                candidates: heapless::Vec::new(),
+                responses: heapless::Deque::new(),
+            })
+        })
+    }
+
+    /// Frees the pending state once it holds nothing (keeps the invariant).
+    fn release_if_empty(&mut self) {
+        if let Some(p) = &self.pending {
+            if p.candidates.is_empty() && p.responses.is_empty() {
+                self.pending = None;
+            }
         }
     }
 
@@ -161,7 +198,7 @@ impl PathValidator {
 
     /// Addresses being validated.
     pub fn candidates(&self) -> impl Iterator<Item = SocketAddr> + '_ {
-        self.candidates.iter().map(|c| c.addr)
+        self.pending().candidates.iter().map(|c| c.addr)
     }
 
     /// Fresh, unpredictable challenge data: stream `draws + 1` of the key
@@ -191,7 +228,11 @@ impl PathValidator {
             return;
         }
         let len = u64::try_from(len).unwrap_or(u64::MAX);
-        if let Some(c) = self.candidates.iter_mut().find(|c| c.addr == from) {
+        if let Some(c) = self
+            .pending
+            .as_deref_mut()
+            .and_then(|p| p.candidates.iter_mut().find(|c| c.addr == from))
+        {
             c.rx = c.rx.saturating_add(len);
             return;
         }
@@ -208,18 +249,22 @@ impl PathValidator {
             sends: 0,
             deadline: now + pto.saturating_mul(VALIDATION_PTOS),
         };
-        if self.candidates.push(candidate).is_err() {
+        if self.pending_mut().candidates.push(candidate).is_err() {
             self.stats.candidates_refused += 1;
         }
     }
 
     /// The peer challenged us with `data` in a packet from `from`.
     pub fn on_challenge(&mut self, from: SocketAddr, data: PathData) {
-        if self.responses.is_full() {
-            self.responses.pop_front();
+        let responses = &mut self.pending_mut().responses;
+        let full = responses.is_full();
+        if full {
+            responses.pop_front();
+        }
+        let _ = responses.push_back((from, data));
+        if full {
             self.stats.responses_dropped += 1;
         }
-        let _ = self.responses.push_back((from, data));
     }
 
     /// The peer answered with `data`. Returns the address that is now
@@ -227,6 +272,7 @@ impl PathValidator {
     /// the candidates; `None` if it matches no challenge sent.
     pub fn on_response(&mut self, data: PathData) -> Option<SocketAddr> {
         let found = self
+            .pending()
             .candidates
             .iter()
             .position(|c| c.sends > 0 && c.data == data);
@@ -234,7 +280,8 @@ impl PathValidator {
             self.stats.responses_ignored += 1;
             return None;
         };
-        let c = self.candidates.swap_remove(i);
+        let c = self.pending_mut().candidates.swap_remove(i);
+        self.release_if_empty();
         self.stats.validated += 1;
         Some(c.addr)
     }
@@ -243,7 +290,10 @@ impl PathValidator {
     /// if it had one.
     pub fn on_migrated(&mut self, addr: SocketAddr) {
         self.stats.migrations += 1;
-        self.candidates.retain(|c| c.addr != addr);
+        if let Some(p) = self.pending.as_deref_mut() {
+            p.candidates.retain(|c| c.addr != addr);
+        }
+        self.release_if_empty();
     }
 
     /// When [`on_timeout`](Self::on_timeout) must run, or a challenge
@@ -251,7 +301,7 @@ impl PathValidator {
     /// timer (so a budget that stalls it cannot make a busy loop).
     pub fn next_timeout(&self, now: Instant) -> Option<Instant> {
         let mut t: Option<Instant> = None;
-        for c in &self.candidates {
+        for c in &self.pending().candidates {
             let mut at = c.deadline;
             if c.sends < MAX_CHALLENGES && c.next_send > now {
                 at = at.min(c.next_send);
@@ -264,9 +314,13 @@ impl PathValidator {
     /// Forgets the candidates whose deadline passed at `now`; returns how
     /// many failed.
     pub fn on_timeout(&mut self, now: Instant) -> usize {
-        let before = self.candidates.len();
-        self.candidates.retain(|c| c.deadline > now);
-        let failed = before - self.candidates.len();
+        let Some(p) = self.pending.as_deref_mut() else {
+            return 0;
+        };
+        let before = p.candidates.len();
+        p.candidates.retain(|c| c.deadline > now);
+        let failed = before - p.candidates.len();
+        self.release_if_empty();
         self.stats.failed += failed as u64;
         failed
     }
@@ -275,32 +329,43 @@ impl PathValidator {
     /// there, or from an address that is no candidate), taken from the
     /// queue: the caller puts it in its next packet.
     pub fn take_response_for(&mut self, active: SocketAddr) -> Option<PathData> {
-        let n = self.responses.len();
-        for _ in 0..n {
-            let (addr, data) = self.responses.pop_front()?;
-            let is_candidate = self.candidates.iter().any(|c| c.addr == addr);
+        let p = self.pending.as_deref_mut()?;
+        let mut found = None;
+        for _ in 0..p.responses.len() {
+            let Some((addr, data)) = p.responses.pop_front() else {
+                break;
+            };
+            let is_candidate = p.candidates.iter().any(|c| c.addr == addr);
             if addr == active || !is_candidate {
-                self.stats.responses_sent += 1;
-                return Some(data);
+                found = Some(data);
+                break;
             }
-            let _ = self.responses.push_back((addr, data));
+            let _ = p.responses.push_back((addr, data));
         }
-        None
+        if found.is_some() {
+            self.stats.responses_sent += 1;
+            self.release_if_empty();
+        }
+        found
     }
 
     /// True if a response is owed on the validated address.
     pub fn has_response_for(&self, active: SocketAddr) -> bool {
-        self.responses
+        let Some(p) = self.pending.as_deref() else {
+            return false;
+        };
+        p.responses
             .iter()
-            .any(|(a, _)| *a == active || !self.candidates.iter().any(|c| c.addr == *a))
+            .any(|(a, _)| *a == active || !p.candidates.iter().any(|c| c.addr == *a))
     }
 
     /// The next probe due at `now` whose datagram (`overhead` bytes of
     /// header and tag plus its frames) fits its address's budget.
     pub fn next_probe(&self, now: Instant, overhead: usize) -> Option<Probe> {
-        self.candidates.iter().find_map(|c| {
+        let p = self.pending.as_deref()?;
+        p.candidates.iter().find_map(|c| {
             let challenge = (c.sends < MAX_CHALLENGES && c.next_send <= now).then_some(c.data);
-            let response = self
+            let response = p
                 .responses
                 .iter()
                 .find(|(a, _)| *a == c.addr)
@@ -317,7 +382,10 @@ impl PathValidator {
 
     /// `probe` left as a datagram of `len` bytes at `now`.
     pub fn on_probe_sent(&mut self, now: Instant, probe: &Probe, len: usize, pto: Duration) {
-        let Some(c) = self.candidates.iter_mut().find(|c| c.addr == probe.to) else {
+        let Some(p) = self.pending.as_deref_mut() else {
+            return;
+        };
+        let Some(c) = p.candidates.iter_mut().find(|c| c.addr == probe.to) else {
             return;
         };
         let len = u64::try_from(len).unwrap_or(u64::MAX);
@@ -329,21 +397,22 @@ impl PathValidator {
             self.stats.challenges_sent += 1;
         }
         if let Some(data) = probe.response {
-            if let Some(i) = self
+            if let Some(i) = p
                 .responses
                 .iter()
                 .position(|(a, d)| *a == probe.to && *d == data)
             {
                 // Rotate the answered entry out, keeping the others' order.
                 for _ in 0..i {
-                    if let Some(e) = self.responses.pop_front() {
-                        let _ = self.responses.push_back(e);
+                    if let Some(e) = p.responses.pop_front() {
+                        let _ = p.responses.push_back(e);
                     }
                 }
-                self.responses.pop_front();
+                p.responses.pop_front();
                 self.stats.responses_sent += 1;
             }
         }
+        self.release_if_empty();
     }
 }
 
@@ -384,7 +453,7 @@ mod tests {
         let mut v = PathValidator::new([1; 32]);
         v.on_received(t(0), addr(1), addr(2), 100, true, PTO);
         // The candidate's data before it was ever sent: no proof.
-        let unsent = v.candidates[0].data;
+        let unsent = v.pending().candidates[0].data;
         assert_eq!(v.on_response(unsent), None);
         let p = v.next_probe(t(0), OVERHEAD).unwrap();
         v.on_probe_sent(t(0), &p, 50, PTO);
@@ -403,10 +472,16 @@ mod tests {
             v.on_received(t(0), addr(1), addr(2), 100, true, PTO);
             v.on_received(t(0), addr(1), addr(3), 100, true, PTO);
         }
-        assert_ne!(a.candidates[0].data, a.candidates[1].data);
-        assert_eq!(a.candidates[0].data, b.candidates[0].data);
+        assert_ne!(
+            a.pending().candidates[0].data,
+            a.pending().candidates[1].data
+        );
+        assert_eq!(
+            a.pending().candidates[0].data,
+            b.pending().candidates[0].data
+        );
         let c = PathValidator::new([4; 32]).fresh_data();
-        assert_ne!(c, a.candidates[0].data);
+        assert_ne!(c, a.pending().candidates[0].data);
     }
 
     #[test]
@@ -475,7 +550,7 @@ mod tests {
             d[..4].copy_from_slice(&i.to_le_bytes());
             v.on_challenge(addr(1), d);
         }
-        assert_eq!(v.responses.len(), MAX_RESPONSES_OWED);
+        assert_eq!(v.pending().responses.len(), MAX_RESPONSES_OWED);
         assert_eq!(
             v.stats().responses_dropped,
             1000 - MAX_RESPONSES_OWED as u64
