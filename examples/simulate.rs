@@ -10,6 +10,10 @@
 //! read, over the bottleneck rate, for the whole run including handshake and
 //! slow start), then per-session goodput and fairness when `--sessions > 1`.
 //! The same flags and seed always print the same numbers.
+//!
+//! `--qlog FILE` (feature `trace`) writes the client's trace as qlog; with
+//! `--plot` too, the window panel is drawn from that trace (every window
+//! change, and a tick per lost packet) instead of the 100 ms samples.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,7 +21,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use stt::recovery::{ControllerKind, Ratio};
-use stt::sim::{run_bulk, BulkConfig, BulkReport, BurstLoss, LinkConfig};
+use stt::sim::{run_bulk_with, BulkConfig, BulkReport, BurstLoss, LinkConfig};
+
+#[cfg(feature = "trace")]
+#[path = "adapters/qlog.rs"]
+mod qlog;
 
 const USAGE: &str = "\
 usage: simulate [options]
@@ -37,6 +45,8 @@ usage: simulate [options]
   --tolerated-loss P  loss tolerated without a standing queue (default: the
                     crate's, 5%); 0 makes every loss a congestion signal
   --plot FILE.svg   draw goodput and congestion window over time
+  --qlog FILE       write the client's trace as qlog (feature trace); with
+                    --plot, the window panel is drawn from it, with losses
 ";
 
 struct Args {
@@ -55,6 +65,7 @@ struct Args {
     cc: Option<ControllerKind>,
     tolerated_loss: Option<f64>,
     plot: Option<String>,
+    qlog: Option<String>,
 }
 
 fn probability(v: &str) -> Result<f64, String> {
@@ -94,6 +105,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         cc: None,
         tolerated_loss: None,
         plot: None,
+        qlog: None,
     };
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -122,6 +134,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--tolerated-loss" => a.tolerated_loss = Some(probability(&v)?),
             "--plot" => a.plot = Some(v),
+            "--qlog" => a.qlog = Some(v),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -196,7 +209,7 @@ fn main() -> ExitCode {
         }
     };
     let cfg = config(&args);
-    let report = match run_bulk(&cfg) {
+    let report = match run_bulk_with(&cfg, |client, _| trace_to(client, args.qlog.as_deref())) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("simulation failed: {e}");
@@ -226,14 +239,84 @@ fn main() -> ExitCode {
             report.min_max_ratio()
         );
     }
+    if let Some(path) = &args.qlog {
+        out!("qlog={path}");
+    }
     if let Some(path) = &args.plot {
-        if let Err(e) = std::fs::write(path, svg(&report, &args)) {
+        let traced = match args.qlog.as_deref().map(window_from_qlog).transpose() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot read back the qlog file: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Err(e) = std::fs::write(path, svg(&report, &args, traced.as_ref())) {
             eprintln!("cannot write {path}: {e}");
             return ExitCode::FAILURE;
         }
         out!("plot={path}");
     }
     ExitCode::SUCCESS
+}
+
+// ----- trace: qlog out, and the window and losses read back -----
+
+/// Installs a qlog sink on the client if `--qlog` asked for one.
+#[cfg(feature = "trace")]
+fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
+    let Some(path) = path else { return };
+    match qlog::QlogSink::file(path.as_ref(), "stt simulate", qlog::Vantage::Client) {
+        Ok(sink) => {
+            client.set_trace_sink(Some(Box::new(sink)));
+        }
+        Err(e) => eprintln!("cannot write {path}: {e}; running without a trace"),
+    }
+}
+
+#[cfg(not(feature = "trace"))]
+fn trace_to(_: &mut stt::Endpoint, path: Option<&str>) {
+    if path.is_some() {
+        eprintln!("--qlog needs the `trace` feature (--features sim,trace); running without");
+    }
+}
+
+/// The congestion window (KiB) over time and the times of losses, per
+/// session in order of appearance, from a qlog file.
+struct Traced {
+    window: Vec<Series>,
+    losses: Vec<Vec<f64>>,
+}
+
+fn window_from_qlog(path: &str) -> Result<Traced, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut groups: Vec<String> = Vec::new();
+    let mut t = Traced {
+        window: Vec::new(),
+        losses: Vec::new(),
+    };
+    for rec in text.split('\u{1e}').skip(2) {
+        let v: serde_json::Value = serde_json::from_str(rec).map_err(|e| e.to_string())?;
+        let group = v["group_id"].as_str().unwrap_or("").to_string();
+        let i = match groups.iter().position(|g| *g == group) {
+            Some(i) => i,
+            None => {
+                groups.push(group);
+                t.window.push(Vec::new());
+                t.losses.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        let at = v["time"].as_f64().unwrap_or(0.0) / 1000.0;
+        match v["name"].as_str() {
+            Some("recovery:metrics_updated") => {
+                let w = v["data"]["congestion_window"].as_f64().unwrap_or(0.0);
+                t.window[i].push((at, w / 1024.0));
+            }
+            Some("recovery:packet_lost") => t.losses[i].push(at),
+            _ => {}
+        }
+    }
+    Ok(t)
 }
 
 // ----- plot: two stacked panels of polylines, hand-written SVG -----
@@ -251,7 +334,7 @@ const COLORS: [&str; 8] = [
 /// A series of (seconds, value) points.
 type Series = Vec<(f64, f64)>;
 
-fn svg(r: &BulkReport, a: &Args) -> String {
+fn svg(r: &BulkReport, a: &Args, traced: Option<&Traced>) -> String {
     let n = r.delivered.len();
     let t_end = r.duration.as_secs_f64().max(1e-3);
     // Goodput per interval between samples, Mbit/s.
@@ -272,14 +355,34 @@ fn svg(r: &BulkReport, a: &Args) -> String {
         }
         total.push((t, sum));
     }
-    let cwnd: Vec<Series> = (0..n)
-        .map(|i| {
-            r.samples
-                .iter()
-                .map(|s| (s.at.as_micros() as f64 / 1e6, s.cwnd[i] as f64 / 1024.0))
-                .collect()
-        })
-        .collect();
+    let sampled = || -> Vec<Series> {
+        (0..n)
+            .map(|i| {
+                r.samples
+                    .iter()
+                    .map(|s| (s.at.as_micros() as f64 / 1e6, s.cwnd[i] as f64 / 1024.0))
+                    .collect()
+            })
+            .collect()
+    };
+    let cwnd: Vec<Series> = match traced {
+        // Drawn as steps: the window holds until its next change.
+        Some(t) => t
+            .window
+            .iter()
+            .map(|s| {
+                let mut out: Series = Vec::new();
+                for &(at, w) in s {
+                    if let Some(&(_, prev)) = out.last() {
+                        out.push((at, prev));
+                    }
+                    out.push((at, w));
+                }
+                out
+            })
+            .collect(),
+        None => sampled(),
+    };
     let link = r.link_rate as f64 / 1e6;
     let mut out = String::new();
     let h = TOP + 2.0 * PANEL_H + GAP + 40.0;
@@ -334,15 +437,32 @@ fn svg(r: &BulkReport, a: &Args) -> String {
             .flat_map(|s| s.iter().map(|p| p.1))
             .fold(1.0, f64::max),
     );
+    let label = if traced.is_some() {
+        "congestion window (KiB), from the qlog trace; red ticks: packets lost"
+    } else {
+        "congestion window (KiB)"
+    };
     panel(
         &mut out,
         TOP + PANEL_H + GAP,
-        "congestion window (KiB)",
+        label,
         t_end,
         cmax,
         &cw_series,
         None,
     );
+    if let Some(t) = traced {
+        let pw = W - LEFT - RIGHT;
+        let base = TOP + 2.0 * PANEL_H + GAP;
+        for at in t.losses.iter().flatten() {
+            let x = LEFT + at / t_end * pw;
+            let _ = writeln!(
+                out,
+                r##"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{base:.1}" stroke="#d62728" stroke-width="1"/>"##,
+                base - 10.0
+            );
+        }
+    }
     out.push_str("</svg>\n");
     out
 }

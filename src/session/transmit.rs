@@ -13,6 +13,7 @@ use super::{handshake::Role, Session, State};
 use crate::crypto::TAG_LEN;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
+use crate::trace::{trace_event, TraceEvent};
 use crate::wire::{
     ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, SHORT_HEADER_LEN,
 };
@@ -64,6 +65,12 @@ impl Session {
         buf[..n].copy_from_slice(&hs.datagram);
         self.counters.packets_sent += 1;
         self.counters.bytes_sent += n as u64;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::HandshakeSent { len: n }
+        );
         Some(n)
     }
 
@@ -215,6 +222,8 @@ impl Session {
                         eliciting = true;
                     }
                 }
+                #[cfg(feature = "trace")]
+                self.trace_blocked();
                 // A PING when owed (probe, keep-alive), and now and then on a
                 // run of pure ACKs so the peer acknowledges them and their
                 // records are freed.
@@ -234,6 +243,8 @@ impl Session {
         let len = SHORT_HEADER_LEN + written + TAG_LEN;
         let largest_acked = self.recovery.largest_acked();
         let keys = self.keys.as_mut()?;
+        #[cfg(feature = "trace")]
+        let updates = keys.updates_sent;
         let limits = UpdateLimits {
             // Never past the cipher's own limit, whatever the configuration.
             packets: self
@@ -257,6 +268,19 @@ impl Session {
         if keys.seal(pn, head, body).is_err() {
             return None;
         }
+        #[cfg(feature = "trace")]
+        if keys.updates_sent != updates {
+            let generation = keys.updates_sent;
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::KeyUpdated {
+                    by: crate::trace::Side::Local,
+                    generation
+                }
+            );
+        }
         self.next_pn += 1;
         self.counters.packets_sent += 1;
         self.counters.bytes_sent += len as u64;
@@ -265,6 +289,21 @@ impl Session {
             self.pacer.on_sent(now, len);
         }
         self.recovery.set_app_limited(!self.streams.has_data());
+        #[cfg(feature = "trace")]
+        {
+            info.sent = (pn, u32::try_from(len).unwrap_or(u32::MAX));
+        }
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::PacketSent {
+                pn,
+                len,
+                ack_eliciting: eliciting,
+                frames: info.frame_summary(closing, eliciting)
+            }
+        );
         self.recovery.on_packet_sent(now, pn, len, eliciting, info);
         Some(len)
     }
