@@ -366,13 +366,21 @@ fn svg(r: &BulkReport, a: &Args, traced: Option<&Traced>) -> String {
             .collect()
     };
     let cwnd: Vec<Series> = match traced {
-        // Drawn as steps: the window holds until its next change.
+        // Drawn as steps (the window holds until its next change), thinned
+        // to the first and last change per half pixel.
         Some(t) => t
             .window
             .iter()
             .map(|s| {
+                let bucket = |at: f64| (at / t_end * 2.0 * W) as i64;
                 let mut out: Series = Vec::new();
-                for &(at, w) in s {
+                for (i, &(at, w)) in s.iter().enumerate() {
+                    let b = bucket(at);
+                    let first = i == 0 || bucket(s[i - 1].0) != b;
+                    let last = s.get(i + 1).is_none_or(|n| bucket(n.0) != b);
+                    if !(first || last) {
+                        continue;
+                    }
                     if let Some(&(_, prev)) = out.last() {
                         out.push((at, prev));
                     }
@@ -454,8 +462,16 @@ fn svg(r: &BulkReport, a: &Args, traced: Option<&Traced>) -> String {
     if let Some(t) = traced {
         let pw = W - LEFT - RIGHT;
         let base = TOP + 2.0 * PANEL_H + GAP;
-        for at in t.losses.iter().flatten() {
-            let x = LEFT + at / t_end * pw;
+        let mut xs: Vec<i64> = t
+            .losses
+            .iter()
+            .flatten()
+            .map(|at| ((LEFT + at / t_end * pw) * 2.0) as i64)
+            .collect();
+        xs.sort_unstable();
+        xs.dedup();
+        for x in xs {
+            let x = x as f64 / 2.0;
             let _ = writeln!(
                 out,
                 r##"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{base:.1}" stroke="#d62728" stroke-width="1"/>"##,

@@ -34,6 +34,9 @@ impl Endpoint {
     /// Lends the sink to session `id`, whose application calls come next.
     pub(super) fn lend_trace(&mut self, id: SessionId) {
         self.reclaim_trace();
+        if !self.trace.is_on() {
+            return;
+        }
         if let Some(e) = self.sessions.get_mut(id) {
             core::mem::swap(&mut self.trace, &mut e.session.trace.tracer);
             self.trace_lent = Some(id);
