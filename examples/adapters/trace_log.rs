@@ -17,7 +17,7 @@
 
 use stt::trace::{TraceEvent, TraceSink};
 use stt::{Instant, SessionId};
-use tracing::{debug, debug_span, info, trace};
+use tracing::{debug, info, info_span, trace};
 
 /// A [`TraceSink`] that turns events into `tracing` events.
 #[derive(Debug, Default)]
@@ -49,8 +49,8 @@ impl TraceSink for TracingSink {
     fn event(&mut self, at: Instant, session: Option<SessionId>, ev: &TraceEvent<'_>) {
         let t_us = at.as_micros();
         let span = match session {
-            Some(s) => debug_span!(target: "stt", "session", id = %format_args!("{:016x}", s.0)),
-            None => debug_span!(target: "stt", "endpoint"),
+            Some(s) => info_span!(target: "stt", "session", id = %format_args!("{:016x}", s.0)),
+            None => info_span!(target: "stt", "endpoint"),
         };
         let _s = span.enter();
         match *ev {
@@ -100,15 +100,15 @@ impl TraceSink for TracingSink {
                 } else {
                     "stream closed"
                 };
-                debug_span!(target: "stt", "stream", id = stream)
+                info_span!(target: "stt", "stream", id = stream)
                     .in_scope(|| debug!(target: "stt", t_us, ?by, "{what}"));
             }
             TraceEvent::StreamReset { stream, code, by } => {
-                debug_span!(target: "stt", "stream", id = stream)
+                info_span!(target: "stt", "stream", id = stream)
                     .in_scope(|| debug!(target: "stt", t_us, code, ?by, "stream reset"));
             }
             TraceEvent::StreamBlocked { stream } => {
-                debug_span!(target: "stt", "stream", id = stream)
+                info_span!(target: "stt", "stream", id = stream)
                     .in_scope(|| debug!(target: "stt", t_us, "blocked on session credit"));
             }
             TraceEvent::DatagramDropped { reason, len } => {
