@@ -92,7 +92,15 @@ start_listener "$tmp/listen.log" --seed "$seed" --out "$tmp/inbox" --once
 addr="$listener_addr"
 must_pass "stt-send send (two files)" 60 \
     "$bin/stt-send" send "$addr" "$tmp/files/first.bin" "$tmp/files/second.txt" --seed "$seed" \
-    || failed=$((failed + 1))
+    --qlog "$tmp/qlog" || failed=$((failed + 1))
+# Its trace (--qlog, feature trace): a qlog file per session, JSON-SEQ records.
+qlog_file="$(ls "$tmp/qlog/"*.sqlog 2>/dev/null | head -1)"
+if [[ -n "$qlog_file" ]] && [[ "$(head -c1 "$qlog_file" | od -An -tx1 | tr -d ' ')" == 1e ]] \
+    && grep -q '"transport:packet_sent"' "$qlog_file"; then
+    pass "stt-send --qlog wrote $(basename "$qlog_file")"
+else
+    fail "stt-send --qlog (no qlog file in $tmp/qlog)" || failed=$((failed + 1))
+fi
 for _ in $(seq 200); do
     kill -0 "$listener_pid" 2>/dev/null || break
     sleep 0.1

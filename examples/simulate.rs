@@ -10,6 +10,10 @@
 //! read, over the bottleneck rate, for the whole run including handshake and
 //! slow start), then per-session goodput and fairness when `--sessions > 1`.
 //! The same flags and seed always print the same numbers.
+//!
+//! `--qlog FILE` (feature `trace`) writes the client's trace as qlog; with
+//! `--plot` too, the window panel is drawn from that trace (every window
+//! change, and a tick per lost packet) instead of the 100 ms samples.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,7 +21,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use stt::recovery::{ControllerKind, Ratio};
-use stt::sim::{run_bulk, BulkConfig, BulkReport, BurstLoss, LinkConfig};
+use stt::sim::{run_bulk_with, BulkConfig, BulkReport, BurstLoss, LinkConfig};
+
+#[cfg(feature = "trace")]
+#[path = "adapters/qlog.rs"]
+mod qlog;
 
 const USAGE: &str = "\
 usage: simulate [options]
@@ -42,6 +50,8 @@ usage: simulate [options]
                     (default: the crate's, 1452)
   --base-datagram N datagram size the sessions start at (default 1200)
   --plot FILE.svg   draw goodput and congestion window over time
+  --qlog FILE       write the client's trace as qlog (feature trace); with
+                    --plot, the window panel is drawn from it, with losses
 ";
 
 struct Args {
@@ -63,6 +73,7 @@ struct Args {
     mtu: Option<usize>,
     max_datagram: Option<usize>,
     base_datagram: Option<usize>,
+    qlog: Option<String>,
 }
 
 fn probability(v: &str) -> Result<f64, String> {
@@ -105,6 +116,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         mtu: None,
         max_datagram: None,
         base_datagram: None,
+        qlog: None,
     };
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -136,6 +148,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--mtu" => a.mtu = Some(number(&v)?),
             "--max-datagram" => a.max_datagram = Some(number(&v)?),
             "--base-datagram" => a.base_datagram = Some(number(&v)?),
+            "--qlog" => a.qlog = Some(v),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -223,7 +236,7 @@ fn main() -> ExitCode {
         }
     };
     let cfg = config(&args);
-    let report = match run_bulk(&cfg) {
+    let report = match run_bulk_with(&cfg, |client, _| trace_to(client, args.qlog.as_deref())) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("simulation failed: {e}");
@@ -264,14 +277,84 @@ fn main() -> ExitCode {
             report.min_max_ratio()
         );
     }
+    if let Some(path) = &args.qlog {
+        out!("qlog={path}");
+    }
     if let Some(path) = &args.plot {
-        if let Err(e) = std::fs::write(path, svg(&report, &args)) {
+        let traced = match args.qlog.as_deref().map(window_from_qlog).transpose() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot read back the qlog file: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Err(e) = std::fs::write(path, svg(&report, &args, traced.as_ref())) {
             eprintln!("cannot write {path}: {e}");
             return ExitCode::FAILURE;
         }
         out!("plot={path}");
     }
     ExitCode::SUCCESS
+}
+
+// ----- trace: qlog out, and the window and losses read back -----
+
+/// Installs a qlog sink on the client if `--qlog` asked for one.
+#[cfg(feature = "trace")]
+fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
+    let Some(path) = path else { return };
+    match qlog::QlogSink::file(path.as_ref(), "stt simulate", qlog::Vantage::Client) {
+        Ok(sink) => {
+            client.set_trace_sink(Some(Box::new(sink)));
+        }
+        Err(e) => eprintln!("cannot write {path}: {e}; running without a trace"),
+    }
+}
+
+#[cfg(not(feature = "trace"))]
+fn trace_to(_: &mut stt::Endpoint, path: Option<&str>) {
+    if path.is_some() {
+        eprintln!("--qlog needs the `trace` feature (--features sim,trace); running without");
+    }
+}
+
+/// The congestion window (KiB) over time and the times of losses, per
+/// session in order of appearance, from a qlog file.
+struct Traced {
+    window: Vec<Series>,
+    losses: Vec<Vec<f64>>,
+}
+
+fn window_from_qlog(path: &str) -> Result<Traced, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut groups: Vec<String> = Vec::new();
+    let mut t = Traced {
+        window: Vec::new(),
+        losses: Vec::new(),
+    };
+    for rec in text.split('\u{1e}').skip(2) {
+        let v: serde_json::Value = serde_json::from_str(rec).map_err(|e| e.to_string())?;
+        let group = v["group_id"].as_str().unwrap_or("").to_string();
+        let i = match groups.iter().position(|g| *g == group) {
+            Some(i) => i,
+            None => {
+                groups.push(group);
+                t.window.push(Vec::new());
+                t.losses.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        let at = v["time"].as_f64().unwrap_or(0.0) / 1000.0;
+        match v["name"].as_str() {
+            Some("recovery:metrics_updated") => {
+                let w = v["data"]["congestion_window"].as_f64().unwrap_or(0.0);
+                t.window[i].push((at, w / 1024.0));
+            }
+            Some("recovery:packet_lost") => t.losses[i].push(at),
+            _ => {}
+        }
+    }
+    Ok(t)
 }
 
 // ----- plot: two stacked panels of polylines, hand-written SVG -----
@@ -289,7 +372,7 @@ const COLORS: [&str; 8] = [
 /// A series of (seconds, value) points.
 type Series = Vec<(f64, f64)>;
 
-fn svg(r: &BulkReport, a: &Args) -> String {
+fn svg(r: &BulkReport, a: &Args, traced: Option<&Traced>) -> String {
     let n = r.delivered.len();
     let t_end = r.duration.as_secs_f64().max(1e-3);
     // Goodput per interval between samples, Mbit/s.
@@ -310,14 +393,42 @@ fn svg(r: &BulkReport, a: &Args) -> String {
         }
         total.push((t, sum));
     }
-    let cwnd: Vec<Series> = (0..n)
-        .map(|i| {
-            r.samples
-                .iter()
-                .map(|s| (s.at.as_micros() as f64 / 1e6, s.cwnd[i] as f64 / 1024.0))
-                .collect()
-        })
-        .collect();
+    let sampled = || -> Vec<Series> {
+        (0..n)
+            .map(|i| {
+                r.samples
+                    .iter()
+                    .map(|s| (s.at.as_micros() as f64 / 1e6, s.cwnd[i] as f64 / 1024.0))
+                    .collect()
+            })
+            .collect()
+    };
+    let cwnd: Vec<Series> = match traced {
+        // Drawn as steps (the window holds until its next change), thinned
+        // to the first and last change per half pixel.
+        Some(t) => t
+            .window
+            .iter()
+            .map(|s| {
+                let bucket = |at: f64| (at / t_end * 2.0 * W) as i64;
+                let mut out: Series = Vec::new();
+                for (i, &(at, w)) in s.iter().enumerate() {
+                    let b = bucket(at);
+                    let first = i == 0 || bucket(s[i - 1].0) != b;
+                    let last = s.get(i + 1).is_none_or(|n| bucket(n.0) != b);
+                    if !(first || last) {
+                        continue;
+                    }
+                    if let Some(&(_, prev)) = out.last() {
+                        out.push((at, prev));
+                    }
+                    out.push((at, w));
+                }
+                out
+            })
+            .collect(),
+        None => sampled(),
+    };
     let link = r.link_rate as f64 / 1e6;
     let mut out = String::new();
     let h = TOP + 2.0 * PANEL_H + GAP + 40.0;
@@ -372,15 +483,40 @@ fn svg(r: &BulkReport, a: &Args) -> String {
             .flat_map(|s| s.iter().map(|p| p.1))
             .fold(1.0, f64::max),
     );
+    let label = if traced.is_some() {
+        "congestion window (KiB), from the qlog trace; red ticks: packets lost"
+    } else {
+        "congestion window (KiB)"
+    };
     panel(
         &mut out,
         TOP + PANEL_H + GAP,
-        "congestion window (KiB)",
+        label,
         t_end,
         cmax,
         &cw_series,
         None,
     );
+    if let Some(t) = traced {
+        let pw = W - LEFT - RIGHT;
+        let base = TOP + 2.0 * PANEL_H + GAP;
+        let mut xs: Vec<i64> = t
+            .losses
+            .iter()
+            .flatten()
+            .map(|at| ((LEFT + at / t_end * pw) * 2.0) as i64)
+            .collect();
+        xs.sort_unstable();
+        xs.dedup();
+        for x in xs {
+            let x = x as f64 / 2.0;
+            let _ = writeln!(
+                out,
+                r##"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{base:.1}" stroke="#d62728" stroke-width="1"/>"##,
+                base - 10.0
+            );
+        }
+    }
     out.push_str("</svg>\n");
     out
 }

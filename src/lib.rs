@@ -98,6 +98,7 @@
 //! | `rustcrypto` | no      | pure-Rust ChaCha20-Poly1305; builds for `thumbv7em-none-eabihf` |
 //! | `sim`        | no      | [`sim`]: a deterministic network simulator for tests |
 //! | `arbitrary`  | no      | `Arbitrary` impls for fuzzing |
+//! | `trace`      | no      | [`trace`]: typed events of every protocol decision, switched on per endpoint with `Endpoint::set_trace_sink` |
 //!
 //! Without `std` the crate is `#![no_std]` + `alloc`.
 //!
@@ -129,6 +130,7 @@ pub mod session;
 pub mod sim;
 pub mod streams;
 pub mod time;
+pub mod trace;
 pub mod wire;
 
 pub use config::{Config, ConfigBuilder, ConfigError};

@@ -196,6 +196,18 @@ impl Node {
         self.node_id
     }
 
+    /// Turns this node's trace on with `sink` (a qlog writer, the `tracing`
+    /// bridge, ...) or off with `None`, from its next datagram on (feature
+    /// `trace`).
+    #[cfg(feature = "trace")]
+    pub async fn set_trace_sink(
+        &self,
+        sink: Option<Box<dyn stt::trace::TraceSink>>,
+    ) -> Result<(), Error> {
+        self.now(move |core| drop(core.ep.set_trace_sink(sink)))
+            .await
+    }
+
     /// Sends the loop a job that completes with `f`'s answer; `lost` gets an
     /// answer whose receiver went away.
     fn submit<R: Send + 'static>(

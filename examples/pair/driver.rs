@@ -187,8 +187,8 @@ impl Pair {
 
     pub fn with_configs(opts: &Opts, ca: Config, cb: Config, sa: [u8; 32], sb: [u8; 32]) -> Pair {
         Pair {
-            a: Endpoint::new(ca, sa),
-            b: Endpoint::new(cb, sb),
+            a: traced(Endpoint::new(ca, sa)),
+            b: traced(Endpoint::new(cb, sb)),
             a_addr: "10.0.0.1:1000".parse().unwrap(),
             b_addr: "10.0.0.2:2000".parse().unwrap(),
             clock: opts.clock,
@@ -492,4 +492,20 @@ pub fn cpu_time() -> Option<Duration> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns = s.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_nanos(ns))
+}
+
+/// With the feature `trace` and `STT_PAIR_TRACE=discard`, `ep` traces into
+/// a sink that drops every event: what tracing costs the core without any
+/// output. Unset, the feature is compiled in but off at run time.
+#[cfg(feature = "trace")]
+fn traced(mut ep: Endpoint) -> Endpoint {
+    if std::env::var("STT_PAIR_TRACE").is_ok_and(|v| v == "discard") {
+        ep.set_trace_sink(Some(Box::new(stt::trace::DiscardSink)));
+    }
+    ep
+}
+
+#[cfg(not(feature = "trace"))]
+fn traced(ep: Endpoint) -> Endpoint {
+    ep
 }

@@ -17,6 +17,7 @@ options:
   --seed HEX        shared network seed, at least 16 bytes (or env STT_SHARED_SEED)
   --node-seed HEX   this node's identity seed (default: random)
   --once            listen: exit after the first sender is done (status 1 if a file failed)
+  --qlog DIR        write one qlog file per session into DIR (feature trace)
   -h, --help        this text";
 
 pub(crate) enum Command {

@@ -9,7 +9,11 @@
 //! options (both ends):
 //!   --seed HEX        shared network seed (or env STT_SHARED_SEED), >= 16 bytes
 //!   --node-seed HEX   this node's identity seed (default: random)
+//!   --qlog DIR        write a qlog file per session into DIR (feature trace)
 //! ```
+//!
+//! `RUST_LOG=stt=debug` (or `info`, `trace`) prints the sessions' trace on
+//! stderr through `tracing` (feature `trace`); nothing is printed without it.
 //!
 //! On each stream the sender first sends a header message (name, size,
 //! SHA-256), then the file with `send_all`; the listener writes it under its
@@ -24,6 +28,7 @@
 mod args;
 mod header;
 mod listen;
+mod observe;
 mod send;
 #[path = "../adapters/tokio_node.rs"]
 mod tokio_node;
@@ -120,6 +125,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
     let listener = Node::bind("127.0.0.1:0", config(&None, &shared, true)?)
         .await
         .map_err(transfer)?;
+    observe::attach(&listener, observe::Vantage::Server).await?;
     let addr = listener.local_addr();
     println!("  listening on {addr}, writing into {}", outbox.display());
     let serving = tokio::spawn(listen::listen(listener.clone(), outbox.clone(), true));
@@ -127,6 +133,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
     let sender = Node::bind("127.0.0.1:0", config(&node_seed, &shared, false)?)
         .await
         .map_err(transfer)?;
+    observe::attach(&sender, observe::Vantage::Client).await?;
     let files = send::prepare(vec![file]).await?;
     send::send(&sender, addr, files).await?;
     let _ = sender.shutdown().await;
@@ -172,6 +179,7 @@ async fn run(args: Args) -> Result<(), Fail> {
             let node = Node::bind(addr, config(&args.node_seed, &shared, true)?)
                 .await
                 .map_err(|e| Fail::Transfer(format!("cannot listen on {addr}: {e}")))?;
+            observe::attach(&node, observe::Vantage::Server).await?;
             eprintln!(
                 "listening on {} (node {})",
                 node.local_addr(),
@@ -198,6 +206,7 @@ async fn run(args: Args) -> Result<(), Fail> {
             let node = Node::bind(bind, config(&args.node_seed, &shared, false)?)
                 .await
                 .map_err(transfer)?;
+            observe::attach(&node, observe::Vantage::Client).await?;
             let r = send::send(&node, addr, files).await;
             let _ = node.shutdown().await;
             r
@@ -206,7 +215,12 @@ async fn run(args: Args) -> Result<(), Fail> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args_os().skip(1).collect()) {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Err(e) = observe::setup(&mut argv) {
+        eprintln!("stt-send: {e}");
+        return ExitCode::from(e.code());
+    }
+    let args = match parse_args(argv) {
         Ok(Some(a)) => a,
         Ok(None) => {
             println!("{USAGE}");

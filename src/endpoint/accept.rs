@@ -13,6 +13,7 @@ use super::{Endpoint, MAX_QUEUED_STATELESS};
 use crate::crypto::COOKIE_LEN;
 use crate::session::{HandshakeState, Session};
 use crate::time::Instant;
+use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
 use crate::wire::{LongHeader, LongType, Writer, VERSION};
 
 impl Endpoint {
@@ -26,19 +27,39 @@ impl Endpoint {
     ) {
         if !self.cfg.accept_incoming || header.src.0 == 0 {
             self.stats.initials_dropped += 1;
+            trace_event!(
+                self.trace,
+                now,
+                None,
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::OverBudget,
+                    len
+                }
+            );
             return;
         }
         // A repeat of an Initial we hold state for: the session resends.
         if let Some(&local) = self.half_open_by_peer.get(&(from, header.src)) {
             if let Some(e) = self.sessions.get_mut(local) {
+                trace_swap!(self.trace, e.session);
                 e.session.handle_long(now, from, header, payload, len);
                 let after = self.book.after(e, true);
+                trace_swap!(self.trace, e.session);
                 self.settle(local, after);
             }
             return;
         }
         if self.sessions.len() >= self.cfg.max_sessions {
             self.stats.initials_dropped += 1;
+            trace_event!(
+                self.trace,
+                now,
+                None,
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::OverBudget,
+                    len
+                }
+            );
             return;
         }
         if self.half_open.len() >= self.cfg.max_half_open {
@@ -50,7 +71,7 @@ impl Endpoint {
                 self.cfg.cookie_lifetime,
             );
             if !valid {
-                self.send_retry(now, from, header);
+                self.send_retry(now, from, header, len);
                 return;
             }
             // A proven address still may not grow half-open state past twice
@@ -59,11 +80,29 @@ impl Endpoint {
             let hard = self.cfg.max_half_open.saturating_mul(2).max(1);
             if self.half_open.len() >= hard {
                 self.stats.initials_dropped += 1;
+                trace_event!(
+                    self.trace,
+                    now,
+                    None,
+                    TraceEvent::DatagramDropped {
+                        reason: DropReason::OverBudget,
+                        len
+                    }
+                );
                 return;
             }
         }
         let Some(local) = self.fresh_id() else {
             self.stats.initials_dropped += 1;
+            trace_event!(
+                self.trace,
+                now,
+                None,
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::OverBudget,
+                    len
+                }
+            );
             return;
         };
         let params = Session::local_params(&self.cfg);
@@ -81,6 +120,15 @@ impl Endpoint {
             Err(_) => {
                 // Wrong network key or garbage: no state, no answer.
                 self.stats.handshakes_rejected += 1;
+                trace_event!(
+                    self.trace,
+                    now,
+                    None,
+                    TraceEvent::DatagramDropped {
+                        reason: DropReason::HandshakeRejected,
+                        len
+                    }
+                );
                 return;
             }
         };
@@ -90,19 +138,48 @@ impl Endpoint {
         let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, path_key, now);
         let Some(e) = self.sessions.insert(s) else {
             self.stats.initials_dropped += 1;
+            trace_event!(
+                self.trace,
+                now,
+                None,
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::OverBudget,
+                    len
+                }
+            );
             return;
         };
         e.half_open = true;
         self.half_open.insert(local, (from, header.src));
         self.half_open_by_peer.insert((from, header.src), local);
         self.stats.sessions_accepted += 1;
+        trace_event!(
+            self.trace,
+            now,
+            Some(local),
+            TraceEvent::SessionStarted {
+                role: crate::session::Role::Responder,
+                peer: from
+            }
+        );
+        trace_swap!(self.trace, e.session);
         let after = self.book.after(e, true);
+        trace_swap!(self.trace, e.session);
         self.settle(local, after);
     }
 
-    fn send_retry(&mut self, now: Instant, to: SocketAddr, initial: &LongHeader<'_>) {
+    fn send_retry(&mut self, now: Instant, to: SocketAddr, initial: &LongHeader<'_>, len: usize) {
         if self.stateless.len() >= MAX_QUEUED_STATELESS {
             self.stats.initials_dropped += 1;
+            trace_event!(
+                self.trace,
+                now,
+                None,
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::OverBudget,
+                    len
+                }
+            );
             return;
         }
         let token = self.cookie.issue(now, &to, initial.src);

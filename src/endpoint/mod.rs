@@ -11,6 +11,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 mod timers;
+#[cfg(feature = "trace")]
+mod trace;
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
@@ -26,6 +28,7 @@ use crate::rand::Rng;
 use crate::session::Session;
 use crate::streams::StreamError;
 use crate::time::Instant;
+use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
 use crate::wire::{peek_dst, Packet};
 use table::{Entry, Table};
 use timers::Timers;
@@ -103,6 +106,11 @@ pub struct Endpoint {
     due: Vec<SessionId>,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     stats: EndpointStats,
+    /// The trace sink, when not lent to a session (`trace_lent`).
+    #[cfg(feature = "trace")]
+    trace: crate::trace::Tracer,
+    #[cfg(feature = "trace")]
+    trace_lent: Option<SessionId>,
 }
 
 /// The endpoint's work lists and event queue: what follows an interaction
@@ -195,6 +203,10 @@ impl Endpoint {
             due: Vec::new(),
             stateless: VecDeque::new(),
             stats: EndpointStats::default(),
+            #[cfg(feature = "trace")]
+            trace: Default::default(),
+            #[cfg(feature = "trace")]
+            trace_lent: None,
         }
     }
 
@@ -238,7 +250,18 @@ impl Endpoint {
         let Some(e) = self.sessions.insert(s) else {
             return Err(ConnectError::TooManySessions);
         };
+        trace_event!(
+            self.trace,
+            now,
+            Some(id),
+            TraceEvent::SessionStarted {
+                role: crate::session::Role::Initiator,
+                peer: addr
+            }
+        );
+        trace_swap!(self.trace, e.session);
         let after = self.book.after(e, true);
+        trace_swap!(self.trace, e.session);
         self.settle(id, after);
         Ok(id)
     }
@@ -250,12 +273,30 @@ impl Endpoint {
         self.refresh();
         let Ok((long, dst)) = peek_dst(data) else {
             self.stats.malformed += 1;
+            trace_event!(
+                self.trace,
+                now,
+                None,
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::Malformed,
+                    len: data.len()
+                }
+            );
             return;
         };
         let len = data.len();
         if long {
             let Ok(Packet::Long { header, payload }) = Packet::parse(data) else {
                 self.stats.malformed += 1;
+                trace_event!(
+                    self.trace,
+                    now,
+                    None,
+                    TraceEvent::DatagramDropped {
+                        reason: DropReason::Malformed,
+                        len
+                    }
+                );
                 return;
             };
             if header.ty == crate::wire::LongType::Initial && header.dst.0 == 0 {
@@ -264,25 +305,56 @@ impl Endpoint {
             }
             let Some(e) = self.sessions.get_mut(dst) else {
                 self.stats.unknown_session += 1;
+                trace_event!(
+                    self.trace,
+                    now,
+                    None,
+                    TraceEvent::DatagramDropped {
+                        reason: DropReason::UnknownSession,
+                        len
+                    }
+                );
                 return;
             };
+            trace_swap!(self.trace, e.session);
             e.session.handle_long(now, from, &header, payload, len);
             let after = self.book.after(e, true);
+            trace_swap!(self.trace, e.session);
             self.settle(dst, after);
         } else {
             let header = match Packet::parse(data) {
                 Ok(Packet::Short { header, .. }) => header,
                 _ => {
                     self.stats.malformed += 1;
+                    trace_event!(
+                        self.trace,
+                        now,
+                        None,
+                        TraceEvent::DatagramDropped {
+                            reason: DropReason::Malformed,
+                            len
+                        }
+                    );
                     return;
                 }
             };
             let Some(e) = self.sessions.get_mut(dst) else {
                 self.stats.unknown_session += 1;
+                trace_event!(
+                    self.trace,
+                    now,
+                    None,
+                    TraceEvent::DatagramDropped {
+                        reason: DropReason::UnknownSession,
+                        len
+                    }
+                );
                 return;
             };
+            trace_swap!(self.trace, e.session);
             e.session.handle_short(now, from, header, data);
             let after = self.book.after(e, true);
+            trace_swap!(self.trace, e.session);
             self.settle(dst, after);
         }
     }
@@ -323,8 +395,10 @@ impl Endpoint {
         let Some(e) = self.sessions.get_mut(session) else {
             return false;
         };
+        trace_swap!(self.trace, e.session);
         e.session.fuzz_inject_plaintext(now, from, pn, plaintext);
         let after = self.book.after(e, true);
+        trace_swap!(self.trace, e.session);
         self.settle(session, after);
         true
     }
@@ -352,8 +426,10 @@ impl Endpoint {
             };
             // Popped from the index: no longer indexed.
             e.deadline = None;
+            trace_swap!(self.trace, e.session);
             e.session.handle_timeout(now);
             let after = self.book.after(e, true);
+            trace_swap!(self.trace, e.session);
             self.settle(id, after);
         }
         self.due = due;
@@ -379,7 +455,10 @@ impl Endpoint {
                 self.burst = 0;
                 continue;
             };
-            if let Some((len, destination)) = e.session.poll_transmit(now, buf) {
+            trace_swap!(self.trace, e.session);
+            let sent = e.session.poll_transmit(now, buf);
+            trace_swap!(self.trace, e.session);
+            if let Some((len, destination)) = sent {
                 self.book.mark_stale(e);
                 self.burst += 1;
                 if self.burst >= SESSION_BURST {
@@ -392,7 +471,9 @@ impl Endpoint {
             self.book.ready.pop_front();
             self.burst = 0;
             e.in_ready = false;
+            trace_swap!(self.trace, e.session);
             let after = self.book.after(e, false);
+            trace_swap!(self.trace, e.session);
             self.settle(id, after);
         }
         None
@@ -411,6 +492,8 @@ impl Endpoint {
 
     /// The session `id`, for calls that change it (streams, sends, close).
     pub fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
+        #[cfg(feature = "trace")]
+        self.lend_trace(id);
         let e = self.sessions.get_mut(id)?;
         if !e.dirty {
             e.dirty = true;
@@ -462,6 +545,8 @@ impl Endpoint {
     /// order they were changed.
     #[inline]
     fn refresh(&mut self) {
+        #[cfg(feature = "trace")]
+        self.reclaim_trace();
         if !self.book.dirty.is_empty() {
             self.refresh_dirty();
         }
@@ -474,7 +559,9 @@ impl Endpoint {
                 continue;
             };
             e.dirty = false;
+            trace_swap!(self.trace, e.session);
             let after = self.book.after(e, true);
+            trace_swap!(self.trace, e.session);
             self.settle(id, after);
         }
         self.book.dirty = dirty;

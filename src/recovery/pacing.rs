@@ -86,6 +86,17 @@ impl Pacer {
         self.tokens = self.tokens.saturating_sub(to_u64(bytes));
     }
 
+    /// The pacing rate for window `cwnd` and smoothed RTT `srtt`, in bits
+    /// per second (0 when either is zero: no pacing then).
+    pub fn rate_bits_per_sec(cwnd: u64, srtt: Duration) -> u64 {
+        let micros = srtt.as_micros();
+        if micros == 0 {
+            return 0;
+        }
+        let r = u128::from(cwnd) * 8 * 1_000_000 * RATE_NUM / (RATE_DEN * micros);
+        u64::try_from(r).unwrap_or(u64::MAX)
+    }
+
     /// Tokens, in bytes, available right now (as of the last refill).
     pub fn tokens(&self) -> u64 {
         self.tokens

@@ -14,6 +14,8 @@ mod path_io;
 mod receive;
 mod sent;
 mod stats;
+#[cfg(feature = "trace")]
+mod trace;
 mod transmit;
 
 pub use handshake::Role;
@@ -37,6 +39,7 @@ use crate::path::{DatagramSize, MtuConfig, PathStats, PathValidator};
 use crate::recovery::{AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::{Stream, StreamError, StreamManager, StreamStats};
 use crate::time::Instant;
+use crate::trace::{trace_event, Side, TraceEvent};
 use crate::wire::TransportParams;
 use keys::Keys;
 use sent::SentInfo;
@@ -109,6 +112,9 @@ pub struct Session {
     counters: Counters,
     outcomes: Vec<Outcome<SentInfo>>,
     ack_ranges: Vec<Range<u64>>,
+    /// The endpoint's trace sink while lent to this session.
+    #[cfg(feature = "trace")]
+    pub(crate) trace: trace::SessionTrace,
 }
 
 impl core::fmt::Debug for Session {
@@ -172,6 +178,8 @@ impl Session {
             counters: Counters::default(),
             outcomes: Vec::new(),
             ack_ranges: Vec::new(),
+            #[cfg(feature = "trace")]
+            trace: Default::default(),
             cfg,
         }
     }
@@ -243,6 +251,12 @@ impl Session {
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
         self.state = State::Established;
         self.last_rx = self.now;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::Established { cipher: out.cipher }
+        );
         let (session, peer, node) = (self.id, self.peer, out.remote_node);
         self.events.push_back(match self.role {
             Role::Initiator => Event::Connected {
@@ -317,7 +331,17 @@ impl Session {
     /// already; an id in use is [`StreamError::AlreadyExists`].
     pub fn create_stream(&mut self, id: StreamId) -> Result<(), StreamError> {
         self.open()?;
-        self.streams.create(self.now, id)
+        self.streams.create(self.now, id)?;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::StreamOpened {
+                stream: id,
+                by: Side::Local
+            }
+        );
+        Ok(())
     }
 
     /// Gets stream `id`, creating it if it does not exist yet (either side
@@ -384,7 +408,17 @@ impl Session {
     /// Closes stream `id` gracefully: queued messages are still delivered,
     /// then the peer sees its end.
     pub fn close_stream(&mut self, id: StreamId) -> Result<(), StreamError> {
-        self.streams.close(id)
+        self.streams.close(id)?;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::StreamClosed {
+                stream: id,
+                by: Side::Local
+            }
+        );
+        Ok(())
     }
 
     /// Closes every open stream of the session.
@@ -394,7 +428,18 @@ impl Session {
 
     /// Abandons stream `id` at once, telling the peer `code`.
     pub fn reset_stream(&mut self, id: StreamId, code: u64) -> Result<(), StreamError> {
-        self.streams.reset(id, code)
+        self.streams.reset(id, code)?;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::StreamReset {
+                stream: id,
+                code,
+                by: Side::Local
+            }
+        );
+        Ok(())
     }
 
     /// Statistics of stream `id` (the chapter's `get_statistics`).
@@ -447,6 +492,12 @@ impl Session {
             self.datagram_size = size;
             self.recovery.set_datagram_size(size);
             self.pacer.set_datagram_size(size, PACER_BURST);
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::DatagramSizeChanged { size }
+            );
         }
     }
 
@@ -509,6 +560,12 @@ impl Session {
         match self.state {
             State::Handshake => {
                 self.state = State::Done;
+                trace_event!(
+                    self.trace.tracer,
+                    self.now,
+                    Some(self.id),
+                    TraceEvent::Closed { reason: &why }
+                );
                 self.events.push_back(match self.role {
                     Role::Initiator => Event::ConnectFailed {
                         session: self.id,
@@ -523,6 +580,12 @@ impl Session {
                 self.state = State::Closing {
                     until: self.now + self.close_period(),
                 };
+                trace_event!(
+                    self.trace.tracer,
+                    self.now,
+                    Some(self.id),
+                    TraceEvent::Closed { reason: &why }
+                );
                 self.events.push_back(Event::Closed {
                     session: self.id,
                     reason: why,
@@ -557,6 +620,12 @@ impl Session {
         self.state = State::Draining {
             until: self.now + self.close_period(),
         };
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::Closed { reason: &why }
+        );
         self.events.push_back(Event::Closed {
             session: self.id,
             reason: why,
@@ -578,7 +647,10 @@ impl Session {
         if let Some(e) = self.events.pop_front() {
             return Some(e);
         }
-        self.streams.poll_event().map(|event| Event::Stream {
+        let event = self.streams.poll_event()?;
+        #[cfg(feature = "trace")]
+        self.trace_stream_event(&event);
+        Some(Event::Stream {
             session: self.id,
             event,
         })
@@ -641,6 +713,14 @@ impl Session {
             State::Established => {
                 if now >= self.last_rx + self.idle_timeout() {
                     self.state = State::Done;
+                    trace_event!(
+                        self.trace.tracer,
+                        self.now,
+                        Some(self.id),
+                        TraceEvent::Closed {
+                            reason: &CloseReason::IdleTimeout
+                        }
+                    );
                     self.events.push_back(Event::Closed {
                         session: self.id,
                         reason: CloseReason::IdleTimeout,
@@ -655,11 +735,24 @@ impl Session {
                 if self.recovery.timeout().is_some_and(|t| t <= now) {
                     let mut out = core::mem::take(&mut self.outcomes);
                     let action = self.recovery.on_timeout(now, &mut out);
+                    #[cfg(feature = "trace")]
+                    self.trace_outcomes(&out);
                     self.apply_outcomes(&mut out);
                     self.outcomes = out;
-                    if let crate::recovery::TimeoutAction::Probe { .. } = action {
+                    if let crate::recovery::TimeoutAction::Probe { packets } = action {
                         self.ping_owed = true;
+                        trace_event!(
+                            self.trace.tracer,
+                            self.now,
+                            Some(self.id),
+                            TraceEvent::ProbeTimeout {
+                                count: self.recovery.pto_count(),
+                                probes: packets
+                            }
+                        );
                     }
+                    #[cfg(feature = "trace")]
+                    self.trace_metrics();
                 }
                 if self.pacing_wait.is_some_and(|t| t <= now) {
                     self.pacing_wait = None;

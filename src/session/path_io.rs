@@ -17,6 +17,7 @@ use crate::crypto::TAG_LEN;
 use crate::path::PathData;
 use crate::recovery::Pacer;
 use crate::time::Instant;
+use crate::trace::{trace_event, TraceEvent};
 use crate::wire::{Frame, Writer, SHORT_HEADER_LEN};
 
 impl Session {
@@ -48,7 +49,7 @@ impl Session {
         };
         let pn = self.next_pn;
         let len = self.seal(pn, buf, written)?;
-        self.record_sent(now, pn, len, false, SentInfo::default());
+        self.record_sent(now, pn, len, false, false, SentInfo::default());
         let pto = self.pto();
         self.paths.on_probe_sent(now, &probe, len, pto);
         Some((len, probe.to))
@@ -82,6 +83,12 @@ impl Session {
         let old = core::mem::replace(&mut self.peer, new);
         self.paths.on_migrated(new);
         let new_path = old.ip() != new.ip();
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::PathChanged { to: new, new_path }
+        );
         let mut out = core::mem::take(&mut self.outcomes);
         self.recovery
             .on_path_changed(&self.cfg.recovery, now, new_path, &mut out);

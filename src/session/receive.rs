@@ -15,6 +15,7 @@ use super::{handshake::Role, Session, State};
 use crate::event::Violation;
 use crate::streams::recv::Fragment;
 use crate::time::Instant;
+use crate::trace::{trace_event, DropReason, HandshakeKind, TraceEvent};
 use crate::wire::{
     decode_packet_number, Frame, Frames, LongHeader, LongType, ShortHeader, SHORT_HEADER_LEN,
 };
@@ -33,6 +34,15 @@ impl Session {
         let Some(hs) = self.hs.as_mut() else {
             return;
         };
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::HandshakeReceived {
+                kind: HandshakeKind::of(header.ty),
+                len: datagram_len
+            }
+        );
         match (header.ty, hs.role) {
             (LongType::Retry, Role::Initiator) if self.state == State::Handshake => {
                 hs.on_retry(self.id, header.token, now);
@@ -52,7 +62,18 @@ impl Session {
                         self.counters.bytes_received += datagram_len as u64;
                         self.establish(out);
                     }
-                    Err(_) => self.counters.decrypt_failures += 1,
+                    Err(_) => {
+                        self.counters.decrypt_failures += 1;
+                        trace_event!(
+                            self.trace.tracer,
+                            self.now,
+                            Some(self.id),
+                            TraceEvent::DatagramDropped {
+                                reason: DropReason::AuthFailure,
+                                len: datagram_len
+                            }
+                        );
+                    }
                 }
             }
             (LongType::Initial, Role::Responder) => {
@@ -81,7 +102,18 @@ impl Session {
                         // The responder never resends its Response now.
                         self.hs = None;
                     }
-                    Err(_) => self.counters.decrypt_failures += 1,
+                    Err(_) => {
+                        self.counters.decrypt_failures += 1;
+                        trace_event!(
+                            self.trace.tracer,
+                            self.now,
+                            Some(self.id),
+                            TraceEvent::DatagramDropped {
+                                reason: DropReason::AuthFailure,
+                                len: datagram_len
+                            }
+                        );
+                    }
                 }
             }
             _ => {}
@@ -107,20 +139,62 @@ impl Session {
         if keys.replay.check(pn).is_err() {
             // Cheap early drop; re-checked after authentication.
             self.counters.replays_dropped += 1;
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::Replay,
+                    len
+                }
+            );
             return;
         }
+        #[cfg(feature = "trace")]
+        let updates = keys.updates_received;
         let (head, body) = data.split_at_mut(SHORT_HEADER_LEN);
         let plain = match keys.open(now, pn, header.key_phase, head, body, grace) {
             Ok(plain) => plain,
             Err(OpenError::Decrypt) => {
                 self.counters.decrypt_failures += 1;
+                trace_event!(
+                    self.trace.tracer,
+                    self.now,
+                    Some(self.id),
+                    TraceEvent::DatagramDropped {
+                        reason: DropReason::AuthFailure,
+                        len
+                    }
+                );
                 return;
             }
             Err(OpenError::StaleKey) => {
                 self.counters.stale_key_drops += 1;
+                trace_event!(
+                    self.trace.tracer,
+                    self.now,
+                    Some(self.id),
+                    TraceEvent::DatagramDropped {
+                        reason: DropReason::StaleKey,
+                        len
+                    }
+                );
                 return;
             }
         };
+        #[cfg(feature = "trace")]
+        if keys.updates_received != updates {
+            let generation = keys.updates_received;
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::KeyUpdated {
+                    by: crate::trace::Side::Remote,
+                    generation
+                }
+            );
+        }
         self.on_authentic(now, from, pn, len, plain);
     }
 
@@ -139,11 +213,20 @@ impl Session {
         let Some(keys) = self.keys.as_ref() else {
             return;
         };
+        let len = SHORT_HEADER_LEN + plaintext.len() + crate::crypto::TAG_LEN;
         if keys.replay.check(pn).is_err() {
             self.counters.replays_dropped += 1;
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::DatagramDropped {
+                    reason: DropReason::Replay,
+                    len
+                }
+            );
             return;
         }
-        let len = SHORT_HEADER_LEN + plaintext.len() + crate::crypto::TAG_LEN;
         self.on_authentic(now, from.unwrap_or(self.peer), pn, len, plaintext);
     }
 
@@ -158,6 +241,16 @@ impl Session {
         }
         self.counters.packets_received += 1;
         self.counters.bytes_received += len as u64;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::PacketReceived {
+                pn,
+                len,
+                frames: crate::trace::FrameSummary::of_payload(plain)
+            }
+        );
         self.last_rx = now;
         if highest {
             self.latest_from = from;
@@ -224,8 +317,12 @@ impl Session {
                 let r = self
                     .recovery
                     .on_ack_received(now, ack.iter(), delay, &mut out);
+                #[cfg(feature = "trace")]
+                self.trace_outcomes(&out);
                 self.apply_outcomes(&mut out);
                 self.outcomes = out;
+                #[cfg(feature = "trace")]
+                self.trace_metrics();
                 r.map_err(|_| Violation::InvalidAck)?;
             }
             Frame::HandshakeDone => {

@@ -15,6 +15,7 @@ use super::{handshake::Role, Session, State};
 use crate::crypto::TAG_LEN;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
+use crate::trace::{trace_event, TraceEvent};
 use crate::wire::{
     ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, PATH_DATA_LEN, SHORT_HEADER_LEN,
 };
@@ -81,6 +82,12 @@ impl Session {
         buf[..n].copy_from_slice(&hs.datagram);
         self.counters.packets_sent += 1;
         self.counters.bytes_sent += n as u64;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::HandshakeSent { len: n }
+        );
         Some(n)
     }
 
@@ -126,6 +133,21 @@ impl Session {
             ..SentInfo::default()
         };
         self.mtu.on_probe_sent(pn, len);
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::PacketSent {
+                pn,
+                len,
+                ack_eliciting: true,
+                frames: crate::trace::FrameSummary {
+                    ping: true,
+                    padding: true,
+                    ..Default::default()
+                }
+            }
+        );
         self.last_tx_eliciting = now;
         self.recovery.on_size_probe_sent(now, pn, len, info);
         Some(len)
@@ -138,6 +160,8 @@ impl Session {
         let len = SHORT_HEADER_LEN + written + TAG_LEN;
         let largest_acked = self.recovery.largest_acked();
         let keys = self.keys.as_mut()?;
+        #[cfg(feature = "trace")]
+        let updates = keys.updates_sent;
         let limits = UpdateLimits {
             // Never past the cipher's own limit, whatever the configuration.
             packets: self
@@ -160,6 +184,19 @@ impl Session {
         let (head, body) = buf[..len].split_at_mut(SHORT_HEADER_LEN);
         if keys.seal(pn, head, body).is_err() {
             return None;
+        }
+        #[cfg(feature = "trace")]
+        if keys.updates_sent != updates {
+            let generation = keys.updates_sent;
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::KeyUpdated {
+                    by: crate::trace::Side::Local,
+                    generation
+                }
+            );
         }
         self.next_pn += 1;
         self.counters.packets_sent += 1;
@@ -331,6 +368,8 @@ impl Session {
                         eliciting = true;
                     }
                 }
+                #[cfg(feature = "trace")]
+                self.trace_blocked();
                 // A PING when owed (probe, keep-alive), and now and then on a
                 // run of pure ACKs so the peer acknowledges them and their
                 // records are freed.
@@ -348,7 +387,7 @@ impl Session {
             return None;
         }
         let len = self.seal(pn, buf, written)?;
-        self.record_sent(now, pn, len, eliciting, info);
+        self.record_sent(now, pn, len, eliciting, closing, info);
         Some(len)
     }
 
@@ -361,6 +400,7 @@ impl Session {
         pn: u64,
         len: usize,
         eliciting: bool,
+        closing: bool,
         mut info: SentInfo,
     ) {
         info.len = u16::try_from(len).unwrap_or(u16::MAX);
@@ -370,6 +410,17 @@ impl Session {
             self.pacer.on_sent(now, len);
         }
         self.recovery.set_app_limited(!self.streams.has_data());
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::PacketSent {
+                pn,
+                len,
+                ack_eliciting: eliciting,
+                frames: info.frame_summary(closing, eliciting)
+            }
+        );
         self.recovery.on_packet_sent(now, pn, len, eliciting, info);
     }
 }

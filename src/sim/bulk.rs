@@ -357,6 +357,15 @@ pub const SERVER_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10,
 
 /// Runs one bulk scenario and reports what it measured.
 pub fn run_bulk(cfg: &BulkConfig) -> Result<BulkReport, BulkError> {
+    run_bulk_with(cfg, |_, _| {})
+}
+
+/// [`run_bulk`] with `setup` called on the client's and the server's
+/// endpoints before the first connect (e.g. to install a trace sink).
+pub fn run_bulk_with(
+    cfg: &BulkConfig,
+    setup: impl FnOnce(&mut Endpoint, &mut Endpoint),
+) -> Result<BulkReport, BulkError> {
     const NET_KEY: &[u8] = b"stt simulated bulk transfer key.";
     let build = |name: &[u8]| {
         let mut node_seed = [0u8; 32];
@@ -371,8 +380,9 @@ pub fn run_bulk(cfg: &BulkConfig) -> Result<BulkReport, BulkError> {
         }
         b.build()
     };
-    let client = Endpoint::new(build(b"bulk client ")?, seed32(cfg.seed, 1));
-    let server = Endpoint::new(build(b"bulk server ")?, seed32(cfg.seed, 2));
+    let mut client = Endpoint::new(build(b"bulk client ")?, seed32(cfg.seed, 1));
+    let mut server = Endpoint::new(build(b"bulk server ")?, seed32(cfg.seed, 2));
+    setup(&mut client, &mut server);
     let mut net = Network::new(seed32(cfg.seed, 3));
     net.set_path(CLIENT_ADDR, SERVER_ADDR, cfg.link)?;
 

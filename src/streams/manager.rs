@@ -73,6 +73,10 @@ pub struct StreamManager {
     sched: Scheduler,
     /// Streams waiting for session-level credit.
     session_blocked: Vec<StreamId>,
+    /// Streams parked on session credit since the session last asked, for
+    /// trace events (bounded: past its size, the rest go untold).
+    #[cfg(feature = "trace")]
+    newly_blocked: heapless::Deque<StreamId, 16>,
     control: VecDeque<Control>,
     events: VecDeque<StreamEvent>,
     /// Peer's per-stream initial limit (0 until its parameters arrive).
@@ -110,6 +114,8 @@ impl StreamManager {
             retired: RangeSet::new(),
             finished: RangeSet::new(),
             session_blocked: Vec::new(),
+            #[cfg(feature = "trace")]
+            newly_blocked: heapless::Deque::new(),
             control: VecDeque::new(),
             events: VecDeque::new(),
             peer_stream_window: 0,
@@ -441,7 +447,16 @@ impl StreamManager {
         } else if fresh && !s.has(flag::SESSION_BLOCKED) {
             s.set(flag::SESSION_BLOCKED);
             self.session_blocked.push(id);
+            #[cfg(feature = "trace")]
+            let _ = self.newly_blocked.push_back(id);
         }
+    }
+
+    /// A stream parked on session credit since the last call (feature
+    /// `trace`).
+    #[cfg(feature = "trace")]
+    pub fn take_newly_blocked(&mut self) -> Option<StreamId> {
+        self.newly_blocked.pop_front()
     }
 
     /// The next chunk of stream data to send, chosen by priority. `fit` gets
@@ -505,6 +520,8 @@ impl StreamManager {
                     if s.send.credit() >= session_credit && !s.has(flag::SESSION_BLOCKED) {
                         s.set(flag::SESSION_BLOCKED);
                         self.session_blocked.push(id);
+                        #[cfg(feature = "trace")]
+                        let _ = self.newly_blocked.push_back(id);
                     }
                 }
             }

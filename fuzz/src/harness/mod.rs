@@ -8,6 +8,7 @@ pub mod net;
 pub mod pair_ops;
 pub mod raw_peer;
 pub mod session_frames;
+pub mod trace;
 pub mod wire_decode;
 
 /// A target's entry point.

@@ -94,8 +94,8 @@ impl Net {
     /// Endpoints from two configurations and fixed seeds (runs replay).
     pub fn new(a: Config, b: Config) -> Net {
         Net {
-            a: Endpoint::new(a, [1; 32]),
-            b: Endpoint::new(b, [2; 32]),
+            a: super::trace::traced(Endpoint::new(a, [1; 32])),
+            b: super::trace::traced(Endpoint::new(b, [2; 32])),
             a_addr: "192.0.2.1:1000".parse().unwrap(),
             b_addr: "192.0.2.2:2000".parse().unwrap(),
             now: Instant::from_millis(1_000),

@@ -228,7 +228,7 @@ fn source(k: u8) -> Option<std::net::SocketAddr> {
 impl World {
     fn new() -> World {
         let cfg = config("b").build().unwrap();
-        let mut ep = Endpoint::new(cfg, [2; 32]);
+        let mut ep = super::trace::traced(Endpoint::new(cfg, [2; 32]));
         let now = Instant::from_millis(1_000);
         let params = TransportParams {
             max_data: 1 << 20,

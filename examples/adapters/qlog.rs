@@ -1,0 +1,517 @@
+//! qlog output: stt's trace events as qlog JSON text sequences (RFC 7464:
+//! each record is 0x1E, one JSON object, LF), in the shape of the IETF qlog
+//! main schema (`qlog_version` 0.3, `qlog_format` "JSON-SEQ"), loadable in
+//! qvis as written.
+//!
+//! Owns: the mapping from [`TraceEvent`] to qlog event names and fields
+//! (documented in README "Seeing what a session did"), the hand-written
+//! JSON, and the files: one for a whole endpoint ([`QlogSink::file`]) or
+//! one per session in a directory ([`QlogSink::per_session`]).
+//! Never: panics on what an event carries (a peer's close reason is
+//! escaped like any string), or blocks the endpoint longer than a buffered
+//! write. It lives outside the `no_std` core, which only hands it events.
+//!
+//! Included with `#[path]` by the programs that write qlog (`simulate`,
+//! `stt-send`, the tokio adapter) and by `tests/qlog.rs`.
+#![allow(dead_code)] // each including program uses part of it
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use stt::trace::{
+    ControllerPhase, DropReason, HandshakeKind, LossReason, Side, TraceEvent, TraceSink,
+};
+use stt::{Instant, SessionId};
+
+/// Which side a trace is written from (qlog `vantage_point.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vantage {
+    /// The side that connects.
+    Client,
+    /// The side that accepts.
+    Server,
+}
+
+impl Vantage {
+    fn name(self) -> &'static str {
+        match self {
+            Vantage::Client => "client",
+            Vantage::Server => "server",
+        }
+    }
+}
+
+/// One qlog trace: a header record, then one record per event.
+///
+/// An ACK's newly acknowledged packets arrive as `packet_acked` events
+/// right after the `packet_received` that carried it; the writer holds that
+/// record back until they are in, and lists them as the ACK frame's
+/// `acked_ranges` (which qvis reads to draw acknowledgements).
+pub struct QlogTrace<W: Write> {
+    out: W,
+    /// A `packet_received` record without its closing, and the acked
+    /// ranges gathered for it.
+    pending: Option<String>,
+    acked: Vec<(u64, u64)>,
+    phase: HashMap<Option<SessionId>, ControllerPhase>,
+    line: String,
+    failed: bool,
+}
+
+impl<W: Write> QlogTrace<W> {
+    /// A trace written to `out`; writes the header record now.
+    pub fn new(mut out: W, title: &str, vantage: Vantage) -> io::Result<Self> {
+        Self::header(&mut out, title, vantage)?;
+        Ok(Self::continued(out))
+    }
+
+    /// A trace continuing in `out`, whose header was written before.
+    pub fn continued(out: W) -> Self {
+        QlogTrace {
+            out,
+            pending: None,
+            acked: Vec::new(),
+            phase: HashMap::new(),
+            line: String::new(),
+            failed: false,
+        }
+    }
+
+    fn header(out: &mut W, title: &str, vantage: Vantage) -> io::Result<()> {
+        let mut h = String::new();
+        h.push('\u{1e}');
+        h.push_str("{\"qlog_version\":\"0.3\",\"qlog_format\":\"JSON-SEQ\",\"title\":");
+        json_str(&mut h, title);
+        h.push_str(",\"trace\":{\"vantage_point\":{\"name\":\"stt\",\"type\":\"");
+        h.push_str(vantage.name());
+        h.push_str("\"},\"common_fields\":{\"protocol_type\":[\"STT\"],\"time_format\":\"relative\",\"reference_time\":0}}}\n");
+        out.write_all(h.as_bytes())
+    }
+
+    /// Writes one event (or holds it, see the type's doc). A write error
+    /// stops the trace; the endpoint carries on.
+    pub fn event(&mut self, at: Instant, session: Option<SessionId>, ev: &TraceEvent<'_>) {
+        if self.failed {
+            return;
+        }
+        if let TraceEvent::PacketAcked { pn, .. } = *ev {
+            if self.pending.is_some() {
+                match self.acked.last_mut() {
+                    Some(r) if r.1 + 1 == pn => r.1 = pn,
+                    _ => self.acked.push((pn, pn)),
+                }
+                return;
+            }
+        }
+        self.flush_pending();
+        let mut l = std::mem::take(&mut self.line);
+        l.clear();
+        if self.record(&mut l, at, session, ev) {
+            if matches!(ev, TraceEvent::PacketReceived { .. }) {
+                self.pending = Some(l.clone());
+            } else {
+                self.write(&l);
+            }
+        }
+        self.line = l;
+    }
+
+    /// Writes a held record and flushes the buffer.
+    pub fn flush(&mut self) {
+        self.flush_pending();
+        if !self.failed && self.out.flush().is_err() {
+            self.failed = true;
+        }
+    }
+
+    fn flush_pending(&mut self) {
+        let Some(mut l) = self.pending.take() else {
+            return;
+        };
+        // The record ends in `"frames":[...` with the ACK frame last if it
+        // had one: close the frame list with the ranges gathered.
+        if l.ends_with("\"acked_ranges\":[") {
+            for (i, (a, b)) in self.acked.iter().enumerate() {
+                let sep = if i == 0 { "" } else { "," };
+                let _ = write!(l, "{sep}[{a},{b}]");
+            }
+            l.push_str("]}");
+        }
+        l.push_str("]}}\n");
+        self.acked.clear();
+        self.write(&l);
+    }
+
+    fn write(&mut self, l: &str) {
+        if self.out.write_all(l.as_bytes()).is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// Builds the record for `ev` into `l`; false if it maps to nothing.
+    fn record(
+        &mut self,
+        l: &mut String,
+        at: Instant,
+        session: Option<SessionId>,
+        ev: &TraceEvent<'_>,
+    ) -> bool {
+        let us = at.as_micros();
+        let _ = write!(l, "\u{1e}{{\"time\":{}.{:03}", us / 1000, us % 1000);
+        if let Some(s) = session {
+            let _ = write!(l, ",\"group_id\":\"{:016x}\"", s.0);
+        }
+        l.push_str(",\"name\":\"");
+        match *ev {
+            TraceEvent::SessionStarted { role, peer } => {
+                let _ = write!(
+                    l,
+                    "connectivity:connection_started\",\"data\":{{\"role\":\"{role:?}\",\"peer\":\"{peer}\"}}}}"
+                );
+            }
+            TraceEvent::HandshakeSent { len } => {
+                let _ = write!(
+                    l,
+                    "stt:handshake_sent\",\"data\":{{\"raw\":{{\"length\":{len}}}}}}}"
+                );
+            }
+            TraceEvent::HandshakeReceived { kind, len } => {
+                let k = match kind {
+                    HandshakeKind::Initial => "initial",
+                    HandshakeKind::Response => "response",
+                    HandshakeKind::Finish => "finish",
+                    HandshakeKind::Retry => "retry",
+                };
+                let _ = write!(
+                    l,
+                    "stt:handshake_received\",\"data\":{{\"kind\":\"{k}\",\"raw\":{{\"length\":{len}}}}}}}"
+                );
+            }
+            TraceEvent::Established { cipher } => {
+                let _ = write!(
+                    l,
+                    "connectivity:connection_state_updated\",\"data\":{{\"new\":\"handshake_complete\",\"cipher\":\"{cipher:?}\"}}}}"
+                );
+            }
+            TraceEvent::Closed { reason } => {
+                l.push_str("connectivity:connection_state_updated\",\"data\":{\"new\":\"closed\",\"reason\":");
+                json_str(l, &format!("{reason:?}"));
+                l.push_str("}}");
+            }
+            TraceEvent::PacketSent {
+                pn, len, frames, ..
+            }
+            | TraceEvent::PacketReceived { pn, len, frames } => {
+                let sent = matches!(ev, TraceEvent::PacketSent { .. });
+                let name = if sent {
+                    "packet_sent"
+                } else {
+                    "packet_received"
+                };
+                let _ = write!(
+                    l,
+                    "transport:{name}\",\"data\":{{\"header\":{{\"packet_type\":\"1RTT\",\"packet_number\":{pn}}},\"raw\":{{\"length\":{len}}},\"frames\":["
+                );
+                let mut first = true;
+                let mut frame = |l: &mut String, s: &str| {
+                    if !first {
+                        l.push(',');
+                    }
+                    first = false;
+                    l.push_str(s);
+                };
+                if frames.stream_frames > 0 {
+                    let s = format!(
+                        "{{\"frame_type\":\"stream\",\"count\":{},\"length\":{}}}",
+                        frames.stream_frames, frames.stream_bytes
+                    );
+                    frame(l, &s);
+                }
+                if frames.control_frames > 0 {
+                    let s = format!(
+                        "{{\"frame_type\":\"stt_control\",\"count\":{}}}",
+                        frames.control_frames
+                    );
+                    frame(l, &s);
+                }
+                for (on, name) in [
+                    (frames.ping, "ping"),
+                    (frames.handshake_done, "handshake_done"),
+                    (frames.close, "connection_close"),
+                    (frames.padding, "padding"),
+                    (frames.path_challenge, "path_challenge"),
+                    (frames.path_response, "path_response"),
+                ] {
+                    if on {
+                        frame(l, &format!("{{\"frame_type\":\"{name}\"}}"));
+                    }
+                }
+                match frames.ack_largest {
+                    // Received: the acked ranges follow as packet_acked
+                    // events (see the type's doc); sent: the largest only.
+                    Some(_) if !sent => frame(l, "{\"frame_type\":\"ack\",\"acked_ranges\":["),
+                    Some(largest) => {
+                        let s = format!(
+                            "{{\"frame_type\":\"ack\",\"largest_acknowledged\":{largest}}}"
+                        );
+                        frame(l, &s);
+                    }
+                    None => {}
+                }
+                if sent {
+                    l.push_str("]}}\n");
+                }
+                return true;
+            }
+            TraceEvent::PacketAcked { pn, len } => {
+                let _ = write!(
+                    l,
+                    "stt:packet_acked\",\"data\":{{\"header\":{{\"packet_type\":\"1RTT\",\"packet_number\":{pn}}},\"raw\":{{\"length\":{len}}}}}}}"
+                );
+            }
+            TraceEvent::PacketLost { pn, len, reason } => {
+                let trigger = match reason {
+                    LossReason::PacketThreshold => "reordering_threshold",
+                    LossReason::TimeThreshold => "time_threshold",
+                };
+                let _ = write!(
+                    l,
+                    "recovery:packet_lost\",\"data\":{{\"header\":{{\"packet_type\":\"1RTT\",\"packet_number\":{pn}}},\"raw\":{{\"length\":{len}}},\"trigger\":\"{trigger}\"}}}}"
+                );
+            }
+            TraceEvent::SizeProbeLost { pn, len } => {
+                let _ = write!(
+                    l,
+                    "stt:size_probe_lost\",\"data\":{{\"header\":{{\"packet_type\":\"1RTT\",\"packet_number\":{pn}}},\"raw\":{{\"length\":{len}}}}}}}"
+                );
+            }
+            TraceEvent::DatagramSizeChanged { size } => {
+                let _ = write!(
+                    l,
+                    "connectivity:mtu_updated\",\"data\":{{\"new\":{size}}}}}"
+                );
+            }
+            TraceEvent::PathChanged { to, new_path } => {
+                let _ = write!(
+                    l,
+                    "stt:path_changed\",\"data\":{{\"to\":\"{to}\",\"new_path\":{new_path}}}}}"
+                );
+            }
+            TraceEvent::ProbeTimeout { count, probes } => {
+                let _ = write!(
+                    l,
+                    "recovery:loss_timer_updated\",\"data\":{{\"timer_type\":\"pto\",\"event_type\":\"expired\",\"pto_count\":{count},\"probes\":{probes}}}}}"
+                );
+            }
+            TraceEvent::MetricsUpdated(m) => {
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+                let _ = write!(
+                    l,
+                    "recovery:metrics_updated\",\"data\":{{\"congestion_window\":{},\"bytes_in_flight\":{},\"smoothed_rtt\":{:.3},\"min_rtt\":{:.3},\"latest_rtt\":{:.3},\"rtt_variance\":{:.3},\"pacing_rate\":{}}}}}",
+                    m.congestion_window,
+                    m.bytes_in_flight,
+                    ms(m.smoothed_rtt),
+                    ms(m.min_rtt),
+                    ms(m.latest_rtt),
+                    ms(m.rtt_variance),
+                    m.pacing_rate
+                );
+                l.push('\n');
+                // A phase change is its own qlog event.
+                if let Some(p) = m.phase {
+                    if self.phase.insert(session, p) != Some(p) {
+                        let new = match p {
+                            ControllerPhase::SlowStart => "slow_start",
+                            ControllerPhase::CongestionAvoidance => "congestion_avoidance",
+                        };
+                        let _ = write!(l, "\u{1e}{{\"time\":{}.{:03}", us / 1000, us % 1000);
+                        if let Some(s) = session {
+                            let _ = write!(l, ",\"group_id\":\"{:016x}\"", s.0);
+                        }
+                        let _ = write!(
+                            l,
+                            ",\"name\":\"recovery:congestion_state_updated\",\"data\":{{\"new\":\"{new}\"}}}}"
+                        );
+                        l.push('\n');
+                    }
+                }
+                return true;
+            }
+            TraceEvent::StreamOpened { stream, by } => stream_state(l, stream, "open", by),
+            TraceEvent::StreamClosed { stream, by } => stream_state(l, stream, "closed", by),
+            TraceEvent::StreamReset { stream, code, by } => {
+                let _ = write!(
+                    l,
+                    "transport:stream_state_updated\",\"data\":{{\"stream_id\":{stream},\"new\":\"reset\",\"by\":\"{}\",\"code\":{code}}}}}",
+                    side(by)
+                );
+            }
+            TraceEvent::StreamBlocked { stream } => {
+                let _ = write!(
+                    l,
+                    "stt:stream_blocked\",\"data\":{{\"stream_id\":{stream},\"limit\":\"session\"}}}}"
+                );
+            }
+            TraceEvent::DatagramDropped { reason, len } => {
+                let trigger = match reason {
+                    DropReason::Malformed => "header_parse_error",
+                    DropReason::UnknownSession => "unknown_connection_id",
+                    DropReason::HandshakeRejected | DropReason::AuthFailure => {
+                        "payload_decrypt_error"
+                    }
+                    DropReason::OverBudget => "general",
+                    DropReason::Replay => "duplicate",
+                    DropReason::StaleKey => "key_unavailable",
+                };
+                let _ = write!(
+                    l,
+                    "transport:packet_dropped\",\"data\":{{\"raw\":{{\"length\":{len}}},\"trigger\":\"{trigger}\",\"stt_reason\":\"{reason:?}\"}}}}"
+                );
+            }
+            TraceEvent::KeyUpdated { by, generation } => {
+                let (key, trigger) = match by {
+                    Side::Local => ("local_1rtt_secret", "local_update"),
+                    Side::Remote => ("remote_1rtt_secret", "remote_update"),
+                };
+                let _ = write!(
+                    l,
+                    "security:key_updated\",\"data\":{{\"key_type\":\"{key}\",\"trigger\":\"{trigger}\",\"generation\":{generation}}}}}"
+                );
+            }
+        }
+        l.push('\n');
+        true
+    }
+}
+
+fn side(by: Side) -> &'static str {
+    match by {
+        Side::Local => "local",
+        Side::Remote => "remote",
+    }
+}
+
+fn stream_state(l: &mut String, stream: u32, new: &str, by: Side) {
+    let _ = write!(
+        l,
+        "transport:stream_state_updated\",\"data\":{{\"stream_id\":{stream},\"new\":\"{new}\",\"by\":\"{}\"}}}}",
+        side(by)
+    );
+}
+
+/// `s` as a JSON string literal.
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl<W: Write> Drop for QlogTrace<W> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// A [`TraceSink`] writing qlog files.
+pub struct QlogSink {
+    vantage: Vantage,
+    title: String,
+    /// One file for everything (`file`), or none (`per_session`).
+    all: Option<QlogTrace<BufWriter<File>>>,
+    /// `per_session`: the directory, and a trace per session (plus
+    /// `endpoint.sqlog` for events of no session), opened on first use.
+    dir: Option<PathBuf>,
+    sessions: HashMap<Option<SessionId>, QlogTrace<BufWriter<File>>>,
+    /// Sessions whose file was closed (at their `closed` event): a later
+    /// event appends to it.
+    closed: HashSet<Option<SessionId>>,
+}
+
+impl QlogSink {
+    /// Every event of the endpoint into one file at `path`.
+    pub fn file(path: &Path, title: &str, vantage: Vantage) -> io::Result<Self> {
+        let out = BufWriter::new(File::create(path)?);
+        Ok(QlogSink {
+            vantage,
+            title: title.to_string(),
+            all: Some(QlogTrace::new(out, title, vantage)?),
+            dir: None,
+            sessions: HashMap::new(),
+            closed: HashSet::new(),
+        })
+    }
+
+    /// One file per session in `dir` (created if missing), named by the
+    /// session id: `<id>.sqlog`; endpoint-level events in `endpoint.sqlog`.
+    pub fn per_session(dir: &Path, title: &str, vantage: Vantage) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(QlogSink {
+            vantage,
+            title: title.to_string(),
+            all: None,
+            dir: Some(dir.to_path_buf()),
+            sessions: HashMap::new(),
+            closed: HashSet::new(),
+        })
+    }
+
+    /// The file a session's events go to in `per_session` mode.
+    pub fn session_path(dir: &Path, session: Option<SessionId>) -> PathBuf {
+        match session {
+            Some(s) => dir.join(format!("{:016x}.sqlog", s.0)),
+            None => dir.join("endpoint.sqlog"),
+        }
+    }
+}
+
+impl TraceSink for QlogSink {
+    fn event(&mut self, at: Instant, session: Option<SessionId>, ev: &TraceEvent<'_>) {
+        if let Some(t) = &mut self.all {
+            t.event(at, session, ev);
+            return;
+        }
+        let Some(dir) = &self.dir else {
+            return;
+        };
+        if !self.sessions.contains_key(&session) {
+            let path = Self::session_path(dir, session);
+            let title = format!("{} {}", self.title, path.display());
+            let t = if self.closed.contains(&session) {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map(|f| QlogTrace::continued(BufWriter::new(f)))
+            } else {
+                File::create(&path)
+                    .and_then(|f| QlogTrace::new(BufWriter::new(f), &title, self.vantage))
+            };
+            let Ok(t) = t else {
+                return;
+            };
+            self.sessions.insert(session, t);
+        }
+        if let Some(t) = self.sessions.get_mut(&session) {
+            t.event(at, session, ev);
+        }
+        // A closed session's file is complete: flush it now rather than at
+        // exit (a long-running listener may never exit cleanly).
+        if matches!(ev, TraceEvent::Closed { .. }) {
+            if let Some(mut t) = self.sessions.remove(&session) {
+                t.flush();
+                self.closed.insert(session);
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The typed trace events: what the core decided, and why.
+//!
+//! Owns: [`TraceEvent`] and the small fixed-size types it carries (loss and
+//! drop reasons, a frame summary, a metrics snapshot).
+//! Never: allocates, or holds anything but copies of small fixed data and
+//! borrows of what the core already holds. An event lives for one call of
+//! [`TraceSink::event`](super::TraceSink::event); a sink that keeps it
+//! copies what it needs.
+
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use crate::crypto::Cipher;
+use crate::event::CloseReason;
+use crate::ids::StreamId;
+use crate::session::Role;
+use crate::wire::{Frame, Frames};
+
+/// Which side of a session did something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// This endpoint.
+    Local,
+    /// The peer.
+    Remote,
+}
+
+/// Why a packet was declared lost.
+///
+/// stt's probe timeout never declares a packet lost by itself (it sends
+/// probes, see [`TraceEvent::ProbeTimeout`]); a packet outstanding at a
+/// probe timeout is declared lost later by one of these two rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossReason {
+    /// A packet far enough after it (the packet threshold) was acknowledged.
+    PacketThreshold,
+    /// It was older than the time threshold while a later packet was
+    /// acknowledged (on an acknowledgement or when the loss timer fired).
+    TimeThreshold,
+}
+
+/// Why a datagram was dropped without effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Its header did not parse (endpoint; `EndpointStats::malformed`).
+    Malformed,
+    /// It named no session this endpoint holds
+    /// (`EndpointStats::unknown_session`).
+    UnknownSession,
+    /// An Initial that failed authentication: wrong network key or garbage
+    /// (`EndpointStats::handshakes_rejected`).
+    HandshakeRejected,
+    /// An Initial refused for lack of room: not accepting, the session
+    /// table or the half-open budget full, the Retry queue full
+    /// (`EndpointStats::initials_dropped`).
+    OverBudget,
+    /// A replay or duplicate, or older than the replay window
+    /// (`SessionStats::replays_dropped`).
+    Replay,
+    /// It failed authentication: tampered, or a wrong key
+    /// (`SessionStats::decrypt_failures`).
+    AuthFailure,
+    /// Sealed under a receive key retired a key update ago
+    /// (`SessionStats::stale_key_drops`).
+    StaleKey,
+}
+
+/// A handshake message, by its long-header type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeKind {
+    /// The initiator's first message.
+    Initial,
+    /// The responder's answer.
+    Response,
+    /// The initiator's last message.
+    Finish,
+    /// A stateless Retry carrying an address cookie.
+    Retry,
+}
+
+impl HandshakeKind {
+    /// The kind of a long header's type.
+    pub fn of(ty: crate::wire::LongType) -> Self {
+        use crate::wire::LongType;
+        match ty {
+            LongType::Initial => HandshakeKind::Initial,
+            LongType::Response => HandshakeKind::Response,
+            LongType::Finish => HandshakeKind::Finish,
+            LongType::Retry => HandshakeKind::Retry,
+        }
+    }
+}
+
+/// Where the congestion controller is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControllerPhase {
+    /// The window grows by what is acknowledged (exponentially).
+    SlowStart,
+    /// After the first reduction: the controller's own growth rule.
+    CongestionAvoidance,
+}
+
+impl ControllerPhase {
+    /// The phase of `c`, read through the controller trait, so any
+    /// controller (present or future) has one.
+    pub fn of(c: &impl crate::recovery::Controller) -> Self {
+        if c.in_slow_start() {
+            ControllerPhase::SlowStart
+        } else {
+            ControllerPhase::CongestionAvoidance
+        }
+    }
+}
+
+/// The sender's congestion and RTT state after a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Metrics {
+    /// Congestion window, bytes.
+    pub congestion_window: u64,
+    /// Bytes in flight.
+    pub bytes_in_flight: u64,
+    /// Smoothed RTT.
+    pub smoothed_rtt: Duration,
+    /// Minimum RTT seen.
+    pub min_rtt: Duration,
+    /// Latest RTT sample.
+    pub latest_rtt: Duration,
+    /// RTT variation.
+    pub rtt_variance: Duration,
+    /// Pacing rate in bits per second (0 before an RTT is known).
+    pub pacing_rate: u64,
+    /// Controller phase; `None` only in [`Metrics::default`].
+    pub phase: Option<ControllerPhase>,
+}
+
+/// What one packet carried, counted by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrameSummary {
+    /// An ACK frame, and the largest packet number it acknowledged.
+    pub ack_largest: Option<u64>,
+    /// STREAM frames.
+    pub stream_frames: u8,
+    /// Stream data bytes in them.
+    pub stream_bytes: u32,
+    /// Flow-control and stream-end frames (MAX_DATA, MAX_STREAM_DATA,
+    /// STREAM_FIN, STREAM_RESET, *_BLOCKED).
+    pub control_frames: u8,
+    /// PING.
+    pub ping: bool,
+    /// HANDSHAKE_DONE.
+    pub handshake_done: bool,
+    /// CLOSE.
+    pub close: bool,
+    /// PADDING.
+    pub padding: bool,
+    /// PATH_CHALLENGE.
+    pub path_challenge: bool,
+    /// PATH_RESPONSE.
+    pub path_response: bool,
+}
+
+impl FrameSummary {
+    /// Counts `frame` in.
+    pub fn add(&mut self, frame: &Frame<'_>) {
+        match frame {
+            Frame::Padding(_) => self.padding = true,
+            Frame::Ping => self.ping = true,
+            Frame::Ack(a) => {
+                let largest = a.iter().map(|r| r.end.saturating_sub(1)).max();
+                self.ack_largest = largest.or(self.ack_largest);
+            }
+            Frame::HandshakeDone => self.handshake_done = true,
+            Frame::Close { .. } => self.close = true,
+            Frame::PathChallenge(_) => self.path_challenge = true,
+            Frame::PathResponse(_) => self.path_response = true,
+            Frame::Stream(f) => {
+                self.stream_frames = self.stream_frames.saturating_add(1);
+                let n = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
+                self.stream_bytes = self.stream_bytes.saturating_add(n);
+            }
+            Frame::MaxData(_)
+            | Frame::MaxStreamData { .. }
+            | Frame::StreamFin { .. }
+            | Frame::StreamReset { .. }
+            | Frame::DataBlocked(_)
+            | Frame::StreamDataBlocked { .. } => {
+                self.control_frames = self.control_frames.saturating_add(1)
+            }
+        }
+    }
+
+    /// The summary of a decrypted payload; stops at the first frame that
+    /// does not parse (the session closes on it anyway).
+    pub fn of_payload(plain: &[u8]) -> Self {
+        let mut s = FrameSummary::default();
+        for f in Frames::new(plain) {
+            match f {
+                Ok(f) => s.add(&f),
+                Err(_) => break,
+            }
+        }
+        s
+    }
+}
+
+/// One decision of the core. Events carry small copies and borrows only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TraceEvent<'a> {
+    /// A session was created: by `connect` (initiator) or for an accepted
+    /// Initial (responder).
+    SessionStarted {
+        /// This side's role.
+        role: Role,
+        /// The peer's address.
+        peer: SocketAddr,
+    },
+    /// A handshake datagram left (first send or a resend).
+    HandshakeSent {
+        /// Its length.
+        len: usize,
+    },
+    /// A handshake datagram for this session arrived (before its checks).
+    HandshakeReceived {
+        /// Which message.
+        kind: HandshakeKind,
+        /// Its length.
+        len: usize,
+    },
+    /// Keys are in place: the session is established.
+    Established {
+        /// The packet cipher chosen.
+        cipher: Cipher,
+    },
+    /// The session is over for the application (closing, draining, idle
+    /// timeout, failed handshake).
+    Closed {
+        /// Why.
+        reason: &'a CloseReason,
+    },
+    /// A protected packet left.
+    PacketSent {
+        /// Packet number.
+        pn: u64,
+        /// Datagram length.
+        len: usize,
+        /// It asks for an acknowledgement (counts in flight).
+        ack_eliciting: bool,
+        /// What it carried.
+        frames: FrameSummary,
+    },
+    /// A protected packet arrived and authenticated.
+    PacketReceived {
+        /// Packet number.
+        pn: u64,
+        /// Datagram length.
+        len: usize,
+        /// What it carried.
+        frames: FrameSummary,
+    },
+    /// The peer acknowledged a packet this side sent.
+    PacketAcked {
+        /// Packet number.
+        pn: u64,
+        /// Datagram length.
+        len: usize,
+    },
+    /// A packet this side sent was declared lost.
+    PacketLost {
+        /// Packet number.
+        pn: u64,
+        /// Datagram length.
+        len: usize,
+        /// Which rule declared it.
+        reason: LossReason,
+    },
+    /// The probe timer fired: probes go out, beyond the window if need be.
+    ProbeTimeout {
+        /// Consecutive probe timeouts so far (the backoff exponent).
+        count: u32,
+        /// Probes owed.
+        probes: u8,
+    },
+    /// Congestion window, bytes in flight, RTT or pacing changed.
+    MetricsUpdated(Metrics),
+    /// A stream was opened: by the application (`create_stream`) or by
+    /// the peer sending on it.
+    StreamOpened {
+        /// The stream.
+        stream: StreamId,
+        /// Who opened it.
+        by: Side,
+    },
+    /// A stream has data to send but waits for session-level credit from
+    /// the peer (MAX_DATA).
+    StreamBlocked {
+        /// The stream.
+        stream: StreamId,
+    },
+    /// A stream ended: closed by the application, or finished by the peer
+    /// with every message delivered.
+    StreamClosed {
+        /// The stream.
+        stream: StreamId,
+        /// Who ended it.
+        by: Side,
+    },
+    /// A stream was abandoned with a code.
+    StreamReset {
+        /// The stream.
+        stream: StreamId,
+        /// The application's code.
+        code: u64,
+        /// Who reset it.
+        by: Side,
+    },
+    /// A datagram was dropped without effect.
+    DatagramDropped {
+        /// Why.
+        reason: DropReason,
+        /// Its length.
+        len: usize,
+    },
+    /// A packet key changed.
+    KeyUpdated {
+        /// `Local`: this side's send key; `Remote`: the peer's (this
+        /// side's receive key).
+        by: Side,
+        /// Updates so far in that direction.
+        generation: u64,
+    },
+    /// A datagram size probe (PING and PADDING) was lost: the path may not
+    /// carry that size. Not congestion, and not counted in `packets_lost`.
+    SizeProbeLost {
+        /// Packet number.
+        pn: u64,
+        /// The size probed.
+        len: usize,
+    },
+    /// The size of full datagrams changed: a probe was acknowledged, or a
+    /// black hole (or a path change) sent the session back to the base size.
+    DatagramSizeChanged {
+        /// The new size (UDP payload bytes).
+        size: usize,
+    },
+    /// The session moved to a peer address that proved it receives there.
+    PathChanged {
+        /// The new address.
+        to: SocketAddr,
+        /// A new IP address (congestion state starts over), not a port-only
+        /// change (NAT rebinding: kept).
+        new_path: bool,
+    },
+}
+
+impl TraceEvent<'_> {
+    /// The event's stt name, as the qlog writer and `tracing` use it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TraceEvent::SessionStarted { .. } => "session_started",
+            TraceEvent::HandshakeSent { .. } => "handshake_sent",
+            TraceEvent::HandshakeReceived { .. } => "handshake_received",
+            TraceEvent::Established { .. } => "established",
+            TraceEvent::Closed { .. } => "closed",
+            TraceEvent::PacketSent { .. } => "packet_sent",
+            TraceEvent::PacketReceived { .. } => "packet_received",
+            TraceEvent::PacketAcked { .. } => "packet_acked",
+            TraceEvent::PacketLost { .. } => "packet_lost",
+            TraceEvent::ProbeTimeout { .. } => "probe_timeout",
+            TraceEvent::MetricsUpdated(_) => "metrics_updated",
+            TraceEvent::StreamOpened { .. } => "stream_opened",
+            TraceEvent::StreamBlocked { .. } => "stream_blocked",
+            TraceEvent::StreamClosed { .. } => "stream_closed",
+            TraceEvent::StreamReset { .. } => "stream_reset",
+            TraceEvent::DatagramDropped { .. } => "datagram_dropped",
+            TraceEvent::KeyUpdated { .. } => "key_updated",
+            TraceEvent::SizeProbeLost { .. } => "size_probe_lost",
+            TraceEvent::DatagramSizeChanged { .. } => "datagram_size_changed",
+            TraceEvent::PathChanged { .. } => "path_changed",
+        }
+    }
+}
