@@ -93,6 +93,22 @@ impl Default for Clock {
     }
 }
 
+/// How late the adapters' timers may fire: tokio's timer wheel and
+/// `poll(2)` both count whole milliseconds.
+pub const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
+
+/// `config` for an adapter: unless the application chose a pacing
+/// granularity, the pacer learns the adapter's timer is coarse, so that it
+/// lets out bursts the timer can keep up with (with 10-datagram bursts and
+/// a 1 ms timer, every burst waited for the next acknowledgement instead:
+/// see docs/ADAPTERS.md).
+pub fn adapter_config(mut config: stt::Config) -> stt::Config {
+    if config.recovery.pacing_granularity.is_zero() {
+        config.recovery.pacing_granularity = TIMER_GRANULARITY;
+    }
+    config
+}
+
 /// Each session's own answer to `send_to_sessions`: a sequence number, or
 /// why that session refused.
 pub type PerSession = Vec<(SessionId, Result<u64, StreamError>)>;

@@ -108,7 +108,12 @@ impl Session {
     fn new(cfg: Arc<Config>, id: SessionId, peer: SocketAddr, role: Role, now: Instant) -> Self {
         let recovery = Recovery::new(&cfg.recovery, now);
         let acks = AckTracker::new(&cfg.recovery);
-        let pacer = Pacer::new(cfg.max_datagram_size, 10);
+        // 64 datagrams: the most one session turn (and one GSO send) carries.
+        let pacer = Pacer::new(cfg.max_datagram_size, 10).with_granularity(
+            cfg.recovery.pacing_granularity,
+            cfg.max_datagram_size,
+            64,
+        );
         let streams = StreamManager::new(cfg.streams, now);
         Session {
             id,
