@@ -81,6 +81,7 @@ impl BlockingNode {
     ) -> Result<Self, Error> {
         let config = common::adapter_config(config);
         let socket = UdpSocket::bind(addr)?;
+        common::grow_socket_buffers(&socket, common::SOCKET_BUFFER);
         // Non-blocking underneath: the loop waits in `poll(2)`, so that one
         // receive call can take whatever is queued and never waits for more.
         socket.set_nonblocking(true)?;

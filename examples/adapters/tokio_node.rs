@@ -187,6 +187,7 @@ impl Node {
     ) -> Result<Node, Error> {
         let config = common::adapter_config(config);
         let socket = UdpSocket::bind(addr).await?;
+        common::grow_socket_buffers(&socket, common::SOCKET_BUFFER);
         let local_addr = socket.local_addr()?;
         let io = UdpBatch::new((&socket).into(), config.max_datagram_size)?;
         let ep = Endpoint::new(config, seed);
