@@ -103,7 +103,10 @@ impl UdpBatch {
         let (slots, slot) = if state.gro_segments() > 1 {
             (1, GRO_RUN.max(max_datagram))
         } else {
-            (RECV_SLOTS.min(quinn_udp::BATCH_SIZE).max(1), max_datagram)
+            (
+                RECV_SLOTS.clamp(1, quinn_udp::BATCH_SIZE.max(1)),
+                max_datagram,
+            )
         };
         Ok(UdpBatch {
             state,

@@ -240,7 +240,7 @@ mod tests {
             sent += 1;
         }
         assert_eq!(sent, 10, "the bucket starts with the base burst");
-        now = now + Duration::from_millis(1);
+        now += Duration::from_millis(1);
         let mut burst = 0;
         while p.delay(now, MSS, cwnd, srtt).is_none() {
             p.on_sent(now, MSS);
@@ -257,7 +257,7 @@ mod tests {
         while q.delay(now, MSS, slow, rtt).is_none() {
             q.on_sent(now, MSS);
         }
-        now = now + Duration::from_secs(1);
+        now += Duration::from_secs(1);
         let mut burst = 0;
         while q.delay(now, MSS, slow, rtt).is_none() {
             q.on_sent(now, MSS);
