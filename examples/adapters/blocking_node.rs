@@ -2,8 +2,11 @@
 //! the `stt` endpoint, and every call runs the event loop in the calling
 //! thread until its condition holds or its deadline passes.
 //!
-//! Owns: the loop (socket reads with `set_read_timeout` from the core's
+//! Owns: the loop (waiting on the socket with `poll(2)` until the core's
 //! `poll_timeout`, timers, draining `poll_transmit`) and the blocking API.
+//! Datagrams move in batches through `udp_batch.rs` (`quinn-udp`: GSO runs
+//! out, GRO and `recvmmsg` in, with one-datagram fallbacks), on a socket
+//! that is non-blocking underneath and set to don't-fragment.
 //! Never: spawns a thread, or does protocol work: the core decides.
 //!
 //! Nothing happens between calls: while the application is not inside a
@@ -20,6 +23,8 @@
 
 #[path = "common.rs"]
 mod common;
+#[path = "udp_batch.rs"]
+mod udp_batch;
 
 pub use common::{Core, Error, PerSession};
 
@@ -35,18 +40,20 @@ use stt::{
     CloseReason, Config, Endpoint, NodeId, SessionId, SessionStats, StreamError, StreamId,
     StreamStats,
 };
+use udp_batch::{Sent, UdpBatch};
 
-/// Receive buffer: the largest UDP payload fits.
-const RECV_BUF: usize = 64 * 1024;
-/// Datagrams read in one go before timers and transmits get a turn.
-const BATCH: usize = 64;
+/// Receive calls (each up to 8 GRO runs) in one go before timers and
+/// transmits get a turn.
+const BATCH: usize = 16;
+/// Longest wait for room in a full socket buffer before a run counts as
+/// lost (on a UDP socket that room comes back within microseconds).
+const SEND_WAIT: Duration = Duration::from_millis(100);
 
 /// A node driven by blocking calls.
 pub struct BlockingNode {
     socket: UdpSocket,
     core: Core,
-    buf: Vec<u8>,
-    out: Vec<u8>,
+    io: UdpBatch,
 }
 
 impl std::fmt::Debug for BlockingNode {
@@ -72,12 +79,17 @@ impl BlockingNode {
         config: Config,
         seed: [u8; 32],
     ) -> Result<Self, Error> {
+        let config = common::adapter_config(config);
         let socket = UdpSocket::bind(addr)?;
+        common::grow_socket_buffers(&socket, common::SOCKET_BUFFER);
+        // Non-blocking underneath: the loop waits in `poll(2)`, so that one
+        // receive call can take whatever is queued and never waits for more.
+        socket.set_nonblocking(true)?;
+        let io = UdpBatch::new((&socket).into(), config.max_datagram_size)?;
         Ok(BlockingNode {
             socket,
             core: Core::new(Endpoint::new(config, seed)),
-            buf: vec![0; RECV_BUF],
-            out: vec![0; RECV_BUF],
+            io,
         })
     }
 
@@ -98,23 +110,24 @@ impl BlockingNode {
 
     // ----- the loop -----
 
-    /// Sends everything the core has to send.
+    /// Sends everything the core has to send, in GSO runs.
     fn flush_transmits(&mut self) -> Result<(), Error> {
         let now = self.core.clock.now();
-        while let Some(t) = self.core.ep.poll_transmit(now, &mut self.out) {
-            let Some(d) = self.out.get(..t.len) else {
-                continue;
-            };
-            if let Err(e) = self.socket.send_to(d, t.destination) {
-                if !transient(&e) {
-                    return Err(e.into());
-                }
+        while let Some(run) = self.io.next_run(&mut self.core, now) {
+            let start = Instant::now();
+            while let Sent::WouldBlock = self.io.try_send((&self.socket).into(), &run) {
+                // Full socket buffer: wait for room, then try again (after
+                // `SEND_WAIT` in all the run is lost, as on a full link).
+                let Some(left) = SEND_WAIT.checked_sub(start.elapsed()) else {
+                    break;
+                };
+                wait::writable(&self.socket, left)?;
             }
         }
         Ok(())
     }
 
-    /// One turn: wait for a datagram until the core's next timer or `until`,
+    /// One turn: wait for datagrams until the core's next timer or `until`,
     /// take in what arrived, run due timers, send what is due.
     fn turn(&mut self, until: Option<Instant>) -> Result<(), Error> {
         self.flush_transmits()?;
@@ -128,17 +141,8 @@ impl BlockingNode {
             (a, b) => a.or(b),
         };
         let wait = wake.map(|w| w.saturating_duration_since(Instant::now()));
-        if wait != Some(Duration::ZERO) {
-            self.socket.set_read_timeout(wait)?;
-            match self.socket.recv_from(&mut self.buf) {
-                Ok((n, from)) => {
-                    self.take_in(n, from);
-                    self.drain_socket()?;
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if transient(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
+        if wait != Some(Duration::ZERO) && wait::readable(&self.socket, wait)? {
+            self.drain_socket()?;
         }
         let now = self.core.clock.now();
         if self.core.ep.poll_timeout().is_some_and(|t| t <= now) {
@@ -148,28 +152,16 @@ impl BlockingNode {
         self.flush_transmits()
     }
 
-    fn take_in(&mut self, n: usize, from: SocketAddr) {
-        let now = self.core.clock.now();
-        if let Some(d) = self.buf.get_mut(..n) {
-            self.core.ep.handle_datagram(now, from, d);
-        }
-    }
-
-    /// Reads what else the socket already holds, without waiting.
+    /// Reads what the socket already holds, without waiting.
     fn drain_socket(&mut self) -> Result<(), Error> {
-        self.socket.set_nonblocking(true)?;
-        for _ in 1..BATCH {
-            match self.socket.recv_from(&mut self.buf) {
-                Ok((n, from)) => self.take_in(n, from),
+        for _ in 0..BATCH {
+            match self.io.recv((&self.socket).into(), &mut self.core) {
+                Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if transient(&e) => {}
-                Err(e) => {
-                    self.socket.set_nonblocking(false)?;
-                    return Err(e.into());
-                }
+                Err(e) => return Err(e.into()),
             }
         }
-        self.socket.set_nonblocking(false)?;
         Ok(())
     }
 
@@ -425,4 +417,94 @@ fn transient(e: &std::io::Error) -> bool {
             | ErrorKind::HostUnreachable
             | ErrorKind::NetworkUnreachable
     )
+}
+
+/// Waiting for the non-blocking socket: `poll(2)` where there is one.
+mod wait {
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    /// Waits at most `timeout` (`None`: as long as it takes) until the
+    /// socket has something to read; whether it has.
+    pub fn readable(socket: &UdpSocket, timeout: Option<Duration>) -> std::io::Result<bool> {
+        imp::wait(socket, true, timeout)
+    }
+
+    /// Waits at most `timeout` until the socket has room to send.
+    pub fn writable(socket: &UdpSocket, timeout: Duration) -> std::io::Result<bool> {
+        imp::wait(socket, false, Some(timeout))
+    }
+
+    #[cfg(unix)]
+    mod imp {
+        use std::os::fd::AsRawFd;
+
+        pub fn wait(
+            socket: &std::net::UdpSocket,
+            read: bool,
+            timeout: Option<std::time::Duration>,
+        ) -> std::io::Result<bool> {
+            let events = if read { libc::POLLIN } else { libc::POLLOUT };
+            let mut fd = libc::pollfd {
+                fd: socket.as_raw_fd(),
+                events,
+                revents: 0,
+            };
+            // Whole milliseconds, rounded up: a timer due in 300 us must
+            // not turn into a busy loop of zero-length waits.
+            let ms = timeout.map_or(-1, |t| {
+                let us = t.as_micros().div_ceil(1000);
+                libc::c_int::try_from(us).unwrap_or(libc::c_int::MAX)
+            });
+            // SAFETY: one valid pollfd, its count, a timeout.
+            let n = unsafe { libc::poll(&mut fd, 1, ms) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                return match e.kind() {
+                    std::io::ErrorKind::Interrupted => Ok(false),
+                    _ => Err(e),
+                };
+            }
+            // An error condition (POLLERR) counts as readable: the receive
+            // call then reports it.
+            Ok(n > 0)
+        }
+    }
+
+    #[cfg(not(unix))]
+    mod imp {
+        /// Without `poll(2)`: a blocking peek with a read timeout (or a
+        /// short sleep to wait for room), then back to non-blocking.
+        pub fn wait(
+            socket: &std::net::UdpSocket,
+            read: bool,
+            timeout: Option<std::time::Duration>,
+        ) -> std::io::Result<bool> {
+            if !read {
+                std::thread::sleep(
+                    timeout
+                        .unwrap_or_default()
+                        .min(std::time::Duration::from_millis(1)),
+                );
+                return Ok(true);
+            }
+            socket.set_nonblocking(false)?;
+            socket.set_read_timeout(timeout.filter(|t| !t.is_zero()))?;
+            let mut b = [0u8; 1];
+            let r = socket.peek_from(&mut b);
+            socket.set_nonblocking(true)?;
+            match r {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    Ok(false)
+                }
+                Err(_) => Ok(true),
+            }
+        }
+    }
 }

@@ -93,6 +93,52 @@ impl Default for Clock {
     }
 }
 
+/// How late the adapters' timers may fire: tokio's timer wheel and
+/// `poll(2)` both count whole milliseconds.
+pub const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
+
+/// `config` for an adapter: unless the application chose a pacing
+/// granularity, the pacer learns the adapter's timer is coarse, so that it
+/// lets out bursts the timer can keep up with (with 10-datagram bursts and
+/// a 1 ms timer, every burst waited for the next acknowledgement instead:
+/// see docs/ADAPTERS.md).
+pub fn adapter_config(mut config: stt::Config) -> stt::Config {
+    if config.recovery.pacing_granularity.is_zero() {
+        config.recovery.pacing_granularity = TIMER_GRANULARITY;
+    }
+    config
+}
+
+/// Socket buffer the adapters ask for, each way. The kernel's default (about
+/// 208 KiB on Linux) holds 140 datagrams: a receiver that is a moment late
+/// (another process, another thread) drops the rest of a burst, and each
+/// drop halves the sender's window. The kernel caps the request at
+/// `net.core.rmem_max` / `wmem_max`.
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Asks for socket buffers of `bytes` each way; best effort (a smaller
+/// buffer only costs throughput).
+#[cfg(unix)]
+pub fn grow_socket_buffers(socket: &impl std::os::fd::AsRawFd, bytes: usize) {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+        // SAFETY: a valid socket, an int option and its size.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                std::ptr::from_ref(&value).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+}
+
+/// Elsewhere the OS's default buffers are kept.
+#[cfg(not(unix))]
+pub fn grow_socket_buffers<S>(_socket: &S, _bytes: usize) {}
+
 /// Each session's own answer to `send_to_sessions`: a sequence number, or
 /// why that session refused.
 pub type PerSession = Vec<(SessionId, Result<u64, StreamError>)>;

@@ -3,7 +3,11 @@
 //! ([`Node`], [`Session`], [`Stream`]) that send it jobs.
 //!
 //! Owns: the event loop (socket readiness, the core's `poll_timeout`, the
-//! command channel) and the handles' async API.
+//! command channel) and the handles' async API. Datagrams move in batches
+//! through `udp_batch.rs` (GRO runs straight into `handle_datagram`, GSO
+//! runs built straight from `poll_transmit`); nothing is allocated or sent
+//! through a channel per datagram, and the one timer is re-armed only when
+//! the core's deadline moves.
 //! Never: holds a lock on the core across an await, or does protocol work:
 //! every decision is the core's; this file moves bytes, time and calls.
 //!
@@ -36,6 +40,7 @@ pub use common::{Error, PerSession};
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::pin::Pin;
@@ -48,12 +53,13 @@ use stt::{
     CloseReason, Config, Endpoint, EndpointStats, Event, NodeId, SessionId, SessionStats,
     StreamError, StreamId, StreamStats,
 };
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-use udp_batch::UdpBatch;
+use udp_batch::{Sent, UdpBatch};
 
-/// Reads, or datagrams sent, in one go before the loop looks at its other
-/// inputs again.
+/// Receive calls, datagrams sent, or handle calls taken in one go before the
+/// loop looks at its other inputs again.
 const BATCH: usize = 256;
 
 /// What a waiting job waits on, so the loop knows when to run it again.
@@ -105,6 +111,13 @@ struct Wake {
 }
 
 impl Wake {
+    fn clear(&mut self) {
+        self.datagrams = false;
+        self.accept = false;
+        self.sessions.clear();
+        self.streams.clear();
+    }
+
     fn is_empty(&self) -> bool {
         !self.datagrams && !self.accept && self.sessions.is_empty() && self.streams.is_empty()
     }
@@ -172,9 +185,11 @@ impl Node {
         config: Config,
         seed: [u8; 32],
     ) -> Result<Node, Error> {
+        let config = common::adapter_config(config);
         let socket = UdpSocket::bind(addr).await?;
+        common::grow_socket_buffers(&socket, common::SOCKET_BUFFER);
         let local_addr = socket.local_addr()?;
-        let io = UdpBatch::new(&socket, config.max_datagram_size)?;
+        let io = UdpBatch::new((&socket).into(), config.max_datagram_size)?;
         let ep = Endpoint::new(config, seed);
         let node_id = ep.node_id();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -631,6 +646,12 @@ impl Drop for Receiving {
 
 /// The node's task: owns the socket and the core until shutdown, or until
 /// every handle is gone.
+///
+/// Per wake-up it takes in whatever the socket holds (batched receives
+/// straight into `handle_datagram`), runs due timers, runs the waiting
+/// jobs that what happened concerns, and sends what the core has (GSO runs
+/// built straight from `poll_transmit`). The timer is one `Sleep` re-armed
+/// only when the core's deadline moves.
 async fn run(
     socket: UdpSocket,
     mut io: UdpBatch,
@@ -639,21 +660,30 @@ async fn run(
 ) {
     let mut jobs: Vec<Job> = Vec::new();
     let mut wake = Wake::default();
+    let mut spare = Wake::default();
     let mut more_to_send = false;
     let mut stop: Option<oneshot::Sender<()>> = None;
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
+    // The deadline `timer` is armed for; `None`: disarmed.
+    let mut armed: Option<stt::Instant> = None;
     loop {
-        settle(&mut core, &mut jobs, &mut wake);
+        settle(&mut core, &mut jobs, &mut wake, &mut spare);
         if let Some(done) = stop.take() {
             // Shutdown: the CLOSE frames go out, then the loop ends.
-            while io.send_some(&socket, &mut core, BATCH).await {}
+            while send_some(&socket, &mut io, &mut core, BATCH).await {}
             let _ = done.send(());
             return;
         }
-        more_to_send = io.send_some(&socket, &mut core, BATCH).await || more_to_send;
-        let deadline = core
-            .ep
-            .poll_timeout()
-            .map(|t| tokio::time::Instant::from_std(core.clock.std_instant(t)));
+        more_to_send = send_some(&socket, &mut io, &mut core, BATCH).await || more_to_send;
+        let deadline = core.ep.poll_timeout();
+        if deadline != armed {
+            if let Some(t) = deadline {
+                let at = tokio::time::Instant::from_std(core.clock.std_instant(t));
+                timer.as_mut().reset(at);
+            }
+            armed = deadline;
+        }
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { return };
@@ -683,12 +713,14 @@ async fn run(
                 }
             }
             r = socket.readable() => {
-                if r.is_ok() {
-                    io.receive_some(&socket, &mut core, BATCH);
+                if r.is_ok() && receive_some(&socket, &mut io, &mut core, BATCH) > 0 {
                     wake.datagrams = true;
                 }
             }
-            () = sleep_until(deadline) => {}
+            () = &mut timer, if armed.is_some() => {
+                // Fired: the next deadline re-arms it.
+                armed = None;
+            }
             () = std::future::ready(()), if more_to_send => { more_to_send = false; }
         }
         let now = core.clock.now();
@@ -699,22 +731,59 @@ async fn run(
     }
 }
 
-async fn sleep_until(t: Option<tokio::time::Instant>) {
-    match t {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
+/// Sends what the core has to send, up to about `limit` datagrams, waiting
+/// for room in the socket's buffer when it is full; true if the core may
+/// have more.
+async fn send_some(socket: &UdpSocket, io: &mut UdpBatch, core: &mut Core, limit: usize) -> bool {
+    let now = core.clock.now();
+    let mut sent = 0;
+    while sent < limit {
+        let Some(run) = io.next_run(core, now) else {
+            return false;
+        };
+        sent += run.count;
+        loop {
+            let r = socket.try_io(Interest::WRITABLE, || {
+                match io.try_send(socket.into(), &run) {
+                    Sent::Done => Ok(()),
+                    Sent::WouldBlock => Err(io::ErrorKind::WouldBlock.into()),
+                }
+            });
+            if r.is_ok() || socket.writable().await.is_err() {
+                break;
+            }
+        }
     }
+    true
+}
+
+/// Reads what the socket holds, up to `limit` receive calls; the datagrams
+/// taken in.
+fn receive_some(socket: &UdpSocket, io: &mut UdpBatch, core: &mut Core, limit: usize) -> usize {
+    let mut datagrams = 0;
+    for _ in 0..limit {
+        match socket.try_io(Interest::READABLE, || io.recv(socket.into(), core)) {
+            Ok(n) => datagrams += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            // ICMP errors (port unreachable...) surface here on some
+            // systems; the core's timers deal with a silent peer.
+            Err(_) => {}
+        }
+    }
+    datagrams
 }
 
 /// Takes in the core's events and runs the waiting jobs they concern, until
-/// nothing changes any more.
-fn settle(core: &mut Core, jobs: &mut Vec<Job>, wake: &mut Wake) {
+/// nothing changes any more. `spare` is the other of two `Wake` sets used in
+/// turn, so that noting what changed allocates nothing once warm.
+fn settle(core: &mut Core, jobs: &mut Vec<Job>, wake: &mut Wake, spare: &mut Wake) {
     for _ in 0..16 {
         core.absorb_events(|e| wake.note(e));
         if wake.is_empty() {
             return;
         }
-        let w = std::mem::take(wake);
-        jobs.retain_mut(|job| !(w.matches(job.key) && (job.run)(core)));
+        std::mem::swap(wake, spare);
+        jobs.retain_mut(|job| !(spare.matches(job.key) && (job.run)(core)));
+        spare.clear();
     }
 }

@@ -6,6 +6,8 @@
 //!         [--cipher chacha20poly1305|aes256gcm]
 //!         [--clock real|sim] [--idle-streams N] [--handshakes N] [--queue N] [--no-aead]
 //!
+//! (`--help` lists them with what each does.)
+//!
 //! Prints `goodput_mib_s` (application bytes read by the receiver per
 //! second of wall time, handshakes excluded) and, measured in the same
 //! process with the same provider and packet size, `aead_limit_mib_s`: the
@@ -31,6 +33,7 @@ mod driver;
 
 use std::time::{Duration, Instant as StdInstant};
 
+use clap::{Parser, ValueEnum};
 use driver::{Clock, Opts, Pair};
 use stt::crypto::{Cipher, PacketKey, Provider, TAG_LEN};
 use stt::wire::SHORT_HEADER_LEN;
@@ -46,52 +49,81 @@ struct Args {
     no_aead: bool,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        bytes: 256 << 20,
-        opts: Opts::default(),
-        idle_streams: None,
-        handshakes: None,
-        no_aead: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().ok_or(format!("{flag} needs a value"));
-        let num = |v: String| v.parse::<u64>().map_err(|e| format!("{flag}: {e}"));
-        match flag.as_str() {
-            "--bytes" => a.bytes = num(val()?)?,
-            "--streams" => a.opts.streams = num(val()?)? as u32,
-            "--sessions" => a.opts.sessions = num(val()?)? as u32,
-            "--datagram" => a.opts.datagram = num(val()?)? as usize,
-            "--idle-streams" => a.idle_streams = Some(num(val()?)? as u32),
-            "--queue" => a.opts.queue = num(val()?)? as usize,
-            "--handshakes" => a.handshakes = Some(num(val()?)? as u32),
-            // For profiling the transfer alone.
-            "--no-aead" => a.no_aead = true,
-            "--provider" => {
-                let v = val()?;
-                a.opts.provider =
-                    Provider::from_name(&v).ok_or(format!("provider {v} not compiled in"))?;
-            }
-            "--cipher" => {
-                let v = val()?;
-                a.opts.cipher = Cipher::from_name(&v)
-                    .ok_or(format!("--cipher chacha20poly1305|aes256gcm, not {v}"))?;
-            }
-            "--clock" => {
-                a.opts.clock = match val()?.as_str() {
-                    "real" => Clock::Real,
-                    "sim" => Clock::Sim { link_gbps: 10 },
-                    v => return Err(format!("--clock real|sim, not {v}")),
-                }
-            }
-            _ => return Err(format!("unknown argument {flag}")),
-        }
+/// The in-memory pair benchmark: goodput against the cipher's limit, idle
+/// memory, handshake rate.
+#[derive(Debug, Parser)]
+#[command(name = "pair")]
+struct Cli {
+    /// Application bytes to move (after a warm-up of 1/16 of them).
+    #[arg(long, default_value_t = 256 << 20)]
+    bytes: u64,
+    /// Streams per session.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    streams: u32,
+    /// Sessions between the two endpoints.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    sessions: u32,
+    /// Datagram size in bytes.
+    #[arg(long, default_value_t = Opts::default().datagram)]
+    datagram: usize,
+    /// AEAD provider: ring or rustcrypto (as compiled in).
+    #[arg(long, value_parser = parse_provider)]
+    provider: Option<Provider>,
+    /// Packet protection: chacha20poly1305 or aes256gcm.
+    #[arg(long, value_parser = parse_cipher)]
+    cipher: Option<Cipher>,
+    /// Wall clock, or simulated time (deterministic: for callgrind).
+    #[arg(long, value_enum, default_value_t = ClockArg::Real)]
+    clock: ClockArg,
+    /// Measure what N idle streams (and 100 idle sessions) cost in memory.
+    #[arg(long, value_name = "N")]
+    idle_streams: Option<u32>,
+    /// Measure handshakes per second over N handshakes.
+    #[arg(long, value_name = "N")]
+    handshakes: Option<u32>,
+    /// Datagrams one side may queue towards the other (0: unbounded).
+    #[arg(long, default_value_t = Opts::default().queue)]
+    queue: usize,
+    /// Skip the AEAD-only rounds (for profiling the transfer alone).
+    #[arg(long)]
+    no_aead: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ClockArg {
+    Real,
+    Sim,
+}
+
+fn parse_provider(v: &str) -> Result<Provider, String> {
+    Provider::from_name(v).ok_or(format!("provider {v} not compiled in"))
+}
+
+fn parse_cipher(v: &str) -> Result<Cipher, String> {
+    Cipher::from_name(v).ok_or(format!("chacha20poly1305 or aes256gcm, not {v}"))
+}
+
+fn parse() -> Args {
+    let c = Cli::parse();
+    let d = Opts::default();
+    Args {
+        bytes: c.bytes,
+        opts: Opts {
+            streams: c.streams,
+            sessions: c.sessions,
+            datagram: c.datagram,
+            provider: c.provider.unwrap_or(d.provider),
+            cipher: c.cipher.unwrap_or(d.cipher),
+            clock: match c.clock {
+                ClockArg::Real => Clock::Real,
+                ClockArg::Sim => Clock::Sim { link_gbps: 10 },
+            },
+            queue: c.queue,
+        },
+        idle_streams: c.idle_streams,
+        handshakes: c.handshakes,
+        no_aead: c.no_aead,
     }
-    if a.opts.streams == 0 || a.opts.sessions == 0 {
-        return Err("--streams and --sessions must be at least 1".into());
-    }
-    Ok(a)
 }
 
 fn mib_s(bytes: u64, secs: f64) -> f64 {
@@ -287,13 +319,8 @@ fn handshakes(args: &Args, n: u32) {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("pair: {e}");
-            std::process::exit(2);
-        }
-    };
+    // --help, or a usage error in clap's style (status 2).
+    let args = parse();
     if let Some(n) = args.idle_streams {
         idle(&args, n);
     } else if let Some(n) = args.handshakes {

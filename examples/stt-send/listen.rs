@@ -1,5 +1,10 @@
 //! The receiving end: accepts sessions, one task per stream; each file is
 //! written under a temporary name, checked (size, SHA-256), then renamed.
+//!
+//! Writing and hashing run on a thread per file, fed through a bounded
+//! channel that the stream's task awaits (never blocks on): the thread that
+//! drives the endpoint only moves packets, and a file of any size costs the
+//! listener the channel's chunks plus the stream's receive window.
 
 use std::fs::File;
 use std::io::Write;
@@ -10,9 +15,12 @@ use sha2::{Digest, Sha256};
 use stt::CloseReason;
 
 use crate::args::hex;
-use crate::header::Header;
+use crate::header::{decode_trailer, Header};
 use crate::tokio_node::{Error, Node, Session, Stream};
 use crate::{transfer, Fail, IDLE};
+
+/// Messages (64 KiB each from `send_all`) queued towards a file's writer.
+const WRITE_AHEAD: usize = 16;
 
 /// Serves sessions until stopped; with `once`, until the first session
 /// ends, returning whether all its files arrived intact.
@@ -72,11 +80,11 @@ async fn serve_session(session: Session, out: PathBuf) -> (usize, usize) {
 async fn receive_file(stream: Stream, out: PathBuf) -> Result<(), String> {
     let r = receive_file_inner(&stream, &out).await;
     let answer = match &r {
-        Ok(h) => format!("OK {}", hex(&h.sha256)),
+        Ok((_, sha)) => format!("OK {}", hex(sha)),
         Err(e) => format!("ERROR {e}"),
     };
     match &r {
-        Ok(h) => eprintln!(
+        Ok((h, _)) => eprintln!(
             "  received {} ({} bytes, sha256 ok)",
             out.join(&h.name).display(),
             h.size
@@ -91,7 +99,8 @@ async fn receive_file(stream: Stream, out: PathBuf) -> Result<(), String> {
     r.map(|_| ())
 }
 
-async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<Header, String> {
+/// The file's header and SHA-256, once written, checked and in place.
+async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<(Header, [u8; 32]), String> {
     let first = stream
         .receive_timeout(IDLE)
         .await
@@ -105,13 +114,13 @@ async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<Header, Strin
         stream.id()
     ));
     let file = File::create(&part).map_err(|e| format!("cannot create {}: {e}", part.display()))?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(16);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_AHEAD);
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let _ = done_tx.send(write_and_hash(file, rx));
     });
     let mut got = 0u64;
-    let received: Result<(), String> = async {
+    let received: Result<[u8; 32], String> = async {
         while got < header.size {
             let m = stream
                 .receive_timeout(IDLE)
@@ -123,38 +132,44 @@ async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<Header, Strin
                 return Err(format!("more than the {} bytes announced", header.size));
             }
             tx.send(m)
+                .await
                 .map_err(|_| "the file writer stopped".to_string())?;
         }
-        Ok(())
+        let trailer = stream
+            .receive_timeout(IDLE)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("stream ended before the file's hash")?;
+        decode_trailer(&trailer)
     }
     .await;
     drop(tx);
     let written = done_rx
         .await
         .map_err(|_| "the file writer died".to_string())?;
-    let check = received.and_then(|()| {
+    let check = received.and_then(|announced| {
         let (n, sha) = written.map_err(|e| format!("cannot write {}: {e}", part.display()))?;
         if n != header.size {
             Err(format!(
                 "size mismatch: {n} bytes, {} announced",
                 header.size
             ))
-        } else if sha != header.sha256 {
+        } else if sha != announced {
             Err(format!(
                 "sha256 mismatch: got {}, announced {}",
                 hex(&sha),
-                hex(&header.sha256)
+                hex(&announced)
             ))
         } else {
-            Ok(())
+            Ok(sha)
         }
     });
     match check {
-        Ok(()) => {
+        Ok(sha) => {
             let dest = out.join(&header.name);
             std::fs::rename(&part, &dest)
                 .map_err(|e| format!("cannot move into {}: {e}", dest.display()))?;
-            Ok(header)
+            Ok((header, sha))
         }
         Err(e) => {
             let _ = std::fs::remove_file(&part);
@@ -165,12 +180,12 @@ async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<Header, Strin
 
 fn write_and_hash(
     file: File,
-    rx: std::sync::mpsc::Receiver<Bytes>,
+    mut rx: tokio::sync::mpsc::Receiver<Bytes>,
 ) -> std::io::Result<(u64, [u8; 32])> {
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut h = Sha256::new();
     let mut n = 0u64;
-    for m in rx {
+    while let Some(m) = rx.blocking_recv() {
         h.update(&m);
         w.write_all(&m)?;
         n += m.len() as u64;

@@ -5,12 +5,9 @@
 //! stt-send                                  demo: both ends here, an 8 MiB file
 //! stt-send listen ADDR [--out DIR] [--once] receive files into DIR (default .)
 //! stt-send send ADDR FILE...                send files to a listener
-//!
-//! options (both ends):
-//!   --seed HEX        shared network seed (or env STT_SHARED_SEED), >= 16 bytes
-//!   --node-seed HEX   this node's identity seed (default: random)
-//!   --qlog DIR        write a qlog file per session into DIR (feature trace)
 //! ```
+//! (`stt-send --help` for the options: `--seed HEX` or `STT_SHARED_SEED`,
+//! `--node-seed HEX`, `--qlog DIR`.)
 //!
 //! `RUST_LOG=stt=debug` (or `info`, `trace`) prints the sessions' trace on
 //! stderr through `tracing` (feature `trace`); nothing is printed without it.
@@ -20,10 +17,6 @@
 //! base name (never a path), checks size and hash, and answers `OK` or
 //! `ERROR ...` on the same stream. The sender exits 0 once every file was
 //! confirmed.
-//!
-//! The argument parser is hand-written: two subcommands and five flags do
-//! not justify clap's ~15 extra crates, which every `cargo test` run would
-//! compile for this example on a 2-core CI machine.
 
 mod args;
 mod header;
@@ -40,10 +33,16 @@ use std::time::Duration;
 use stt::{Config, StreamLimits};
 use tokio_node::Node;
 
-use args::{hex, parse_args, Args, Command, USAGE};
+use args::{hex, parse_args, usage_error, Args, Command};
 
 /// Unacknowledged bytes a file stream may hold in the core.
 const SEND_QUEUE: u64 = 16 << 20;
+/// Starting flow-control window of a stream and of a session (they grow
+/// from there as the core sees the reader keep up). The core's default of
+/// 256 KiB held a loopback transfer between two processes to one window
+/// per (scheduling-inflated) round trip, about 100 MiB/s; this is what one
+/// session may make the listener buffer before it grows.
+const WINDOW: u64 = 4 << 20;
 /// The sender gives up a handshake after this long.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest silence inside a transfer.
@@ -54,7 +53,8 @@ const DEMO_SIZE: usize = 8 << 20;
 /// Why the program stops early.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Fail {
-    #[error("{0}\n\n{USAGE}")]
+    /// A usage error clap could not catch (shown in clap's style).
+    #[error("{0}")]
     Usage(String),
     #[error("{0}")]
     Input(String),
@@ -88,6 +88,8 @@ fn config(node_seed: &Option<Vec<u8>>, shared: &[u8], listener: bool) -> Result<
     };
     let streams = StreamLimits {
         max_send_queue: SEND_QUEUE,
+        stream_window: WINDOW,
+        session_window: WINDOW,
         ..StreamLimits::default()
     };
     let mut b = Config::builder(&node_seed, shared)
@@ -158,9 +160,10 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
 // ----- main -----
 
 async fn run(args: Args) -> Result<(), Fail> {
+    let node_seed = args.node_seed.map(|s| s.0);
     match args.command {
-        Command::Demo => demo(args.node_seed).await,
-        Command::Listen { addr, out, once } => {
+        None => demo(node_seed).await,
+        Some(Command::Listen { addr, out, once }) => {
             if !out.is_dir() {
                 return Err(Fail::Input(format!(
                     "--out {}: not a directory",
@@ -168,7 +171,7 @@ async fn run(args: Args) -> Result<(), Fail> {
                 )));
             }
             let shared = match args.seed {
-                Some(s) => s,
+                Some(s) => s.0,
                 None => {
                     let s = random_bytes(32)?;
                     eprintln!("no --seed given; generated shared seed {}", hex(&s));
@@ -176,7 +179,7 @@ async fn run(args: Args) -> Result<(), Fail> {
                     s
                 }
             };
-            let node = Node::bind(addr, config(&args.node_seed, &shared, true)?)
+            let node = Node::bind(addr, config(&node_seed, &shared, true)?)
                 .await
                 .map_err(|e| Fail::Transfer(format!("cannot listen on {addr}: {e}")))?;
             observe::attach(&node, observe::Vantage::Server).await?;
@@ -193,8 +196,8 @@ async fn run(args: Args) -> Result<(), Fail> {
                 Err(Fail::Transfer("some files failed".into()))
             }
         }
-        Command::Send { addr, files } => {
-            let shared = args.seed.ok_or_else(|| {
+        Some(Command::Send { addr, files }) => {
+            let shared = args.seed.map(|s| s.0).ok_or_else(|| {
                 Fail::Usage("no shared seed: pass --seed HEX or set STT_SHARED_SEED".into())
             })?;
             let files = send::prepare(files).await?;
@@ -203,7 +206,7 @@ async fn run(args: Args) -> Result<(), Fail> {
             } else {
                 "[::]:0"
             };
-            let node = Node::bind(bind, config(&args.node_seed, &shared, false)?)
+            let node = Node::bind(bind, config(&node_seed, &shared, false)?)
                 .await
                 .map_err(transfer)?;
             observe::attach(&node, observe::Vantage::Client).await?;
@@ -215,23 +218,18 @@ async fn run(args: Args) -> Result<(), Fail> {
 }
 
 fn main() -> ExitCode {
-    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    if let Err(e) = observe::setup(&mut argv) {
-        eprintln!("stt-send: {e}");
-        return ExitCode::from(e.code());
+    // --help, or a usage error in clap's style (status 2).
+    let args = parse_args(std::env::args_os().skip(1).collect()).unwrap_or_else(|e| e.exit());
+    if let Err(e) = observe::setup(args.qlog.clone()) {
+        match e {
+            Fail::Usage(m) => usage_error(m).exit(),
+            e => {
+                eprintln!("stt-send: {e}");
+                return ExitCode::from(e.code());
+            }
+        }
     }
-    let args = match parse_args(argv) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("stt-send: {e}");
-            return ExitCode::from(e.code());
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -243,6 +241,7 @@ fn main() -> ExitCode {
     };
     match rt.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Fail::Usage(m)) => usage_error(m).exit(),
         Err(e) => {
             eprintln!("stt-send: {e}");
             ExitCode::from(e.code())

@@ -2,12 +2,10 @@
 //! session, feature `trace`) and `RUST_LOG` (the `tracing` bridge, printed
 //! on stderr only when set).
 //!
-//! Owns: the `--qlog` flag, taken out of the arguments before the parser
-//! sees them (so the parser stays as it is), and the sinks installed on
-//! each node.
+//! Owns: what `--qlog` (parsed in `args.rs`) and `RUST_LOG` ask for, and
+//! the sinks installed on each node.
 //! Never: changes what is sent or received.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -23,16 +21,11 @@ pub(crate) use qlog::Vantage;
 
 static QLOG_DIR: OnceLock<PathBuf> = OnceLock::new();
 
-/// Takes `--qlog DIR` out of `args` and remembers DIR; installs the
-/// `tracing` formatter if `RUST_LOG` is set.
-pub(crate) fn setup(args: &mut Vec<OsString>) -> Result<(), Fail> {
+/// Remembers the `--qlog` directory, if any; installs the `tracing`
+/// formatter if `RUST_LOG` is set.
+pub(crate) fn setup(qlog: Option<PathBuf>) -> Result<(), Fail> {
     trace_log::init_from_env();
-    if let Some(i) = args.iter().position(|a| a == "--qlog") {
-        if i + 1 >= args.len() {
-            return Err(Fail::Usage("--qlog needs a directory".into()));
-        }
-        let dir = PathBuf::from(args.remove(i + 1));
-        args.remove(i);
+    if let Some(dir) = qlog {
         if !cfg!(feature = "trace") {
             return Err(Fail::Usage(
                 "--qlog needs stt built with the `trace` feature".into(),

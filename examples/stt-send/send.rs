@@ -1,6 +1,11 @@
-//! The sending end: checks and hashes the files, then sends each on its own
-//! stream (header, then the data read a chunk ahead) and waits for every
+//! The sending end: checks the files, then sends each on its own stream
+//! (header, the data, then its SHA-256 as a trailer) and waits for every
 //! listener's answer, with a progress bar on a terminal.
+//!
+//! Each file is read and hashed in one pass on its own thread, a few chunks
+//! ahead of the stream: the thread that drives the endpoint only moves
+//! packets, and memory per file stays bounded (the chunks in flight plus
+//! the stream's send queue), whatever the file's size.
 
 use std::fs::File;
 use std::io::{IsTerminal, Read};
@@ -16,24 +21,26 @@ use sha2::{Digest, Sha256};
 use stt::CloseReason;
 
 use crate::args::hex;
-use crate::header::{safe_name, Header};
+use crate::header::{encode_trailer, safe_name, Header};
 use crate::tokio_node::{Error, Node, Stream};
 use crate::{transfer, Fail, HANDSHAKE_TIMEOUT, IDLE};
 
 /// Bytes read from disk per `send_all` call.
 const CHUNK: usize = 1 << 20;
+/// Chunks read ahead of the stream.
+const AHEAD: usize = 4;
 
-/// A file to send, checked and hashed.
+/// A file to send, checked.
 pub(crate) struct Outgoing {
     pub(crate) path: PathBuf,
     pub(crate) header: Header,
 }
 
 /// Checks every file is a readable regular file with a distinct UTF-8 base
-/// name, and hashes it.
+/// name.
 pub(crate) async fn prepare(files: Vec<PathBuf>) -> Result<Vec<Outgoing>, Fail> {
     let mut names = std::collections::HashSet::new();
-    let mut jobs = Vec::new();
+    let mut out = Vec::new();
     for path in files {
         let meta = std::fs::metadata(&path)
             .map_err(|e| Fail::Input(format!("cannot read {}: {e}", path.display())))?;
@@ -43,6 +50,8 @@ pub(crate) async fn prepare(files: Vec<PathBuf>) -> Result<Vec<Outgoing>, Fail> 
                 path.display()
             )));
         }
+        File::open(&path)
+            .map_err(|e| Fail::Input(format!("cannot read {}: {e}", path.display())))?;
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -52,72 +61,68 @@ pub(crate) async fn prepare(files: Vec<PathBuf>) -> Result<Vec<Outgoing>, Fail> 
         if !names.insert(name.clone()) {
             return Err(Fail::Input(format!("two files are named {name:?}")));
         }
-        jobs.push(tokio::task::spawn_blocking(move || {
-            let (size, sha256) = hash_file(&path)
-                .map_err(|e| Fail::Input(format!("cannot read {}: {e}", path.display())))?;
-            Ok::<_, Fail>(Outgoing {
-                path,
-                header: Header { name, size, sha256 },
-            })
-        }));
-    }
-    let mut out = Vec::new();
-    for j in jobs {
-        out.push(j.await.map_err(transfer)??);
+        out.push(Outgoing {
+            path,
+            header: Header {
+                name,
+                size: meta.len(),
+            },
+        });
     }
     Ok(out)
 }
 
-fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
-    let mut f = File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            return Ok((n, h.finalize().into()));
-        }
-        h.update(buf.get(..k).unwrap_or_default());
-        n += k as u64;
-    }
+/// What the reading thread hands the stream.
+enum Piece {
+    /// The next bytes of the file.
+    Chunk(Bytes),
+    /// The end of the file: bytes read in all, and their SHA-256.
+    End(u64, [u8; 32]),
 }
 
-/// Reads `path` in chunks on its own thread, a few chunks ahead.
-fn read_ahead(path: PathBuf) -> tokio::sync::mpsc::Receiver<std::io::Result<Bytes>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
+/// Reads and hashes `path` in chunks on its own thread, `AHEAD` chunks
+/// ahead of the stream.
+fn read_ahead(path: PathBuf) -> tokio::sync::mpsc::Receiver<std::io::Result<Piece>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     std::thread::spawn(move || {
-        let mut f = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        };
-        loop {
-            let mut buf = vec![0u8; CHUNK];
-            let mut n = 0;
-            while n < CHUNK {
-                match f.read(buf.get_mut(n..).unwrap_or_default()) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
-                        return;
-                    }
-                }
-            }
-            if n == 0 {
-                return;
-            }
-            buf.truncate(n);
-            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                return;
-            }
-        }
+        let r = read_and_hash(&path, |chunk| {
+            tx.blocking_send(Ok(Piece::Chunk(chunk))).is_ok()
+        });
+        let _ = tx.blocking_send(r.map(|(n, sha)| Piece::End(n, sha)));
     });
     rx
+}
+
+/// Reads `path` to its end, handing each chunk to `give` (which answers
+/// false when nobody wants more); the bytes read and their SHA-256.
+fn read_and_hash(
+    path: &Path,
+    mut give: impl FnMut(Bytes) -> bool,
+) -> std::io::Result<(u64, [u8; 32])> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut total = 0u64;
+    loop {
+        let mut buf = vec![0u8; CHUNK];
+        let mut n = 0;
+        while n < CHUNK {
+            match f.read(buf.get_mut(n..).unwrap_or_default()) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n == 0 {
+            return Ok((total, h.finalize().into()));
+        }
+        buf.truncate(n);
+        h.update(&buf);
+        total += n as u64;
+        if !give(Bytes::from(buf)) {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+    }
 }
 
 /// Sends every file on its own stream and waits for every answer.
@@ -206,18 +211,26 @@ async fn send_file_inner(stream: &Stream, f: Outgoing) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut chunks = read_ahead(f.path.clone());
-    let mut sent = 0u64;
-    while let Some(chunk) = chunks.recv().await {
-        let chunk = chunk.map_err(|e| format!("read error: {e}"))?;
-        sent += chunk.len() as u64;
-        stream.send_all(chunk).await.map_err(|e| e.to_string())?;
-    }
-    if sent != f.header.size {
-        return Err(format!(
-            "the file changed while sending ({sent} bytes, was {})",
-            f.header.size
-        ));
-    }
+    let sha256 = loop {
+        match chunks.recv().await {
+            Some(Ok(Piece::Chunk(chunk))) => {
+                stream.send_all(chunk).await.map_err(|e| e.to_string())?;
+            }
+            Some(Ok(Piece::End(sent, sha256))) if sent == f.header.size => break sha256,
+            Some(Ok(Piece::End(sent, _))) => {
+                return Err(format!(
+                    "the file changed while sending ({sent} bytes, was {})",
+                    f.header.size
+                ))
+            }
+            Some(Err(e)) => return Err(format!("read error: {e}")),
+            None => return Err("the file reader died".into()),
+        }
+    };
+    stream
+        .send(encode_trailer(&sha256))
+        .await
+        .map_err(|e| e.to_string())?;
     // The listener answers once it has written and checked everything.
     let answer = loop {
         match stream.receive_timeout(IDLE).await {
@@ -230,7 +243,7 @@ async fn send_file_inner(stream: &Stream, f: Outgoing) -> Result<(), String> {
     };
     let answer = String::from_utf8_lossy(&answer);
     match answer.strip_prefix("OK ") {
-        Some(sha) if sha == hex(&f.header.sha256) => Ok(()),
+        Some(sha) if sha == hex(&sha256) => Ok(()),
         _ => Err(format!("the listener said: {answer}")),
     }
 }

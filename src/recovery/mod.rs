@@ -129,6 +129,11 @@ pub struct RecoveryConfig {
     /// loss counts as congestion (a standing queue that may have
     /// overflowed). Default 1/8 (5 ms on a 40 ms path).
     pub standing_queue: Ratio,
+    /// How late the caller's timer may fire (a tokio timer: 1 ms). Above
+    /// zero, a pacing burst may hold what the pacing rate allows in that
+    /// long (10 to 64 datagrams) rather than asking for wake-ups finer than
+    /// the timer can give. Default zero: bursts of 10 datagrams.
+    pub pacing_granularity: Duration,
 }
 
 impl Default for RecoveryConfig {
@@ -149,6 +154,7 @@ impl Default for RecoveryConfig {
             controller: ControllerKind::Cubic,
             tolerated_loss: Ratio { num: 1, den: 20 },
             standing_queue: Ratio { num: 1, den: 8 },
+            pacing_granularity: Duration::ZERO,
         }
     }
 }

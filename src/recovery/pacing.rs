@@ -3,7 +3,9 @@
 //!
 //! Owns: a token bucket refilled at `5/4 * window / smoothed_rtt` bytes per
 //! second (a little faster than the window, so pacing never becomes the
-//! bottleneck), holding at most a burst of a few datagrams.
+//! bottleneck), holding at most a burst of a few datagrams, or, when the
+//! caller's timer is coarse (a granularity is set), what the window allows
+//! in one tick of that timer, up to a ceiling.
 //! Never: decides whether the window allows a packet (that is
 //! [`crate::recovery::Recovery::can_send`]) or reads a clock; all arithmetic
 //! is integer, so a run replays exactly.
@@ -20,7 +22,14 @@ const RATE_DEN: u128 = 4;
 /// Token-bucket pacer.
 #[derive(Clone, Debug)]
 pub struct Pacer {
+    /// Invariant: `base <= capacity <= max(base, ceiling)`.
     capacity: u64,
+    /// The burst without a granularity, in bytes.
+    base: u64,
+    /// Most bytes one burst may grow to with a granularity.
+    ceiling: u64,
+    /// The caller's timer granularity in microseconds; 0: none.
+    granularity_us: u64,
     tokens: u64,
     last_refill: Option<Instant>,
 }
@@ -34,15 +43,57 @@ impl Pacer {
             .max(1);
         Pacer {
             capacity,
+            base: capacity,
+            ceiling: capacity,
+            granularity_us: 0,
             tokens: capacity,
             last_refill: None,
         }
     }
 
-    /// The datagram size changed: the burst is `burst_packets` datagrams of
-    /// `datagram_size` bytes from now on (tokens above it are dropped).
+    /// The datagram size changed: the burst without a granularity is
+    /// `burst_packets` datagrams of `datagram_size` bytes from now on
+    /// (tokens above the new capacity are dropped). The ceiling stays what
+    /// `with_granularity` set, but never below the new base.
     pub fn set_datagram_size(&mut self, datagram_size: usize, burst_packets: u64) {
-        self.capacity = to_u64(datagram_size).saturating_mul(burst_packets).max(1);
+        self.base = to_u64(datagram_size).saturating_mul(burst_packets).max(1);
+        self.ceiling = self.ceiling.max(self.base);
+        self.capacity = if self.granularity_us == 0 {
+            self.base
+        } else {
+            self.capacity.clamp(self.base, self.ceiling)
+        };
+        self.tokens = self.tokens.min(self.capacity);
+    }
+
+    /// The same pacer for a caller whose timer fires up to `granularity`
+    /// late (a tokio timer: 1 ms): a burst may hold what the pacing rate
+    /// allows in that long, up to `max_packets` datagrams, instead of asking
+    /// for a wake-up the caller cannot deliver in time. Zero: no change.
+    pub fn with_granularity(
+        mut self,
+        granularity: Duration,
+        max_datagram_size: usize,
+        max_packets: u64,
+    ) -> Self {
+        self.granularity_us = u64::try_from(granularity.as_micros()).unwrap_or(u64::MAX);
+        self.ceiling = to_u64(max_datagram_size)
+            .saturating_mul(max_packets)
+            .max(self.base);
+        self
+    }
+
+    /// Sets the burst from the current rate (with a granularity only).
+    fn fit_capacity(&mut self, cwnd: u64, srtt_micros: u128) {
+        if self.granularity_us == 0 {
+            return;
+        }
+        let per_tick = u128::from(cwnd)
+            .saturating_mul(RATE_NUM)
+            .saturating_mul(u128::from(self.granularity_us))
+            / RATE_DEN.saturating_mul(srtt_micros);
+        let per_tick = u64::try_from(per_tick).unwrap_or(u64::MAX);
+        self.capacity = per_tick.clamp(self.base, self.ceiling);
         self.tokens = self.tokens.min(self.capacity);
     }
 
@@ -63,6 +114,7 @@ impl Pacer {
             self.last_refill = Some(now);
             return None;
         }
+        self.fit_capacity(cwnd, srtt_micros);
         self.refill(now, cwnd, srtt_micros);
         let need = to_u64(bytes).min(self.capacity);
         if self.tokens >= need {
@@ -196,5 +248,47 @@ mod tests {
         // 2000 bytes at 5/4 * 10_000 B / 10 ms = 1.25 B/us: 1600 us.
         assert_eq!(at, Some(Instant::from_micros(1600)));
         assert_eq!(p.delay(Instant::ZERO, 5000, 10_000, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_coarse_timer_lets_bursts_grow_with_the_rate_up_to_the_ceiling() {
+        let srtt = Duration::from_micros(200);
+        // 64 KiB a round trip of 200 us: 1 ms of pacing is 400 KB, over
+        // the ceiling of 64 datagrams.
+        let mut p = Pacer::new(MSS, 10).with_granularity(Duration::from_millis(1), MSS, 64);
+        let cwnd = 64 * 1024;
+        let mut now = Instant::ZERO;
+        let mut sent = 0;
+        // Drain the first burst, then let a whole tick pass: the bucket
+        // refills to the grown capacity.
+        while p.delay(now, MSS, cwnd, srtt).is_none() {
+            p.on_sent(now, MSS);
+            sent += 1;
+        }
+        assert_eq!(sent, 10, "the bucket starts with the base burst");
+        now += Duration::from_millis(1);
+        let mut burst = 0;
+        while p.delay(now, MSS, cwnd, srtt).is_none() {
+            p.on_sent(now, MSS);
+            burst += 1;
+        }
+        assert_eq!(burst, 64, "one tick's worth, capped at the ceiling");
+
+        // A slow path (1 ms of pacing is less than the base burst) keeps
+        // the base burst.
+        let mut q = Pacer::new(MSS, 10).with_granularity(Duration::from_millis(1), MSS, 64);
+        let slow = 10 * MSS as u64;
+        let rtt = Duration::from_millis(40);
+        let mut now = Instant::ZERO;
+        while q.delay(now, MSS, slow, rtt).is_none() {
+            q.on_sent(now, MSS);
+        }
+        now += Duration::from_secs(1);
+        let mut burst = 0;
+        while q.delay(now, MSS, slow, rtt).is_none() {
+            q.on_sent(now, MSS);
+            burst += 1;
+        }
+        assert_eq!(burst, 10);
     }
 }

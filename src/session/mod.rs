@@ -52,6 +52,17 @@ const PACER_BURST: u64 = 10;
 /// (the handshake draws stream 0).
 pub(crate) const PATH_KEY_STREAM: u64 = 1;
 
+/// A fresh pacer for datagrams of `datagram_size` bytes. With a coarse
+/// caller timer (`pacing_granularity`), bursts grow up to 64 datagrams: the
+/// most one session turn (and one GSO send) carries.
+fn new_pacer(cfg: &Config, datagram_size: usize) -> Pacer {
+    Pacer::new(datagram_size, PACER_BURST).with_granularity(
+        cfg.recovery.pacing_granularity,
+        cfg.max_datagram_size,
+        64,
+    )
+}
+
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -139,7 +150,7 @@ impl Session {
     ) -> Self {
         let recovery = Recovery::new(&cfg.recovery, now);
         let acks = AckTracker::new(&cfg.recovery);
-        let pacer = Pacer::new(cfg.base_datagram_size, PACER_BURST);
+        let pacer = new_pacer(&cfg, cfg.base_datagram_size);
         let mtu = DatagramSize::new(
             MtuConfig::new(cfg.base_datagram_size, cfg.max_datagram_size),
             now,

@@ -12,10 +12,9 @@
 use core::net::SocketAddr;
 
 use super::sent::SentInfo;
-use super::{Session, PACER_BURST};
+use super::Session;
 use crate::crypto::TAG_LEN;
 use crate::path::PathData;
-use crate::recovery::Pacer;
 use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
 use crate::wire::{Frame, Writer, SHORT_HEADER_LEN};
@@ -98,7 +97,7 @@ impl Session {
         // settled before the search starts over.
         self.restart_path_mtu(now);
         if new_path {
-            self.pacer = Pacer::new(self.datagram_size, PACER_BURST);
+            self.pacer = super::new_pacer(&self.cfg, self.datagram_size);
             self.pacing_wait = None;
         }
     }
