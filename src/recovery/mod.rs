@@ -19,7 +19,8 @@
 //!   (session decodes an ACK frame) -- ranges, delay -->  Recovery<T>
 //!                                                         |- RttEstimator
 //!                                                         |- LossSignal (congestion or noise?)
-//!                                                         |- AnyController (NewReno | Cubic)
+//!                                                         |- DeliveryRate (rate samples, app-limited marks)
+//!                                                         |- AnyController (NewReno | Cubic | Bbr)
 //!                                                         '- Outcome<T>: Acked / Lost
 //!   Pacer: spreads what the window allows over a round trip
 //! ```
@@ -34,7 +35,7 @@ pub mod sent;
 use core::time::Duration;
 
 pub use ack_tracker::AckTracker;
-pub use congestion::{AnyController, Controller, Cubic, NewReno};
+pub use congestion::{AnyController, Bbr, BbrPhase, Controller, Cubic, NewReno, RateSample};
 pub use loss_signal::LossSignal;
 pub use pacing::Pacer;
 pub use rtt::RttEstimator;
@@ -49,6 +50,11 @@ pub enum ControllerKind {
     /// reduction, with a Reno-friendly floor. The default.
     #[default]
     Cubic,
+    /// BBR-style: paces at a model of the path's bottleneck rate and keeps
+    /// about two bandwidth-delay products in flight; random loss below its
+    /// congestion threshold does not slow it (see
+    /// [`congestion::bbr`]).
+    Bbr,
 }
 
 /// A ratio `num / den` of two small integers, used where the tuning knob is a

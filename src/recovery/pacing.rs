@@ -1,9 +1,11 @@
 //! Pacing: spreading what the congestion window allows over a round trip
 //! instead of sending it in one burst.
 //!
-//! Owns: a token bucket refilled at `5/4 * window / smoothed_rtt` bytes per
-//! second (a little faster than the window, so pacing never becomes the
-//! bottleneck), holding at most a burst of a few datagrams.
+//! Owns: a token bucket refilled at a rate in bytes per second: the
+//! controller's own pacing rate when it models one (BBR), else
+//! `5/4 * window / smoothed_rtt` (a little faster than the window, so pacing
+//! never becomes the bottleneck); it holds at most a burst of a few
+//! datagrams.
 //! Never: decides whether the window allows a packet (that is
 //! [`crate::recovery::Recovery::can_send`]) or reads a clock; all arithmetic
 //! is integer, so a run replays exactly.
@@ -49,23 +51,26 @@ impl Pacer {
         cwnd: u64,
         srtt: Duration,
     ) -> Option<Instant> {
-        let srtt_micros = srtt.as_micros();
-        if srtt_micros == 0 || cwnd == 0 {
+        self.delay_at(now, bytes, window_rate(cwnd, srtt))
+    }
+
+    /// When a packet of `bytes` bytes may leave at `rate` bytes per second:
+    /// `None` means now. A zero rate does not hold packets back.
+    pub fn delay_at(&mut self, now: Instant, bytes: usize, rate: u64) -> Option<Instant> {
+        if rate == 0 {
             // No meaningful rate: do not hold packets back.
             self.tokens = self.capacity;
             self.last_refill = Some(now);
             return None;
         }
-        self.refill(now, cwnd, srtt_micros);
+        self.refill(now, rate);
         let need = to_u64(bytes).min(self.capacity);
         if self.tokens >= need {
             return None;
         }
         // Time for the missing bytes at the pacing rate, rounded up.
         let missing = u128::from(need - self.tokens);
-        let num = missing.saturating_mul(RATE_DEN).saturating_mul(srtt_micros);
-        let den = RATE_NUM.saturating_mul(u128::from(cwnd));
-        let wait = num.div_ceil(den);
+        let wait = missing.saturating_mul(1_000_000).div_ceil(u128::from(rate));
         Some(now + Duration::from_micros(u64::try_from(wait).unwrap_or(u64::MAX)))
     }
 
@@ -84,7 +89,7 @@ impl Pacer {
         self.tokens
     }
 
-    fn refill(&mut self, now: Instant, cwnd: u64, srtt_micros: u128) {
+    fn refill(&mut self, now: Instant, rate: u64) {
         let Some(last) = self.last_refill else {
             self.last_refill = Some(now);
             return;
@@ -95,10 +100,7 @@ impl Pacer {
             return;
         }
         let elapsed = (now - last).as_micros();
-        let add = elapsed
-            .saturating_mul(u128::from(cwnd))
-            .saturating_mul(RATE_NUM)
-            / RATE_DEN.saturating_mul(srtt_micros);
+        let add = elapsed.saturating_mul(u128::from(rate)) / 1_000_000;
         if add == 0 {
             // Keep accumulating elapsed time until at least a byte is due.
             return;
@@ -107,6 +109,19 @@ impl Pacer {
         self.tokens = self.tokens.saturating_add(add).min(self.capacity);
         self.last_refill = Some(now);
     }
+}
+
+/// `5/4 * cwnd / srtt` in bytes per second (0 without a window or an RTT).
+pub fn window_rate(cwnd: u64, srtt: Duration) -> u64 {
+    let micros = srtt.as_micros();
+    if micros == 0 || cwnd == 0 {
+        return 0;
+    }
+    let rate = u128::from(cwnd)
+        .saturating_mul(RATE_NUM)
+        .saturating_mul(1_000_000)
+        / RATE_DEN.saturating_mul(micros);
+    u64::try_from(rate).unwrap_or(u64::MAX).max(1)
 }
 
 #[cfg(test)]
@@ -178,5 +193,29 @@ mod tests {
         // 2000 bytes at 5/4 * 10_000 B / 10 ms = 1.25 B/us: 1600 us.
         assert_eq!(at, Some(Instant::from_micros(1600)));
         assert_eq!(p.delay(Instant::ZERO, 5000, 10_000, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_controller_rate_spaces_packets_exactly() {
+        // 12.5 MB/s (100 Mbit/s): a 1250-byte packet every 100 us once the
+        // burst is spent.
+        let mut p = Pacer::new(1250, 2);
+        let mut now = Instant::ZERO;
+        let mut times = Vec::new();
+        while times.len() < 12 {
+            match p.delay_at(now, 1250, 12_500_000) {
+                None => {
+                    p.on_sent(now, 1250);
+                    times.push(now.as_micros());
+                }
+                Some(at) => now = at,
+            }
+        }
+        assert_eq!(times[..3], [0, 0, 100]);
+        assert!(
+            times.windows(2).skip(2).all(|w| w[1] - w[0] == 100),
+            "{times:?}"
+        );
+        assert_eq!(p.delay_at(now, 1250, 0), None, "zero rate: no pacing");
     }
 }

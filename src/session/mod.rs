@@ -16,7 +16,7 @@ mod stats;
 mod transmit;
 
 pub use handshake::Role;
-pub use stats::SessionStats;
+pub use stats::{PathStats, SessionStats};
 
 pub(crate) use handshake::HandshakeState;
 
@@ -379,6 +379,38 @@ impl Session {
             .saturating_add(code::APPLICATION_CODE_BASE)
             .min(crate::wire::MAX_VARINT);
         self.enter_closing(wire_code, reason, CloseReason::Local { code });
+    }
+
+    /// Runs this session with controller `kind` instead of the endpoint's
+    /// configured one, starting it afresh (window, model, phase) as on a new
+    /// path. Meant for the start of a session; losses and acknowledgements
+    /// already in flight are then read by the new controller.
+    pub fn set_congestion_controller(&mut self, kind: crate::recovery::ControllerKind) {
+        let mut config = self.cfg.recovery.clone();
+        config.controller = kind;
+        self.recovery.reset_controller(&config);
+    }
+
+    /// The path as recovery sees it: RTT, window, pacing and delivery
+    /// rates, the controller's phase. Constant time.
+    pub fn path_stats(&self) -> PathStats {
+        use crate::recovery::Controller as _;
+        let rtt = self.recovery.rtt();
+        let cwnd = self.recovery.congestion_window();
+        PathStats {
+            latest_rtt: rtt.latest(),
+            min_rtt: rtt.min(),
+            smoothed_rtt: rtt.smoothed(),
+            rtt_samples: self.recovery.stats().rtt_samples,
+            congestion_window: cwnd,
+            bytes_in_flight: self.recovery.bytes_in_flight(),
+            pacing_rate: self
+                .recovery
+                .pacing_rate()
+                .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, rtt.smoothed())),
+            delivery_rate: self.recovery.delivery_rate(),
+            controller_phase: self.recovery.controller().phase(),
+        }
     }
 
     /// Session statistics.

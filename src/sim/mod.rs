@@ -50,8 +50,8 @@ mod loss;
 mod network;
 
 pub use bulk::{
-    run_bulk, BulkConfig, BulkError, BulkReceiver, BulkReport, BulkSender, Sample, CLIENT_ADDR,
-    SERVER_ADDR,
+    run_bulk, AppLimited, AppPhaseReport, BulkConfig, BulkError, BulkReceiver, BulkReport,
+    BulkSender, Sample, CLIENT_ADDR, SERVER_ADDR,
 };
 pub use config::{
     BurstLoss, ConfigError, LinkConfig, ProbabilityField, DEFAULT_MTU, DEFAULT_QUEUE_BYTES,

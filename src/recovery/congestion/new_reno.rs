@@ -37,6 +37,12 @@ impl NewReno {
         }
     }
 
+    /// New datagram size and minimum window; the window in bytes is kept.
+    pub(crate) fn set_limits(&mut self, limits: WindowLimits) {
+        self.limits = limits;
+        self.window = self.window.max(limits.minimum);
+    }
+
     /// Slow-start threshold in bytes (`u64::MAX` before the first loss).
     pub fn ssthresh(&self) -> u64 {
         self.ssthresh
@@ -100,6 +106,14 @@ impl Controller for NewReno {
 
     fn in_recovery(&self, sent_time: Instant) -> bool {
         self.recovery.covers(sent_time)
+    }
+
+    fn phase(&self) -> &'static str {
+        if self.window < self.ssthresh {
+            "slow_start"
+        } else {
+            "congestion_avoidance"
+        }
     }
 }
 
