@@ -35,18 +35,28 @@
 //! bounds then shrink the rate round after round (each round's delivery
 //! rate is itself cut by the loss). Here a round's loss is congestive only
 //! when both
-//! - its loss fraction exceeds the path's **baseline** loss by 2 points:
-//!   the baseline is a slow average (1/8 per round) of the loss fraction of
-//!   rounds that were not congestive, so random loss raises it and stops
-//!   counting, while a queue overflow is a jump above it; and
 //! - the round saw a **queue**: its largest RTT sample exceeded the minimum
 //!   by 1/16 of it (at least 1 ms). A drop-tail queue that overflows has
-//!   filled first; random loss comes without delay. A loss fraction 15
-//!   points above the baseline is congestive even without a queue (a
-//!   policer, or a buffer too shallow to show delay).
+//!   filled first; random loss comes without delay; and
+//! - its loss fraction exceeds the path's **baseline** loss by 2 points:
+//!   the baseline is the loss fraction of rounds that saw no queue (a
+//!   running mean over the first eight, then a moving average of weight
+//!   1/8), so random loss raises it and stops counting, while a queue
+//!   overflow is a jump above it.
+//! A buffer too shallow to show as delay (under 1/16 of the RTT) leaves
+//! only the other signals: start-up still ends when the estimate stops
+//! growing, and the bounds still follow the delivery rate.
 //! Random loss then costs only its retransmissions; a real overflow still
 //! sets the upper bound (while probing) or cuts the lower bounds (while
 //! cruising) at once.
+//!
+//! Delivery-rate samples count only what arrived, so with a baseline loss
+//! `b` they measure `(1 - b)` of what the path carries: the model divides
+//! its estimate by `1 - b` (b at most 30 %) before pacing and sizing the
+//! window. Without that, a flow on a lossy link paces below the link by the
+//! loss rate and its estimate can only grow by `1.25 * (1 - b)` per probe.
+//! If part of the baseline were in fact congestion, the extra rate builds a
+//! queue, and the next loss above the baseline is read as congestion.
 //!
 //! # Other choices
 //! - In cruise the window keeps 15 % headroom below the upper bound, but
@@ -77,10 +87,11 @@ const PACING_MARGIN: u64 = 99;
 const FULL_BW_GROWTH: u64 = 125;
 const FULL_BW_ROUNDS: u32 = 3;
 /// A round is congestive when its loss exceeds the baseline by this many
-/// thousandths (and a queue showed)...
+/// thousandths and a queue showed.
 const LOSS_THRESH_PM: u64 = 20;
-/// ...or by this many thousandths, queue or not.
-const LOSS_NO_QUEUE_PM: u64 = 150;
+/// The baseline is a running mean over its first rounds, then a moving
+/// average with this weight.
+const BASELINE_WEIGHT: u64 = 8;
 /// Highest baseline loss believed to be random, in thousandths.
 const MAX_BASELINE_PM: u64 = 300;
 /// Multiplicative decrease of the bounds on a congestive round, per cent.
@@ -156,6 +167,8 @@ pub struct Bbr {
     round: Round,
     /// Smoothed loss fraction of non-congestive rounds, in thousandths.
     baseline_pm: u64,
+    /// Rounds the baseline was computed from (counting from 1).
+    baseline_rounds: u64,
     full_bw: u64,
     full_bw_count: u32,
     filled_pipe: bool,
@@ -190,6 +203,7 @@ impl Bbr {
             round_count: 0,
             round: Round::default(),
             baseline_pm: 0,
+            baseline_rounds: 1,
             full_bw: 0,
             full_bw_count: 0,
             filled_pipe: false,
@@ -230,9 +244,12 @@ impl Bbr {
         self.bw[0].max(self.bw[1])
     }
 
-    /// The rate the model sends at: the estimate under the lower bound.
+    /// The rate the model sends at: the estimate under the lower bound,
+    /// divided by the share of packets the path's random loss lets through
+    /// (see the module notes).
     pub fn bw(&self) -> u64 {
-        self.max_bw().min(self.bw_lo)
+        let bw = self.max_bw().min(self.bw_lo);
+        mul_div(bw, 1000, 1000 - self.baseline_pm.min(MAX_BASELINE_PM))
     }
 
     /// The minimum RTT the model holds.
@@ -314,14 +331,24 @@ impl Bbr {
             let slack = (m / 16).max(Duration::from_millis(1));
             r.max_rtt > m + slack
         });
-        let over = loss_pm > self.baseline_pm + LOSS_THRESH_PM;
-        let congestive = r.lost >= self.limits.datagram.saturating_mul(2)
-            && over
-            && (queue || loss_pm > self.baseline_pm + LOSS_NO_QUEUE_PM);
+        // Above the baseline by 2 points and by three standard deviations
+        // of a round of this many packets at the baseline rate (a round of
+        // 300 packets at 10 % random loss varies by 1.7 points).
+        let packets = (total / self.limits.datagram.max(1)).max(1);
+        let b = self.baseline_pm;
+        let sigma_pm = (b * (1000 - b.min(1000)) / packets).isqrt();
+        let over = loss_pm > b + LOSS_THRESH_PM.max(3 * sigma_pm);
+        let congestive = r.lost >= self.limits.datagram.saturating_mul(2) && over && queue;
         if congestive {
             self.on_congestive_round(now, in_flight);
-        } else if total > 0 {
-            self.baseline_pm = ((self.baseline_pm * 7 + loss_pm) / 8).min(MAX_BASELINE_PM);
+        }
+        if !queue && total > 0 {
+            // Loss without a queue is the path's own: the baseline learns
+            // it, quickly (a running mean) over the first rounds.
+            let weight = self.baseline_rounds.clamp(1, BASELINE_WEIGHT);
+            self.baseline_pm =
+                ((self.baseline_pm * (weight - 1) + loss_pm) / weight).min(MAX_BASELINE_PM);
+            self.baseline_rounds = self.baseline_rounds.saturating_add(1);
         }
         if self.phase == BbrPhase::Startup && !rs.app_limited {
             let max = self.max_bw();
@@ -340,10 +367,10 @@ impl Bbr {
         }
         if self.phase == BbrPhase::ProbeBwUp
             && self.inflight_hi != u64::MAX
-            && in_flight.saturating_add(self.limits.datagram.saturating_mul(2)) >= self.inflight_hi
+            && self.cwnd >= self.inflight_hi
         {
-            // Window-limited by the upper bound while probing: raise it,
-            // by a step that doubles each round.
+            // The upper bound is what limits the window while probing: raise
+            // it, by a step that doubles each round.
             self.inflight_hi = self.inflight_hi.saturating_add(self.up_step);
             self.up_step = self.up_step.saturating_mul(2);
         }

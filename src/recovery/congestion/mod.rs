@@ -310,10 +310,25 @@ mod tests {
             ..RecoveryConfig::default()
         });
         assert!(matches!(reno, AnyController::NewReno(_)));
-        let cubic = AnyController::new(&RecoveryConfig::default());
+        let cubic = AnyController::new(&RecoveryConfig {
+            controller: ControllerKind::Cubic,
+            ..RecoveryConfig::default()
+        });
         assert!(matches!(cubic, AnyController::Cubic(_)));
         assert_eq!(cubic.window(), 14_520);
         assert!(cubic.in_slow_start());
+        assert_eq!(cubic.phase(), "slow_start");
+        assert_eq!(cubic.pacing_rate(), None);
+        let mut bbr = AnyController::new(&RecoveryConfig::default());
+        assert!(matches!(bbr, AnyController::Bbr(_)), "the default");
+        assert_eq!(bbr.phase(), "startup");
+        // Start-up paces 2.77 initial windows per initial RTT (100 ms).
+        assert_eq!(bbr.pacing_rate(), Some(14_520 * 277 / 100 * 10));
+        bbr.reset(&RecoveryConfig {
+            controller: ControllerKind::NewReno,
+            ..RecoveryConfig::default()
+        });
+        assert!(matches!(bbr, AnyController::NewReno(_)));
     }
 
     #[test]
