@@ -43,6 +43,7 @@
 //!   running mean over the first eight, then a moving average of weight
 //!   1/8), so random loss raises it and stops counting, while a queue
 //!   overflow is a jump above it.
+//!
 //! A buffer too shallow to show as delay (under 1/16 of the RTT) leaves
 //! only the other signals: start-up still ends when the estimate stops
 //! growing, and the bounds still follow the delivery rate.

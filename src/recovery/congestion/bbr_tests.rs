@@ -66,7 +66,7 @@ impl Harness {
     }
 
     /// Rounds at the bottleneck rate until the probing cycle is reached.
-    fn to_probe_bw(&mut self) {
+    fn reach_probe_bw(&mut self) {
         let mut rate = 200_000;
         for _ in 0..40 {
             rate = (rate * 2).min(BW);
@@ -85,7 +85,7 @@ fn startup_finds_the_rate_then_drains_and_cruises() {
     let mut h = Harness::new();
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup);
     assert_eq!(Controller::phase(&h.bbr), "startup");
-    h.to_probe_bw();
+    h.reach_probe_bw();
     assert_eq!(h.bbr.max_bw(), BW);
     assert_eq!(h.bbr.min_rtt(), Some(Duration::from_millis(RTT_MS)));
     // Window: two BDPs plus three datagrams.
@@ -101,7 +101,7 @@ fn startup_finds_the_rate_then_drains_and_cruises() {
 #[test]
 fn random_loss_without_a_queue_is_not_congestion() {
     let mut h = Harness::new();
-    h.to_probe_bw();
+    h.reach_probe_bw();
     // 10 % of every round lost, RTT flat: 200 rounds (8 s) of it.
     for _ in 0..200 {
         h.round(BW, RTT_MS, BDP / 10, BDP, false);
@@ -116,7 +116,7 @@ fn random_loss_without_a_queue_is_not_congestion() {
 #[test]
 fn loss_with_a_queue_cuts_the_lower_bounds() {
     let mut h = Harness::new();
-    h.to_probe_bw();
+    h.reach_probe_bw();
     for _ in 0..3 {
         h.round(BW, RTT_MS, 0, BDP, false);
     }
@@ -144,7 +144,7 @@ fn loss_with_a_queue_cuts_the_lower_bounds() {
 #[test]
 fn probing_up_into_a_full_queue_sets_the_upper_bound() {
     let mut h = Harness::new();
-    h.to_probe_bw();
+    h.reach_probe_bw();
     let mut rounds = 0;
     while h.bbr.bbr_phase() != BbrPhase::ProbeBwUp {
         h.round(BW, RTT_MS, 0, BDP, false);
@@ -168,7 +168,7 @@ fn probing_up_into_a_full_queue_sets_the_upper_bound() {
 #[test]
 fn min_rtt_is_probed_after_ten_seconds() {
     let mut h = Harness::new();
-    h.to_probe_bw();
+    h.reach_probe_bw();
     // A standing 10 ms of queue hides the floor for 10 s.
     let mut seen = false;
     for _ in 0..260 {
