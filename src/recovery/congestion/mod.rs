@@ -322,8 +322,9 @@ mod tests {
         let mut bbr = AnyController::new(&RecoveryConfig::default());
         assert!(matches!(bbr, AnyController::Bbr(_)), "the default");
         assert_eq!(bbr.phase(), "startup");
-        // Start-up paces 2.77 initial windows per initial RTT (100 ms).
-        assert_eq!(bbr.pacing_rate(), Some(14_520 * 277 / 100 * 10));
+        // Start-up paces 2.77 initial windows per initial RTT (100 ms):
+        // 14 520 * 2.77 / 0.1 s.
+        assert_eq!(bbr.pacing_rate(), Some(402_204));
         bbr.reset(&RecoveryConfig {
             controller: ControllerKind::NewReno,
             ..RecoveryConfig::default()

@@ -470,6 +470,8 @@ fn loss_timer_with_a_fractional_microsecond_delay_fires_and_moves_on() {
 fn isolated_loss_without_queueing_keeps_the_window_with_queueing_shrinks_it() {
     let cfg = RecoveryConfig {
         max_datagram_size: 1000,
+        // The loss signal is read by the window-based controllers.
+        controller: ControllerKind::Cubic,
         ..RecoveryConfig::default()
     };
     let run = |second_rtt_ms: u64| {
