@@ -78,6 +78,14 @@ fn parse() -> Result<Args, String> {
                 a.opts.cipher = Cipher::from_name(&v)
                     .ok_or(format!("--cipher chacha20poly1305|aes256gcm, not {v}"))?;
             }
+            "--cc" => {
+                a.opts.controller = Some(match val()?.as_str() {
+                    "bbr" => stt::recovery::ControllerKind::Bbr,
+                    "cubic" => stt::recovery::ControllerKind::Cubic,
+                    "newreno" => stt::recovery::ControllerKind::NewReno,
+                    v => return Err(format!("--cc bbr|cubic|newreno, not {v}")),
+                })
+            }
             "--clock" => {
                 a.opts.clock = match val()?.as_str() {
                     "real" => Clock::Real,
