@@ -260,18 +260,6 @@ fn main() -> ExitCode {
             report.min_max_ratio()
         );
     }
-    if std::env::var_os("SIM_SERIES").is_some() {
-        for s in report.samples.iter().step_by(5) {
-            eprintln!(
-                "t={:.1} cwnd={} pacing={} est={} delivered={}",
-                s.at.as_micros() as f64 / 1e6,
-                s.cwnd[0],
-                s.pacing_rate[0],
-                s.delivery_rate[0],
-                s.delivered[0]
-            );
-        }
-    }
     if let Some(p) = &report.app_phase {
         for i in 0..p.cwnd_at_end.len() {
             out!(

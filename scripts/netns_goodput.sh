@@ -21,6 +21,8 @@ bin=target/release/examples/stt-send
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c $((mib << 20)) /dev/urandom > "$tmp/file.bin"
+mkdir -p "$tmp/inbox"
+export STT_SHARED_SEED=${STT_SHARED_SEED:-000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f}
 out=$("$link" --rate-mbit "$rate" -- bash -c "
   $bin listen 127.0.0.1:4700 --once --out $tmp/inbox >/dev/null 2>&1 &
   sleep 1
