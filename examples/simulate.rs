@@ -8,7 +8,10 @@
 //!
 //! Prints `goodput_fraction=<x>` (payload bits the receiving application
 //! read, over the bottleneck rate, for the whole run including handshake and
-//! slow start), then per-session goodput and fairness when `--sessions > 1`.
+//! slow start) with the median and 95th percentile of the RTT samples the
+//! sender took (`rtt_p50_ms=`, `rtt_p95_ms=`) and the share of packets it
+//! had to send again, then per-session goodput and fairness when
+//! `--sessions > 1`.
 //! The same flags and seed always print the same numbers.
 //!
 //! `--qlog FILE` (feature `trace`) writes the client's trace as qlog; with
@@ -21,7 +24,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use stt::recovery::{ControllerKind, Ratio};
-use stt::sim::{run_bulk_with, BulkConfig, BulkReport, BurstLoss, LinkConfig};
+use stt::sim::{run_bulk_with, AppLimited, BulkConfig, BulkReport, BurstLoss, LinkConfig};
 
 #[cfg(feature = "trace")]
 #[path = "adapters/qlog.rs"]
@@ -41,7 +44,11 @@ usage: simulate [options]
   --sessions N      sessions sharing the bottleneck (default 1)
   --seconds S       virtual duration of the transfer (default 10)
   --seed N          seed of the network and the endpoints (default 1)
-  --cc NAME         cubic | newreno (default: the crate's default)
+  --cc NAME         cubic | newreno | bbr (default: the crate's default)
+  --cc-mix A,B,...  controllers of the sessions in connect order (e.g.
+                    bbr,cubic); the rest use --cc
+  --app-mbit R      first send only R Mbit/s of small messages per session...
+  --app-seconds S   ...for S seconds (default 0: bulk from the start)
   --tolerated-loss P  loss tolerated without a standing queue (default: the
                     crate's, 5%); 0 makes every loss a congestion signal
   --mtu N           largest UDP payload the path carries, bytes (default:
@@ -68,6 +75,9 @@ struct Args {
     seconds: f64,
     seed: u64,
     cc: Option<ControllerKind>,
+    cc_mix: Vec<ControllerKind>,
+    app_mbit: f64,
+    app_seconds: f64,
     tolerated_loss: Option<f64>,
     plot: Option<String>,
     mtu: Option<usize>,
@@ -87,6 +97,15 @@ fn probability(v: &str) -> Result<f64, String> {
     } else {
         Err(format!("{v}: probability outside 0..=1"))
     }
+}
+
+fn controller(v: &str) -> Result<ControllerKind, String> {
+    Ok(match v {
+        "cubic" => ControllerKind::Cubic,
+        "newreno" | "reno" => ControllerKind::NewReno,
+        "bbr" => ControllerKind::Bbr,
+        _ => return Err(format!("unknown controller {v}")),
+    })
 }
 
 fn number<T: std::str::FromStr>(v: &str) -> Result<T, String>
@@ -111,6 +130,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         seconds: 10.0,
         seed: 1,
         cc: None,
+        cc_mix: Vec::new(),
+        app_mbit: 0.0,
+        app_seconds: 0.0,
         tolerated_loss: None,
         plot: None,
         mtu: None,
@@ -136,13 +158,12 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--sessions" => a.sessions = number(&v)?,
             "--seconds" => a.seconds = number(&v)?,
             "--seed" => a.seed = number(&v)?,
-            "--cc" => {
-                a.cc = Some(match v.as_str() {
-                    "cubic" => ControllerKind::Cubic,
-                    "newreno" | "reno" => ControllerKind::NewReno,
-                    _ => return Err(format!("unknown controller {v}")),
-                })
+            "--cc" => a.cc = Some(controller(&v)?),
+            "--cc-mix" => {
+                a.cc_mix = v.split(',').map(controller).collect::<Result<_, _>>()?;
             }
+            "--app-mbit" => a.app_mbit = number(&v)?,
+            "--app-seconds" => a.app_seconds = number(&v)?,
             "--tolerated-loss" => a.tolerated_loss = Some(probability(&v)?),
             "--plot" => a.plot = Some(v),
             "--mtu" => a.mtu = Some(number(&v)?),
@@ -208,6 +229,13 @@ fn config(a: &Args) -> BulkConfig {
     if let Some(cc) = a.cc {
         cfg.recovery.controller = cc;
     }
+    cfg.controllers = a.cc_mix.clone();
+    if a.app_mbit > 0.0 && a.app_seconds > 0.0 {
+        cfg.app_limited = Some(AppLimited {
+            rate: (a.app_mbit * 1e6) as u64,
+            duration: Duration::from_secs_f64(a.app_seconds),
+        });
+    }
     if let Some(p) = a.tolerated_loss {
         cfg.recovery.tolerated_loss = Ratio {
             num: (p * 10_000.0).round() as u32,
@@ -243,7 +271,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    out!("goodput_fraction={:.4}", report.goodput_fraction());
+    out!(
+        "goodput_fraction={:.4} rtt_p50_ms={:.1} rtt_p95_ms={:.1} retransmit_fraction={:.4}",
+        report.goodput_fraction(),
+        report.rtt_p50.as_secs_f64() * 1e3,
+        report.rtt_p95.as_secs_f64() * 1e3,
+        report.retransmit_fraction,
+    );
     out!(
         "goodput_mbit={:.2} link_mbit={:.2} seconds={:.1} lost_packets={} queue_drops={}",
         report.goodput() / 1e6,
@@ -279,6 +313,17 @@ fn main() -> ExitCode {
     }
     if let Some(path) = &args.qlog {
         out!("qlog={path}");
+    }
+    if let Some(p) = &report.app_phase {
+        for i in 0..p.cwnd_at_end.len() {
+            out!(
+                "app_phase session={i} max_in_flight_kib={:.1} cwnd_at_end_kib={:.1} lost_in_phase={} lost_after={}",
+                p.max_in_flight[i] as f64 / 1024.0,
+                p.cwnd_at_end[i] as f64 / 1024.0,
+                p.lost_at_end[i],
+                report.packets_lost[i].saturating_sub(p.lost_at_end[i]),
+            );
+        }
     }
     if let Some(path) = &args.plot {
         let traced = match args.qlog.as_deref().map(window_from_qlog).transpose() {
@@ -431,7 +476,7 @@ fn svg(r: &BulkReport, a: &Args, traced: Option<&Traced>) -> String {
     };
     let link = r.link_rate as f64 / 1e6;
     let mut out = String::new();
-    let h = TOP + 2.0 * PANEL_H + GAP + 40.0;
+    let h = TOP + 3.0 * PANEL_H + 2.0 * GAP + 40.0;
     let _ = writeln!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" font-family="sans-serif" font-size="12">"#
@@ -517,6 +562,41 @@ fn svg(r: &BulkReport, a: &Args, traced: Option<&Traced>) -> String {
             );
         }
     }
+    // Rates, Mbit/s: what each session paced at and what it estimated the
+    // path delivers.
+    let rate_of = |f: fn(&stt::sim::Sample, usize) -> u64, i: usize| -> Series {
+        r.samples
+            .iter()
+            .map(|s| (s.at.as_micros() as f64 / 1e6, f(s, i) as f64 * 8.0 / 1e6))
+            .collect()
+    };
+    let pacing: Vec<Series> = (0..n)
+        .map(|i| rate_of(|s, i| s.pacing_rate[i], i))
+        .collect();
+    let estimate: Vec<Series> = (0..n)
+        .map(|i| rate_of(|s, i| s.delivery_rate[i], i))
+        .collect();
+    let mut rate_series: Vec<(&Series, String, bool)> = Vec::new();
+    for i in 0..n {
+        rate_series.push((&pacing[i], format!("pacing {i}"), false));
+        rate_series.push((&estimate[i], format!("delivery est. {i}"), false));
+    }
+    let rmax = nice_ceiling(
+        rate_series
+            .iter()
+            .flat_map(|(s, _, _)| s.iter().map(|p| p.1))
+            .fold(link, f64::max)
+            .min(link * 4.0),
+    );
+    panel(
+        &mut out,
+        TOP + 2.0 * (PANEL_H + GAP),
+        "pacing rate and delivery-rate estimate (Mbit/s)",
+        t_end,
+        rmax,
+        &rate_series,
+        Some(link),
+    );
     out.push_str("</svg>\n");
     out
 }

@@ -138,6 +138,6 @@ pub use crypto::{Cipher, Provider};
 pub use endpoint::{ConnectError, Endpoint, EndpointStats, Transmit};
 pub use event::{CloseReason, Event, Violation};
 pub use ids::{NodeId, SessionId, StreamId};
-pub use session::{Session, SessionStats};
+pub use session::{CongestionStats, Session, SessionStats};
 pub use streams::{OutOfOrder, StreamError, StreamEvent, StreamLimits, StreamStats};
 pub use time::Instant;

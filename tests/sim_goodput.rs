@@ -1,20 +1,30 @@
-//! Goodput targets, pinned in virtual time: a simulated 100 Mbit/s path
-//! with a 40 ms round trip and a one-BDP drop-tail queue.
+//! Goodput, delay and fairness targets of issue 15, pinned in virtual time:
+//! a simulated 100 Mbit/s path with a 40 ms round trip and a drop-tail
+//! queue of one BDP unless a row says otherwise, default controller (BBR)
+//! unless a row names one.
 //!
-//! - one bulk session reaches at least 90 % of the link rate;
-//! - two sessions sharing it each get within 20 % of a fair share;
-//! - with 1 % random loss, one session still reaches at least 50 %.
+//! Rows (the README table has the full 20 s runs for two seeds):
+//! - clean: one session at least 0.90 of the link (0.93 over 20 s);
+//! - random loss 1 / 5 / 10 / 20 %: goodput over `1 - loss` of the link at
+//!   least 0.90 / 0.85 / 0.75 / 0.50 over 20 s (the 10 s runs here pin
+//!   1 % and 5 % at full strength, 10 % and 20 % over 20 s);
+//! - an 8-BDP queue: 95th-percentile RTT at most 1.5x the base RTT;
+//! - a 0.1-BDP queue: goodput at least 0.80, retransmissions under 5 %;
+//! - two default sessions within 20 % of fair; BBR against CUBIC each
+//!   between a third and two thirds;
+//! - a 10 Mbit/s application-limited phase leaves a window at most twice
+//!   what it had in flight, for every controller.
 //!
 //! Virtual time is deterministic: these are not timing assertions, and a
 //! run replays to the same figures on every machine. Goodput counts payload
 //! bytes the receiving application read, over the whole run (handshake and
-//! slow start included), against the bottleneck's rate in UDP payload bits.
+//! start-up included), against the bottleneck's rate in UDP payload bits.
 #![cfg(feature = "sim")]
 
 use std::time::Duration;
 
 use stt::recovery::ControllerKind;
-use stt::sim::{run_bulk, BulkConfig, BulkReport, LinkConfig};
+use stt::sim::{run_bulk, AppLimited, BulkConfig, BulkReport, LinkConfig};
 
 const RATE: u64 = 100_000_000;
 const RTT: Duration = Duration::from_millis(40);
@@ -30,15 +40,18 @@ fn path(loss: f64) -> LinkConfig {
         .with_loss(loss)
 }
 
-fn bulk(loss: f64, sessions: usize) -> BulkReport {
-    let cfg = BulkConfig {
-        link: path(loss),
+fn config(link: LinkConfig, sessions: usize, seconds: u64) -> BulkConfig {
+    BulkConfig {
+        link,
         sessions,
-        duration: Duration::from_secs(SECONDS),
+        duration: Duration::from_secs(seconds),
         seed: 1,
         ..BulkConfig::default()
-    };
-    run_bulk(&cfg).expect("simulation runs")
+    }
+}
+
+fn bulk(loss: f64, sessions: usize) -> BulkReport {
+    run_bulk(&config(path(loss), sessions, SECONDS)).expect("simulation runs")
 }
 
 #[test]
@@ -48,6 +61,7 @@ fn one_session_fills_the_link() {
     assert!(f >= 0.90, "goodput {f:.3} of link rate; {r:?}");
     // Losses are only the queue overflowing, while probing.
     assert_eq!(r.packets_lost[0], r.queue_drops, "{r:?}");
+    assert!(r.retransmit_fraction < 0.01, "{}", r.retransmit_fraction);
 }
 
 #[test]
@@ -64,26 +78,108 @@ fn two_sessions_share_the_link_fairly() {
 }
 
 #[test]
-fn one_percent_random_loss_keeps_half_the_link() {
-    let r = bulk(0.01, 1);
-    let f = r.goodput_fraction();
-    assert!(
-        f >= 0.50,
-        "goodput {f:.3} of link rate with 1 % loss; {r:?}"
-    );
-    assert!(r.packets_lost[0] > 0);
+fn random_loss_costs_little_more_than_the_loss() {
+    for (loss, target) in [(0.01, 0.90), (0.05, 0.85)] {
+        let r = bulk(loss, 1);
+        let f = r.goodput_fraction() / (1.0 - loss);
+        assert!(f >= target, "{loss}: {f:.3} of what the loss leaves");
+        assert!(r.packets_lost[0] > 0);
+    }
 }
 
 #[test]
-fn cubic_and_newreno_both_meet_the_clean_target() {
-    // The default controller is compared with the other in the README; both
-    // must fill a clean path.
-    for cc in [ControllerKind::Cubic, ControllerKind::NewReno] {
-        let mut cfg = BulkConfig {
-            link: path(0.0),
-            duration: Duration::from_secs(5),
-            ..BulkConfig::default()
-        };
+fn heavy_random_loss_keeps_most_of_the_link() {
+    // The model needs a few probing cycles to learn the loss is random:
+    // these rows run the README's 20 s.
+    for (loss, target) in [(0.10, 0.75), (0.20, 0.50)] {
+        let r = run_bulk(&config(path(loss), 1, 20)).unwrap();
+        let f = r.goodput_fraction() / (1.0 - loss);
+        assert!(f >= target, "{loss}: {f:.3} of what the loss leaves");
+    }
+}
+
+#[test]
+fn a_deep_buffer_does_not_fill() {
+    let r = run_bulk(&config(path(0.0).with_queue_bytes(8 * BDP), 1, SECONDS)).unwrap();
+    assert!(r.goodput_fraction() >= 0.90, "{}", r.goodput_fraction());
+    assert!(
+        r.rtt_p95 <= RTT * 3 / 2,
+        "p95 RTT {:?} against a base of {RTT:?}",
+        r.rtt_p95
+    );
+    // The median sits at the base: the queue is empty most of the time.
+    assert!(
+        r.rtt_p50 <= RTT + Duration::from_millis(2),
+        "{:?}",
+        r.rtt_p50
+    );
+}
+
+#[test]
+fn a_shallow_buffer_is_filled_without_loss() {
+    let r = run_bulk(&config(path(0.0).with_queue_bytes(BDP / 10), 1, SECONDS)).unwrap();
+    assert!(r.goodput_fraction() >= 0.80, "{}", r.goodput_fraction());
+    assert!(r.retransmit_fraction < 0.05, "{}", r.retransmit_fraction);
+}
+
+#[test]
+fn bbr_and_cubic_share_a_bottleneck_without_starving() {
+    let mut cfg = config(path(0.0), 2, SECONDS);
+    cfg.controllers = vec![ControllerKind::Bbr, ControllerKind::Cubic];
+    let r = run_bulk(&cfg).unwrap();
+    let total = r.goodput();
+    for (i, g) in r.session_goodput().iter().enumerate() {
+        let share = g / total;
+        assert!(
+            (1.0 / 3.0..=2.0 / 3.0).contains(&share),
+            "session {i} ({:?}): {share:.3} of the goodput",
+            cfg.controllers[i]
+        );
+    }
+}
+
+#[test]
+fn an_application_limited_sender_does_not_earn_window() {
+    for cc in [
+        ControllerKind::Bbr,
+        ControllerKind::Cubic,
+        ControllerKind::NewReno,
+    ] {
+        let mut cfg = config(path(0.0), 1, 6);
+        cfg.recovery.controller = cc;
+        cfg.app_limited = Some(AppLimited {
+            rate: 10_000_000,
+            duration: Duration::from_secs(4),
+        });
+        let r = run_bulk(&cfg).unwrap();
+        let phase = r.app_phase.as_ref().unwrap();
+        let (cwnd, flight) = (phase.cwnd_at_end[0], phase.max_in_flight[0]);
+        assert!(
+            flight > 0 && cwnd <= 2 * flight,
+            "{cc:?}: window {cwnd}, most in flight {flight}"
+        );
+        assert_eq!(
+            phase.lost_at_end[0], 0,
+            "{cc:?}: 10 % of the link loses nothing"
+        );
+        // The bulk transfer after it still fills the link.
+        let bulk_bytes = r.delivered[0] as f64 - 10e6 / 8.0 * 4.0;
+        let f = bulk_bytes * 8.0 / 2.0 / RATE as f64;
+        assert!(
+            f >= 0.70,
+            "{cc:?}: bulk after the phase at {f:.3} of the link"
+        );
+    }
+}
+
+#[test]
+fn every_controller_meets_the_clean_target() {
+    for cc in [
+        ControllerKind::Cubic,
+        ControllerKind::NewReno,
+        ControllerKind::Bbr,
+    ] {
+        let mut cfg = config(path(0.0), 1, 5);
         cfg.recovery.controller = cc;
         let f = run_bulk(&cfg).unwrap().goodput_fraction();
         assert!(f >= 0.85, "{cc:?}: {f:.3}");

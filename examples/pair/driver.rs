@@ -61,6 +61,8 @@ pub struct Opts {
     /// default, 256 datagrams (about 370 KB), is the order of a Linux UDP
     /// socket buffer; quinn's anchor runs unbounded, so compare with it at 0.
     pub queue: usize,
+    /// Congestion controller (`--cc`); `None` keeps the crate's default.
+    pub controller: Option<stt::recovery::ControllerKind>,
 }
 
 impl Default for Opts {
@@ -73,6 +75,7 @@ impl Default for Opts {
             cipher: Cipher::default(),
             clock: Clock::Real,
             queue: 256,
+            controller: None,
         }
     }
 }
@@ -97,7 +100,12 @@ pub fn big_limits(streams: u32) -> StreamLimits {
 
 pub fn config(node: &str, opts: &Opts) -> Config {
     let seed = format!("{node:-<32}");
+    let mut recovery = stt::recovery::RecoveryConfig::default();
+    if let Some(cc) = opts.controller {
+        recovery.controller = cc;
+    }
     Config::builder(seed.as_bytes(), NET)
+        .recovery(recovery)
         .max_datagram_size(opts.datagram)
         .provider(opts.provider)
         .cipher(opts.cipher)

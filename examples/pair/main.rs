@@ -87,6 +87,9 @@ struct Cli {
     /// Skip the AEAD-only rounds (for profiling the transfer alone).
     #[arg(long)]
     no_aead: bool,
+    /// Congestion controller: bbr, cubic or newreno (default: the crate's).
+    #[arg(long, value_parser = parse_cc)]
+    cc: Option<stt::recovery::ControllerKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +100,16 @@ enum ClockArg {
 
 fn parse_provider(v: &str) -> Result<Provider, String> {
     Provider::from_name(v).ok_or(format!("provider {v} not compiled in"))
+}
+
+fn parse_cc(v: &str) -> Result<stt::recovery::ControllerKind, String> {
+    use stt::recovery::ControllerKind;
+    match v {
+        "bbr" => Ok(ControllerKind::Bbr),
+        "cubic" => Ok(ControllerKind::Cubic),
+        "newreno" => Ok(ControllerKind::NewReno),
+        _ => Err(format!("bbr, cubic or newreno, not {v}")),
+    }
 }
 
 fn parse_cipher(v: &str) -> Result<Cipher, String> {
@@ -119,6 +132,7 @@ fn parse() -> Args {
                 ClockArg::Sim => Clock::Sim { link_gbps: 10 },
             },
             queue: c.queue,
+            controller: c.cc,
         },
         idle_streams: c.idle_streams,
         handshakes: c.handshakes,

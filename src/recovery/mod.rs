@@ -19,7 +19,8 @@
 //!   (session decodes an ACK frame) -- ranges, delay -->  Recovery<T>
 //!                                                         |- RttEstimator
 //!                                                         |- LossSignal (congestion or noise?)
-//!                                                         |- AnyController (NewReno | Cubic)
+//!                                                         |- DeliveryRate (rate samples, app-limited marks)
+//!                                                         |- AnyController (NewReno | Cubic | Bbr)
 //!                                                         '- Outcome<T>: Acked / Lost
 //!   Pacer: spreads what the window allows over a round trip
 //! ```
@@ -34,7 +35,7 @@ pub mod sent;
 use core::time::Duration;
 
 pub use ack_tracker::AckTracker;
-pub use congestion::{AnyController, Controller, Cubic, NewReno};
+pub use congestion::{AnyController, Bbr, BbrPhase, Controller, Cubic, NewReno, RateSample};
 pub use loss_signal::LossSignal;
 pub use pacing::Pacer;
 pub use rtt::RttEstimator;
@@ -46,9 +47,20 @@ pub enum ControllerKind {
     /// Classic additive increase, multiplicative decrease (halving on loss).
     NewReno,
     /// CUBIC: window growth as a cubic function of time since the last
-    /// reduction, with a Reno-friendly floor. The default.
-    #[default]
+    /// reduction, with a Reno-friendly floor.
     Cubic,
+    /// BBR-style: paces at a model of the path's bottleneck rate and keeps
+    /// about two bandwidth-delay products in flight; random loss below its
+    /// congestion threshold does not slow it (see [`congestion::bbr`]).
+    ///
+    /// The default, chosen by the simulator table in the README (100 Mbit/s,
+    /// 40 ms): it keeps 0.92-0.67 of the link (over `1 - loss`) at 1-20 %
+    /// random loss where CUBIC falls to 0.23 at 5 %; with an 8-BDP buffer
+    /// its 95th-percentile RTT is 1.3x the path's where CUBIC's is 9x; two
+    /// BBR sessions share within 2 %, and one BBR against one CUBIC session
+    /// splits about 60/40. CUBIC fills a clean path 1.5 points better.
+    #[default]
+    Bbr,
 }
 
 /// A ratio `num / den` of two small integers, used where the tuning knob is a
@@ -118,7 +130,8 @@ pub struct RecoveryConfig {
     /// eventually acknowledged (or declared lost) and their bookkeeping freed.
     /// Default 20.
     pub elicit_ack_after: u32,
-    /// Congestion controller. Default [`ControllerKind::Cubic`].
+    /// Congestion controller. Default [`ControllerKind::Bbr`] (the README's
+    /// "Goodput in simulation" table says why).
     pub controller: ControllerKind,
     /// Loss the controller tolerates without shrinking the window while the
     /// RTT shows no standing queue: a smoothed fraction of packets lost per
@@ -151,7 +164,7 @@ impl Default for RecoveryConfig {
             persistent_congestion_threshold: 3,
             max_ack_ranges: 32,
             elicit_ack_after: 20,
-            controller: ControllerKind::Cubic,
+            controller: ControllerKind::Bbr,
             tolerated_loss: Ratio { num: 1, den: 20 },
             standing_queue: Ratio { num: 1, den: 8 },
             pacing_granularity: Duration::ZERO,
@@ -200,7 +213,7 @@ mod tests {
         assert_eq!(c.minimum_window_packets, 2);
         assert_eq!(c.persistent_congestion_threshold, 3);
         assert_eq!(c.max_ack_ranges, 32);
-        assert_eq!(c.controller, ControllerKind::Cubic);
+        assert_eq!(c.controller, ControllerKind::Bbr);
         assert_eq!(c.tolerated_loss, Ratio { num: 1, den: 20 });
         assert_eq!(c.standing_queue, Ratio { num: 1, den: 8 });
     }

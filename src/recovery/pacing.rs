@@ -1,11 +1,12 @@
 //! Pacing: spreading what the congestion window allows over a round trip
 //! instead of sending it in one burst.
 //!
-//! Owns: a token bucket refilled at `5/4 * window / smoothed_rtt` bytes per
-//! second (a little faster than the window, so pacing never becomes the
-//! bottleneck), holding at most a burst of a few datagrams, or, when the
-//! caller's timer is coarse (a granularity is set), what the window allows
-//! in one tick of that timer, up to a ceiling.
+//! Owns: a token bucket refilled at a rate in bytes per second: the
+//! controller's own pacing rate when it models one (BBR), else
+//! `5/4 * window / smoothed_rtt` (a little faster than the window, so pacing
+//! never becomes the bottleneck); it holds at most a burst of a few
+//! datagrams, or, when the caller's timer is coarse (a granularity is set),
+//! what the rate allows in one tick of that timer, up to a ceiling.
 //! Never: decides whether the window allows a packet (that is
 //! [`crate::recovery::Recovery::can_send`]) or reads a clock; all arithmetic
 //! is integer, so a run replays exactly.
@@ -84,14 +85,11 @@ impl Pacer {
     }
 
     /// Sets the burst from the current rate (with a granularity only).
-    fn fit_capacity(&mut self, cwnd: u64, srtt_micros: u128) {
+    fn fit_capacity(&mut self, rate: u64) {
         if self.granularity_us == 0 {
             return;
         }
-        let per_tick = u128::from(cwnd)
-            .saturating_mul(RATE_NUM)
-            .saturating_mul(u128::from(self.granularity_us))
-            / RATE_DEN.saturating_mul(srtt_micros);
+        let per_tick = u128::from(rate).saturating_mul(u128::from(self.granularity_us)) / 1_000_000;
         let per_tick = u64::try_from(per_tick).unwrap_or(u64::MAX);
         self.capacity = per_tick.clamp(self.base, self.ceiling);
         self.tokens = self.tokens.min(self.capacity);
@@ -107,24 +105,27 @@ impl Pacer {
         cwnd: u64,
         srtt: Duration,
     ) -> Option<Instant> {
-        let srtt_micros = srtt.as_micros();
-        if srtt_micros == 0 || cwnd == 0 {
+        self.delay_at(now, bytes, window_rate(cwnd, srtt))
+    }
+
+    /// When a packet of `bytes` bytes may leave at `rate` bytes per second:
+    /// `None` means now. A zero rate does not hold packets back.
+    pub fn delay_at(&mut self, now: Instant, bytes: usize, rate: u64) -> Option<Instant> {
+        if rate == 0 {
             // No meaningful rate: do not hold packets back.
             self.tokens = self.capacity;
             self.last_refill = Some(now);
             return None;
         }
-        self.fit_capacity(cwnd, srtt_micros);
-        self.refill(now, cwnd, srtt_micros);
+        self.fit_capacity(rate);
+        self.refill(now, rate);
         let need = to_u64(bytes).min(self.capacity);
         if self.tokens >= need {
             return None;
         }
         // Time for the missing bytes at the pacing rate, rounded up.
         let missing = u128::from(need - self.tokens);
-        let num = missing.saturating_mul(RATE_DEN).saturating_mul(srtt_micros);
-        let den = RATE_NUM.saturating_mul(u128::from(cwnd));
-        let wait = num.div_ceil(den);
+        let wait = missing.saturating_mul(1_000_000).div_ceil(u128::from(rate));
         Some(now + Duration::from_micros(u64::try_from(wait).unwrap_or(u64::MAX)))
     }
 
@@ -138,23 +139,12 @@ impl Pacer {
         self.tokens = self.tokens.saturating_sub(to_u64(bytes));
     }
 
-    /// The pacing rate for window `cwnd` and smoothed RTT `srtt`, in bits
-    /// per second (0 when either is zero: no pacing then).
-    pub fn rate_bits_per_sec(cwnd: u64, srtt: Duration) -> u64 {
-        let micros = srtt.as_micros();
-        if micros == 0 {
-            return 0;
-        }
-        let r = u128::from(cwnd) * 8 * 1_000_000 * RATE_NUM / (RATE_DEN * micros);
-        u64::try_from(r).unwrap_or(u64::MAX)
-    }
-
     /// Tokens, in bytes, available right now (as of the last refill).
     pub fn tokens(&self) -> u64 {
         self.tokens
     }
 
-    fn refill(&mut self, now: Instant, cwnd: u64, srtt_micros: u128) {
+    fn refill(&mut self, now: Instant, rate: u64) {
         let Some(last) = self.last_refill else {
             self.last_refill = Some(now);
             return;
@@ -165,10 +155,7 @@ impl Pacer {
             return;
         }
         let elapsed = (now - last).as_micros();
-        let add = elapsed
-            .saturating_mul(u128::from(cwnd))
-            .saturating_mul(RATE_NUM)
-            / RATE_DEN.saturating_mul(srtt_micros);
+        let add = elapsed.saturating_mul(u128::from(rate)) / 1_000_000;
         if add == 0 {
             // Keep accumulating elapsed time until at least a byte is due.
             return;
@@ -177,6 +164,24 @@ impl Pacer {
         self.tokens = self.tokens.saturating_add(add).min(self.capacity);
         self.last_refill = Some(now);
     }
+}
+
+/// A rate in bytes per second as bits per second (for traces and stats).
+pub fn bits_per_sec(bytes_per_sec: u64) -> u64 {
+    bytes_per_sec.saturating_mul(8)
+}
+
+/// `5/4 * cwnd / srtt` in bytes per second (0 without a window or an RTT).
+pub fn window_rate(cwnd: u64, srtt: Duration) -> u64 {
+    let micros = srtt.as_micros();
+    if micros == 0 || cwnd == 0 {
+        return 0;
+    }
+    let rate = u128::from(cwnd)
+        .saturating_mul(RATE_NUM)
+        .saturating_mul(1_000_000)
+        / RATE_DEN.saturating_mul(micros);
+    u64::try_from(rate).unwrap_or(u64::MAX).max(1)
 }
 
 #[cfg(test)]
@@ -248,6 +253,30 @@ mod tests {
         // 2000 bytes at 5/4 * 10_000 B / 10 ms = 1.25 B/us: 1600 us.
         assert_eq!(at, Some(Instant::from_micros(1600)));
         assert_eq!(p.delay(Instant::ZERO, 5000, 10_000, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_controller_rate_spaces_packets_exactly() {
+        // 12.5 MB/s (100 Mbit/s): a 1250-byte packet every 100 us once the
+        // burst is spent.
+        let mut p = Pacer::new(1250, 2);
+        let mut now = Instant::ZERO;
+        let mut times = Vec::new();
+        while times.len() < 12 {
+            match p.delay_at(now, 1250, 12_500_000) {
+                None => {
+                    p.on_sent(now, 1250);
+                    times.push(now.as_micros());
+                }
+                Some(at) => now = at,
+            }
+        }
+        assert_eq!(times[..3], [0, 0, 100]);
+        assert!(
+            times.windows(2).skip(2).all(|w| w[1] - w[0] == 100),
+            "{times:?}"
+        );
+        assert_eq!(p.delay_at(now, 1250, 0), None, "zero rate: no pacing");
     }
 
     #[test]

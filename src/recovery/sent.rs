@@ -15,12 +15,13 @@ use alloc::vec::Vec;
 use core::ops::Range;
 use core::time::Duration;
 
-use super::congestion::{AnyController, Controller};
+use super::congestion::{AnyController, Controller, DeliveryRate};
 use super::loss_signal::LossSignal;
 use super::rtt::RttEstimator;
 use super::{to_u64, Ratio, RecoveryConfig, RecoveryError};
 use crate::ranges::RangeSet;
 use crate::time::Instant;
+use slot::{age_us, sat_u32, Slot, State};
 
 /// The fate of a sent packet, carrying back what the session attached to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +73,8 @@ pub struct RecoveryStats {
     /// Packets declared lost and later acknowledged after all (their loss was
     /// spurious). Counted only for recent losses.
     pub spurious_losses: u64,
+    /// RTT samples taken.
+    pub rtt_samples: u64,
 }
 
 /// Largest exponent of the probe-timeout backoff (2^16 times the base).
@@ -87,25 +90,6 @@ const LOST_SENT_TIMES: usize = 64;
 /// How many ranges of recently lost packet numbers are kept to notice
 /// spurious losses.
 const RECENTLY_LOST_RANGES: usize = 16;
-
-#[derive(Debug)]
-enum State<T> {
-    Outstanding(T),
-    Acked,
-    Lost,
-}
-
-#[derive(Debug)]
-struct Slot<T> {
-    pn: u64,
-    time_sent: Instant,
-    bytes: u64,
-    ack_eliciting: bool,
-    /// A datagram size probe: ack-eliciting, but outside congestion
-    /// control (not in bytes in flight, its loss is no congestion signal).
-    probe: bool,
-    state: State<T>,
-}
 
 /// Sender-side recovery state for one session, generic over what a packet
 /// carries.
@@ -131,7 +115,15 @@ pub struct Recovery<T> {
     probes_owed: u8,
     probe_owed_since: Option<Instant>,
     first_rtt_sample: Option<Instant>,
-    app_limited: bool,
+    rate: DeliveryRate,
+    datagram: u64,
+    /// Most bytes in flight this round and the round before; a round ends
+    /// when a packet sent after it began is acknowledged (delivered bytes
+    /// pass `peak_round_end`). The window grows only while this shows it
+    /// in use (see [`Recovery::window_in_use`]).
+    peak_flight: u64,
+    prev_peak_flight: u64,
+    peak_round_end: u64,
     rtt: RttEstimator,
     controller: AnyController,
     loss_signal: LossSignal,
@@ -148,7 +140,7 @@ pub struct Recovery<T> {
 
 impl<T> Recovery<T> {
     /// Fresh state at `now`, tuned by `config`.
-    pub fn new(config: &RecoveryConfig, _now: Instant) -> Self {
+    pub fn new(config: &RecoveryConfig, now: Instant) -> Self {
         Recovery {
             packet_threshold: config.packet_threshold,
             time_threshold: config.time_threshold,
@@ -168,7 +160,11 @@ impl<T> Recovery<T> {
             probes_owed: 0,
             probe_owed_since: None,
             first_rtt_sample: None,
-            app_limited: false,
+            rate: DeliveryRate::new(now),
+            datagram: config.datagram_bytes(),
+            peak_flight: 0,
+            prev_peak_flight: 0,
+            peak_round_end: 0,
             rtt: RttEstimator::new(config.initial_rtt),
             controller: AnyController::new(config),
             loss_signal: LossSignal::new(
@@ -212,7 +208,7 @@ impl<T> Recovery<T> {
             };
             out.push(Outcome::Lost(info));
             self.stats.packets_lost += 1;
-            self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(slot.bytes);
+            self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(u64::from(slot.bytes));
         }
         self.pop_resolved();
         self.bytes_in_flight = 0;
@@ -222,7 +218,10 @@ impl<T> Recovery<T> {
         self.probes_owed = 0;
         self.first_rtt_sample = None;
         self.rtt = RttEstimator::new(config.initial_rtt);
-        self.controller = AnyController::new(config);
+        self.controller.reset(config);
+        // Nothing is outstanding any more: the new path's rate samples
+        // start from scratch too.
+        self.rate = DeliveryRate::new(now);
         self.loss_signal = LossSignal::new(
             config.tolerated_loss,
             config.standing_queue,
@@ -284,12 +283,24 @@ impl<T> Recovery<T> {
             // a busy one doubles from here as usual.
             self.slots.reserve_exact(1);
         }
+        let snap = self.rate.on_sent(now, self.bytes_in_flight);
+        let in_flight_after = if ack_eliciting {
+            self.bytes_in_flight.saturating_add(bytes_u64)
+        } else {
+            self.bytes_in_flight
+        };
+        self.peak_flight = self.peak_flight.max(in_flight_after);
         self.slots.push_back(Slot {
             pn,
             time_sent: now,
-            bytes: bytes_u64,
+            delivered: snap.delivered,
+            bytes: sat_u32(bytes_u64),
+            in_flight_at_send: sat_u32(in_flight_after),
+            delivered_age_us: age_us(now, snap.delivered_time),
+            first_sent_age_us: age_us(now, snap.first_sent_time),
             ack_eliciting,
             probe,
+            app_limited: snap.app_limited,
             state: State::Outstanding(info),
         });
         self.stats.packets_sent += 1;
@@ -375,16 +386,43 @@ impl<T> Recovery<T> {
         self.probe_owed_since = owed.then_some(now);
     }
 
-    /// Whether the session is application-limited (it had nothing to send
-    /// while the window had room). Acknowledgements received while this is
-    /// set do not grow the window.
+    /// The session had nothing it could send (no data, or no flow-control
+    /// credit) with `app_limited = true`: if the window has room, packets
+    /// sent until what is in flight now is delivered are marked
+    /// application-limited; their delivery-rate samples show the
+    /// application's rate and their acknowledgements do not grow the
+    /// window. `false` changes nothing (the mark clears itself once
+    /// delivered).
     pub fn set_app_limited(&mut self, app_limited: bool) {
-        self.app_limited = app_limited;
+        if app_limited && self.bytes_in_flight < self.controller.window() {
+            self.rate.on_app_limited(self.bytes_in_flight);
+        }
+    }
+
+    /// A new path: the congestion controller starts over from `config` (the
+    /// RTT estimator is the caller's to replace if the path's delay
+    /// changed).
+    pub fn reset_controller(&mut self, config: &RecoveryConfig) {
+        self.controller.reset(config);
+    }
+
+    /// The pacing rate the controller asks for, bytes per second, if any.
+    pub fn pacing_rate(&self) -> Option<u64> {
+        self.controller.pacing_rate()
+    }
+
+    /// The delivery rate: the controller's bottleneck estimate if it keeps
+    /// one, else the latest valid sample's rate, bytes per second.
+    pub fn delivery_rate(&self) -> u64 {
+        self.controller
+            .delivery_rate()
+            .unwrap_or_else(|| self.rate.last().rate())
     }
 
     /// The session's datagram size changed: the congestion controller's
     /// unit (growth step, minimum window) follows.
     pub fn set_datagram_size(&mut self, bytes: usize) {
+        self.datagram = to_u64(bytes).max(1);
         self.controller.set_datagram_size(to_u64(bytes));
     }
 
@@ -589,9 +627,12 @@ impl<T> Recovery<T> {
                 self.rtt
                     .update(ack_delay, now - slot.time_sent, self.peer_max_ack_delay);
                 self.first_rtt_sample.get_or_insert(now);
+                self.stats.rtt_samples += 1;
             }
         }
         // Second pass: resolve, with the updated RTT available to the controller.
+        // Whether the window is in use is judged once per frame.
+        let in_use = self.window_in_use();
         for r in ranges {
             let (i, j) = self.index_span(r);
             for idx in i..j {
@@ -607,19 +648,50 @@ impl<T> Recovery<T> {
                 if slot.probe {
                     self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
                 } else if slot.ack_eliciting {
-                    self.bytes_in_flight = self.bytes_in_flight.saturating_sub(slot.bytes);
+                    self.bytes_in_flight =
+                        self.bytes_in_flight.saturating_sub(u64::from(slot.bytes));
                     self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
                     let next_pn = self.largest_sent.map_or(0, |l| l.saturating_add(1));
                     self.loss_signal.on_acked(slot.pn, next_pn);
+                    let snap = slot.snapshot();
+                    self.rate
+                        .on_acked(now, slot.time_sent, &snap, u64::from(slot.bytes));
                     let bytes = usize::try_from(slot.bytes).unwrap_or(usize::MAX);
+                    let limited = snap.app_limited || !in_use;
                     self.controller
-                        .on_ack(now, slot.time_sent, bytes, &self.rtt, self.app_limited);
+                        .on_ack(now, slot.time_sent, bytes, &self.rtt, limited);
                 }
             }
         }
         self.pto_count = 0;
         self.detect_lost(now, out);
+        let min_rtt = if self.rtt.has_sample() {
+            self.rtt.min()
+        } else {
+            Duration::ZERO
+        };
+        if let Some(sample) = self.rate.finish(min_rtt) {
+            if sample.prior_delivered >= self.peak_round_end {
+                self.prev_peak_flight = self.peak_flight;
+                self.peak_flight = self.bytes_in_flight;
+                self.peak_round_end = sample.total_delivered;
+            }
+            self.controller
+                .on_rate_sample(now, &sample, self.bytes_in_flight, &self.rtt);
+        }
         self.pop_resolved();
+    }
+
+    /// RFC 9002 section 7.8: the window is in use (and may grow) while the
+    /// most bytes in flight in this round or the last reached half of it
+    /// (less a datagram). A sender held back by its application, by flow
+    /// control or by pacing never gets there, so its window stays within
+    /// twice what it actually used.
+    fn window_in_use(&self) -> bool {
+        self.peak_flight
+            .max(self.prev_peak_flight)
+            .saturating_mul(2)
+            >= self.controller.window().saturating_add(self.datagram)
     }
 
     /// A packet declared lost was acknowledged after all, `late` after it
@@ -704,12 +776,13 @@ impl<T> Recovery<T> {
                 continue;
             }
             self.stats.packets_lost += 1;
-            self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(slot.bytes);
+            self.stats.bytes_lost = self.stats.bytes_lost.saturating_add(u64::from(slot.bytes));
             if self.path_since.is_some_and(|t| slot.time_sent < t) {
                 // Sent to the peer's old address: resent, not congestion,
                 // and a late acknowledgement of it is no reordering.
                 if slot.ack_eliciting {
-                    self.bytes_in_flight = self.bytes_in_flight.saturating_sub(slot.bytes);
+                    self.bytes_in_flight =
+                        self.bytes_in_flight.saturating_sub(u64::from(slot.bytes));
                     self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
                 }
                 run_start = None;
@@ -724,9 +797,11 @@ impl<T> Recovery<T> {
             if !slot.ack_eliciting {
                 continue;
             }
-            self.bytes_in_flight = self.bytes_in_flight.saturating_sub(slot.bytes);
+            self.bytes_in_flight = self.bytes_in_flight.saturating_sub(u64::from(slot.bytes));
             self.eliciting_outstanding = self.eliciting_outstanding.saturating_sub(1);
             self.loss_signal.on_lost();
+            self.controller
+                .on_packet_lost(u64::from(slot.bytes), u64::from(slot.in_flight_at_send));
             newest_lost_sent = Some(slot.time_sent);
             // Persistent congestion: ack-eliciting losses, all sent after the
             // first RTT sample, spanning long enough with nothing acked or
@@ -799,5 +874,6 @@ impl<T> Recovery<T> {
     }
 }
 
+mod slot;
 #[cfg(test)]
 mod tests;

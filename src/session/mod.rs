@@ -19,7 +19,7 @@ mod trace;
 mod transmit;
 
 pub use handshake::Role;
-pub use stats::SessionStats;
+pub use stats::{CongestionStats, SessionStats};
 
 pub(crate) use handshake::HandshakeState;
 
@@ -509,6 +509,38 @@ impl Session {
                 Some(self.id),
                 TraceEvent::DatagramSizeChanged { size }
             );
+        }
+    }
+
+    /// Runs this session with controller `kind` instead of the endpoint's
+    /// configured one, starting it afresh (window, model, phase) as on a new
+    /// path. Meant for the start of a session; losses and acknowledgements
+    /// already in flight are then read by the new controller.
+    pub fn set_congestion_controller(&mut self, kind: crate::recovery::ControllerKind) {
+        let mut config = self.cfg.recovery.clone();
+        config.controller = kind;
+        self.recovery.reset_controller(&config);
+    }
+
+    /// The path as recovery sees it: RTT, window, pacing and delivery
+    /// rates, the controller's phase. Constant time.
+    pub fn congestion_stats(&self) -> CongestionStats {
+        use crate::recovery::Controller as _;
+        let rtt = self.recovery.rtt();
+        let cwnd = self.recovery.congestion_window();
+        CongestionStats {
+            latest_rtt: rtt.latest(),
+            min_rtt: rtt.min(),
+            smoothed_rtt: rtt.smoothed(),
+            rtt_samples: self.recovery.stats().rtt_samples,
+            congestion_window: cwnd,
+            bytes_in_flight: self.recovery.bytes_in_flight(),
+            pacing_rate: self
+                .recovery
+                .pacing_rate()
+                .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, rtt.smoothed())),
+            delivery_rate: self.recovery.delivery_rate(),
+            controller_phase: self.recovery.controller().phase(),
         }
     }
 

@@ -89,3 +89,30 @@ pub struct SessionStats {
     /// kept getting lost while smaller ones got through.
     pub mtu_black_holes: u64,
 }
+
+/// What the session's recovery knows about its path right now: cheap to
+/// read (no counting), for simulators, traces and dashboards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CongestionStats {
+    /// Most recent RTT sample (the initial RTT before any).
+    pub latest_rtt: Duration,
+    /// Smallest RTT sample.
+    pub min_rtt: Duration,
+    /// Smoothed RTT.
+    pub smoothed_rtt: Duration,
+    /// RTT samples taken so far.
+    pub rtt_samples: u64,
+    /// Congestion window in bytes.
+    pub congestion_window: u64,
+    /// Bytes in flight.
+    pub bytes_in_flight: u64,
+    /// The rate packets are paced at, bytes per second (the controller's
+    /// own rate, or `5/4 * window / smoothed RTT`).
+    pub pacing_rate: u64,
+    /// Delivery-rate estimate, bytes per second: the controller's model of
+    /// the bottleneck (BBR), else the latest delivery-rate sample.
+    pub delivery_rate: u64,
+    /// What the congestion controller is doing (`"startup"`,
+    /// `"congestion_avoidance"`, ...).
+    pub controller_phase: &'static str,
+}

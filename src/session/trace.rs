@@ -78,7 +78,10 @@ impl Session {
             min_rtt: rtt.min(),
             latest_rtt: rtt.latest(),
             rtt_variance: rtt.rttvar(),
-            pacing_rate: crate::recovery::Pacer::rate_bits_per_sec(cwnd, srtt),
+            pacing_rate: crate::recovery::pacing::bits_per_sec(
+                r.pacing_rate()
+                    .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, srtt)),
+            ),
             phase: Some(ControllerPhase::of(r.controller())),
         };
         match &mut self.trace.last {

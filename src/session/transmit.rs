@@ -13,6 +13,7 @@ use super::keys::UpdateLimits;
 use super::sent::{SentInfo, MAX_CHUNKS, MAX_CONTROLS};
 use super::{handshake::Role, Session, State};
 use crate::crypto::TAG_LEN;
+use crate::recovery::pacing::window_rate;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
@@ -222,9 +223,15 @@ impl Session {
         // Pacing applies to stream data only.
         let mut data_ok = window_ok && self.streams.has_data();
         if data_ok {
-            let cwnd = self.recovery.congestion_window();
-            let srtt = self.recovery.rtt().smoothed();
-            if let Some(t) = self.pacer.delay(now, max, cwnd, srtt) {
+            // The controller's modelled rate when it has one (BBR), else a
+            // rate from the window.
+            let rate = self.recovery.pacing_rate().unwrap_or_else(|| {
+                window_rate(
+                    self.recovery.congestion_window(),
+                    self.recovery.rtt().smoothed(),
+                )
+            });
+            if let Some(t) = self.pacer.delay_at(now, max, rate) {
                 self.pacing_wait = Some(t);
                 data_ok = false;
             }

@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::event::Event;
 use crate::ids::SessionId;
-use crate::recovery::RecoveryConfig;
+use crate::recovery::{ControllerKind, RecoveryConfig};
 use crate::streams::{StreamEvent, StreamLimits};
 use crate::time::Instant;
 
@@ -66,7 +66,26 @@ pub struct BulkConfig {
     /// Datagram size search of both endpoints: `(base, ceiling)`; `None`
     /// keeps the endpoint defaults.
     pub datagram_sizes: Option<(usize, usize)>,
+    /// Controllers of the client's sessions, by connect order, overriding
+    /// `recovery.controller` (sessions past the list's end keep it).
+    pub controllers: Vec<ControllerKind>,
+    /// An application-limited phase before the bulk transfer: each session
+    /// first sends `rate` bits per second of 1250-byte messages for
+    /// `duration`, then as much as it can.
+    pub app_limited: Option<AppLimited>,
 }
+
+/// See [`BulkConfig::app_limited`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppLimited {
+    /// Bits per second the application offers.
+    pub rate: u64,
+    /// How long it does.
+    pub duration: Duration,
+}
+
+/// Size of the application-limited phase's messages.
+const APP_MESSAGE: usize = 1250;
 
 impl Default for BulkConfig {
     /// One session for 10 s over the default link, 64 KiB messages, 16 MiB
@@ -83,6 +102,8 @@ impl Default for BulkConfig {
             recovery: RecoveryConfig::default(),
             streams: StreamLimits::default(),
             datagram_sizes: None,
+            controllers: Vec::new(),
+            app_limited: None,
         }
     }
 }
@@ -98,6 +119,21 @@ pub struct Sample {
     pub cwnd: Vec<u64>,
     /// The client's datagram size, per session, in bytes.
     pub datagram_size: Vec<usize>,
+    /// The client's pacing rate, per session, bytes per second.
+    pub pacing_rate: Vec<u64>,
+    /// The client's delivery-rate estimate, per session, bytes per second.
+    pub delivery_rate: Vec<u64>,
+}
+
+/// What the application-limited phase left behind, per session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppPhaseReport {
+    /// Most bytes in flight seen during the phase.
+    pub max_in_flight: Vec<u64>,
+    /// Congestion window when the phase ended.
+    pub cwnd_at_end: Vec<u64>,
+    /// Packets lost by the end of the phase.
+    pub lost_at_end: Vec<u64>,
 }
 
 /// What a bulk run measured.
@@ -121,6 +157,15 @@ pub struct BulkReport {
     pub mtu_probes: (u64, u64),
     /// The time series.
     pub samples: Vec<Sample>,
+    /// Median of the RTT samples the client's sessions took.
+    pub rtt_p50: Duration,
+    /// 95th percentile of those samples.
+    pub rtt_p95: Duration,
+    /// Bytes the client's sessions declared lost (and so sent again), over
+    /// bytes they sent, all sessions together.
+    pub retransmit_fraction: f64,
+    /// The application-limited phase, if the run had one.
+    pub app_phase: Option<AppPhaseReport>,
 }
 
 impl BulkReport {
@@ -196,6 +241,11 @@ pub struct BulkSender {
     pub sessions: Vec<SessionId>,
     message: Bytes,
     send_ahead: u64,
+    /// Application-limited phase: bytes per second, end, and bytes each
+    /// session queued in it.
+    app: Option<(u64, Instant)>,
+    app_queued: Vec<u64>,
+    next_wake: Option<Instant>,
 }
 
 impl BulkSender {
@@ -207,7 +257,15 @@ impl BulkSender {
             sessions: Vec::new(),
             message: Bytes::from_static(ZEROS.get(..n).unwrap_or(&[])),
             send_ahead,
+            app: None,
+            app_queued: Vec::new(),
+            next_wake: None,
         }
+    }
+
+    /// Sends only `rate` bits per second of small messages until `until`.
+    pub fn limit_until(&mut self, rate: u64, until: Instant) {
+        self.app = Some((rate / 8, until));
     }
 
     /// Opens a session to `peer` and queues its tag.
@@ -227,7 +285,29 @@ impl BulkSender {
         Ok(id)
     }
 
-    fn top_up(&self, ep: &mut Endpoint) {
+    fn top_up(&mut self, now: Instant, ep: &mut Endpoint) {
+        self.next_wake = None;
+        if let Some((rate, until)) = self.app {
+            if now < until {
+                self.app_queued.resize(self.sessions.len(), 0);
+                let due = rate.saturating_mul(now.as_micros()) / 1_000_000;
+                for (&id, queued) in self.sessions.iter().zip(self.app_queued.iter_mut()) {
+                    let Some(s) = ep.session_mut(id) else {
+                        continue;
+                    };
+                    while *queued < due {
+                        let m = Bytes::from_static(ZEROS.get(..APP_MESSAGE).unwrap_or(&[]));
+                        if s.send(0, m).is_err() {
+                            break;
+                        }
+                        *queued += APP_MESSAGE as u64;
+                    }
+                }
+                let step = (APP_MESSAGE as u64 * 1_000_000 / rate.max(1)).max(1);
+                self.next_wake = Some((now + Duration::from_micros(step)).min(until));
+                return;
+            }
+        }
         for &id in &self.sessions {
             let Some(s) = ep.session_mut(id) else {
                 continue;
@@ -242,9 +322,13 @@ impl BulkSender {
 }
 
 impl App for BulkSender {
-    fn on_wake(&mut self, _now: Instant, ep: &mut Endpoint) {
+    fn on_wake(&mut self, now: Instant, ep: &mut Endpoint) {
         while ep.poll_event().is_some() {}
-        self.top_up(ep);
+        self.top_up(now, ep);
+    }
+
+    fn wakeup(&self) -> Option<Instant> {
+        self.next_wake
     }
 }
 
@@ -387,10 +471,19 @@ pub fn run_bulk_with(
     net.set_path(CLIENT_ADDR, SERVER_ADDR, cfg.link)?;
 
     let start = Instant::ZERO;
-    let sender = BulkSender::new(cfg.message_size, cfg.send_ahead);
+    let mut sender = BulkSender::new(cfg.message_size, cfg.send_ahead);
+    let app_end = cfg.app_limited.map(|a| {
+        sender.limit_until(a.rate, start + a.duration);
+        start + a.duration
+    });
     let mut client = EndpointNode::new(client, CLIENT_ADDR, sender);
-    for _ in 0..cfg.sessions.max(1) {
-        client.with(|ep, app| app.connect(start, ep, SERVER_ADDR))?;
+    for i in 0..cfg.sessions.max(1) {
+        let id = client.with(|ep, app| app.connect(start, ep, SERVER_ADDR))?;
+        if let Some(&kind) = cfg.controllers.get(i) {
+            if let Some(s) = client.endpoint_mut().session_mut(id) {
+                s.set_congestion_controller(kind);
+            }
+        }
     }
     let server = EndpointNode::new(server, SERVER_ADDR, BulkReceiver::default());
     let mut nodes = [BulkNode::Client(client), BulkNode::Server(server)];
@@ -401,8 +494,25 @@ pub fn run_bulk_with(
     let mut next_sample = start;
     let mut samples = Vec::new();
     let mut now = start;
+    let mut rtt = RttLog::new(n);
+    let mut app_phase = app_end.map(|_| AppPhaseReport {
+        max_in_flight: alloc::vec![0; n],
+        cwnd_at_end: alloc::vec![0; n],
+        lost_at_end: alloc::vec![0; n],
+    });
     loop {
         let next = step(&mut net, &mut nodes, now)?;
+        if let BulkNode::Client(c) = &nodes[0] {
+            rtt.observe(c);
+            if let (Some(end), Some(phase)) = (app_end, app_phase.as_mut()) {
+                if now < end {
+                    phase.observe(c);
+                }
+                if now >= end && phase.cwnd_at_end.iter().all(|&w| w == 0) {
+                    phase.finish(c);
+                }
+            }
+        }
         if now >= next_sample {
             samples.push(sample(&nodes, now, n));
             next_sample = now + every;
@@ -410,13 +520,26 @@ pub fn run_bulk_with(
         if now >= end {
             break;
         }
-        now = next.unwrap_or(end).min(next_sample).min(end).max(now);
+        let mut wake = next.unwrap_or(end).min(next_sample).min(end);
+        if let Some(e) = app_end.filter(|&e| e > now) {
+            wake = wake.min(e);
+        }
+        now = wake.max(now);
     }
     let last = sample(&nodes, now, n);
     let (lost, sent) = client_counts(&nodes, n);
     let mtu_probes = client_probes(&nodes);
     let stats = net.stats(CLIENT_ADDR, SERVER_ADDR);
+    let (rtt_p50, rtt_p95) = rtt.percentiles();
+    let retransmit_fraction = match &nodes[0] {
+        BulkNode::Client(c) => retransmitted(c),
+        BulkNode::Server(_) => 0.0,
+    };
     Ok(BulkReport {
+        rtt_p50,
+        rtt_p95,
+        retransmit_fraction,
+        app_phase,
         link_rate: cfg.link.rate_bits_per_sec.unwrap_or(0),
         duration: now.saturating_duration_since(start),
         delivered: last.delivered,
@@ -429,21 +552,110 @@ pub fn run_bulk_with(
     })
 }
 
+/// Every RTT sample of the client's sessions, in microseconds.
+struct RttLog {
+    seen: Vec<u64>,
+    micros: Vec<u32>,
+}
+
+impl RttLog {
+    fn new(n: usize) -> Self {
+        RttLog {
+            seen: alloc::vec![0; n],
+            micros: Vec::new(),
+        }
+    }
+
+    fn observe(&mut self, c: &EndpointNode<BulkSender>) {
+        for (seen, id) in self.seen.iter_mut().zip(&c.app.sessions) {
+            let Some(p) = c.endpoint().session(*id).map(|s| s.congestion_stats()) else {
+                continue;
+            };
+            if p.rtt_samples != *seen {
+                *seen = p.rtt_samples;
+                let us = u32::try_from(p.latest_rtt.as_micros()).unwrap_or(u32::MAX);
+                self.micros.push(us);
+            }
+        }
+    }
+
+    fn percentiles(&mut self) -> (Duration, Duration) {
+        self.micros.sort_unstable();
+        let at = |q: usize| {
+            let len = self.micros.len();
+            if len == 0 {
+                return Duration::ZERO;
+            }
+            let i = ((len - 1) * q / 100).min(len - 1);
+            Duration::from_micros(u64::from(self.micros[i]))
+        };
+        (at(50), at(95))
+    }
+}
+
+impl AppPhaseReport {
+    fn observe(&mut self, c: &EndpointNode<BulkSender>) {
+        for (m, id) in self.max_in_flight.iter_mut().zip(&c.app.sessions) {
+            if let Some(s) = c.endpoint().session(*id) {
+                *m = (*m).max(s.congestion_stats().bytes_in_flight);
+            }
+        }
+    }
+
+    fn finish(&mut self, c: &EndpointNode<BulkSender>) {
+        for (i, id) in c.app.sessions.iter().enumerate() {
+            if let Some(s) = c.endpoint().session(*id) {
+                if let (Some(w), Some(l)) =
+                    (self.cwnd_at_end.get_mut(i), self.lost_at_end.get_mut(i))
+                {
+                    *w = s.congestion_stats().congestion_window.max(1);
+                    *l = s.stats().packets_lost;
+                }
+            }
+        }
+    }
+}
+
+fn retransmitted(c: &EndpointNode<BulkSender>) -> f64 {
+    let (mut lost, mut sent) = (0u64, 0u64);
+    for id in &c.app.sessions {
+        if let Some(s) = c.endpoint().session(*id) {
+            let st = s.stats();
+            lost += st.packets_lost;
+            sent += st.packets_sent;
+        }
+    }
+    if sent == 0 {
+        0.0
+    } else {
+        lost as f64 / sent as f64
+    }
+}
+
 fn sample(nodes: &[BulkNode; 2], at: Instant, n: usize) -> Sample {
     let mut delivered = alloc::vec![0; n];
     let mut cwnd = alloc::vec![0; n];
     let mut datagram_size = alloc::vec![0; n];
+    let mut pacing_rate = alloc::vec![0; n];
+    let mut delivery_rate = alloc::vec![0; n];
     for node in nodes {
         match node {
             BulkNode::Client(c) => {
-                for ((w, d), id) in cwnd
-                    .iter_mut()
-                    .zip(datagram_size.iter_mut())
-                    .zip(&c.app.sessions)
-                {
-                    if let Some(s) = c.endpoint().session(*id) {
-                        *w = s.stats().congestion_window;
-                        *d = s.datagram_size();
+                for (i, id) in c.app.sessions.iter().enumerate() {
+                    let Some(s) = c.endpoint().session(*id) else {
+                        continue;
+                    };
+                    let p = s.congestion_stats();
+                    if let (Some(w), Some(r), Some(d), Some(size)) = (
+                        cwnd.get_mut(i),
+                        pacing_rate.get_mut(i),
+                        delivery_rate.get_mut(i),
+                        datagram_size.get_mut(i),
+                    ) {
+                        *w = p.congestion_window;
+                        *r = p.pacing_rate;
+                        *d = p.delivery_rate;
+                        *size = s.datagram_size();
                     }
                 }
             }
@@ -459,6 +671,8 @@ fn sample(nodes: &[BulkNode; 2], at: Instant, n: usize) -> Sample {
         delivered,
         cwnd,
         datagram_size,
+        pacing_rate,
+        delivery_rate,
     }
 }
 
@@ -506,6 +720,10 @@ mod tests {
             datagram_size: Vec::new(),
             mtu_probes: (0, 0),
             samples: Vec::new(),
+            rtt_p50: Duration::ZERO,
+            rtt_p95: Duration::ZERO,
+            retransmit_fraction: 0.0,
+            app_phase: None,
         }
     }
 

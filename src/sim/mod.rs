@@ -55,8 +55,8 @@ mod network;
 
 pub use attacker::{AttackStats, Attacker, Tap};
 pub use bulk::{
-    run_bulk, run_bulk_with, BulkConfig, BulkError, BulkReceiver, BulkReport, BulkSender, Sample,
-    CLIENT_ADDR, SERVER_ADDR,
+    run_bulk, run_bulk_with, AppLimited, AppPhaseReport, BulkConfig, BulkError, BulkReceiver,
+    BulkReport, BulkSender, Sample, CLIENT_ADDR, SERVER_ADDR,
 };
 pub use config::{
     BurstLoss, ConfigError, LinkConfig, ProbabilityField, DEFAULT_MTU, DEFAULT_QUEUE_BYTES,

@@ -251,6 +251,14 @@ impl Controller for Cubic {
     fn in_recovery(&self, sent_time: Instant) -> bool {
         self.recovery.covers(sent_time)
     }
+
+    fn phase(&self) -> &'static str {
+        if self.window < self.ssthresh {
+            "slow_start"
+        } else {
+            "congestion_avoidance"
+        }
+    }
 }
 
 /// Largest `x` with `x^3 <= n`, by binary search (no floats, no `libm`).

@@ -1,17 +1,29 @@
-//! Congestion control: the interface every controller implements, and the
-//! enum that selects one without boxing.
+//! Congestion control: the interface every controller implements, the
+//! delivery-rate sampler they share, and the enum that selects one without
+//! boxing.
 //!
 //! Owns: the contract between loss detection ([`crate::recovery::Recovery`])
-//! and a window-based controller: acknowledged bytes, congestion events
-//! (at most one reduction per round trip), persistent congestion.
-//! Never: tracks packets itself or decides what is lost; a controller only
-//! turns those signals into a window, in bytes.
+//! and a controller: acknowledged bytes (with whether the sender was using
+//! its window), lost bytes, delivery-rate samples, congestion events (at
+//! most one reduction per round trip), persistent congestion; and what a
+//! controller gives back: a window in bytes and, optionally, a pacing rate.
+//! Never: tracks packets itself or decides what is lost.
+//!
+//! Application-limited rule (RFC 9002 section 7.8), kept by every
+//! controller: an acknowledgement reported with `app_limited` set never
+//! grows the window. Recovery sets it for packets sent while the sender was
+//! not using its window: less than half of it in flight, or inside a
+//! delivery-rate application-limited mark (nothing to send, flow control).
 
+pub mod bbr;
 pub mod cubic;
+pub mod delivery_rate;
 pub mod new_reno;
 mod slow_start;
 
+pub use bbr::{Bbr, BbrPhase};
 pub use cubic::Cubic;
+pub use delivery_rate::{DeliveryRate, RateSample, Snapshot};
 pub use new_reno::NewReno;
 pub(crate) use slow_start::SlowStartExit;
 
@@ -45,8 +57,42 @@ pub trait Controller {
     /// the path must be probed again from the minimum window.
     fn on_congestion_event(&mut self, now: Instant, sent_time: Instant, persistent: bool);
 
+    /// An ack-eliciting packet of `bytes` bytes was declared lost; when it
+    /// was sent, `in_flight_at_send` bytes were in flight (itself included).
+    /// Called for every such packet, congestion or not, before
+    /// [`Controller::on_congestion_event`].
+    fn on_packet_lost(&mut self, _bytes: u64, _in_flight_at_send: u64) {}
+
+    /// An acknowledgement frame was processed at `now` (its packets acked,
+    /// its losses reported): the delivery-rate sample it gave, and what is
+    /// in flight now.
+    fn on_rate_sample(
+        &mut self,
+        _now: Instant,
+        _sample: &RateSample,
+        _in_flight: u64,
+        _rtt: &RttEstimator,
+    ) {
+    }
+
     /// Congestion window in bytes.
     fn window(&self) -> u64;
+
+    /// The rate to pace at, in bytes per second, if the controller models
+    /// one; `None` leaves pacing to the window (`5/4 * window / srtt`).
+    fn pacing_rate(&self) -> Option<u64> {
+        None
+    }
+
+    /// The controller's delivery-rate (bottleneck) estimate in bytes per
+    /// second, if it keeps one.
+    fn delivery_rate(&self) -> Option<u64> {
+        None
+    }
+
+    /// A short name of what the controller is doing (`"slow_start"`,
+    /// `"congestion_avoidance"`, `"probe_bw_up"`, ...), for traces.
+    fn phase(&self) -> &'static str;
 
     /// True while the window grows exponentially (below the slow-start
     /// threshold).
@@ -65,6 +111,8 @@ pub enum AnyController {
     NewReno(NewReno),
     /// CUBIC.
     Cubic(Cubic),
+    /// BBR-style model-based control.
+    Bbr(Bbr),
 }
 
 impl AnyController {
@@ -74,7 +122,14 @@ impl AnyController {
         match config.controller {
             ControllerKind::NewReno => AnyController::NewReno(NewReno::new(limits)),
             ControllerKind::Cubic => AnyController::Cubic(Cubic::new(limits)),
+            ControllerKind::Bbr => AnyController::Bbr(Bbr::new(limits, config.initial_rtt)),
         }
+    }
+
+    /// Starts over on a new path: the same kind of controller, fresh from
+    /// `config` (window, model, phase), as at session start.
+    pub fn reset(&mut self, config: &RecoveryConfig) {
+        *self = AnyController::new(config);
     }
 
     /// The datagram size changed: see [`Cubic::set_datagram_size`].
@@ -82,6 +137,7 @@ impl AnyController {
         match self {
             AnyController::NewReno(c) => c.set_datagram_size(bytes),
             AnyController::Cubic(c) => c.set_datagram_size(bytes),
+            AnyController::Bbr(c) => c.set_datagram_size(bytes),
         }
     }
 
@@ -89,6 +145,7 @@ impl AnyController {
         match self {
             AnyController::NewReno(c) => c,
             AnyController::Cubic(c) => c,
+            AnyController::Bbr(c) => c,
         }
     }
 
@@ -96,6 +153,7 @@ impl AnyController {
         match self {
             AnyController::NewReno(c) => c,
             AnyController::Cubic(c) => c,
+            AnyController::Bbr(c) => c,
         }
     }
 }
@@ -122,8 +180,34 @@ impl Controller for AnyController {
             .on_congestion_event(now, sent_time, persistent)
     }
 
+    fn on_packet_lost(&mut self, bytes: u64, in_flight_at_send: u64) {
+        self.inner_mut().on_packet_lost(bytes, in_flight_at_send)
+    }
+
+    fn on_rate_sample(
+        &mut self,
+        now: Instant,
+        sample: &RateSample,
+        in_flight: u64,
+        rtt: &RttEstimator,
+    ) {
+        self.inner_mut().on_rate_sample(now, sample, in_flight, rtt)
+    }
+
     fn window(&self) -> u64 {
         self.inner().window()
+    }
+
+    fn pacing_rate(&self) -> Option<u64> {
+        self.inner().pacing_rate()
+    }
+
+    fn delivery_rate(&self) -> Option<u64> {
+        self.inner().delivery_rate()
+    }
+
+    fn phase(&self) -> &'static str {
+        self.inner().phase()
     }
 
     fn in_slow_start(&self) -> bool {
@@ -239,10 +323,26 @@ mod tests {
             ..RecoveryConfig::default()
         });
         assert!(matches!(reno, AnyController::NewReno(_)));
-        let cubic = AnyController::new(&RecoveryConfig::default());
+        let cubic = AnyController::new(&RecoveryConfig {
+            controller: ControllerKind::Cubic,
+            ..RecoveryConfig::default()
+        });
         assert!(matches!(cubic, AnyController::Cubic(_)));
         assert_eq!(cubic.window(), 14_520);
         assert!(cubic.in_slow_start());
+        assert_eq!(cubic.phase(), "slow_start");
+        assert_eq!(cubic.pacing_rate(), None);
+        let mut bbr = AnyController::new(&RecoveryConfig::default());
+        assert!(matches!(bbr, AnyController::Bbr(_)), "the default");
+        assert_eq!(bbr.phase(), "startup");
+        // Start-up paces 2.77 initial windows per initial RTT (100 ms):
+        // 14 520 * 2.77 / 0.1 s.
+        assert_eq!(bbr.pacing_rate(), Some(402_204));
+        bbr.reset(&RecoveryConfig {
+            controller: ControllerKind::NewReno,
+            ..RecoveryConfig::default()
+        });
+        assert!(matches!(bbr, AnyController::NewReno(_)));
     }
 
     #[test]

@@ -109,6 +109,14 @@ impl Controller for NewReno {
     fn in_recovery(&self, sent_time: Instant) -> bool {
         self.recovery.covers(sent_time)
     }
+
+    fn phase(&self) -> &'static str {
+        if self.window < self.ssthresh {
+            "slow_start"
+        } else {
+            "congestion_avoidance"
+        }
+    }
 }
 
 #[cfg(test)]

@@ -96,8 +96,9 @@ fn loss_by_packet_threshold_then_by_time_threshold() {
         (2, 3, 3000)
     );
     assert_eq!(s.congestion_events, 1, "both losses belong to one round");
-    // Slow start to 12 000 on the two acks, then halved once.
-    assert_eq!(r.congestion_window(), 6000);
+    // Never more than half the window in flight: no growth (RFC 9002
+    // section 7.8), then halved once.
+    assert_eq!(r.congestion_window(), 5000);
 }
 
 #[test]
@@ -296,7 +297,8 @@ fn short_loss_span_is_not_persistent() {
     send(&mut r, t(200), 1..6);
     let _ = ack(&mut r, t(400), &[5..6]);
     assert_eq!(r.stats().persistent_congestion_events, 0);
-    assert_eq!(r.congestion_window(), 6000);
+    // Halved once; the window had not grown (never half of it in use).
+    assert_eq!(r.congestion_window(), 5000);
 }
 
 #[test]
@@ -468,6 +470,8 @@ fn loss_timer_with_a_fractional_microsecond_delay_fires_and_moves_on() {
 fn isolated_loss_without_queueing_keeps_the_window_with_queueing_shrinks_it() {
     let cfg = RecoveryConfig {
         max_datagram_size: 1000,
+        // The loss signal is read by the window-based controllers.
+        controller: ControllerKind::Cubic,
         ..RecoveryConfig::default()
     };
     let run = |second_rtt_ms: u64| {
@@ -533,4 +537,43 @@ fn a_spurious_loss_switches_to_loss_by_age_and_widens_the_time_threshold() {
     let mut out = Vec::new();
     r.on_timeout(due, &mut out);
     assert_eq!(out, vec![Outcome::Lost(11)]);
+}
+
+#[test]
+fn a_window_not_in_use_does_not_grow() {
+    // 3 packets at a time against a 10 000-byte window, for 50 round trips:
+    // an application-limited sender. The window stays put.
+    let mut r = rec();
+    let mut pn = 0;
+    for round in 0..50 {
+        send(&mut r, t(100 * round), pn..pn + 3);
+        let _ = ack(&mut r, t(100 * round + 50), &[pn..pn + 3]);
+        pn += 3;
+    }
+    assert_eq!(r.congestion_window(), 10_000);
+    // Filling the window (10 in flight) lets it grow again.
+    send(&mut r, t(5000), pn..pn + 10);
+    let _ = ack(&mut r, t(5050), &[pn..pn + 10]);
+    assert_eq!(r.congestion_window(), 20_000, "slow start resumes");
+}
+
+#[test]
+fn delivery_rate_and_app_limited_marks_reach_the_sample() {
+    let mut r = rec();
+    // Ten packets at once, acknowledged 100 ms later in one frame.
+    send(&mut r, t(0), 0..10);
+    let _ = ack(&mut r, t(100), &[0..10]);
+    assert_eq!(r.delivery_rate(), 10_000 * 10, "10 000 bytes in 100 ms");
+    // Nothing to send with room in the window: the next packets carry the
+    // application-limited mark, and their samples say so.
+    r.set_app_limited(true);
+    send(&mut r, t(100), 10..11);
+    let _ = ack(&mut r, t(200), &[10..11]);
+    assert!(r.rate.last().app_limited);
+    send(&mut r, t(200), 11..12);
+    let _ = ack(&mut r, t(300), &[11..12]);
+    assert!(
+        !r.rate.last().app_limited,
+        "mark cleared once delivered past it"
+    );
 }

@@ -1,0 +1,583 @@
+//! A BBR-style controller: a model of the path (its bottleneck rate and
+//! its minimum round trip) built from delivery-rate samples, a pacing rate
+//! and a window taken from that model, and probing cycles that keep the
+//! model current. The ideas follow draft-ietf-ccwg-bbr (BBRv3); the design
+//! choices below that differ are this crate's, with the reasons.
+//!
+//! Owns: the phases (start-up, drain, the four-part bandwidth probing cycle,
+//! min-RTT probing), the bandwidth filter (the largest delivery rate over
+//! the current and the previous probing cycle), the minimum RTT and its
+//! age, the upper and lower inflight bounds, the per-round loss accounting
+//! and the pacing rate.
+//! Never: tracks packets, measures rates itself (the shared
+//! [`super::delivery_rate`] sampler does), reads a clock, or uses floating
+//! point: rates are bytes per second, gains integer percentages.
+//!
+//! # Phases
+//! - start-up: pacing at 2.77x the estimate, window growing with what is
+//!   acknowledged, until the estimate stops growing by 25 % for three
+//!   rounds, or a round's loss is congestive;
+//! - drain: pacing at 0.35x until what is in flight fits one BDP;
+//! - probing cycle: DOWN (0.9x, until in flight is at most one BDP and
+//!   below the upper bound's headroom), CRUISE (1.0x, the lower bounds
+//!   react to congestive loss), REFILL (1.0x for one round with the lower
+//!   bounds lifted), UP (1.25x, the upper bound raised by a doubling step
+//!   each round, until a congestive round or 1.25 BDP in flight). A cycle
+//!   probes again after 2-3 s or 63 rounds, whichever comes first (the
+//!   second keeps it fair to Reno/CUBIC flows on short paths);
+//! - min-RTT probing: when the minimum RTT is 10 s old, the window drops to
+//!   half a BDP for 200 ms and a round, so queues drain and the floor is
+//!   measured again.
+//!
+//! # Telling congestion from random loss (this crate's design)
+//! BBRv3 reacts when more than 2 % of a round's packets are lost. On a link
+//! that drops 5-20 % at random every round is over that, and the lower
+//! bounds then shrink the rate round after round (each round's delivery
+//! rate is itself cut by the loss). Here a round's loss is congestive only
+//! when both
+//! - the round saw a **queue**: its largest RTT sample exceeded the minimum
+//!   by 1/16 of it (at least 1 ms). A drop-tail queue that overflows has
+//!   filled first; random loss comes without delay; and
+//! - its loss fraction exceeds the path's **baseline** loss by 2 points:
+//!   the baseline is the loss fraction of rounds that saw no queue (a
+//!   running mean over the first eight, then a moving average of weight
+//!   1/8), so random loss raises it and stops counting, while a queue
+//!   overflow is a jump above it.
+//!
+//! A buffer too shallow to show as delay (under 1/16 of the RTT) leaves
+//! only the other signals: start-up still ends when the estimate stops
+//! growing, and the bounds still follow the delivery rate.
+//! Random loss then costs only its retransmissions; a real overflow still
+//! sets the upper bound (while probing) or cuts the lower bounds (while
+//! cruising) at once.
+//!
+//! Delivery-rate samples count only what arrived, so with a baseline loss
+//! `b` they measure `(1 - b)` of what the path carries: the model divides
+//! its estimate by `1 - b` (b at most 30 %) before pacing and sizing the
+//! window. Without that, a flow on a lossy link paces below the link by the
+//! loss rate and its estimate can only grow by `1.25 * (1 - b)` per probe.
+//! If part of the baseline were in fact congestion, the extra rate builds a
+//! queue, and the next loss above the baseline is read as congestion.
+//!
+//! # Other choices
+//! - In cruise the window keeps 15 % headroom below the upper bound, but
+//!   never less than one BDP: pacing at the estimate already keeps the queue
+//!   empty, and a window below one BDP would leave the link idle.
+//! - The probe wait is spread over 2-3 s by a hash of the round count and
+//!   the bytes delivered, not a random draw, so runs replay exactly.
+
+use core::time::Duration;
+
+use super::delivery_rate::RateSample;
+use super::{mul_div, Controller, RecoveryPeriod, WindowLimits};
+use crate::recovery::rtt::RttEstimator;
+use crate::recovery::to_u64;
+use crate::time::Instant;
+
+/// Gains, in per cent.
+const STARTUP_PACING: u64 = 277;
+const DRAIN_PACING: u64 = 35;
+const UP_PACING: u64 = 125;
+const DOWN_PACING: u64 = 90;
+const CWND_GAIN: u64 = 200;
+/// Pacing runs 1 % below the modelled rate, so the estimate's own error
+/// does not build a queue.
+const PACING_MARGIN: u64 = 99;
+/// Start-up ends when the estimate grew less than this (per cent) for
+/// [`FULL_BW_ROUNDS`] rounds.
+const FULL_BW_GROWTH: u64 = 125;
+const FULL_BW_ROUNDS: u32 = 3;
+/// A round is congestive when its loss exceeds the baseline by this many
+/// thousandths and a queue showed.
+const LOSS_THRESH_PM: u64 = 20;
+/// The baseline is a running mean over its first rounds, then a moving
+/// average with this weight.
+const BASELINE_WEIGHT: u64 = 8;
+/// Highest baseline loss believed to be random, in thousandths.
+const MAX_BASELINE_PM: u64 = 300;
+/// Multiplicative decrease of the bounds on a congestive round, per cent.
+const BETA: u64 = 70;
+/// Share of the upper bound used while cruising, per cent.
+const HEADROOM: u64 = 85;
+/// Minimum-RTT filter window; its expiry starts min-RTT probing.
+const MIN_RTT_WINDOW: Duration = Duration::from_secs(10);
+const PROBE_RTT_DURATION: Duration = Duration::from_millis(200);
+/// Probe wait: this plus up to [`PROBE_WAIT_SPREAD_MS`].
+const PROBE_WAIT_BASE: Duration = Duration::from_secs(2);
+const PROBE_WAIT_SPREAD_MS: u64 = 1000;
+/// Rounds after which a cycle probes whatever the clock says.
+const MAX_PROBE_ROUNDS: u64 = 63;
+/// Smallest window, in datagrams.
+const MIN_CWND_PACKETS: u64 = 4;
+/// Extra window over `gain * BDP`, in datagrams (delayed and aggregated
+/// acknowledgements).
+const QUANTA_PACKETS: u64 = 3;
+
+/// What the controller is doing; [`Bbr::phase_name`] spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BbrPhase {
+    /// Exponential search for the bottleneck rate.
+    Startup,
+    /// Draining the queue start-up built.
+    Drain,
+    /// Probing cycle: draining below the estimate.
+    ProbeBwDown,
+    /// Probing cycle: sending at the estimate.
+    ProbeBwCruise,
+    /// Probing cycle: one round at the estimate with the lower bounds lifted.
+    ProbeBwRefill,
+    /// Probing cycle: sending above the estimate.
+    ProbeBwUp,
+    /// Measuring the minimum RTT with a small window.
+    ProbeRtt,
+}
+
+/// Round-trip accounting, reset at each round start.
+#[derive(Clone, Copy, Debug, Default)]
+struct Round {
+    /// Total delivered when the round began.
+    delivered_start: u64,
+    lost: u64,
+    /// Largest in-flight at send of a packet lost in the round.
+    lost_inflight: u64,
+    max_rtt: Duration,
+    /// Largest valid delivery rate and delivered-bytes of the round.
+    bw: u64,
+    inflight: u64,
+}
+
+/// BBR-style congestion control.
+#[derive(Clone, Debug)]
+pub struct Bbr {
+    limits: WindowLimits,
+    phase: BbrPhase,
+    cwnd: u64,
+    /// Bytes per second.
+    pacing_rate: u64,
+    /// Largest delivery rate of the current and of the previous cycle.
+    bw: [u64; 2],
+    /// Lower bounds (`u64::MAX` when lifted) and upper bound (`u64::MAX`
+    /// until a congestive round sets it).
+    bw_lo: u64,
+    inflight_lo: u64,
+    inflight_hi: u64,
+    min_rtt: Option<Duration>,
+    min_rtt_stamp: Instant,
+    next_round_delivered: u64,
+    round_count: u64,
+    round: Round,
+    /// Smoothed loss fraction of non-congestive rounds, in thousandths.
+    baseline_pm: u64,
+    /// Rounds the baseline was computed from (counting from 1).
+    baseline_rounds: u64,
+    full_bw: u64,
+    full_bw_count: u32,
+    filled_pipe: bool,
+    cycle_start: Instant,
+    cycle_round: u64,
+    probe_wait: Duration,
+    phase_round: u64,
+    up_step: u64,
+    probe_rtt_done: Option<Instant>,
+    probe_rtt_round_done: bool,
+    /// Acknowledged bytes of window-limited packets since the last sample.
+    growth: u64,
+    recovery: RecoveryPeriod,
+}
+
+impl Bbr {
+    /// A controller in start-up, with `limits` and the RTT assumed before
+    /// the first sample.
+    pub fn new(limits: WindowLimits, initial_rtt: Duration) -> Self {
+        let mut b = Bbr {
+            limits,
+            phase: BbrPhase::Startup,
+            cwnd: limits.initial,
+            pacing_rate: 0,
+            bw: [0; 2],
+            bw_lo: u64::MAX,
+            inflight_lo: u64::MAX,
+            inflight_hi: u64::MAX,
+            min_rtt: None,
+            min_rtt_stamp: Instant::ZERO,
+            next_round_delivered: 0,
+            round_count: 0,
+            round: Round::default(),
+            baseline_pm: 0,
+            baseline_rounds: 1,
+            full_bw: 0,
+            full_bw_count: 0,
+            filled_pipe: false,
+            cycle_start: Instant::ZERO,
+            cycle_round: 0,
+            probe_wait: PROBE_WAIT_BASE,
+            phase_round: 0,
+            up_step: limits.datagram,
+            probe_rtt_done: None,
+            probe_rtt_round_done: false,
+            growth: 0,
+            recovery: RecoveryPeriod::default(),
+        };
+        b.pacing_rate = b.initial_pacing(initial_rtt);
+        b
+    }
+
+    /// The current phase.
+    pub fn bbr_phase(&self) -> BbrPhase {
+        self.phase
+    }
+
+    /// The phase as a short name (`"startup"`, `"probe_bw_up"`, ...).
+    pub fn phase_name(&self) -> &'static str {
+        match self.phase {
+            BbrPhase::Startup => "startup",
+            BbrPhase::Drain => "drain",
+            BbrPhase::ProbeBwDown => "probe_bw_down",
+            BbrPhase::ProbeBwCruise => "probe_bw_cruise",
+            BbrPhase::ProbeBwRefill => "probe_bw_refill",
+            BbrPhase::ProbeBwUp => "probe_bw_up",
+            BbrPhase::ProbeRtt => "probe_rtt",
+        }
+    }
+
+    /// The bottleneck rate estimate, bytes per second (0 before a sample).
+    pub fn max_bw(&self) -> u64 {
+        self.bw[0].max(self.bw[1])
+    }
+
+    /// The rate the model sends at: the estimate under the lower bound,
+    /// divided by the share of packets the path's random loss lets through
+    /// (see the module notes).
+    pub fn bw(&self) -> u64 {
+        let bw = self.max_bw().min(self.bw_lo);
+        mul_div(bw, 1000, 1000 - self.baseline_pm.min(MAX_BASELINE_PM))
+    }
+
+    /// The minimum RTT the model holds.
+    pub fn min_rtt(&self) -> Option<Duration> {
+        self.min_rtt
+    }
+
+    /// The upper inflight bound (`u64::MAX` while unset).
+    pub fn inflight_hi(&self) -> u64 {
+        self.inflight_hi
+    }
+
+    /// The baseline (random) loss the model attributes to the path, in
+    /// thousandths.
+    pub fn baseline_loss_pm(&self) -> u64 {
+        self.baseline_pm
+    }
+
+    /// The datagram size changed (path MTU discovery): the window unit and
+    /// minimum follow; the window in bytes is kept.
+    pub fn set_datagram_size(&mut self, bytes: u64) {
+        self.limits = self.limits.with_datagram(bytes);
+        self.cwnd = self.cwnd.max(self.min_cwnd());
+    }
+
+    fn min_cwnd(&self) -> u64 {
+        self.limits
+            .datagram
+            .saturating_mul(MIN_CWND_PACKETS)
+            .max(self.limits.minimum)
+    }
+
+    fn initial_pacing(&self, rtt: Duration) -> u64 {
+        let micros = rtt.as_micros().max(1);
+        let rate = u128::from(self.limits.initial)
+            .saturating_mul(u128::from(STARTUP_PACING))
+            .saturating_mul(10_000)
+            / micros;
+        u64::try_from(rate).unwrap_or(u64::MAX)
+    }
+
+    /// `gain` per cent of the bandwidth-delay product, or `None` before a
+    /// model exists.
+    fn bdp(&self, gain: u64) -> Option<u64> {
+        let rtt = self.min_rtt?;
+        let bw = self.bw();
+        if bw == 0 {
+            return None;
+        }
+        let bytes = u128::from(bw).saturating_mul(rtt.as_micros()) / 1_000_000;
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        Some(mul_div(bytes, gain, 100))
+    }
+
+    fn update_min_rtt(&mut self, now: Instant, rtt: Duration) -> bool {
+        let expired = self
+            .min_rtt
+            .is_some_and(|_| now.saturating_duration_since(self.min_rtt_stamp) > MIN_RTT_WINDOW);
+        if rtt.is_zero() {
+            return expired;
+        }
+        if self.min_rtt.is_none_or(|m| rtt <= m) || expired {
+            self.min_rtt = Some(rtt);
+            self.min_rtt_stamp = now;
+        }
+        expired
+    }
+
+    /// A new probing cycle begins (entering DOWN): the bandwidth filter
+    /// moves on one cycle.
+    fn start_cycle_marker(&mut self) {
+        self.bw[1] = self.bw[0];
+        self.bw[0] = 0;
+        self.cycle_round = self.round_count;
+        self.phase_round = self.round_count;
+        let spread = (self
+            .round_count
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(self.next_round_delivered)
+            >> 20)
+            % PROBE_WAIT_SPREAD_MS;
+        self.probe_wait = PROBE_WAIT_BASE + Duration::from_millis(spread);
+    }
+
+    fn enter(&mut self, phase: BbrPhase, now: Instant) {
+        self.phase = phase;
+        self.phase_round = self.round_count;
+        match phase {
+            BbrPhase::ProbeBwDown => {
+                self.start_cycle_marker();
+                self.cycle_start = now;
+            }
+            BbrPhase::ProbeBwRefill => {
+                self.bw_lo = u64::MAX;
+                self.inflight_lo = u64::MAX;
+                self.up_step = self.limits.datagram;
+            }
+            _ => {}
+        }
+    }
+
+    fn time_to_probe(&self, now: Instant) -> bool {
+        let rounds = self.round_count.saturating_sub(self.cycle_round);
+        let bdp_packets = self.bdp(100).unwrap_or(0) / self.limits.datagram.max(1);
+        now.saturating_duration_since(self.cycle_start) >= self.probe_wait
+            || rounds >= MAX_PROBE_ROUNDS.min(bdp_packets.max(1))
+    }
+
+    fn advance(&mut self, now: Instant, in_flight: u64, round_start: bool, probe_rtt_due: bool) {
+        let bdp = self.bdp(100);
+        match self.phase {
+            BbrPhase::Startup => {}
+            BbrPhase::Drain => {
+                if bdp.is_none_or(|b| in_flight <= b) {
+                    self.enter(BbrPhase::ProbeBwDown, now);
+                }
+            }
+            BbrPhase::ProbeBwDown => {
+                if self.time_to_probe(now) {
+                    self.enter(BbrPhase::ProbeBwRefill, now);
+                } else if bdp.is_none_or(|b| in_flight <= b.min(self.headroom_bound(b))) {
+                    self.enter(BbrPhase::ProbeBwCruise, now);
+                }
+            }
+            BbrPhase::ProbeBwCruise => {
+                if self.time_to_probe(now) {
+                    self.enter(BbrPhase::ProbeBwRefill, now);
+                }
+            }
+            BbrPhase::ProbeBwRefill => {
+                if round_start && self.round_count > self.phase_round {
+                    self.enter(BbrPhase::ProbeBwUp, now);
+                }
+            }
+            BbrPhase::ProbeBwUp => {
+                let target = self.bdp(UP_PACING).unwrap_or(0);
+                if round_start && self.round_count > self.phase_round && in_flight >= target {
+                    self.enter(BbrPhase::ProbeBwDown, now);
+                }
+            }
+            BbrPhase::ProbeRtt => {
+                let cap = self.probe_rtt_cwnd();
+                match self.probe_rtt_done {
+                    None if in_flight <= cap => {
+                        self.probe_rtt_done = Some(now + PROBE_RTT_DURATION);
+                        self.probe_rtt_round_done = false;
+                        self.phase_round = self.round_count;
+                    }
+                    None => {}
+                    Some(done) => {
+                        if round_start && self.round_count > self.phase_round {
+                            self.probe_rtt_round_done = true;
+                        }
+                        if self.probe_rtt_round_done && now >= done {
+                            self.min_rtt_stamp = now;
+                            self.probe_rtt_done = None;
+                            self.bw_lo = u64::MAX;
+                            self.inflight_lo = u64::MAX;
+                            if self.filled_pipe {
+                                self.enter(BbrPhase::ProbeBwDown, now);
+                            } else {
+                                self.enter(BbrPhase::Startup, now);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if probe_rtt_due && self.phase != BbrPhase::ProbeRtt {
+            self.enter(BbrPhase::ProbeRtt, now);
+            self.probe_rtt_done = None;
+        }
+    }
+
+    /// The upper bound with cruising headroom, never below one BDP.
+    fn headroom_bound(&self, bdp: u64) -> u64 {
+        if self.inflight_hi == u64::MAX {
+            return u64::MAX;
+        }
+        mul_div(self.inflight_hi, HEADROOM, 100).max(bdp)
+    }
+
+    fn probe_rtt_cwnd(&self) -> u64 {
+        self.bdp(50).unwrap_or(0).max(self.min_cwnd())
+    }
+
+    fn pacing_gain(&self) -> u64 {
+        match self.phase {
+            BbrPhase::Startup => STARTUP_PACING,
+            BbrPhase::Drain => DRAIN_PACING,
+            BbrPhase::ProbeBwDown => DOWN_PACING,
+            BbrPhase::ProbeBwUp => UP_PACING,
+            BbrPhase::ProbeBwCruise | BbrPhase::ProbeBwRefill | BbrPhase::ProbeRtt => 100,
+        }
+    }
+
+    fn set_pacing_rate(&mut self, srtt: Duration) {
+        let bw = self.bw();
+        if bw == 0 {
+            self.pacing_rate = self.pacing_rate.max(self.initial_pacing(srtt));
+            return;
+        }
+        let rate = mul_div(mul_div(bw, self.pacing_gain(), 100), PACING_MARGIN, 100);
+        if self.filled_pipe || rate > self.pacing_rate {
+            self.pacing_rate = rate;
+        }
+    }
+
+    fn set_cwnd(&mut self, total_delivered: u64) {
+        let growth = core::mem::take(&mut self.growth);
+        let quanta = self.limits.datagram.saturating_mul(QUANTA_PACKETS);
+        match self.bdp(CWND_GAIN) {
+            Some(target) => {
+                let target = target.saturating_add(quanta);
+                if self.filled_pipe {
+                    self.cwnd = self.cwnd.saturating_add(growth).min(target);
+                } else if self.cwnd < target || total_delivered < self.limits.initial {
+                    self.cwnd = self.cwnd.saturating_add(growth);
+                }
+            }
+            None => self.cwnd = self.cwnd.saturating_add(growth),
+        }
+        let bdp = self.bdp(100).unwrap_or(0);
+        let hi = match self.phase {
+            BbrPhase::ProbeBwDown | BbrPhase::ProbeBwCruise => self.headroom_bound(bdp),
+            _ => self.inflight_hi,
+        };
+        let mut cap = hi.min(self.inflight_lo);
+        if self.phase == BbrPhase::ProbeRtt {
+            cap = cap.min(self.probe_rtt_cwnd());
+        }
+        self.cwnd = self.cwnd.min(cap).max(self.min_cwnd());
+    }
+}
+
+impl Controller for Bbr {
+    fn on_packet_sent(&mut self, _now: Instant, _bytes: usize) {}
+
+    fn on_ack(
+        &mut self,
+        _now: Instant,
+        _sent_time: Instant,
+        bytes: usize,
+        _rtt: &RttEstimator,
+        app_limited: bool,
+    ) {
+        if !app_limited {
+            self.growth = self.growth.saturating_add(to_u64(bytes));
+        }
+    }
+
+    fn on_packet_lost(&mut self, bytes: u64, in_flight_at_send: u64) {
+        self.round.lost = self.round.lost.saturating_add(bytes);
+        self.round.lost_inflight = self.round.lost_inflight.max(in_flight_at_send);
+    }
+
+    fn on_rate_sample(
+        &mut self,
+        now: Instant,
+        rs: &RateSample,
+        in_flight: u64,
+        rtt: &RttEstimator,
+    ) {
+        let latest = if rtt.has_sample() {
+            rtt.latest()
+        } else {
+            Duration::ZERO
+        };
+        let probe_rtt_due = self.update_min_rtt(now, latest);
+        let rate = if rs.is_valid() { rs.rate() } else { 0 };
+        if rate > 0 && (rate >= self.max_bw() || !rs.app_limited) {
+            self.bw[0] = self.bw[0].max(rate);
+        }
+        // A sample that starts a round belongs to the new one.
+        let round_start = rs.prior_delivered >= self.next_round_delivered;
+        if round_start {
+            self.next_round_delivered = rs.total_delivered;
+            self.round_count += 1;
+            self.end_round(now, rs, in_flight);
+        }
+        self.round.max_rtt = self.round.max_rtt.max(latest);
+        if rate > 0 {
+            self.round.bw = self.round.bw.max(rate);
+            self.round.inflight = self.round.inflight.max(rs.delivered);
+        }
+        self.advance(now, in_flight, round_start, probe_rtt_due);
+        self.set_pacing_rate(rtt.smoothed());
+        self.set_cwnd(rs.total_delivered);
+    }
+
+    fn on_congestion_event(&mut self, now: Instant, sent_time: Instant, persistent: bool) {
+        // Loss is read per round in `end_round`; only the bookkeeping of
+        // "one event per round trip" and persistent congestion act here.
+        self.recovery.enter(now, sent_time);
+        if persistent {
+            self.cwnd = self.min_cwnd();
+            self.bw_lo = u64::MAX;
+            self.inflight_lo = u64::MAX;
+            self.recovery.reset();
+        }
+    }
+
+    fn window(&self) -> u64 {
+        self.cwnd
+    }
+
+    fn in_slow_start(&self) -> bool {
+        self.phase == BbrPhase::Startup
+    }
+
+    fn in_recovery(&self, sent_time: Instant) -> bool {
+        self.recovery.covers(sent_time)
+    }
+
+    fn pacing_rate(&self) -> Option<u64> {
+        Some(self.pacing_rate)
+    }
+
+    fn phase(&self) -> &'static str {
+        self.phase_name()
+    }
+
+    fn delivery_rate(&self) -> Option<u64> {
+        Some(self.bw())
+    }
+}
+
+mod rounds;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! BBR's round-trip accounting: what a round that just ended says about
+//! the path, and the reaction to a congestive one.
+//!
+//! Owns: the loss classification (baseline random loss, the 2-point and
+//! 3-sigma margin, queue evidence), start-up's "the estimate stopped
+//! growing" test, the upper bound's growth while probing, and the bounds a
+//! congestive round sets.
+//! Never: changes the phase except where a round's verdict demands it
+//! (start-up to drain, probing up to down), or paces and sizes the window
+//! (the parent module does, after this).
+
+use core::time::Duration;
+
+use super::{
+    Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_THRESH_PM,
+    MAX_BASELINE_PM,
+};
+use crate::recovery::congestion::delivery_rate::RateSample;
+use crate::recovery::congestion::mul_div;
+use crate::time::Instant;
+
+impl Bbr {
+    /// Classifies the round that just ended and reacts to it.
+    pub(super) fn end_round(&mut self, now: Instant, rs: &RateSample, in_flight: u64) {
+        let r = self.round;
+        let delivered = rs.total_delivered.saturating_sub(r.delivered_start);
+        let total = delivered.saturating_add(r.lost);
+        let loss_pm = if total > 0 {
+            mul_div(r.lost, 1000, total)
+        } else {
+            0
+        };
+        let queue = self.min_rtt.is_some_and(|m| {
+            let slack = (m / 16).max(Duration::from_millis(1));
+            r.max_rtt > m + slack
+        });
+        // Above the baseline by 2 points and by three standard deviations
+        // of a round of this many packets at the baseline rate (a round of
+        // 300 packets at 10 % random loss varies by 1.7 points).
+        let packets = (total / self.limits.datagram.max(1)).max(1);
+        let b = self.baseline_pm;
+        let sigma_pm = (b * (1000 - b.min(1000)) / packets).isqrt();
+        let over = loss_pm > b + LOSS_THRESH_PM.max(3 * sigma_pm);
+        let congestive = r.lost >= self.limits.datagram.saturating_mul(2) && over && queue;
+        if congestive {
+            self.on_congestive_round(now, in_flight);
+        }
+        if !queue && total > 0 {
+            // Loss without a queue is the path's own: the baseline learns
+            // it, quickly (a running mean) over the first rounds.
+            let weight = self.baseline_rounds.clamp(1, BASELINE_WEIGHT);
+            self.baseline_pm =
+                ((self.baseline_pm * (weight - 1) + loss_pm) / weight).min(MAX_BASELINE_PM);
+            self.baseline_rounds = self.baseline_rounds.saturating_add(1);
+        }
+        if self.phase == BbrPhase::Startup && !rs.app_limited {
+            let max = self.max_bw();
+            if max >= mul_div(self.full_bw, FULL_BW_GROWTH, 100) {
+                self.full_bw = max;
+                self.full_bw_count = 0;
+            } else {
+                self.full_bw_count += 1;
+                if self.full_bw_count >= FULL_BW_ROUNDS {
+                    self.filled_pipe = true;
+                }
+            }
+            if self.filled_pipe {
+                self.phase = BbrPhase::Drain;
+            }
+        }
+        if self.phase == BbrPhase::ProbeBwUp
+            && self.inflight_hi != u64::MAX
+            && self.cwnd >= self.inflight_hi
+        {
+            // The upper bound is what limits the window while probing: raise
+            // it, by a step that doubles each round.
+            self.inflight_hi = self.inflight_hi.saturating_add(self.up_step);
+            self.up_step = self.up_step.saturating_mul(2);
+        }
+        self.round = Round {
+            delivered_start: rs.total_delivered,
+            ..Round::default()
+        };
+    }
+
+    fn on_congestive_round(&mut self, now: Instant, in_flight: u64) {
+        let bdp = self.bdp(100).unwrap_or(self.limits.initial);
+        let at_loss = mul_div(self.round.lost_inflight.max(in_flight), BETA, 100);
+        match self.phase {
+            BbrPhase::Startup | BbrPhase::ProbeBwUp | BbrPhase::ProbeBwRefill => {
+                self.inflight_hi = at_loss.max(bdp).max(self.min_cwnd());
+                if self.phase == BbrPhase::Startup {
+                    self.filled_pipe = true;
+                    self.phase = BbrPhase::Drain;
+                } else {
+                    self.enter(BbrPhase::ProbeBwDown, now);
+                }
+            }
+            _ => {
+                let bw_lo = self.bw_lo.min(self.max_bw());
+                self.bw_lo = mul_div(bw_lo, BETA, 100).max(self.round.bw);
+                let lo = self.inflight_lo.min(self.cwnd);
+                self.inflight_lo = mul_div(lo, BETA, 100)
+                    .max(self.round.inflight)
+                    .max(self.min_cwnd());
+            }
+        }
+    }
+}

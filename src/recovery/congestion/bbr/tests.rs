@@ -1,0 +1,214 @@
+//! Tests of the BBR-style controller, driven by synthetic rate samples.
+
+use super::*;
+use crate::recovery::RecoveryConfig;
+
+const MSS: u64 = 1000;
+/// 10 MB/s bottleneck, 40 ms minimum RTT: a BDP of 400 000 bytes.
+const BW: u64 = 10_000_000;
+const RTT_MS: u64 = 40;
+const BDP: u64 = BW * RTT_MS / 1000;
+
+struct Harness {
+    bbr: Bbr,
+    rtt: RttEstimator,
+    now: Instant,
+    delivered: u64,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let limits = WindowLimits::from_config(&RecoveryConfig {
+            max_datagram_size: MSS as usize,
+            ..RecoveryConfig::default()
+        });
+        Harness {
+            bbr: Bbr::new(limits, Duration::from_millis(100)),
+            rtt: RttEstimator::new(Duration::from_millis(100)),
+            now: Instant::ZERO,
+            delivered: 0,
+        }
+    }
+
+    /// One round trip: `rate` bytes/s delivered over `rtt_ms`, `lost` bytes
+    /// lost, ending with `in_flight` in flight. Ten samples per round.
+    fn round(&mut self, rate: u64, rtt_ms: u64, lost: u64, in_flight: u64, app_limited: bool) {
+        let prior = self.delivered;
+        let per = rate * rtt_ms / 1000 / 10;
+        for i in 0..10 {
+            self.now += Duration::from_millis(rtt_ms / 10);
+            self.rtt.update(
+                Duration::ZERO,
+                Duration::from_millis(rtt_ms),
+                Duration::ZERO,
+            );
+            if i == 5 && lost > 0 {
+                let mut left = lost;
+                while left > 0 {
+                    let b = left.min(MSS);
+                    self.bbr.on_packet_lost(b, in_flight);
+                    left -= b;
+                }
+            }
+            self.bbr
+                .on_ack(self.now, self.now, per as usize, &self.rtt, app_limited);
+            self.delivered += per;
+            let rs = RateSample {
+                delivered: rate * rtt_ms / 1000,
+                interval: Duration::from_millis(rtt_ms),
+                prior_delivered: if i == 0 { prior } else { prior + 1 },
+                total_delivered: self.delivered,
+                newly_acked: per,
+                app_limited,
+            };
+            self.bbr.on_rate_sample(self.now, &rs, in_flight, &self.rtt);
+        }
+    }
+
+    /// Rounds at the bottleneck rate until the probing cycle is reached.
+    fn reach_probe_bw(&mut self) {
+        let mut rate = 200_000;
+        for _ in 0..40 {
+            rate = (rate * 2).min(BW);
+            let flight = self.bbr.window().min(BDP);
+            self.round(rate, RTT_MS, 0, flight, false);
+            if !matches!(self.bbr.bbr_phase(), BbrPhase::Startup | BbrPhase::Drain) {
+                return;
+            }
+        }
+        panic!("never left start-up: {:?}", self.bbr);
+    }
+}
+
+#[test]
+fn startup_finds_the_rate_then_drains_and_cruises() {
+    let mut h = Harness::new();
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup);
+    assert_eq!(Controller::phase(&h.bbr), "startup");
+    h.reach_probe_bw();
+    assert_eq!(h.bbr.max_bw(), BW);
+    assert_eq!(h.bbr.min_rtt(), Some(Duration::from_millis(RTT_MS)));
+    // Window: two BDPs plus three datagrams.
+    assert_eq!(h.bbr.window(), 2 * BDP + 3 * MSS);
+    // Cruising at the estimate, less 1 %.
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+}
+
+#[test]
+fn random_loss_without_a_queue_is_not_congestion() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    // 10 % of every round lost, RTT flat: 200 rounds (8 s) of it.
+    for _ in 0..200 {
+        h.round(BW, RTT_MS, BDP / 10, BDP, false);
+    }
+    assert_eq!(h.bbr.max_bw(), BW, "the estimate holds");
+    let baseline = h.bbr.baseline_loss_pm();
+    assert!((80..=100).contains(&baseline), "baseline {baseline}");
+    // No lower bound cut it, and the model adds back what the random loss
+    // took from the samples.
+    assert_eq!(h.bbr.bw(), BW * 1000 / (1000 - baseline));
+    assert!(h.bbr.window() >= 2 * BDP, "{}", h.bbr.window());
+}
+
+#[test]
+fn loss_with_a_queue_cuts_the_lower_bounds() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    // RTT up by a quarter (a queue), 5 % lost and the delivery rate down
+    // to 80 %: congestion (read when the round ends).
+    h.round(BW * 8 / 10, RTT_MS * 5 / 4, BDP / 20, BDP, false);
+    assert_eq!(h.bbr.bw(), BW);
+    h.round(BW, RTT_MS * 5 / 4, 0, BDP, false);
+    assert_eq!(h.bbr.max_bw(), BW, "the estimate is kept");
+    assert_eq!(
+        h.bbr.bw(),
+        BW * 8 / 10,
+        "bw_lo: the round's rate (over 0.7x)"
+    );
+    // inflight_lo: 0.7 of the window it had (2 BDP + 3 datagrams).
+    assert_eq!(h.bbr.window(), (2 * BDP + 3 * MSS) * 70 / 100);
+    // The next probe's refill lifts the lower bounds again.
+    while h.bbr.bbr_phase() != BbrPhase::ProbeBwRefill {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    assert_eq!(h.bbr.bw(), BW);
+}
+
+#[test]
+fn probing_up_into_a_full_queue_sets_the_upper_bound() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    let mut rounds = 0;
+    while h.bbr.bbr_phase() != BbrPhase::ProbeBwUp {
+        h.round(BW, RTT_MS, 0, BDP, false);
+        rounds += 1;
+        assert!(rounds < 100, "never probed");
+    }
+    assert!(rounds <= 80, "probes within 3 s: {rounds} rounds");
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 125 / 100 * 99 / 100));
+    // A tenth of a round lost with 1.1 BDP in flight, RTT up by half: the
+    // queue overflowed. Read when the round ends.
+    h.round(BW, RTT_MS * 3 / 2, BDP / 10, BDP * 11 / 10, false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwUp);
+    h.round(BW, RTT_MS * 3 / 2, 0, BDP * 3 / 2, false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwDown);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 90 / 100 * 99 / 100));
+    let hi = h.bbr.inflight_hi();
+    // 0.7 of the most in flight when the round ended, but never under 1 BDP.
+    assert_eq!(hi, BDP * 3 / 2 * 70 / 100);
+}
+
+#[test]
+fn min_rtt_is_probed_after_ten_seconds() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    // A standing 10 ms of queue hides the floor for 10 s.
+    let mut seen = false;
+    for _ in 0..260 {
+        h.round(BW, RTT_MS + 10, 0, BDP, false);
+        if h.bbr.bbr_phase() == BbrPhase::ProbeRtt {
+            seen = true;
+            assert_eq!(h.bbr.window(), BDP * 50 / 100 * 50 / 40);
+            break;
+        }
+    }
+    assert!(seen, "entered min-RTT probing");
+    // Small window held 200 ms and a round, then back to probing bandwidth.
+    for _ in 0..8 {
+        h.round(BW, RTT_MS + 10, 0, BDP / 4, false);
+    }
+    assert!(
+        matches!(
+            h.bbr.bbr_phase(),
+            BbrPhase::ProbeBwDown | BbrPhase::ProbeBwCruise
+        ),
+        "{:?}",
+        h.bbr.bbr_phase()
+    );
+    assert!(h.bbr.window() > BDP, "window restored: {}", h.bbr.window());
+}
+
+#[test]
+fn app_limited_acks_do_not_grow_the_window() {
+    let mut h = Harness::new();
+    let w0 = h.bbr.window();
+    for _ in 0..20 {
+        h.round(BW / 10, RTT_MS, 0, BDP / 10, true);
+    }
+    assert_eq!(h.bbr.window(), w0, "never window-limited: no growth");
+    assert_eq!(
+        h.bbr.bbr_phase(),
+        BbrPhase::Startup,
+        "app-limited rounds do not end start-up"
+    );
+    assert_eq!(h.bbr.max_bw(), BW / 10);
+}
