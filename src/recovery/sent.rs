@@ -683,15 +683,20 @@ impl<T> Recovery<T> {
     }
 
     /// RFC 9002 section 7.8: the window is in use (and may grow) while the
-    /// most bytes in flight in this round or the last reached half of it
-    /// (less a datagram). A sender held back by its application, by flow
-    /// control or by pacing never gets there, so its window stays within
-    /// twice what it actually used.
+    /// most bytes in flight in this round or the last reached half of it,
+    /// less two datagrams: room for one acknowledgement's growth (up to two
+    /// datagrams in slow start with every other packet acknowledged), so
+    /// the window ends within twice what was used. A sender held back by
+    /// its application, by flow control or by pacing never gets there, so
+    /// its window stays within twice what it actually used.
     fn window_in_use(&self) -> bool {
         self.peak_flight
             .max(self.prev_peak_flight)
             .saturating_mul(2)
-            >= self.controller.window().saturating_add(self.datagram)
+            >= self
+                .controller
+                .window()
+                .saturating_add(self.datagram.saturating_mul(2))
     }
 
     /// A packet declared lost was acknowledged after all, `late` after it
