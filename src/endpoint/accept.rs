@@ -26,16 +26,7 @@ impl Endpoint {
         len: usize,
     ) {
         if !self.cfg.accept_incoming || header.src.0 == 0 {
-            self.stats.initials_dropped += 1;
-            trace_event!(
-                self.trace,
-                now,
-                None,
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::OverBudget,
-                    len
-                }
-            );
+            self.count_drop(now, DropReason::OverBudget, len);
             return;
         }
         // A repeat of an Initial we hold state for: the session resends.
@@ -50,16 +41,7 @@ impl Endpoint {
             return;
         }
         if self.sessions.len() >= self.cfg.max_sessions {
-            self.stats.initials_dropped += 1;
-            trace_event!(
-                self.trace,
-                now,
-                None,
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::OverBudget,
-                    len
-                }
-            );
+            self.count_drop(now, DropReason::OverBudget, len);
             return;
         }
         if self.half_open.len() >= self.cfg.max_half_open {
@@ -79,30 +61,12 @@ impl Endpoint {
             // still admits proven peers one at a time).
             let hard = self.cfg.max_half_open.saturating_mul(2).max(1);
             if self.half_open.len() >= hard {
-                self.stats.initials_dropped += 1;
-                trace_event!(
-                    self.trace,
-                    now,
-                    None,
-                    TraceEvent::DatagramDropped {
-                        reason: DropReason::OverBudget,
-                        len
-                    }
-                );
+                self.count_drop(now, DropReason::OverBudget, len);
                 return;
             }
         }
         let Some(local) = self.fresh_id() else {
-            self.stats.initials_dropped += 1;
-            trace_event!(
-                self.trace,
-                now,
-                None,
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::OverBudget,
-                    len
-                }
-            );
+            self.count_drop(now, DropReason::OverBudget, len);
             return;
         };
         let params = Session::local_params(&self.cfg);
@@ -119,16 +83,7 @@ impl Endpoint {
             Ok(hs) => hs,
             Err(_) => {
                 // Wrong network key or garbage: no state, no answer.
-                self.stats.handshakes_rejected += 1;
-                trace_event!(
-                    self.trace,
-                    now,
-                    None,
-                    TraceEvent::DatagramDropped {
-                        reason: DropReason::HandshakeRejected,
-                        len
-                    }
-                );
+                self.count_drop(now, DropReason::HandshakeRejected, len);
                 return;
             }
         };
@@ -137,16 +92,7 @@ impl Endpoint {
         let path_key = crate::rand::Rng::derive(&seed, crate::session::PATH_KEY_STREAM);
         let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, path_key, now);
         let Some(e) = self.sessions.insert(s) else {
-            self.stats.initials_dropped += 1;
-            trace_event!(
-                self.trace,
-                now,
-                None,
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::OverBudget,
-                    len
-                }
-            );
+            self.count_drop(now, DropReason::OverBudget, len);
             return;
         };
         e.half_open = true;
@@ -170,16 +116,7 @@ impl Endpoint {
 
     fn send_retry(&mut self, now: Instant, to: SocketAddr, initial: &LongHeader<'_>, len: usize) {
         if self.stateless.len() >= MAX_QUEUED_STATELESS {
-            self.stats.initials_dropped += 1;
-            trace_event!(
-                self.trace,
-                now,
-                None,
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::OverBudget,
-                    len
-                }
-            );
+            self.count_drop(now, DropReason::OverBudget, len);
             return;
         }
         let token = self.cookie.issue(now, &to, initial.src);

@@ -237,6 +237,27 @@ impl Endpoint {
         }
     }
 
+    /// Counts a datagram the endpoint dropped for `reason` in the counter
+    /// that reason has in [`EndpointStats`], and traces it (one event per
+    /// count, which `tests/trace.rs` checks).
+    #[cfg_attr(not(feature = "trace"), allow(unused_variables))]
+    fn count_drop(&mut self, now: Instant, reason: DropReason, len: usize) {
+        match reason {
+            DropReason::Malformed => self.stats.malformed += 1,
+            DropReason::UnknownSession => self.stats.unknown_session += 1,
+            DropReason::HandshakeRejected => self.stats.handshakes_rejected += 1,
+            DropReason::OverBudget => self.stats.initials_dropped += 1,
+            // Reasons a session counts in its own statistics.
+            DropReason::Replay | DropReason::AuthFailure | DropReason::StaleKey => {}
+        }
+        trace_event!(
+            self.trace,
+            now,
+            None,
+            TraceEvent::DatagramDropped { reason, len }
+        );
+    }
+
     /// Starts a session with the node at `addr`. The returned id names it
     /// from now on; [`Event::Connected`] or [`Event::ConnectFailed`] follows.
     /// Messages may be queued on it right away.
@@ -272,31 +293,13 @@ impl Endpoint {
         self.stats.datagrams_received += 1;
         self.refresh();
         let Ok((long, dst)) = peek_dst(data) else {
-            self.stats.malformed += 1;
-            trace_event!(
-                self.trace,
-                now,
-                None,
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::Malformed,
-                    len: data.len()
-                }
-            );
+            self.count_drop(now, DropReason::Malformed, data.len());
             return;
         };
         let len = data.len();
         if long {
             let Ok(Packet::Long { header, payload }) = Packet::parse(data) else {
-                self.stats.malformed += 1;
-                trace_event!(
-                    self.trace,
-                    now,
-                    None,
-                    TraceEvent::DatagramDropped {
-                        reason: DropReason::Malformed,
-                        len
-                    }
-                );
+                self.count_drop(now, DropReason::Malformed, len);
                 return;
             };
             if header.ty == crate::wire::LongType::Initial && header.dst.0 == 0 {
@@ -304,16 +307,7 @@ impl Endpoint {
                 return;
             }
             let Some(e) = self.sessions.get_mut(dst) else {
-                self.stats.unknown_session += 1;
-                trace_event!(
-                    self.trace,
-                    now,
-                    None,
-                    TraceEvent::DatagramDropped {
-                        reason: DropReason::UnknownSession,
-                        len
-                    }
-                );
+                self.count_drop(now, DropReason::UnknownSession, len);
                 return;
             };
             trace_swap!(self.trace, e.session);
@@ -325,30 +319,12 @@ impl Endpoint {
             let header = match Packet::parse(data) {
                 Ok(Packet::Short { header, .. }) => header,
                 _ => {
-                    self.stats.malformed += 1;
-                    trace_event!(
-                        self.trace,
-                        now,
-                        None,
-                        TraceEvent::DatagramDropped {
-                            reason: DropReason::Malformed,
-                            len
-                        }
-                    );
+                    self.count_drop(now, DropReason::Malformed, len);
                     return;
                 }
             };
             let Some(e) = self.sessions.get_mut(dst) else {
-                self.stats.unknown_session += 1;
-                trace_event!(
-                    self.trace,
-                    now,
-                    None,
-                    TraceEvent::DatagramDropped {
-                        reason: DropReason::UnknownSession,
-                        len
-                    }
-                );
+                self.count_drop(now, DropReason::UnknownSession, len);
                 return;
             };
             trace_swap!(self.trace, e.session);
