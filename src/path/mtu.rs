@@ -195,6 +195,18 @@ impl DatagramSize {
         }
     }
 
+    /// The quiet period ended by `now`: a new search starts (its probes go
+    /// out when data waits). Invariant kept: once this ran at or after
+    /// [`timeout`](Self::timeout), `timeout` is no longer due, so a session
+    /// with nothing to send cannot be woken at the same instant forever.
+    pub fn on_timeout(&mut self, now: Instant) {
+        if let Phase::Settled { raise_at: Some(at) } = self.phase {
+            if now >= at {
+                self.search(self.cfg.ceiling.saturating_add(1), true, now);
+            }
+        }
+    }
+
     /// When the search wants [`probe_size`](Self::probe_size) asked again
     /// without any other reason: the quiet period's end.
     pub fn timeout(&self) -> Option<Instant> {
@@ -209,11 +221,7 @@ impl DatagramSize {
     /// [`on_probe_sent`](Self::on_probe_sent)). Starts a new search when
     /// the quiet period is over.
     pub fn probe_size(&mut self, now: Instant) -> Option<usize> {
-        if let Phase::Settled { raise_at: Some(at) } = self.phase {
-            if now >= at {
-                self.search(self.cfg.ceiling.saturating_add(1), true, now);
-            }
-        }
+        self.on_timeout(now);
         if self.phase != Phase::Searching {
             return None;
         }
@@ -509,6 +517,27 @@ mod tests {
         }
         assert_eq!(probed, [1452]);
         assert_eq!(s.current(), 1452);
+    }
+
+    #[test]
+    fn the_quiet_periods_end_is_handled_by_the_timer_alone() {
+        // A session with nothing to send never asks for a probe: the timer
+        // itself must start the new search, or it stays due forever (found
+        // by the pair_ops fuzz target as a livelock).
+        let cfg = MtuConfig {
+            raise_after: Duration::from_secs(600),
+            ..MtuConfig::new(1200, 1452)
+        };
+        let mut s = DatagramSize::new(cfg, t(0));
+        let mut pn = 0;
+        run(&mut s, 1300, &mut pn);
+        let at = s.timeout().expect("a raise is due");
+        s.on_timeout(at - Duration::from_millis(1));
+        assert_eq!(s.timeout(), Some(at), "not before its time");
+        s.on_timeout(at);
+        assert_eq!(s.timeout(), None, "no longer due once handled");
+        assert_eq!(s.current(), 1300, "the size holds until a probe succeeds");
+        assert_eq!(s.probe_size(at), Some(1452), "the new search tries the top");
     }
 
     #[test]

@@ -775,6 +775,9 @@ impl Session {
                         self.ping_owed = true;
                     }
                 }
+                // The size search's quiet period: a new search starts now
+                // (its probes wait for data), so the timer is not due again.
+                self.mtu.on_timeout(now);
                 if self.recovery.timeout().is_some_and(|t| t <= now) {
                     let mut out = core::mem::take(&mut self.outcomes);
                     let action = self.recovery.on_timeout(now, &mut out);
