@@ -63,16 +63,7 @@ impl Session {
                         self.establish(out);
                     }
                     Err(_) => {
-                        self.counters.decrypt_failures += 1;
-                        trace_event!(
-                            self.trace.tracer,
-                            self.now,
-                            Some(self.id),
-                            TraceEvent::DatagramDropped {
-                                reason: DropReason::AuthFailure,
-                                len: datagram_len
-                            }
-                        );
+                        self.count_drop(DropReason::AuthFailure, datagram_len);
                     }
                 }
             }
@@ -103,16 +94,7 @@ impl Session {
                         self.hs = None;
                     }
                     Err(_) => {
-                        self.counters.decrypt_failures += 1;
-                        trace_event!(
-                            self.trace.tracer,
-                            self.now,
-                            Some(self.id),
-                            TraceEvent::DatagramDropped {
-                                reason: DropReason::AuthFailure,
-                                len: datagram_len
-                            }
-                        );
+                        self.count_drop(DropReason::AuthFailure, datagram_len);
                     }
                 }
             }
@@ -138,16 +120,7 @@ impl Session {
         let pn = decode_packet_number(keys.replay.largest(), header.pn_truncated);
         if keys.replay.check(pn).is_err() {
             // Cheap early drop; re-checked after authentication.
-            self.counters.replays_dropped += 1;
-            trace_event!(
-                self.trace.tracer,
-                self.now,
-                Some(self.id),
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::Replay,
-                    len
-                }
-            );
+            self.count_drop(DropReason::Replay, len);
             return;
         }
         #[cfg(feature = "trace")]
@@ -156,29 +129,11 @@ impl Session {
         let plain = match keys.open(now, pn, header.key_phase, head, body, grace) {
             Ok(plain) => plain,
             Err(OpenError::Decrypt) => {
-                self.counters.decrypt_failures += 1;
-                trace_event!(
-                    self.trace.tracer,
-                    self.now,
-                    Some(self.id),
-                    TraceEvent::DatagramDropped {
-                        reason: DropReason::AuthFailure,
-                        len
-                    }
-                );
+                self.count_drop(DropReason::AuthFailure, len);
                 return;
             }
             Err(OpenError::StaleKey) => {
-                self.counters.stale_key_drops += 1;
-                trace_event!(
-                    self.trace.tracer,
-                    self.now,
-                    Some(self.id),
-                    TraceEvent::DatagramDropped {
-                        reason: DropReason::StaleKey,
-                        len
-                    }
-                );
+                self.count_drop(DropReason::StaleKey, len);
                 return;
             }
         };
@@ -215,19 +170,31 @@ impl Session {
         };
         let len = SHORT_HEADER_LEN + plaintext.len() + crate::crypto::TAG_LEN;
         if keys.replay.check(pn).is_err() {
-            self.counters.replays_dropped += 1;
-            trace_event!(
-                self.trace.tracer,
-                self.now,
-                Some(self.id),
-                TraceEvent::DatagramDropped {
-                    reason: DropReason::Replay,
-                    len
-                }
-            );
+            self.count_drop(DropReason::Replay, len);
             return;
         }
         self.on_authentic(now, from.unwrap_or(self.peer), pn, len, plaintext);
+    }
+
+    /// Counts a datagram this session drops without effect, in the counter
+    /// its reason names (the one place those counters grow), and traces it.
+    fn count_drop(&mut self, reason: DropReason, len: usize) {
+        match reason {
+            DropReason::Replay => self.counters.replays_dropped += 1,
+            DropReason::AuthFailure => self.counters.decrypt_failures += 1,
+            DropReason::StaleKey => self.counters.stale_key_drops += 1,
+            // Reasons the endpoint counts before a session is involved.
+            DropReason::Malformed
+            | DropReason::UnknownSession
+            | DropReason::HandshakeRejected
+            | DropReason::OverBudget => {}
+        }
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::DatagramDropped { reason, len }
+        );
     }
 
     /// Everything a packet does once it has authenticated as packet `pn`
