@@ -48,6 +48,12 @@ use stats::Counters;
 /// Datagrams the pacer lets go in one burst.
 const PACER_BURST: u64 = 10;
 
+/// How long a session with nothing in flight stays quiet before it frees
+/// its scratch allocations: long against a busy session's gaps (so a
+/// transfer never allocates for them per acknowledgement), short against
+/// how long sessions sit idle.
+const SCRATCH_TRIM_AFTER: Duration = Duration::from_millis(500);
+
 /// The stream of a session's seed its path-validation key is drawn from
 /// (the handshake draws stream 0).
 pub(crate) const PATH_KEY_STREAM: u64 = 1;
@@ -728,6 +734,7 @@ impl Session {
                 at(self.pacing_wait);
                 at(self.mtu.timeout());
                 at(self.paths.next_timeout(self.now));
+                at(self.scratch_trim_at());
             }
         }
         if let Some(hs) = &self.hs {
@@ -775,6 +782,7 @@ impl Session {
                         self.ping_owed = true;
                     }
                 }
+                self.trim_scratch(now);
                 // The size search's quiet period: a new search starts now
                 // (its probes wait for data), so the timer is not due again.
                 self.mtu.on_timeout(now);
@@ -811,6 +819,28 @@ impl Session {
         if let Some(hs) = &mut self.hs {
             if hs.resend_at.is_some_and(|t| t <= now) {
                 hs.on_resend_timer(now);
+            }
+        }
+    }
+
+    /// When a quiet session gives back its scratch allocations: the
+    /// acknowledgement outcome buffer (an outcome is ~250 bytes) and an empty
+    /// event queue. `None` while anything is in flight or nothing is held.
+    fn scratch_trim_at(&self) -> Option<Instant> {
+        let holds = self.outcomes.capacity() != 0
+            || (self.events.is_empty() && self.events.capacity() != 0);
+        (holds && self.recovery.bytes_in_flight() == 0)
+            .then(|| self.last_tx_eliciting.max(self.last_rx) + SCRATCH_TRIM_AFTER)
+    }
+
+    /// Frees the scratch allocations once the session has been quiet for
+    /// [`SCRATCH_TRIM_AFTER`]. Never on a busy session: trimming on every
+    /// empty flight made a bulk transfer allocate on most acknowledgements.
+    fn trim_scratch(&mut self, now: Instant) {
+        if self.scratch_trim_at().is_some_and(|t| now >= t) {
+            self.outcomes = Vec::new();
+            if self.events.is_empty() {
+                self.events = VecDeque::new();
             }
         }
     }
