@@ -90,6 +90,10 @@ struct Cli {
     /// Congestion controller: bbr, cubic or newreno (default: the crate's).
     #[arg(long, value_parser = parse_cc)]
     cc: Option<stt::recovery::ControllerKind>,
+    /// Pacing granularity in microseconds: how late the driver's timer may
+    /// fire (the adapters use 1,000); 0 paces in fixed 10-datagram bursts.
+    #[arg(long, value_name = "US", default_value_t = 1000)]
+    pacing_granularity_us: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -133,6 +137,7 @@ fn parse() -> Args {
             },
             queue: c.queue,
             controller: c.cc,
+            pacing_granularity: Duration::from_micros(c.pacing_granularity_us),
         },
         idle_streams: c.idle_streams,
         handshakes: c.handshakes,
