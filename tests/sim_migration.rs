@@ -121,6 +121,40 @@ struct Run {
     server_peer: SocketAddr,
     path: stt::path::PathStats,
     client_established: bool,
+    /// The server's path trace events, in order (feature `trace`).
+    #[cfg_attr(not(feature = "trace"), allow(dead_code))]
+    path_events: PathLog,
+}
+
+type PathLog = std::sync::Arc<std::sync::Mutex<Vec<(&'static str, SocketAddr)>>>;
+
+/// Keeps the server's path events: challenge sent, validated, failed,
+/// changed, each with the address it names.
+#[cfg(feature = "trace")]
+struct PathRecorder(PathLog);
+
+#[cfg(feature = "trace")]
+impl stt::trace::TraceSink for PathRecorder {
+    fn event(&mut self, _at: Instant, _s: Option<SessionId>, ev: &stt::trace::TraceEvent<'_>) {
+        use stt::trace::TraceEvent as E;
+        let addr = match *ev {
+            E::PathChallengeSent { to, .. } | E::PathChanged { to, .. } => to,
+            E::PathValidated { addr } | E::PathValidationFailed { addr } => addr,
+            _ => return,
+        };
+        self.0.lock().unwrap().push((ev.name(), addr));
+    }
+}
+
+#[cfg(feature = "trace")]
+impl Run {
+    /// The server's path events, with consecutive repeats (a challenge
+    /// sent again) folded into one.
+    fn path_events(&self) -> Vec<(&'static str, SocketAddr)> {
+        let mut v = self.path_events.lock().unwrap().clone();
+        v.dedup();
+        v
+    }
 }
 
 impl Run {
@@ -152,7 +186,12 @@ fn run(
         .unwrap_or_else(|| Attacker::new("10.255.0.1:1".parse().unwrap(), Instant::MAX, None));
     let client = EndpointNode::new(endpoint("client", 1), client_addr(), Receiver::default());
     let mut client = attacker.tap(Nat::new(client, client_addr(), nat_schedule));
-    let mut server = EndpointNode::new(endpoint("server", 2), server_addr(), Sender::default());
+    let path_events = PathLog::default();
+    #[allow(unused_mut)]
+    let mut server_ep = endpoint("server", 2);
+    #[cfg(feature = "trace")]
+    server_ep.set_trace_sink(Some(Box::new(PathRecorder(path_events.clone()))));
+    let mut server = EndpointNode::new(server_ep, server_addr(), Sender::default());
     let cid = client
         .inner
         .inner
@@ -168,6 +207,7 @@ fn run(
         server_peer: server_addr(),
         path: Default::default(),
         client_established: false,
+        path_events,
     };
     let mut now = Instant::ZERO;
     loop {
@@ -229,6 +269,15 @@ fn nat_rebinding_mid_transfer_keeps_the_session_the_window_and_every_message() {
     assert_eq!(run.server_peer, rebound, "the server followed the client");
     assert_eq!(run.path.validated, 1);
     assert_eq!(run.path.migrations, 1);
+    #[cfg(feature = "trace")]
+    assert_eq!(
+        run.path_events(),
+        [
+            ("path_challenge_sent", rebound),
+            ("path_validated", rebound),
+            ("path_changed", rebound)
+        ]
+    );
     // Port-only: the window is kept, not reset to the initial 10 packets.
     let after = run.cwnd_after.expect("the server moved");
     let initial = 10 * 1452;
@@ -323,4 +372,12 @@ fn a_failed_validation_leaves_the_session_on_its_validated_address() {
     assert!(run.peers_seen.iter().all(|p| *p == client_addr()));
     assert!(run.path.challenges_sent >= 1);
     assert_eq!((run.path.validated, run.path.failed), (0, 1));
+    #[cfg(feature = "trace")]
+    assert_eq!(
+        run.path_events(),
+        [
+            ("path_challenge_sent", oneway),
+            ("path_validation_failed", oneway)
+        ]
+    );
 }

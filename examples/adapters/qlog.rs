@@ -294,6 +294,21 @@ impl<W: Write> QlogTrace<W> {
                     "connectivity:mtu_updated\",\"data\":{{\"new\":{size}}}}}"
                 );
             }
+            TraceEvent::PathChallengeSent { to, len } => {
+                let _ = write!(
+                    l,
+                    "stt:path_challenge_sent\",\"data\":{{\"to\":\"{to}\",\"raw\":{{\"length\":{len}}}}}}}"
+                );
+            }
+            TraceEvent::PathValidated { addr } => {
+                let _ = write!(l, "stt:path_validated\",\"data\":{{\"addr\":\"{addr}\"}}}}");
+            }
+            TraceEvent::PathValidationFailed { addr } => {
+                let _ = write!(
+                    l,
+                    "stt:path_validation_failed\",\"data\":{{\"addr\":\"{addr}\"}}}}"
+                );
+            }
             TraceEvent::PathChanged { to, new_path } => {
                 let _ = write!(
                     l,

@@ -86,6 +86,15 @@ impl TraceSink for TracingSink {
             TraceEvent::DatagramSizeChanged { size } => {
                 debug!(target: "stt", t_us, size, "datagram size changed")
             }
+            TraceEvent::PathChallengeSent { to, len } => {
+                debug!(target: "stt", t_us, %to, len, "path challenge sent")
+            }
+            TraceEvent::PathValidated { addr } => {
+                debug!(target: "stt", t_us, %addr, "path validated")
+            }
+            TraceEvent::PathValidationFailed { addr } => {
+                info!(target: "stt", t_us, %addr, "path validation failed")
+            }
             TraceEvent::PathChanged { to, new_path } => {
                 info!(target: "stt", t_us, %to, new_path, "path changed")
             }

@@ -311,14 +311,20 @@ impl PathValidator {
         t
     }
 
-    /// Forgets the candidates whose deadline passed at `now`; returns how
-    /// many failed.
-    pub fn on_timeout(&mut self, now: Instant) -> usize {
+    /// Forgets the candidates whose deadline passed at `now`, telling
+    /// `on_failed` each address; returns how many failed.
+    pub fn on_timeout(&mut self, now: Instant, mut on_failed: impl FnMut(SocketAddr)) -> usize {
         let Some(p) = self.pending.as_deref_mut() else {
             return 0;
         };
         let before = p.candidates.len();
-        p.candidates.retain(|c| c.deadline > now);
+        p.candidates.retain(|c| {
+            let alive = c.deadline > now;
+            if !alive {
+                on_failed(c.addr);
+            }
+            alive
+        });
         let failed = before - p.candidates.len();
         self.release_if_empty();
         self.stats.failed += failed as u64;
@@ -520,12 +526,14 @@ mod tests {
                 v.on_probe_sent(t(ms), &p, 38, PTO);
                 sent += 1;
             }
-            v.on_timeout(t(ms));
+            v.on_timeout(t(ms), |a| panic!("{a} failed early"));
         }
         assert_eq!(sent, usize::from(MAX_CHALLENGES));
         assert_eq!(v.candidates().count(), 1);
         assert_eq!(v.next_timeout(t(290)), Some(t(300)));
-        assert_eq!(v.on_timeout(t(300)), 1);
+        let mut failed = None;
+        assert_eq!(v.on_timeout(t(300), |a| failed = Some(a)), 1);
+        assert_eq!(failed, Some(addr(2)));
         assert_eq!(v.candidates().count(), 0);
         assert_eq!(v.stats().failed, 1);
         assert_eq!(v.next_timeout(t(300)), None);

@@ -813,7 +813,16 @@ impl Session {
                 }
                 // A candidate that did not answer is forgotten; the session
                 // never left its validated address, so it stays there.
-                self.paths.on_timeout(now);
+                #[cfg(feature = "trace")]
+                let (tracer, at, id) = (&mut self.trace.tracer, self.now, self.id);
+                self.paths.on_timeout(now, |addr| {
+                    trace_event!(
+                        tracer,
+                        at,
+                        Some(id),
+                        TraceEvent::PathValidationFailed { addr }
+                    );
+                });
             }
         }
         if let Some(hs) = &mut self.hs {

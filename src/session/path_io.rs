@@ -51,6 +51,14 @@ impl Session {
         self.record_sent(now, pn, len, false, false, SentInfo::default());
         let pto = self.pto();
         self.paths.on_probe_sent(now, &probe, len, pto);
+        if probe.challenge.is_some() {
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::PathChallengeSent { to: probe.to, len }
+            );
+        }
         Some((len, probe.to))
     }
 
@@ -61,6 +69,12 @@ impl Session {
         let Some(proven) = self.paths.on_response(data) else {
             return;
         };
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::PathValidated { addr: proven }
+        );
         if proven == self.latest_from && proven != self.peer {
             self.on_path_changed(now, proven);
         }

@@ -342,6 +342,25 @@ pub enum TraceEvent<'a> {
         /// The new size (UDP payload bytes).
         size: usize,
     },
+    /// A PATH_CHALLENGE went to an address the peer sent from but has not
+    /// proven it receives at.
+    PathChallengeSent {
+        /// The address challenged.
+        to: SocketAddr,
+        /// The probe's size on the wire.
+        len: usize,
+    },
+    /// The peer echoed a challenge: it receives at `addr`.
+    PathValidated {
+        /// The address proven.
+        addr: SocketAddr,
+    },
+    /// An address did not answer its challenges in time and is forgotten;
+    /// the session stays where it was.
+    PathValidationFailed {
+        /// The address given up.
+        addr: SocketAddr,
+    },
     /// The session moved to a peer address that proved it receives there.
     PathChanged {
         /// The new address.
@@ -375,6 +394,9 @@ impl TraceEvent<'_> {
             TraceEvent::KeyUpdated { .. } => "key_updated",
             TraceEvent::SizeProbeLost { .. } => "size_probe_lost",
             TraceEvent::DatagramSizeChanged { .. } => "datagram_size_changed",
+            TraceEvent::PathChallengeSent { .. } => "path_challenge_sent",
+            TraceEvent::PathValidated { .. } => "path_validated",
+            TraceEvent::PathValidationFailed { .. } => "path_validation_failed",
             TraceEvent::PathChanged { .. } => "path_changed",
         }
     }
