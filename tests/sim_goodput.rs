@@ -6,14 +6,14 @@
 //! Rows (the README table has the full 20 s runs for two seeds):
 //! - clean: one session at least 0.90 of the link (0.93 over 20 s);
 //! - random loss 1 / 5 / 10 / 20 %: goodput over `1 - loss` of the link at
-//!   least 0.90 / 0.85 / 0.75 / 0.50 over 20 s (the 10 s runs here pin
-//!   1 % and 5 % at full strength, 10 % and 20 % over 20 s);
+//!   least 0.90 / 0.85 / 0.75 / 0.50 over 20 s;
 //! - an 8-BDP queue: 95th-percentile RTT at most 1.5x the base RTT;
 //! - a 0.1-BDP queue: goodput at least 0.80, retransmissions under 5 %;
 //! - two default sessions within 20 % of fair; BBR against CUBIC each
 //!   between a third and two thirds;
 //! - a 10 Mbit/s application-limited phase leaves a window at most twice
-//!   what it had in flight, for every controller.
+//!   what it had in flight, for every controller, and the bulk send after
+//!   it loses no more than a clean start-up.
 //!
 //! Virtual time is deterministic: these are not timing assertions, and a
 //! run replays to the same figures on every machine. Goodput counts payload
@@ -99,14 +99,19 @@ fn heavy_random_loss_keeps_most_of_the_link() {
     assert!(f >= target, "{loss}: {f:.3} of what the loss leaves");
 }
 
-/// Issue 15's 20 % row. It held on the controller's own branch (sessions
-/// fixed at 1452-byte datagrams: 0.670 / 0.565) but not since sessions start
-/// at 1200 bytes and search upward: seed 1 gets 0.25 of what the loss
-/// leaves (seed 2: 0.63; fixed at 1200 bytes: 0.31), so BBR's loss model
-/// is chaotic at 20 % and the row is an open target of issue 15, not a
-/// pinned one. Run with `--ignored` to see where it stands.
+/// Issue 15's 20 % row. It collapsed (seed 1: 0.25 of what the loss
+/// leaves) once sessions started at 1,200 bytes, but the datagram size was
+/// not the cause; two were:
+/// - start-up ended in its second round: a lone packet's acknowledgement
+///   waits out the peer's ack delay, BBR read the longer sample as a queue,
+///   and a round with 20 % loss and "a queue" was congestive; BBR now reads
+///   queues from samples with the ack delay removed;
+/// - the receive window never grew: every lost packet holds credit back
+///   until its repair arrives, so half a window was never released within
+///   two round trips and the window stayed at 256 KiB (half a BDP) while
+///   the sender sat on the limit; the window now also doubles when the
+///   peer used the whole limit and the reader is caught up.
 #[test]
-#[ignore = "open target of issue 15: BBR at 20 % random loss is seed-dependent"]
 fn twenty_percent_random_loss_keeps_half_of_the_link() {
     let (loss, target) = (0.20, 0.50);
     let r = run_bulk(&config(path(loss), 1, 20)).unwrap();
@@ -199,5 +204,37 @@ fn every_controller_meets_the_clean_target() {
         cfg.recovery.controller = cc;
         let f = run_bulk(&cfg).unwrap().goodput_fraction();
         assert!(f >= 0.85, "{cc:?}: {f:.3}");
+    }
+}
+
+#[test]
+fn a_bulk_send_after_an_application_limited_phase_loses_no_more_than_a_clean_start() {
+    // The issue's run: 10 Mbit/s for 10 s, then bulk for 10 s, against a
+    // clean 10 s bulk run. Both start-ups end in a 1-BDP queue; the one
+    // after the phase used to run three more rounds into it (24 packets
+    // lost against 6), because a late 25 % step of the estimate restarted
+    // the plateau count.
+    for cc in [ControllerKind::Bbr, ControllerKind::Cubic] {
+        let mut clean = config(path(0.0), 1, 10);
+        clean.recovery.controller = cc;
+        let clean = run_bulk(&clean).unwrap();
+        let mut cfg = config(path(0.0), 1, 20);
+        cfg.recovery.controller = cc;
+        cfg.app_limited = Some(AppLimited {
+            rate: 10_000_000,
+            duration: Duration::from_secs(10),
+        });
+        let r = run_bulk(&cfg).unwrap();
+        let phase = r.app_phase.as_ref().unwrap();
+        let after = r.packets_lost[0] - phase.lost_at_end[0];
+        assert!(
+            clean.packets_lost[0] > 0,
+            "{cc:?}: the clean start-up fills the queue"
+        );
+        assert!(
+            after <= clean.packets_lost[0],
+            "{cc:?}: {after} lost after the phase, {} in a clean start-up",
+            clean.packets_lost[0]
+        );
     }
 }

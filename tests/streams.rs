@@ -429,6 +429,42 @@ fn windows_grow_when_the_reader_keeps_up() {
 }
 
 #[test]
+fn a_reader_that_falls_behind_does_not_grow_the_window() {
+    // The sender sits on the limit the whole time, but the reader has
+    // whole messages left unread after every read: the window is not what
+    // holds the transfer back, so it must not grow (only a reader that is
+    // caught up lets a blocked peer earn more window).
+    let limits = StreamLimits {
+        stream_window: 64 << 10,
+        ..StreamLimits::default()
+    };
+    let b = config("b").streams(limits).build().unwrap();
+    let mut p = Pair::new(config("a").build().unwrap(), b);
+    let (sa, sb) = p.connect();
+    for _ in 0..400 {
+        p.a.session_mut(sa)
+            .unwrap()
+            .send(1, vec![7u8; 4 << 10])
+            .unwrap();
+    }
+    // One message every 100 ms for 5 s (the clock is moved on by hand
+    // while nothing is pending: the sender waits for credit).
+    let mut read = 0;
+    for _ in 0..50 {
+        if let Ok(Some(_)) = p.b.session_mut(sb).unwrap().recv(1) {
+            read += 1;
+        }
+        let tick = p.now + Duration::from_millis(100);
+        p.drive_until(Duration::from_millis(100), |_| false);
+        p.now = p.now.max(tick);
+    }
+    assert!(read >= 40, "read {read}");
+    let st = p.b.session(sb).unwrap().stream(1).unwrap();
+    assert_eq!(st.receive_window(), 64 << 10, "the window grew");
+    assert!(st.buffered_bytes() >= 32 << 10, "the reader fell behind");
+}
+
+#[test]
 fn statistics_have_every_chapter_field() {
     let mut p = Pair::default_pair();
     let before = p.now;

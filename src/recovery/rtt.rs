@@ -16,6 +16,8 @@ use core::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RttEstimator {
     latest: Duration,
+    /// `latest` less the ack delay the smoothed estimate accepted.
+    latest_adjusted: Duration,
     smoothed: Duration,
     rttvar: Duration,
     min: Duration,
@@ -27,6 +29,7 @@ impl RttEstimator {
     pub fn new(initial: Duration) -> Self {
         RttEstimator {
             latest: initial,
+            latest_adjusted: initial,
             smoothed: initial,
             rttvar: initial / 2,
             min: initial,
@@ -45,6 +48,7 @@ impl RttEstimator {
     /// estimate.
     pub fn update(&mut self, ack_delay: Duration, sample: Duration, max_ack_delay: Duration) {
         self.latest = sample;
+        self.latest_adjusted = sample;
         if !self.has_sample {
             self.has_sample = true;
             self.min = sample;
@@ -58,6 +62,7 @@ impl RttEstimator {
             Some(rest) if rest >= self.min => rest,
             _ => sample,
         };
+        self.latest_adjusted = adjusted;
         let deviation = self.smoothed.abs_diff(adjusted);
         self.rttvar = weighted(self.rttvar, 3, deviation, 1, 4);
         self.smoothed = weighted(self.smoothed, 7, adjusted, 1, 8);
@@ -86,6 +91,14 @@ impl RttEstimator {
     /// Most recent sample (the initial RTT before any sample).
     pub fn latest(&self) -> Duration {
         self.latest
+    }
+
+    /// Most recent sample less the peer's ack delay, under the same rules
+    /// as the smoothed estimate (capped, never below the minimum): the
+    /// path's own delay, without the time the peer held its
+    /// acknowledgement. A queue shows here; a delayed ack does not.
+    pub fn latest_adjusted(&self) -> Duration {
+        self.latest_adjusted
     }
 
     /// Base of a probe timeout: `smoothed + max(4 * rttvar, granularity)`.
@@ -139,6 +152,7 @@ mod tests {
         // 60 - 10 = 50 >= 40: delay subtracted; smoothed = (7*40 + 50) / 8.
         r.update(ms(10), ms(60), ms(25));
         assert_eq!(r.smoothed(), Duration::from_micros(41_250));
+        assert_eq!((r.latest(), r.latest_adjusted()), (ms(60), ms(50)));
         // rttvar = (3*20 + |40 - 50|) / 4 = 17.5 ms.
         assert_eq!(r.rttvar(), Duration::from_micros(17_500));
 
@@ -147,6 +161,7 @@ mod tests {
         s.update(Duration::ZERO, ms(40), ms(25));
         s.update(ms(10), ms(45), ms(25));
         assert_eq!(s.smoothed(), Duration::from_micros(40_625));
+        assert_eq!(s.latest_adjusted(), ms(45));
     }
 
     #[test]

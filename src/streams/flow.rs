@@ -5,11 +5,21 @@
 //! stream or for a whole session (the same rule at both levels).
 //! Never: tracks bytes itself; callers pass what was released and advertised.
 //!
-//! Auto-tuning: when the reader consumes a whole window in less than two
-//! round trips, the window was what limited the transfer, so it doubles (up
-//! to the configured maximum). A slow reader never triggers growth, and its
-//! unread data holds the limit where it is, which is the push-back on the
-//! sender.
+//! Auto-tuning: the window doubles (up to the configured maximum) when it
+//! was what limited the transfer, which shows in one of two ways:
+//! - the reader consumed half a window in less than two round trips since
+//!   the last advertisement; or
+//! - the peer had sent up to (nearly) the whole limit while the reader has
+//!   nothing whole left unread (the caller judges both, see
+//!   [`RecvWindow::update`]). Under random loss the first test alone
+//!   locks a small window in place: every lost packet holds the credit
+//!   back until its repair arrives, a round trip or two later, so half a
+//!   window is never released within two round trips however fast the
+//!   reader is, while the sender sits blocked on the limit.
+//!
+//! A slow reader triggers neither: its unread messages mean it is not
+//! caught up, and its unread data holds the limit where it is, which is the
+//! push-back on the sender.
 
 use core::time::Duration;
 
@@ -37,6 +47,9 @@ impl RecvWindow {
     /// Given the units released so far and the limit already advertised,
     /// returns the new limit to advertise, if one is worth a frame: when at
     /// least half of the window has been released since the last one.
+    /// `peer_blocked` is the caller's verdict that the peer used the whole
+    /// limit while the reader is caught up (see the module notes); use
+    /// [`RecvWindow::peer_used_limit`] for the first half of it.
     pub fn update(
         &mut self,
         now: Instant,
@@ -44,19 +57,27 @@ impl RecvWindow {
         released: u64,
         advertised: u64,
         max_size: u64,
+        peer_blocked: bool,
     ) -> Option<u64> {
         let target = released.saturating_add(self.size);
         if target <= advertised || target - advertised < self.size / 2 {
             return None;
         }
-        if self.last_update != Instant::MAX {
-            let last = self.last_update;
-            if now.saturating_duration_since(last) < rtt.saturating_mul(2) && self.size < max_size {
+        if self.last_update != Instant::MAX && self.size < max_size {
+            let quick = now.saturating_duration_since(self.last_update) < rtt.saturating_mul(2);
+            if quick || peer_blocked {
                 self.size = self.size.saturating_mul(2).min(max_size);
             }
         }
         self.last_update = now;
         Some(released.saturating_add(self.size))
+    }
+
+    /// True when the peer has sent up to `advertised`, give or take an
+    /// eighth of the window (the last packets before the limit may be the
+    /// ones lost).
+    pub fn peer_used_limit(&self, highest: u64, advertised: u64) -> bool {
+        highest.saturating_add(self.size / 8) >= advertised
     }
 }
 
@@ -70,8 +91,8 @@ mod tests {
     fn advertises_after_half_a_window() {
         let mut w = RecvWindow::new(100);
         let t = Instant::from_millis(1000);
-        assert_eq!(w.update(t, RTT, 40, 100, 1000), None);
-        assert_eq!(w.update(t, RTT, 50, 100, 1000), Some(150));
+        assert_eq!(w.update(t, RTT, 40, 100, 1000, false), None);
+        assert_eq!(w.update(t, RTT, 50, 100, 1000, false), Some(150));
     }
 
     #[test]
@@ -83,7 +104,7 @@ mod tests {
         for _ in 0..20 {
             released = adv; // the reader drains everything each millisecond
             t += Duration::from_millis(1);
-            if let Some(a) = w.update(t, RTT, released, adv, 1600) {
+            if let Some(a) = w.update(t, RTT, released, adv, 1600, false) {
                 adv = a;
             }
         }
@@ -98,7 +119,39 @@ mod tests {
         let mut t = Instant::from_millis(1000);
         for i in 1..20u64 {
             t += Duration::from_millis(100); // far slower than 2 RTT
-            if let Some(a) = w.update(t, RTT, i * 60, adv, 1600) {
+            if let Some(a) = w.update(t, RTT, i * 60, adv, 1600, false) {
+                adv = a;
+            }
+        }
+        assert_eq!(w.size, 100);
+    }
+
+    #[test]
+    fn a_blocked_peer_grows_the_window_even_when_releases_come_late() {
+        // Releases come every 3 RTT (each waits for a lost packet's
+        // repair): too slow for the two-round-trip test, but the peer sat
+        // on the limit each time with nothing left unread.
+        let mut w = RecvWindow::new(100);
+        let mut adv = 100;
+        let mut t = Instant::from_millis(1000);
+        for i in 1..6u64 {
+            t += RTT * 3;
+            let blocked = w.peer_used_limit(adv, adv);
+            if let Some(a) = w.update(t, RTT, adv, adv, 1600, blocked) {
+                adv = a;
+            }
+            assert!(i == 1 || w.size > 100, "round {i}: {}", w.size);
+        }
+        assert_eq!(w.size, 1600);
+        // The same late releases with the peer far below the limit: no
+        // growth.
+        let mut w = RecvWindow::new(100);
+        let mut adv = 100;
+        for _ in 1..6u64 {
+            t += RTT * 3;
+            let blocked = w.peer_used_limit(adv - 60, adv);
+            assert!(!blocked);
+            if let Some(a) = w.update(t, RTT, adv, adv, 1600, blocked) {
                 adv = a;
             }
         }

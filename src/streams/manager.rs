@@ -322,10 +322,11 @@ impl StreamManager {
         };
         s.counters.last_activity = now;
         s.maybe_free();
+        let caught_up = s.bufs.as_ref().is_none_or(|b| b.recv.ready_len() == 0);
         self.budget.changed(data.len() as u64, 0);
         self.recv_released_total += released;
         self.credit_stream(now, rtt, id);
-        self.credit_session(now, rtt);
+        self.credit_session(now, rtt, caught_up);
         self.gc(id);
         Ok(Some(data))
     }

@@ -78,7 +78,7 @@ impl StreamManager {
             s.maybe_free();
             self.release_all_recv(id);
             self.credit_discarded(id);
-            self.credit_session(now, rtt);
+            self.credit_session(now, rtt, true);
             return Ok(());
         }
         // Past the session's receive budget (see `RecvBudget`).
@@ -100,7 +100,8 @@ impl StreamManager {
         if finished_now(s) {
             self.events.push_back(StreamEvent::Finished(id));
         }
-        self.credit_session(now, rtt);
+        let caught_up = s.bufs.as_ref().is_none_or(|b| b.recv.ready_len() == 0);
+        self.credit_session(now, rtt, caught_up);
         Ok(())
     }
 
@@ -260,14 +261,21 @@ impl StreamManager {
         }
     }
 
-    pub(super) fn credit_session(&mut self, now: Instant, rtt: Duration) {
+    /// `caught_up`: the stream whose progress released this credit has
+    /// nothing whole left unread.
+    pub(super) fn credit_session(&mut self, now: Instant, rtt: Duration, caught_up: bool) {
         let max = self.limits.max_session_window;
+        let blocked = caught_up
+            && self
+                .recv_window
+                .peer_used_limit(self.recv_highest_total, self.recv_advertised);
         if let Some(limit) = self.recv_window.update(
             now,
             rtt,
             self.recv_released_total,
             self.recv_advertised,
             max,
+            blocked,
         ) {
             self.recv_advertised = limit;
             self.requeue_control(Control::MaxData);
@@ -281,9 +289,14 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64) -> bool 
     if s.has(flag::PEER_FIN | flag::RESET) {
         return false;
     }
+    // Credit moves only while the application reads, or while it is caught
+    // up (see `recv`): with nothing whole left unread, a peer on the limit
+    // is held back by the window, not by the reader.
+    let caught_up = s.bufs.as_ref().is_none_or(|b| b.recv.ready_len() == 0);
+    let blocked = caught_up && s.window.peer_used_limit(s.recv.highest, s.recv.max_data);
     let Some(limit) = s
         .window
-        .update(now, rtt, s.recv.released, s.recv.max_data, max)
+        .update(now, rtt, s.recv.released, s.recv.max_data, max, blocked)
     else {
         return false;
     };

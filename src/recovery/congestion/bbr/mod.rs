@@ -16,7 +16,8 @@
 //! # Phases
 //! - start-up: pacing at 2.77x the estimate, window growing with what is
 //!   acknowledged, until the estimate stops growing by 25 % for three
-//!   rounds, or a round's loss is congestive;
+//!   rounds, a round's loss is congestive, or a queue persists through a
+//!   whole round (see below);
 //! - drain: pacing at 0.35x until what is in flight fits one BDP;
 //! - probing cycle: DOWN (0.9x, until in flight is at most one BDP and
 //!   below the upper bound's headroom), CRUISE (1.0x, the lower bounds
@@ -60,6 +61,15 @@
 //! queue, and the next loss above the baseline is read as congestion.
 //!
 //! # Other choices
+//! - Start-up also ends when every RTT sample of a round (ack delay
+//!   removed) was at least a quarter above the minimum: a queue that does
+//!   not drain for a whole round means the pipe is full, whatever the
+//!   estimate does. The plateau test alone can run three more rounds into
+//!   a full queue when a late sample lifts the estimate by 25 % and resets
+//!   its count (a bulk send after an application-limited phase lost four
+//!   rounds of overflow that way, where a clean start lost one). The
+//!   quarter is above what jitter, reordering or a delayed ack leave in a
+//!   round's smallest sample.
 //! - In cruise the window keeps 15 % headroom below the upper bound, but
 //!   never less than one BDP: pacing at the estimate already keeps the queue
 //!   empty, and a window below one BDP would leave the link idle.
@@ -87,6 +97,11 @@ const PACING_MARGIN: u64 = 99;
 /// [`FULL_BW_ROUNDS`] rounds.
 const FULL_BW_GROWTH: u64 = 125;
 const FULL_BW_ROUNDS: u32 = 3;
+/// Start-up ends after a round whose every RTT sample exceeded the minimum
+/// by this share (per cent) of it: a standing queue.
+const STARTUP_QUEUE_PCT: u64 = 25;
+/// Fewest datagrams a round must deliver for its smallest sample to count.
+const STARTUP_QUEUE_MIN_PACKETS: u64 = 4;
 /// A round is congestive when its loss exceeds the baseline by this many
 /// thousandths and a queue showed.
 const LOSS_THRESH_PM: u64 = 20;
@@ -141,6 +156,9 @@ struct Round {
     /// Largest in-flight at send of a packet lost in the round.
     lost_inflight: u64,
     max_rtt: Duration,
+    /// Smallest RTT sample of the round, ack delay removed (`None` before
+    /// the round's first).
+    min_rtt: Option<Duration>,
     /// Largest valid delivery rate and delivered-bytes of the round.
     bw: u64,
     inflight: u64,
@@ -514,10 +532,10 @@ impl Controller for Bbr {
         in_flight: u64,
         rtt: &RttEstimator,
     ) {
-        let latest = if rtt.has_sample() {
-            rtt.latest()
+        let (latest, path_delay) = if rtt.has_sample() {
+            (rtt.latest(), rtt.latest_adjusted())
         } else {
-            Duration::ZERO
+            (Duration::ZERO, Duration::ZERO)
         };
         let probe_rtt_due = self.update_min_rtt(now, latest);
         let rate = if rs.is_valid() { rs.rate() } else { 0 };
@@ -531,7 +549,16 @@ impl Controller for Bbr {
             self.round_count += 1;
             self.end_round(now, rs, in_flight);
         }
-        self.round.max_rtt = self.round.max_rtt.max(latest);
+        // Queue evidence comes from the path's delay, not from the time the
+        // peer held its acknowledgement: under random loss a receiver often
+        // sees a lone packet and waits out its ack delay, which would read
+        // as a queue and make a lossy round congestive (ending start-up in
+        // its second round at 20 % loss).
+        self.round.max_rtt = self.round.max_rtt.max(path_delay);
+        if !path_delay.is_zero() {
+            let m = self.round.min_rtt.map_or(path_delay, |m| m.min(path_delay));
+            self.round.min_rtt = Some(m);
+        }
         if rate > 0 {
             self.round.bw = self.round.bw.max(rate);
             self.round.inflight = self.round.inflight.max(rs.delivered);

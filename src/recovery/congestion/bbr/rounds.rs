@@ -3,8 +3,8 @@
 //!
 //! Owns: the loss classification (baseline random loss, the 2-point and
 //! 3-sigma margin, queue evidence), start-up's "the estimate stopped
-//! growing" test, the upper bound's growth while probing, and the bounds a
-//! congestive round sets.
+//! growing" and "a queue stood through the round" tests, the upper
+//! bound's growth while probing, and the bounds a congestive round sets.
 //! Never: changes the phase except where a round's verdict demands it
 //! (start-up to drain, probing up to down), or paces and sizes the window
 //! (the parent module does, after this).
@@ -13,7 +13,7 @@ use core::time::Duration;
 
 use super::{
     Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_THRESH_PM,
-    MAX_BASELINE_PM,
+    MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
@@ -64,6 +64,9 @@ impl Bbr {
                     self.filled_pipe = true;
                 }
             }
+            if self.standing_queue(&r, delivered) {
+                self.filled_pipe = true;
+            }
             if self.filled_pipe {
                 self.phase = BbrPhase::Drain;
             }
@@ -81,6 +84,22 @@ impl Bbr {
             delivered_start: rs.total_delivered,
             ..Round::default()
         };
+    }
+
+    /// True when the round's smallest RTT sample sat a quarter above the
+    /// minimum: a queue that never drained while the round's packets were
+    /// acknowledged.
+    fn standing_queue(&self, r: &Round, delivered: u64) -> bool {
+        let (Some(floor), Some(round_min)) = (self.min_rtt, r.min_rtt) else {
+            return false;
+        };
+        let enough = delivered
+            >= self
+                .limits
+                .datagram
+                .saturating_mul(STARTUP_QUEUE_MIN_PACKETS);
+        let margin = floor * u32::try_from(STARTUP_QUEUE_PCT).unwrap_or(u32::MAX) / 100;
+        enough && round_min > floor + margin.max(Duration::from_millis(1))
     }
 
     fn on_congestive_round(&mut self, now: Instant, in_flight: u64) {

@@ -33,14 +33,30 @@ impl Harness {
     /// One round trip: `rate` bytes/s delivered over `rtt_ms`, `lost` bytes
     /// lost, ending with `in_flight` in flight. Ten samples per round.
     fn round(&mut self, rate: u64, rtt_ms: u64, lost: u64, in_flight: u64, app_limited: bool) {
+        self.round_delayed(rate, (rtt_ms, 0, false), lost, in_flight, app_limited);
+    }
+
+    /// [`Harness::round`] where every other sample is `extra_ms` late:
+    /// `(rtt_ms, extra_ms, reported)`; `reported` when the peer held its
+    /// acknowledgement that long and says so in its ack delay.
+    fn round_delayed(
+        &mut self,
+        rate: u64,
+        (rtt_ms, extra_ms, reported): (u64, u64, bool),
+        lost: u64,
+        in_flight: u64,
+        app_limited: bool,
+    ) {
         let prior = self.delivered;
         let per = rate * rtt_ms / 1000 / 10;
         for i in 0..10 {
             self.now += Duration::from_millis(rtt_ms / 10);
+            let extra = Duration::from_millis(if i % 2 == 1 { extra_ms } else { 0 });
+            let told = if reported { extra } else { Duration::ZERO };
             self.rtt.update(
-                Duration::ZERO,
-                Duration::from_millis(rtt_ms),
-                Duration::ZERO,
+                told,
+                Duration::from_millis(rtt_ms) + extra,
+                Duration::from_millis(25),
             );
             if i == 5 && lost > 0 {
                 let mut left = lost;
@@ -211,4 +227,58 @@ fn app_limited_acks_do_not_grow_the_window() {
         "app-limited rounds do not end start-up"
     );
     assert_eq!(h.bbr.max_bw(), BW / 10);
+}
+
+#[test]
+fn delayed_acks_under_random_loss_do_not_end_startup() {
+    let mut h = Harness::new();
+    h.round(200_000, RTT_MS, 0, 8 * MSS, false);
+    // 20 % of every round lost at random, and half the acknowledgements
+    // held 25 ms by the peer (a lone packet waits out the ack delay): the
+    // raw samples look like a queue, the path's delay does not.
+    let mut rate = 200_000;
+    for i in 0..4 {
+        rate *= 2;
+        let flight = h.bbr.window();
+        h.round_delayed(
+            rate,
+            (RTT_MS, 25, true),
+            rate * RTT_MS / 1000 / 5,
+            flight,
+            false,
+        );
+        assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup, "round {i}");
+    }
+    assert!(
+        h.bbr.baseline_loss_pm() >= 50,
+        "learned: {}",
+        h.bbr.baseline_loss_pm()
+    );
+}
+
+#[test]
+fn a_queue_standing_through_a_round_ends_startup() {
+    let mut h = Harness::new();
+    let mut rate = 200_000;
+    for _ in 0..3 {
+        rate *= 2;
+        h.round(rate, RTT_MS, 0, h.bbr.window(), false);
+    }
+    // Half the samples 30 % late (jitter): the round's smallest sample is
+    // the floor, no standing queue.
+    rate *= 2;
+    h.round_delayed(
+        rate,
+        (RTT_MS, RTT_MS * 3 / 10, false),
+        0,
+        h.bbr.window(),
+        false,
+    );
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup);
+    // The estimate still grows by half a round, but every sample of the
+    // round sits 30 % above the floor: the pipe is full.
+    rate = rate * 3 / 2;
+    h.round(rate, RTT_MS * 13 / 10, 0, h.bbr.window(), false);
+    h.round(rate, RTT_MS * 13 / 10, 0, h.bbr.window(), false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::Drain);
 }
