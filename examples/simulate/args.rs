@@ -12,7 +12,8 @@ use stt::recovery::ControllerKind;
 /// fairness, RTT distribution, and a plot over time. Virtual time: the same
 /// flags and seed always print the same numbers.
 #[derive(Debug, Parser)]
-#[command(name = "simulate")]
+// A flag given twice takes its last value, as the hand-written parser did.
+#[command(name = "simulate", args_override_self = true)]
 pub(crate) struct Args {
     /// Bottleneck rate, Mbit/s of UDP payload.
     #[arg(long, value_name = "R", default_value = "100", value_parser = positive)]
@@ -258,6 +259,8 @@ mod tests {
             ErrorKind::ArgumentConflict
         );
         assert_eq!(kind(&["--bogus", "1"]), ErrorKind::UnknownArgument);
+        let twice = args(&["--seconds", "5", "--seconds", "20"]).unwrap();
+        assert_eq!(twice.seconds, 20.0, "the last of a repeated flag wins");
         assert_eq!(kind(&["--loss"]), ErrorKind::InvalidValue);
         assert_eq!(kind(&["--help"]), ErrorKind::DisplayHelp);
     }
