@@ -3,7 +3,7 @@
 //!
 //! The scenario: 100 Mbit/s, one drop-tail queue sized to the bandwidth-delay
 //! product of the longer round trip (80 ms: 1 MB), one session with a 20 ms
-//! and one with an 80 ms round trip, default controller, 20 s from connect.
+//! and one with an 80 ms round trip, default controller, 60 s from connect.
 //! The README ("Goodput in simulation") has the split for every controller
 //! and two seeds. Virtual time: deterministic, not a timing assertion.
 #![cfg(feature = "sim")]
@@ -39,14 +39,35 @@ fn rtt_mix(rtts_ms: &[u64], seed: u64, seconds: u64) -> BulkConfig {
 
 #[test]
 fn twenty_and_eighty_ms_sessions_split_within_three_times() {
-    let r = run_bulk(&rtt_mix(&[20, 80], 1, 20)).expect("simulation runs");
+    // 60 s: the split drifts after start-up (with a 2-BDP window in the
+    // probing cycle it was 1.6x over 20 s but 3.2x over 60 s, and 6.8x over
+    // the last 40 s alone), so both the whole run and its last 40 s count.
+    let cfg = BulkConfig {
+        sample_every: Duration::from_secs(1),
+        ..rtt_mix(&[20, 80], 1, 60)
+    };
+    let r = run_bulk(&cfg).expect("simulation runs");
     let g = r.session_goodput();
     assert_eq!(g.len(), 2, "{r:?}");
     assert!(g.iter().all(|&x| x > 0.0), "both sessions deliver: {g:?}");
-    let ratio = g[0].max(g[1]) / g[0].min(g[1]);
-    assert!(ratio <= 3.0, "max/min {ratio:.2}: {g:?}");
+    let ratio = |a: f64, b: f64| a.max(b) / a.min(b).max(f64::MIN_POSITIVE);
+    let whole = ratio(g[0], g[1]);
+    assert!(whole <= 3.0, "max/min {whole:.2} over 60 s: {g:?}");
+    let at = |secs: u64| {
+        r.samples
+            .iter()
+            .find(|s| s.at >= Instant::from_millis(secs * 1000))
+            .map(|s| s.delivered.clone())
+            .expect("sampled")
+    };
+    let (from, to) = (at(20), at(60));
+    let late = ratio((to[0] - from[0]) as f64, (to[1] - from[1]) as f64);
+    assert!(
+        late <= 3.0,
+        "max/min {late:.2} from 20 s to 60 s: {from:?} {to:?}"
+    );
     // The two together still fill the link.
-    assert!(r.goodput_fraction() >= 0.85, "{}", r.goodput_fraction());
+    assert!(r.goodput_fraction() >= 0.90, "{}", r.goodput_fraction());
     // Each session saw its own round trip: the samples span both.
     assert!(r.rtt_p50 >= Duration::from_millis(20), "{:?}", r.rtt_p50);
     assert!(r.rtt_p95 >= Duration::from_millis(80), "{:?}", r.rtt_p95);
