@@ -19,9 +19,13 @@
 //! BDP of the longest round trip), and adds a line
 //! `rtt_mix_ms=20,80 shares=<a>,<b> max_min_ratio=<x>`: RTT fairness.
 //!
-//! `--qlog FILE` (feature `trace`) writes the client's trace as qlog; with
-//! `--plot` too, the window panel is drawn from that trace (every window
-//! change, and a tick per lost packet) instead of the 100 ms samples.
+//! `--qlog FILE` (feature `trace`) writes the client's trace as qlog (with
+//! `--rtt-mix`, the first session's client); with `--plot` too, the window
+//! panel is drawn from that trace (every window change, and a tick per lost
+//! packet) instead of the 100 ms samples.
+//!
+//! The command line is declared in `args.rs` (clap derive): `--help` lists
+//! every flag with its default; a bad value is refused with status 2.
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -16,9 +16,10 @@
 //! the datagrams in flight), `driver` (the [`Node`] trait and event loop),
 //! `endpoint_node` (an [`Endpoint`](crate::Endpoint) with an optional
 //! [`App`] as a [`Node`]), `bulk` (bulk transfers over a bottleneck: the
-//! goodput and fairness scenario; `bulk_report` measures it), `nat` (a node whose public address
-//! changes mid-run), `attacker` (an on-path attacker that resends copies of
-//! a node's datagrams from another address).
+//! goodput and fairness scenario; `bulk_report` measures it), `nat` (a
+//! node whose public address changes mid-run), `attacker` (an on-path
+//! attacker that resends copies of a node's datagrams from another
+//! address).
 //!
 //! ```
 //! use core::time::Duration;
