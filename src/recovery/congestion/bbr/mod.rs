@@ -446,8 +446,11 @@ impl Bbr {
     /// `bdp` plus the bytes the estimate delivers in [`QUEUE_ALLOWANCE`]
     /// (at most one more BDP) and `quanta`: the queue a flow may keep is
     /// counted in time, the same for a 20 ms and an 80 ms flow (see the
-    /// module notes on RTT fairness).
+    /// module notes on RTT fairness). No bound without a model (`bdp` 0).
     fn queue_bound(&self, bdp: u64, quanta: u64) -> u64 {
+        if bdp == 0 {
+            return u64::MAX;
+        }
         let allowance =
             u128::from(self.bw()).saturating_mul(QUEUE_ALLOWANCE.as_micros()) / 1_000_000;
         let allowance = u64::try_from(allowance).unwrap_or(u64::MAX).min(bdp);
