@@ -3,18 +3,21 @@
 //!
 //! Owns: a sender application that keeps every session's stream 0 full, a
 //! receiver application that reads and counts what arrives, the run that
-//! puts them on two nodes joined by one path, and the report (goodput over
-//! link rate, per-session shares, Jain's fairness index, time series of
-//! delivered bytes and congestion windows).
+//! puts them on nodes joined by paths that meet at one bottleneck. The
+//! report and its measuring live in `bulk_report.rs`.
 //! Never: touches the protocol beyond the public API, reads a clock or the
 //! OS's randomness. A config replays to the same report, bit for bit.
 //!
-//! Topology: one client endpoint opens `sessions` sessions to one server
-//! endpoint; both directions of the path use the same [`LinkConfig`], so all
-//! sessions share the client-to-server bottleneck (rate and queue) and the
-//! acknowledgements cross an identical path back. Payload bytes are counted
-//! when the server's application reads them; "link rate" is the bottleneck
-//! rate in UDP payload bits.
+//! Topology: by default one client endpoint opens `sessions` sessions to one
+//! server endpoint; both directions of the path use the same [`LinkConfig`],
+//! so all sessions share the client-to-server bottleneck (rate and queue) and
+//! the acknowledgements cross an identical path back. With
+//! [`BulkConfig::extra_delays`] each session gets its own client endpoint
+//! (its own address) and its own path, `link` plus its extra one-way delay
+//! in each direction, and all those paths share one bottleneck per
+//! direction: a dumbbell of flows with different round trips and one queue.
+//! Payload bytes are counted when the server's application reads them;
+//! "link rate" is the bottleneck rate in UDP payload bits.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -22,6 +25,7 @@ use bytes::Bytes;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::time::Duration;
 
+use super::bulk_report::{self as measure, AppPhaseReport, BulkReport, RttLog};
 use super::config::{ConfigError, LinkConfig};
 use super::driver::{step, RunError};
 use super::endpoint_node::{App, EndpointNode};
@@ -73,6 +77,15 @@ pub struct BulkConfig {
     /// first sends `rate` bits per second of 1250-byte messages for
     /// `duration`, then as much as it can.
     pub app_limited: Option<AppLimited>,
+    /// Extra one-way delay of each session's own access path, by connect
+    /// order, added to `link.latency` in both directions (sessions past the
+    /// list's end get none). Empty (the default): all sessions on one client
+    /// endpoint and one path. Not empty: every session on its own client
+    /// endpoint and path, all paths through one shared bottleneck with the
+    /// rate and queue of `link` (size the queue for the RTT you mean: the
+    /// sessions' round trips differ). The delay is added after the
+    /// bottleneck, so the queue sees each flow as sent.
+    pub extra_delays: Vec<Duration>,
 }
 
 /// See [`BulkConfig::app_limited`].
@@ -104,114 +117,7 @@ impl Default for BulkConfig {
             datagram_sizes: None,
             controllers: Vec::new(),
             app_limited: None,
-        }
-    }
-}
-
-/// One point of the time series.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
-    /// When it was taken.
-    pub at: Instant,
-    /// Payload bytes the server had read so far, per session.
-    pub delivered: Vec<u64>,
-    /// The client's congestion window, per session, in bytes.
-    pub cwnd: Vec<u64>,
-    /// The client's datagram size, per session, in bytes.
-    pub datagram_size: Vec<usize>,
-    /// The client's pacing rate, per session, bytes per second.
-    pub pacing_rate: Vec<u64>,
-    /// The client's delivery-rate estimate, per session, bytes per second.
-    pub delivery_rate: Vec<u64>,
-}
-
-/// What the application-limited phase left behind, per session.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AppPhaseReport {
-    /// Most bytes in flight seen during the phase.
-    pub max_in_flight: Vec<u64>,
-    /// Congestion window when the phase ended.
-    pub cwnd_at_end: Vec<u64>,
-    /// Packets lost by the end of the phase.
-    pub lost_at_end: Vec<u64>,
-}
-
-/// What a bulk run measured.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BulkReport {
-    /// Bottleneck rate in bits per second (0 if the link had none).
-    pub link_rate: u64,
-    /// Virtual time the run lasted.
-    pub duration: Duration,
-    /// Payload bytes read by the server, per session (client connect order).
-    pub delivered: Vec<u64>,
-    /// Packets the client's sessions declared lost, per session.
-    pub packets_lost: Vec<u64>,
-    /// Packets the client's sessions sent, per session.
-    pub packets_sent: Vec<u64>,
-    /// Datagrams the bottleneck dropped (queue full) client to server.
-    pub queue_drops: u64,
-    /// The client's datagram size at the end, per session.
-    pub datagram_size: Vec<usize>,
-    /// Datagram size probes the client's sessions sent and lost, in all.
-    pub mtu_probes: (u64, u64),
-    /// The time series.
-    pub samples: Vec<Sample>,
-    /// Median of the RTT samples the client's sessions took.
-    pub rtt_p50: Duration,
-    /// 95th percentile of those samples.
-    pub rtt_p95: Duration,
-    /// Bytes the client's sessions declared lost (and so sent again), over
-    /// bytes they sent, all sessions together.
-    pub retransmit_fraction: f64,
-    /// The application-limited phase, if the run had one.
-    pub app_phase: Option<AppPhaseReport>,
-}
-
-impl BulkReport {
-    /// Goodput in bits per second over the whole run, per session.
-    pub fn session_goodput(&self) -> Vec<f64> {
-        let secs = self.duration.as_secs_f64().max(f64::MIN_POSITIVE);
-        self.delivered
-            .iter()
-            .map(|&b| b as f64 * 8.0 / secs)
-            .collect()
-    }
-
-    /// Total goodput in bits per second over the whole run.
-    pub fn goodput(&self) -> f64 {
-        self.session_goodput().iter().sum()
-    }
-
-    /// Total goodput over the link rate (0 without a rate).
-    pub fn goodput_fraction(&self) -> f64 {
-        if self.link_rate == 0 {
-            return 0.0;
-        }
-        self.goodput() / self.link_rate as f64
-    }
-
-    /// Jain's fairness index of the sessions' goodputs: 1 when equal, `1/n`
-    /// when one session has everything (1 with no traffic at all).
-    pub fn jain_index(&self) -> f64 {
-        let x = self.session_goodput();
-        let sum: f64 = x.iter().sum();
-        let squares: f64 = x.iter().map(|v| v * v).sum();
-        if squares == 0.0 {
-            return 1.0;
-        }
-        sum * sum / (x.len() as f64 * squares)
-    }
-
-    /// Smallest session goodput over the largest (1 when equal).
-    pub fn min_max_ratio(&self) -> f64 {
-        let x = self.session_goodput();
-        let max = x.iter().copied().fold(0.0, f64::max);
-        let min = x.iter().copied().fold(f64::INFINITY, f64::min);
-        if max == 0.0 {
-            1.0
-        } else {
-            min / max
+            extra_delays: Vec::new(),
         }
     }
 }
@@ -246,6 +152,9 @@ pub struct BulkSender {
     app: Option<(u64, Instant)>,
     app_queued: Vec<u64>,
     next_wake: Option<Instant>,
+    /// Tag of this sender's first session (senders on several endpoints
+    /// number their sessions in one sequence).
+    first_tag: u64,
 }
 
 impl BulkSender {
@@ -260,7 +169,15 @@ impl BulkSender {
             app: None,
             app_queued: Vec::new(),
             next_wake: None,
+            first_tag: 0,
         }
+    }
+
+    /// Numbers this sender's sessions from `first` on, so that a receiver
+    /// counting several senders' sessions tells them apart.
+    pub fn with_first_tag(mut self, first: u64) -> Self {
+        self.first_tag = first;
+        self
     }
 
     /// Sends only `rate` bits per second of small messages until `until`.
@@ -276,7 +193,7 @@ impl BulkSender {
         peer: SocketAddr,
     ) -> Result<SessionId, crate::endpoint::ConnectError> {
         let id = ep.connect(now, peer)?;
-        let index = self.sessions.len() as u64;
+        let index = self.first_tag + self.sessions.len() as u64;
         if let Some(s) = ep.session_mut(id) {
             // Tag first, so the receiver can tell sessions apart.
             let _ = s.send(0, Bytes::copy_from_slice(&index.to_be_bytes()));
@@ -387,7 +304,7 @@ impl App for BulkReceiver {
     }
 }
 
-/// The two nodes of a bulk run.
+/// The nodes of a bulk run: one or more clients, then the server.
 enum BulkNode {
     Client(EndpointNode<BulkSender>),
     Server(EndpointNode<BulkReceiver>),
@@ -426,6 +343,29 @@ impl super::driver::Node for BulkNode {
     }
 }
 
+/// Every client session in index order, with the endpoint holding it:
+/// clients come first in `nodes`, each with its sessions in connect order.
+fn client_sessions(nodes: &[BulkNode]) -> impl Iterator<Item = (&Endpoint, SessionId)> + '_ {
+    nodes
+        .iter()
+        .filter_map(|n| match n {
+            BulkNode::Client(c) => Some(c),
+            BulkNode::Server(_) => None,
+        })
+        .flat_map(|c| c.app.sessions.iter().map(move |&id| (c.endpoint(), id)))
+}
+
+/// What the server's application has read, by session index.
+fn received(nodes: &[BulkNode]) -> &[u64] {
+    nodes
+        .iter()
+        .find_map(|n| match n {
+            BulkNode::Server(s) => Some(&s.app.delivered[..]),
+            BulkNode::Client(_) => None,
+        })
+        .unwrap_or(&[])
+}
+
 fn seed32(seed: u64, role: u8) -> [u8; 32] {
     let mut s = [role; 32];
     if let Some(head) = s.get_mut(..8) {
@@ -439,13 +379,31 @@ pub const CLIENT_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10,
 /// See [`CLIENT_ADDR`].
 pub const SERVER_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 4002);
 
+/// Most sessions a run with [`BulkConfig::extra_delays`] places, one client
+/// address each (the receiver tells at most 2^16 sessions apart anyway).
+const MAX_CLIENTS: usize = 1 << 16;
+
+/// Address of client `i`: [`CLIENT_ADDR`] for the first, then one address
+/// per client in 10.1.0.0/16.
+fn client_addr(i: usize) -> SocketAddr {
+    match i {
+        0 => CLIENT_ADDR,
+        _ => {
+            let [_, _, hi, lo] = u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes();
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 1, hi, lo)), 4001)
+        }
+    }
+}
+
 /// Runs one bulk scenario and reports what it measured.
 pub fn run_bulk(cfg: &BulkConfig) -> Result<BulkReport, BulkError> {
     run_bulk_with(cfg, |_, _| {})
 }
 
 /// [`run_bulk`] with `setup` called on the client's and the server's
-/// endpoints before the first connect (e.g. to install a trace sink).
+/// endpoints before the first connect (e.g. to install a trace sink). With
+/// [`BulkConfig::extra_delays`], the client's is the first client endpoint,
+/// the one of session 0.
 pub fn run_bulk_with(
     cfg: &BulkConfig,
     setup: impl FnOnce(&mut Endpoint, &mut Endpoint),
@@ -464,57 +422,93 @@ pub fn run_bulk_with(
         }
         b.build()
     };
-    let mut client = Endpoint::new(build(b"bulk client ")?, seed32(cfg.seed, 1));
+    let n = cfg.sessions.max(1);
+    // One client per session when sessions have paths of their own.
+    let clients = if cfg.extra_delays.is_empty() {
+        1
+    } else {
+        n.min(MAX_CLIENTS)
+    };
+    let n = if clients > 1 { clients } else { n };
     let mut server = Endpoint::new(build(b"bulk server ")?, seed32(cfg.seed, 2));
-    setup(&mut client, &mut server);
+    let mut first = Endpoint::new(build(b"bulk client ")?, seed32(cfg.seed, 1));
+    setup(&mut first, &mut server);
     let mut net = Network::new(seed32(cfg.seed, 3));
-    net.set_path(CLIENT_ADDR, SERVER_ADDR, cfg.link)?;
-
     let start = Instant::ZERO;
-    let mut sender = BulkSender::new(cfg.message_size, cfg.send_ahead);
-    let app_end = cfg.app_limited.map(|a| {
-        sender.limit_until(a.rate, start + a.duration);
-        start + a.duration
-    });
-    let mut client = EndpointNode::new(client, CLIENT_ADDR, sender);
-    for i in 0..cfg.sessions.max(1) {
-        let id = client.with(|ep, app| app.connect(start, ep, SERVER_ADDR))?;
-        if let Some(&kind) = cfg.controllers.get(i) {
-            if let Some(s) = client.endpoint_mut().session_mut(id) {
-                s.set_congestion_controller(kind);
+    let app_end = cfg.app_limited.map(|a| start + a.duration);
+    let mut nodes = Vec::with_capacity(clients + 1);
+    let mut first = Some(first);
+    for c in 0..clients {
+        let addr = client_addr(c);
+        let extra = cfg.extra_delays.get(c).copied().unwrap_or_default();
+        net.set_path(
+            addr,
+            SERVER_ADDR,
+            cfg.link.with_latency(cfg.link.latency + extra),
+        )?;
+        let ep = match first.take() {
+            Some(ep) => ep,
+            None => {
+                let mut seed = seed32(cfg.seed, 1);
+                if let Some(tail) = seed.get_mut(8..16) {
+                    tail.copy_from_slice(&(c as u64).to_be_bytes());
+                }
+                Endpoint::new(build(b"bulk client ")?, seed)
+            }
+        };
+        let mut sender = BulkSender::new(cfg.message_size, cfg.send_ahead).with_first_tag(c as u64);
+        if let (Some(a), Some(end)) = (cfg.app_limited, app_end) {
+            sender.limit_until(a.rate, end);
+        }
+        let mut client = EndpointNode::new(ep, addr, sender);
+        let here = if clients > 1 { c..c + 1 } else { 0..n };
+        for i in here {
+            let id = client.with(|ep, app| app.connect(start, ep, SERVER_ADDR))?;
+            if let Some(&kind) = cfg.controllers.get(i) {
+                if let Some(s) = client.endpoint_mut().session_mut(id) {
+                    s.set_congestion_controller(kind);
+                }
             }
         }
+        nodes.push(BulkNode::Client(client));
+    }
+    if clients > 1 {
+        // One queue where the access paths meet, in each direction.
+        let up: Vec<_> = (0..clients)
+            .map(|c| (client_addr(c), SERVER_ADDR))
+            .collect();
+        let down: Vec<_> = up.iter().map(|&(a, b)| (b, a)).collect();
+        net.share_bottleneck(&up);
+        net.share_bottleneck(&down);
     }
     let server = EndpointNode::new(server, SERVER_ADDR, BulkReceiver::default());
-    let mut nodes = [BulkNode::Client(client), BulkNode::Server(server)];
+    nodes.push(BulkNode::Server(server));
 
-    let n = cfg.sessions.max(1);
     let end = start + cfg.duration;
     let every = cfg.sample_every.max(Duration::from_millis(1));
     let mut next_sample = start;
     let mut samples = Vec::new();
     let mut now = start;
     let mut rtt = RttLog::new(n);
-    let mut app_phase = app_end.map(|_| AppPhaseReport {
-        max_in_flight: alloc::vec![0; n],
-        cwnd_at_end: alloc::vec![0; n],
-        lost_at_end: alloc::vec![0; n],
-    });
+    let mut app_phase = app_end.map(|_| AppPhaseReport::new(n));
     loop {
         let next = step(&mut net, &mut nodes, now)?;
-        if let BulkNode::Client(c) = &nodes[0] {
-            rtt.observe(c);
-            if let (Some(end), Some(phase)) = (app_end, app_phase.as_mut()) {
-                if now < end {
-                    phase.observe(c);
-                }
-                if now >= end && phase.cwnd_at_end.iter().all(|&w| w == 0) {
-                    phase.finish(c);
-                }
+        rtt.observe(client_sessions(&nodes));
+        if let (Some(end), Some(phase)) = (app_end, app_phase.as_mut()) {
+            if now < end {
+                phase.observe(client_sessions(&nodes));
+            }
+            if now >= end && !phase.finished() {
+                phase.finish(client_sessions(&nodes));
             }
         }
         if now >= next_sample {
-            samples.push(sample(&nodes, now, n));
+            samples.push(measure::sample(
+                client_sessions(&nodes),
+                received(&nodes),
+                now,
+                n,
+            ));
             next_sample = now + every;
         }
         if now >= end {
@@ -526,225 +520,32 @@ pub fn run_bulk_with(
         }
         now = wake.max(now);
     }
-    let last = sample(&nodes, now, n);
-    let (lost, sent) = client_counts(&nodes, n);
-    let mtu_probes = client_probes(&nodes);
-    let stats = net.stats(CLIENT_ADDR, SERVER_ADDR);
+    let last = measure::sample(client_sessions(&nodes), received(&nodes), now, n);
+    let (lost, sent) = measure::counts(client_sessions(&nodes), n);
+    let queue_drops = (0..clients)
+        .map(|c| net.stats(client_addr(c), SERVER_ADDR).dropped_queue)
+        .sum();
     let (rtt_p50, rtt_p95) = rtt.percentiles();
-    let retransmit_fraction = match &nodes[0] {
-        BulkNode::Client(c) => retransmitted(c),
-        BulkNode::Server(_) => 0.0,
-    };
     Ok(BulkReport {
         rtt_p50,
         rtt_p95,
-        retransmit_fraction,
+        retransmit_fraction: measure::retransmitted(client_sessions(&nodes)),
         app_phase,
         link_rate: cfg.link.rate_bits_per_sec.unwrap_or(0),
         duration: now.saturating_duration_since(start),
         delivered: last.delivered,
         packets_lost: lost,
         packets_sent: sent,
-        queue_drops: stats.dropped_queue,
+        queue_drops,
         datagram_size: last.datagram_size,
-        mtu_probes,
+        mtu_probes: measure::probes(client_sessions(&nodes)),
         samples,
     })
-}
-
-/// Every RTT sample of the client's sessions, in microseconds.
-struct RttLog {
-    seen: Vec<u64>,
-    micros: Vec<u32>,
-}
-
-impl RttLog {
-    fn new(n: usize) -> Self {
-        RttLog {
-            seen: alloc::vec![0; n],
-            micros: Vec::new(),
-        }
-    }
-
-    fn observe(&mut self, c: &EndpointNode<BulkSender>) {
-        for (seen, id) in self.seen.iter_mut().zip(&c.app.sessions) {
-            let Some(p) = c.endpoint().session(*id).map(|s| s.congestion_stats()) else {
-                continue;
-            };
-            if p.rtt_samples != *seen {
-                *seen = p.rtt_samples;
-                let us = u32::try_from(p.latest_rtt.as_micros()).unwrap_or(u32::MAX);
-                self.micros.push(us);
-            }
-        }
-    }
-
-    fn percentiles(&mut self) -> (Duration, Duration) {
-        self.micros.sort_unstable();
-        let at = |q: usize| {
-            let len = self.micros.len();
-            if len == 0 {
-                return Duration::ZERO;
-            }
-            let i = ((len - 1) * q / 100).min(len - 1);
-            Duration::from_micros(u64::from(self.micros[i]))
-        };
-        (at(50), at(95))
-    }
-}
-
-impl AppPhaseReport {
-    fn observe(&mut self, c: &EndpointNode<BulkSender>) {
-        for (m, id) in self.max_in_flight.iter_mut().zip(&c.app.sessions) {
-            if let Some(s) = c.endpoint().session(*id) {
-                *m = (*m).max(s.congestion_stats().bytes_in_flight);
-            }
-        }
-    }
-
-    fn finish(&mut self, c: &EndpointNode<BulkSender>) {
-        for (i, id) in c.app.sessions.iter().enumerate() {
-            if let Some(s) = c.endpoint().session(*id) {
-                if let (Some(w), Some(l)) =
-                    (self.cwnd_at_end.get_mut(i), self.lost_at_end.get_mut(i))
-                {
-                    *w = s.congestion_stats().congestion_window.max(1);
-                    *l = s.stats().packets_lost;
-                }
-            }
-        }
-    }
-}
-
-fn retransmitted(c: &EndpointNode<BulkSender>) -> f64 {
-    let (mut lost, mut sent) = (0u64, 0u64);
-    for id in &c.app.sessions {
-        if let Some(s) = c.endpoint().session(*id) {
-            let st = s.stats();
-            lost += st.packets_lost;
-            sent += st.packets_sent;
-        }
-    }
-    if sent == 0 {
-        0.0
-    } else {
-        lost as f64 / sent as f64
-    }
-}
-
-fn sample(nodes: &[BulkNode; 2], at: Instant, n: usize) -> Sample {
-    let mut delivered = alloc::vec![0; n];
-    let mut cwnd = alloc::vec![0; n];
-    let mut datagram_size = alloc::vec![0; n];
-    let mut pacing_rate = alloc::vec![0; n];
-    let mut delivery_rate = alloc::vec![0; n];
-    for node in nodes {
-        match node {
-            BulkNode::Client(c) => {
-                for (i, id) in c.app.sessions.iter().enumerate() {
-                    let Some(s) = c.endpoint().session(*id) else {
-                        continue;
-                    };
-                    let p = s.congestion_stats();
-                    if let (Some(w), Some(r), Some(d), Some(size)) = (
-                        cwnd.get_mut(i),
-                        pacing_rate.get_mut(i),
-                        delivery_rate.get_mut(i),
-                        datagram_size.get_mut(i),
-                    ) {
-                        *w = p.congestion_window;
-                        *r = p.pacing_rate;
-                        *d = p.delivery_rate;
-                        *size = s.datagram_size();
-                    }
-                }
-            }
-            BulkNode::Server(s) => {
-                for (d, got) in delivered.iter_mut().zip(&s.app.delivered) {
-                    *d = *got;
-                }
-            }
-        }
-    }
-    Sample {
-        at,
-        delivered,
-        cwnd,
-        datagram_size,
-        pacing_rate,
-        delivery_rate,
-    }
-}
-
-fn client_probes(nodes: &[BulkNode; 2]) -> (u64, u64) {
-    let mut probes = (0, 0);
-    if let BulkNode::Client(c) = &nodes[0] {
-        for id in &c.app.sessions {
-            if let Some(st) = c.endpoint().session(*id).map(|s| s.stats()) {
-                probes.0 += st.mtu_probes_sent;
-                probes.1 += st.mtu_probes_lost;
-            }
-        }
-    }
-    probes
-}
-
-fn client_counts(nodes: &[BulkNode; 2], n: usize) -> (Vec<u64>, Vec<u64>) {
-    let mut lost = alloc::vec![0; n];
-    let mut sent = alloc::vec![0; n];
-    if let BulkNode::Client(c) = &nodes[0] {
-        for (i, id) in c.app.sessions.iter().enumerate() {
-            if let Some(st) = c.endpoint().session(*id).map(|s| s.stats()) {
-                if let (Some(l), Some(s)) = (lost.get_mut(i), sent.get_mut(i)) {
-                    *l = st.packets_lost;
-                    *s = st.packets_sent;
-                }
-            }
-        }
-    }
-    (lost, sent)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn report(delivered: Vec<u64>) -> BulkReport {
-        BulkReport {
-            link_rate: 8_000,
-            duration: Duration::from_secs(2),
-            packets_lost: alloc::vec![0; delivered.len()],
-            packets_sent: alloc::vec![0; delivered.len()],
-            delivered,
-            queue_drops: 0,
-            datagram_size: Vec::new(),
-            mtu_probes: (0, 0),
-            samples: Vec::new(),
-            rtt_p50: Duration::ZERO,
-            rtt_p95: Duration::ZERO,
-            retransmit_fraction: 0.0,
-            app_phase: None,
-        }
-    }
-
-    #[test]
-    fn report_figures() {
-        // 1000 bytes over 2 s is 4000 bit/s: half of an 8000 bit/s link.
-        let r = report(alloc::vec![1000]);
-        assert_eq!(r.session_goodput(), [4000.0]);
-        assert_eq!(r.goodput_fraction(), 0.5);
-        assert_eq!((r.jain_index(), r.min_max_ratio()), (1.0, 1.0));
-        let r = report(alloc::vec![1000, 0]);
-        assert_eq!((r.jain_index(), r.min_max_ratio()), (0.5, 0.0));
-        let r = report(alloc::vec![300, 100]);
-        assert!((r.jain_index() - 0.8).abs() < 1e-12);
-        assert!((r.min_max_ratio() - 1.0 / 3.0).abs() < 1e-12);
-        let idle = BulkReport {
-            link_rate: 0,
-            ..report(alloc::vec![0, 0])
-        };
-        assert_eq!((idle.goodput_fraction(), idle.jain_index()), (0.0, 1.0));
-    }
 
     #[test]
     fn a_short_run_on_a_narrow_link_fills_it_and_replays() {

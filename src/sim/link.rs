@@ -71,6 +71,9 @@ pub(crate) struct Link {
     rng: Rng,
     loss: LossState,
     bottleneck: Bottleneck,
+    /// Index of the network's shared bottleneck this link feeds instead of
+    /// its own, if any.
+    pub(crate) shared: Option<usize>,
     /// Latest arrival of a datagram not picked for reordering: jitter never
     /// lets a later datagram arrive before it.
     last_arrival: Instant,
@@ -85,6 +88,7 @@ impl Link {
             rng,
             loss: LossState::default(),
             bottleneck: Bottleneck::default(),
+            shared: None,
             last_arrival: Instant::ZERO,
             stats: LinkStats::default(),
         }
@@ -92,8 +96,16 @@ impl Link {
 
     /// Decides the fate of a datagram of `len` bytes sent at `now` under
     /// `cfg`, and counts it. The draws happen in a fixed order: loss (burst,
-    /// then random), reorder, jitter, duplicate, jitter of the copy.
-    pub(crate) fn admit(&mut self, cfg: &LinkConfig, now: Instant, len: usize) -> Fate {
+    /// then random), reorder, jitter, duplicate, jitter of the copy. With
+    /// `shared`, the datagram queues there instead of at the link's own
+    /// bottleneck.
+    pub(crate) fn admit(
+        &mut self,
+        cfg: &LinkConfig,
+        now: Instant,
+        len: usize,
+        shared: Option<&mut Bottleneck>,
+    ) -> Fate {
         self.stats.sent += 1;
         if len > cfg.mtu_at(now) {
             self.stats.dropped_mtu += 1;
@@ -101,13 +113,18 @@ impl Link {
         }
         let departs = match cfg.rate_bits_per_sec {
             None => now,
-            Some(rate) => match self.bottleneck.offer(now, len, rate, cfg.queue_bytes) {
-                Some(t) => t,
-                None => {
-                    self.stats.dropped_queue += 1;
-                    return Fate::Gone;
+            Some(rate) => {
+                match shared
+                    .unwrap_or(&mut self.bottleneck)
+                    .offer(now, len, rate, cfg.queue_bytes)
+                {
+                    Some(t) => t,
+                    None => {
+                        self.stats.dropped_queue += 1;
+                        return Fate::Gone;
+                    }
                 }
-            },
+            }
         };
         match self.loss.decide(cfg, &mut self.rng) {
             Some(Loss::Burst) => {
@@ -173,7 +190,7 @@ mod tests {
         let mut l = link();
         let now = Instant::from_millis(3);
         assert_eq!(
-            l.admit(&cfg, now, 100),
+            l.admit(&cfg, now, 100, None),
             Fate::Arrives {
                 at: Instant::from_millis(13),
                 copy: None
@@ -187,27 +204,27 @@ mod tests {
         let cfg = LinkConfig::default().with_mtu(1200);
         let mut l = link();
         assert!(matches!(
-            l.admit(&cfg, Instant::ZERO, 1200),
+            l.admit(&cfg, Instant::ZERO, 1200, None),
             Fate::Arrives { .. }
         ));
-        assert_eq!(l.admit(&cfg, Instant::ZERO, 1201), Fate::Gone);
+        assert_eq!(l.admit(&cfg, Instant::ZERO, 1201, None), Fate::Gone);
         assert_eq!(l.stats.dropped_mtu, 1);
         let later = Instant::ZERO + core::time::Duration::from_secs(1);
         let shrinking = LinkConfig::default().with_mtu_change(later, 1000);
         assert!(matches!(
-            l.admit(&shrinking, Instant::ZERO, 1200),
+            l.admit(&shrinking, Instant::ZERO, 1200, None),
             Fate::Arrives { .. }
         ));
-        assert!(matches!(l.admit(&shrinking, later, 1200), Fate::Gone));
+        assert!(matches!(l.admit(&shrinking, later, 1200, None), Fate::Gone));
         assert!(matches!(
-            l.admit(&shrinking, later, 1000),
+            l.admit(&shrinking, later, 1000, None),
             Fate::Arrives { .. }
         ));
         assert_eq!(l.stats.dropped_mtu, 2);
         let cfg = cfg.with_mtu(0);
-        assert_eq!(l.admit(&cfg, Instant::ZERO, 1), Fate::Gone);
+        assert_eq!(l.admit(&cfg, Instant::ZERO, 1, None), Fate::Gone);
         assert!(matches!(
-            l.admit(&cfg, Instant::ZERO, 0),
+            l.admit(&cfg, Instant::ZERO, 0, None),
             Fate::Arrives { .. }
         ));
     }
@@ -216,12 +233,12 @@ mod tests {
     fn certain_loss_and_duplication() {
         let mut l = link();
         let lossy = LinkConfig::default().with_loss(1.0);
-        assert_eq!(l.admit(&lossy, Instant::ZERO, 10), Fate::Gone);
+        assert_eq!(l.admit(&lossy, Instant::ZERO, 10, None), Fate::Gone);
         assert_eq!(l.stats.lost_random, 1);
         let dup = LinkConfig::default().with_duplicate(1.0);
         let at = Instant::from_millis(10);
         assert_eq!(
-            l.admit(&dup, Instant::ZERO, 10),
+            l.admit(&dup, Instant::ZERO, 10, None),
             Fate::Arrives { at, copy: Some(at) }
         );
         assert_eq!(l.stats.duplicated, 1);
@@ -231,11 +248,12 @@ mod tests {
     fn reordered_datagram_does_not_hold_back_later_ones() {
         let mut l = link();
         let late = LinkConfig::default().with_reorder(1.0, Duration::from_millis(50));
-        let Fate::Arrives { at: first, .. } = l.admit(&late, Instant::ZERO, 10) else {
+        let Fate::Arrives { at: first, .. } = l.admit(&late, Instant::ZERO, 10, None) else {
             panic!("lost");
         };
         let plain = LinkConfig::default();
-        let Fate::Arrives { at: second, .. } = l.admit(&plain, Instant::from_millis(1), 10) else {
+        let Fate::Arrives { at: second, .. } = l.admit(&plain, Instant::from_millis(1), 10, None)
+        else {
             panic!("lost");
         };
         assert_eq!(first, Instant::from_millis(60));
@@ -248,9 +266,9 @@ mod tests {
         let mut l = link();
         let slow = LinkConfig::default().with_latency(Duration::from_millis(100));
         let fast = LinkConfig::default().with_latency(Duration::from_millis(1));
-        let _ = l.admit(&slow, Instant::ZERO, 10);
+        let _ = l.admit(&slow, Instant::ZERO, 10, None);
         assert_eq!(
-            l.admit(&fast, Instant::from_millis(1), 10),
+            l.admit(&fast, Instant::from_millis(1), 10, None),
             Fate::Arrives {
                 at: Instant::from_millis(100),
                 copy: None

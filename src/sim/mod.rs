@@ -16,9 +16,10 @@
 //! the datagrams in flight), `driver` (the [`Node`] trait and event loop),
 //! `endpoint_node` (an [`Endpoint`](crate::Endpoint) with an optional
 //! [`App`] as a [`Node`]), `bulk` (bulk transfers over a bottleneck: the
-//! goodput and fairness scenario), `nat` (a node whose public address
-//! changes mid-run), `attacker` (an on-path attacker that resends copies of
-//! a node's datagrams from another address).
+//! goodput and fairness scenario; `bulk_report` measures it), `nat` (a
+//! node whose public address changes mid-run), `attacker` (an on-path
+//! attacker that resends copies of a node's datagrams from another
+//! address).
 //!
 //! ```
 //! use core::time::Duration;
@@ -45,6 +46,7 @@
 mod attacker;
 mod bottleneck;
 mod bulk;
+mod bulk_report;
 mod config;
 mod driver;
 mod endpoint_node;
@@ -55,9 +57,10 @@ mod network;
 
 pub use attacker::{AttackStats, Attacker, Tap};
 pub use bulk::{
-    run_bulk, run_bulk_with, AppLimited, AppPhaseReport, BulkConfig, BulkError, BulkReceiver,
-    BulkReport, BulkSender, Sample, CLIENT_ADDR, SERVER_ADDR,
+    run_bulk, run_bulk_with, AppLimited, BulkConfig, BulkError, BulkReceiver, BulkSender,
+    CLIENT_ADDR, SERVER_ADDR,
 };
+pub use bulk_report::{AppPhaseReport, BulkReport, Sample};
 pub use config::{
     BurstLoss, ConfigError, LinkConfig, ProbabilityField, DEFAULT_MTU, DEFAULT_QUEUE_BYTES,
 };

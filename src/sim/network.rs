@@ -1,16 +1,19 @@
 //! The simulated network: links between addresses and the datagrams in flight.
 //!
-//! Owns: the table of directional links, the default link config, and the
-//! time-ordered set of datagrams in flight.
+//! Owns: the table of directional links, the default link config, the
+//! bottlenecks several links share, and the time-ordered set of datagrams in
+//! flight.
 //! Never: reads a clock or the OS's randomness. Every instant is an argument,
 //! and every random draw comes from a link's generator, derived from the one
 //! seed given to [`Network::new`] and the link's two addresses.
 
+use super::bottleneck::Bottleneck;
 use super::config::{ConfigError, LinkConfig};
 use super::link::{Fate, Link, LinkStats};
 use crate::rand::Rng;
 use crate::time::Instant;
 use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::vec::Vec;
 use blake2::{Blake2s256, Digest};
 use bytes::Bytes;
 use core::cmp::{Ordering, Reverse};
@@ -71,9 +74,13 @@ impl Ord for InFlight {
 /// Each link has its own generator, derived from the seed and its addresses:
 /// traffic on one link never changes what happens on another.
 ///
-/// Memory: with a bottleneck rate set, a link holds at most its queue plus
-/// what the rate can put on the wire during the latency (jitter and reorder
-/// delay included), times two for duplicates. Without a rate, every datagram
+/// Links may share one bottleneck ([`share_bottleneck`](Network::share_bottleneck)):
+/// a dumbbell whose flows have different delays but one queue.
+///
+/// Memory: with a bottleneck rate set, a link (or a group sharing one
+/// bottleneck) holds at most its queue plus what the rate can put on the
+/// wire during the latency (jitter and reorder delay included), times two
+/// for duplicates. Without a rate, every datagram
 /// sent stays in memory until its arrival is polled: the bound is whatever
 /// the caller sends during one link delay.
 #[derive(Debug)]
@@ -81,6 +88,8 @@ pub struct Network {
     seed: [u8; 32],
     default: LinkConfig,
     links: BTreeMap<(SocketAddr, SocketAddr), Link>,
+    /// Bottlenecks shared by several links; a link names one by index.
+    shared: Vec<Bottleneck>,
     in_flight: BinaryHeap<Reverse<InFlight>>,
     next_seq: u64,
 }
@@ -93,6 +102,7 @@ impl Network {
             seed,
             default: LinkConfig::default(),
             links: BTreeMap::new(),
+            shared: Vec::new(),
             in_flight: BinaryHeap::new(),
             next_seq: 0,
         }
@@ -120,6 +130,23 @@ impl Network {
     ) -> Result<(), ConfigError> {
         self.set_link(a, b, cfg)?;
         self.set_link(b, a, cfg)
+    }
+
+    /// Makes the directional `links` feed one bottleneck: one FIFO queue
+    /// serialised at one rate, as where several access paths meet at one
+    /// router. Each datagram is still lost, delayed (by its own link's
+    /// `latency`, after the bottleneck), reordered and duplicated by its own
+    /// link's config; the shared queue takes the rate and the queue size from
+    /// the config of the link each datagram is offered on, so give every
+    /// link of the group the same `rate_bits_per_sec` and `queue_bytes`.
+    /// A link already in a group moves to the new one; drops at the shared
+    /// queue are counted on the link that offered the datagram.
+    pub fn share_bottleneck(&mut self, links: &[(SocketAddr, SocketAddr)]) {
+        let index = self.shared.len();
+        self.shared.push(Bottleneck::default());
+        for &(from, to) in links {
+            self.link_mut(from, to).shared = Some(index);
+        }
     }
 
     /// Sets the config of every link without one of its own, including links
@@ -194,9 +221,10 @@ impl Network {
         len: usize,
     ) -> Option<(Instant, Option<Instant>)> {
         let default = self.default;
-        let link = self.link_mut(from, to);
+        let link = link_entry(&mut self.links, &self.seed, from, to);
         let cfg = link.cfg.unwrap_or(default);
-        match link.admit(&cfg, now, len) {
+        let shared = link.shared.and_then(|i| self.shared.get_mut(i));
+        match link.admit(&cfg, now, len, shared) {
             Fate::Gone => None,
             Fate::Arrives { at, copy } => Some((at, copy)),
         }
@@ -227,11 +255,20 @@ impl Network {
     }
 
     fn link_mut(&mut self, from: SocketAddr, to: SocketAddr) -> &mut Link {
-        let seed = self.seed;
-        self.links
-            .entry((from, to))
-            .or_insert_with(|| Link::new(Rng::from_seed(link_seed(&seed, from, to)), None))
+        link_entry(&mut self.links, &self.seed, from, to)
     }
+}
+
+/// The link `from` to `to`, created on first use.
+fn link_entry<'a>(
+    links: &'a mut BTreeMap<(SocketAddr, SocketAddr), Link>,
+    seed: &[u8; 32],
+    from: SocketAddr,
+    to: SocketAddr,
+) -> &'a mut Link {
+    links
+        .entry((from, to))
+        .or_insert_with(|| Link::new(Rng::from_seed(link_seed(seed, from, to)), None))
 }
 
 /// The seed of one link's generator: a hash of the network seed and the

@@ -75,6 +75,14 @@
 //!   empty, and a window below one BDP would leave the link idle.
 //! - The probe wait is spread over 2-3 s by a hash of the round count and
 //!   the bytes delivered, not a random draw, so runs replay exactly.
+//! - RTT fairness: outside start-up, drain and min-RTT probing the window
+//!   is at most one BDP (1.25 while probing up) plus 20 ms of queue at the
+//!   estimate, not `2 * BDP`. A `2 * BDP` window lets an 80 ms flow keep
+//!   80 ms of queue while a 20 ms flow behind that queue is window-limited
+//!   from 20 ms on: its delivery rate, then its estimate and its window,
+//!   shrink cycle after cycle (simulated 20 ms against 80 ms on one
+//!   bottleneck: 0.16 / 0.84 of it after 120 s). With the queue allowance
+//!   counted in time, both flows stop at the same queue (0.34 / 0.66).
 
 use core::time::Duration;
 
@@ -114,6 +122,8 @@ const MAX_BASELINE_PM: u64 = 300;
 const BETA: u64 = 70;
 /// Share of the upper bound used while cruising, per cent.
 const HEADROOM: u64 = 85;
+/// Queue a flow may keep in the probing cycle, in time at its estimate.
+const QUEUE_ALLOWANCE: Duration = Duration::from_millis(20);
 /// Minimum-RTT filter window; its expiry starts min-RTT probing.
 const MIN_RTT_WINDOW: Duration = Duration::from_secs(10);
 const PROBE_RTT_DURATION: Duration = Duration::from_millis(200);
@@ -451,6 +461,20 @@ impl Bbr {
         mul_div(self.inflight_hi, HEADROOM, 100).max(bdp)
     }
 
+    /// `bdp` plus the bytes the estimate delivers in [`QUEUE_ALLOWANCE`]
+    /// (at most one more BDP) and `quanta`: the queue a flow may keep is
+    /// counted in time, the same for a 20 ms and an 80 ms flow (see the
+    /// module notes on RTT fairness). No bound without a model (`bdp` 0).
+    fn queue_bound(&self, bdp: u64, quanta: u64) -> u64 {
+        if bdp == 0 {
+            return u64::MAX;
+        }
+        let allowance =
+            u128::from(self.bw()).saturating_mul(QUEUE_ALLOWANCE.as_micros()) / 1_000_000;
+        let allowance = u64::try_from(allowance).unwrap_or(u64::MAX).min(bdp);
+        bdp.saturating_add(allowance).saturating_add(quanta)
+    }
+
     fn probe_rtt_cwnd(&self) -> u64 {
         self.bdp(50).unwrap_or(0).max(self.min_cwnd())
     }
@@ -493,7 +517,13 @@ impl Bbr {
         }
         let bdp = self.bdp(100).unwrap_or(0);
         let hi = match self.phase {
-            BbrPhase::ProbeBwDown | BbrPhase::ProbeBwCruise => self.headroom_bound(bdp),
+            BbrPhase::ProbeBwDown | BbrPhase::ProbeBwCruise => {
+                self.headroom_bound(bdp).min(self.queue_bound(bdp, quanta))
+            }
+            BbrPhase::ProbeBwUp => {
+                let up = self.bdp(UP_PACING).unwrap_or(0);
+                self.inflight_hi.min(self.queue_bound(up, quanta))
+            }
             _ => self.inflight_hi,
         };
         let mut cap = hi.min(self.inflight_lo);
