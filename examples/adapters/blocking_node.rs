@@ -471,7 +471,8 @@ mod wait {
         fn poll_one(fd: &mut libc::pollfd, timeout: Option<std::time::Duration>) -> libc::c_int {
             let ts = timeout.map(|t| libc::timespec {
                 tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-                tv_nsec: libc::c_long::try_from(t.subsec_nanos()).unwrap_or(0),
+                // Below 10^9: fits a 32-bit `c_long` too.
+                tv_nsec: t.subsec_nanos() as libc::c_long,
             });
             let ts = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
             // SAFETY: one valid pollfd, its count, a timeout that outlives
