@@ -25,8 +25,13 @@ use crate::{transfer, Fail, IDLE};
 /// thread per batch, not per message (16,384 hand-offs and as many futex
 /// wake-ups per GiB before).
 const BATCH: usize = 16;
-/// Batches queued towards a file's writer (at most `BATCH * WRITE_AHEAD`
-/// messages, 2 MiB of `send_all` segments, besides the one it writes).
+/// Bytes gathered before they go to the writer together: the messages
+/// ready at once are often one or two, and each hand-off wakes the writer
+/// thread (tokio's park: a futex wait and wake).
+const HAND_OFF: usize = 1 << 20;
+/// Hand-offs queued towards a file's writer (each under `HAND_OFF` plus
+/// one batch: at most about 4 MiB besides the one it writes and the one
+/// being gathered).
 const WRITE_AHEAD: usize = 2;
 
 /// Serves sessions until stopped; with `once`, until the first session
@@ -129,7 +134,10 @@ async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<(Header, [u8;
     let mut got = 0u64;
     let received: Result<[u8; 32], String> = async {
         // The file's bytes, then one message: its SHA-256. Whatever the
-        // sender puts after it is not read.
+        // sender puts after it is not read. Messages go to the writer once
+        // `HAND_OFF` bytes are together (or the file is complete).
+        let mut pending: Vec<Bytes> = Vec::with_capacity(BATCH);
+        let mut pending_bytes = 0usize;
         loop {
             let batch = stream
                 .receive_batch_timeout(BATCH, IDLE)
@@ -154,8 +162,12 @@ async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<(Header, [u8;
                     break;
                 }
             }
-            if !data.is_empty() {
-                tx.send(data)
+            pending_bytes += data.iter().map(Bytes::len).sum::<usize>();
+            pending.extend(data);
+            if pending_bytes >= HAND_OFF || (trailer.is_some() && !pending.is_empty()) {
+                let full = std::mem::replace(&mut pending, Vec::with_capacity(BATCH));
+                pending_bytes = 0;
+                tx.send(full)
                     .await
                     .map_err(|_| "the file writer stopped".to_string())?;
             }
