@@ -2,8 +2,9 @@
 //! the `stt` endpoint, and every call runs the event loop in the calling
 //! thread until its condition holds or its deadline passes.
 //!
-//! Owns: the loop (waiting on the socket with `poll(2)` until the core's
-//! `poll_timeout`, timers, draining `poll_transmit`) and the blocking API.
+//! Owns: the loop (waiting on the socket with `ppoll(2)`, or `poll(2)`
+//! where there is none, until the core's `poll_timeout`; timers; draining
+//! `poll_transmit`) and the blocking API.
 //! Datagrams move in batches through `udp_batch.rs` (`quinn-udp`: GSO runs
 //! out, GRO and `recvmmsg` in, with one-datagram fallbacks), on a socket
 //! that is non-blocking underneath and set to don't-fragment.
@@ -82,7 +83,7 @@ impl BlockingNode {
         let config = common::adapter_config(config);
         let socket = UdpSocket::bind(addr)?;
         common::grow_socket_buffers(&socket, common::SOCKET_BUFFER);
-        // Non-blocking underneath: the loop waits in `poll(2)`, so that one
+        // Non-blocking underneath: the loop waits in `ppoll(2)`, so that one
         // receive call can take whatever is queued and never waits for more.
         socket.set_nonblocking(true)?;
         let io = UdpBatch::new((&socket).into(), config.max_datagram_size)?;
