@@ -470,7 +470,7 @@ impl<T> Recovery<T> {
     /// against 1 ms) that is less than the burst the pacer must let out
     /// per tick, and the window, not the path, sets the rate (two
     /// processes on loopback: 37-73 KiB in flight). A rate-modelling
-    /// controller's window is exceeded by [`QUANTUM_BURSTS`] bursts, as a
+    /// controller's window is exceeded by three bursts, as a
     /// TSO sender leaves room for its send quanta; pacing still sets the
     /// rate. Only until the session's first lost packet: like BBR's upper
     /// bound, which exists only once a loss was seen (100 senders to one
