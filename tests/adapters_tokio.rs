@@ -149,6 +149,46 @@ async fn a_receive_dropped_after_its_message_was_handed_over_gives_it_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_batch_takes_what_is_ready_in_order_and_gives_back_a_dropped_batch() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    let (_client, _server, c, s) = pair().await;
+    let c1 = c.create_stream(1).await.unwrap();
+    for i in 0..10u8 {
+        c1.send(vec![i; 10 + usize::from(i)]).await.unwrap();
+    }
+    c1.flush().await.unwrap(); // all ten are in the server's core now
+    let s1 = s.accept_stream().await.unwrap();
+    let mut got: Vec<u8> = Vec::new();
+    {
+        // Handed a batch while nobody polls, then dropped unread: the
+        // messages go back in front of the stream, in order.
+        let mut receiving = std::pin::pin!(s1.receive_batch(4));
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Poll::Ready(r) = receiving.as_mut().poll(&mut cx) {
+            got.extend(r.unwrap().unwrap().iter().map(|m| m[0]));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // At most `max` per call, at least one, nothing lost or reordered.
+    let first = s1.receive_batch_timeout(4, WAIT).await.unwrap().unwrap();
+    assert!(!first.is_empty() && first.len() <= 4, "{}", first.len());
+    got.extend(first.iter().map(|m| m[0]));
+    c1.close().await.unwrap();
+    while let Some(batch) = s1.receive_batch_timeout(4, WAIT).await.unwrap() {
+        assert!(!batch.is_empty() && batch.len() <= 4, "{}", batch.len());
+        for m in batch {
+            assert_eq!(m.len(), 10 + usize::from(m[0]), "a message's own bytes");
+            got.push(m[0]);
+        }
+    }
+    assert_eq!(got, (0..10).collect::<Vec<u8>>());
+    // Ended and read: every later call says so.
+    assert!(s1.receive_batch(4).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_all_of_1_mib_is_reassembled() {
     let (_client, _server, c, s) = pair().await;
     let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();

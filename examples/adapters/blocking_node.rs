@@ -2,8 +2,9 @@
 //! the `stt` endpoint, and every call runs the event loop in the calling
 //! thread until its condition holds or its deadline passes.
 //!
-//! Owns: the loop (waiting on the socket with `poll(2)` until the core's
-//! `poll_timeout`, timers, draining `poll_transmit`) and the blocking API.
+//! Owns: the loop (waiting on the socket with `ppoll(2)`, or `poll(2)`
+//! where there is none, until the core's `poll_timeout`; timers; draining
+//! `poll_transmit`) and the blocking API.
 //! Datagrams move in batches through `udp_batch.rs` (`quinn-udp`: GSO runs
 //! out, GRO and `recvmmsg` in, with one-datagram fallbacks), on a socket
 //! that is non-blocking underneath and set to don't-fragment.
@@ -82,7 +83,7 @@ impl BlockingNode {
         let config = common::adapter_config(config);
         let socket = UdpSocket::bind(addr)?;
         common::grow_socket_buffers(&socket, common::SOCKET_BUFFER);
-        // Non-blocking underneath: the loop waits in `poll(2)`, so that one
+        // Non-blocking underneath: the loop waits in `ppoll(2)`, so that one
         // receive call can take whatever is queued and never waits for more.
         socket.set_nonblocking(true)?;
         let io = UdpBatch::new((&socket).into(), config.max_datagram_size)?;
@@ -419,7 +420,8 @@ fn transient(e: &std::io::Error) -> bool {
     )
 }
 
-/// Waiting for the non-blocking socket: `poll(2)` where there is one.
+/// Waiting for the non-blocking socket: `ppoll(2)` or `poll(2)` where there
+/// is one.
 mod wait {
     use std::net::UdpSocket;
     use std::time::Duration;
@@ -450,14 +452,7 @@ mod wait {
                 events,
                 revents: 0,
             };
-            // Whole milliseconds, rounded up: a timer due in 300 us must
-            // not turn into a busy loop of zero-length waits.
-            let ms = timeout.map_or(-1, |t| {
-                let us = t.as_micros().div_ceil(1000);
-                libc::c_int::try_from(us).unwrap_or(libc::c_int::MAX)
-            });
-            // SAFETY: one valid pollfd, its count, a timeout.
-            let n = unsafe { libc::poll(&mut fd, 1, ms) };
+            let n = poll_one(&mut fd, timeout);
             if n < 0 {
                 let e = std::io::Error::last_os_error();
                 return match e.kind() {
@@ -468,6 +463,35 @@ mod wait {
             // An error condition (POLLERR) counts as readable: the receive
             // call then reports it.
             Ok(n > 0)
+        }
+
+        /// `ppoll(2)`, to the microsecond: with `poll(2)`'s whole
+        /// milliseconds a pacing wake-up due in 300 us waited a whole
+        /// millisecond, the sender idle for the rest of it.
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+        fn poll_one(fd: &mut libc::pollfd, timeout: Option<std::time::Duration>) -> libc::c_int {
+            let ts = timeout.map(|t| libc::timespec {
+                tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+                // Below 10^9: fits a 32-bit `c_long` too.
+                tv_nsec: t.subsec_nanos() as libc::c_long,
+            });
+            let ts = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
+            // SAFETY: one valid pollfd, its count, a timeout that outlives
+            // the call (or null: no timeout), no signal mask.
+            unsafe { libc::ppoll(fd, 1, ts, std::ptr::null()) }
+        }
+
+        /// `poll(2)` elsewhere: whole milliseconds, rounded up, so that a
+        /// timer due in 300 us does not turn into a busy loop of
+        /// zero-length waits.
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+        fn poll_one(fd: &mut libc::pollfd, timeout: Option<std::time::Duration>) -> libc::c_int {
+            let ms = timeout.map_or(-1, |t| {
+                let ms = t.as_micros().div_ceil(1000);
+                libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+            });
+            // SAFETY: one valid pollfd, its count, a timeout.
+            unsafe { libc::poll(fd, 1, ms) }
         }
     }
 

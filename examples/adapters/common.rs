@@ -344,6 +344,33 @@ impl Core {
         }
     }
 
+    /// Every message of stream `id` of `s` ready now, at most `max` (at
+    /// least one); `Pending` while none is, `Ok(None)` once the peer ended
+    /// the stream and everything was read. An error after the first message
+    /// ends the batch; the next call reports it.
+    pub fn poll_receive_batch(
+        &mut self,
+        s: SessionId,
+        id: StreamId,
+        max: usize,
+    ) -> Poll<Result<Option<Vec<Bytes>>, Error>> {
+        let first = match self.poll_receive(s, id) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(Some(b))) => b,
+            Poll::Ready(Ok(None)) => return Poll::Ready(Ok(None)),
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+        };
+        let mut batch = Vec::with_capacity(max.clamp(1, 64));
+        batch.push(first);
+        while batch.len() < max {
+            match self.poll_receive(s, id) {
+                Poll::Ready(Ok(Some(b))) => batch.push(b),
+                _ => break,
+            }
+        }
+        Poll::Ready(Ok(Some(batch)))
+    }
+
     /// Gives back a message a receiver did not take: the next receive on
     /// the stream gets it first.
     pub fn unclaim(&mut self, s: SessionId, id: StreamId, data: Bytes) {

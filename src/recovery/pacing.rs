@@ -139,6 +139,17 @@ impl Pacer {
         self.tokens = self.tokens.saturating_sub(to_u64(bytes));
     }
 
+    /// The burst a coarse caller timer makes the pacer let out, in bytes
+    /// (what the pacing rate allows in one tick, as of the last
+    /// [`Pacer::delay_at`]); 0 without a granularity.
+    pub fn timer_burst(&self) -> u64 {
+        if self.granularity_us == 0 {
+            0
+        } else {
+            self.capacity
+        }
+    }
+
     /// Tokens, in bytes, available right now (as of the last refill).
     pub fn tokens(&self) -> u64 {
         self.tokens
@@ -319,5 +330,18 @@ mod tests {
             burst += 1;
         }
         assert_eq!(burst, 10);
+    }
+
+    #[test]
+    fn timer_burst_is_the_grown_capacity_with_a_granularity_and_zero_without() {
+        let srtt = Duration::from_micros(200);
+        let cwnd = 64 * 1024;
+        let mut plain = Pacer::new(MSS, 10);
+        let _ = plain.delay(Instant::ZERO, MSS, cwnd, srtt);
+        assert_eq!(plain.timer_burst(), 0, "no coarse timer: no timer burst");
+        let mut p = Pacer::new(MSS, 10).with_granularity(Duration::from_millis(1), MSS, 64);
+        assert_eq!(p.timer_burst(), 10 * MSS as u64, "the base before any rate");
+        let _ = p.delay(Instant::ZERO, MSS, cwnd, srtt);
+        assert_eq!(p.timer_burst(), 64 * MSS as u64, "one tick of a fast rate");
     }
 }

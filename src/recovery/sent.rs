@@ -85,6 +85,9 @@ const MAX_PACKET_THRESHOLD: u64 = u64::MAX;
 /// Largest time threshold spurious losses can raise the configured one to,
 /// in eighths of the RTT.
 const MAX_TIME_THRESHOLD_EIGHTHS: u32 = 16;
+/// Pacer bursts a rate-modelling controller's window leaves room for when
+/// the caller's timer is coarse ([`Recovery::set_send_quantum`]).
+const QUANTUM_BURSTS: u64 = 3;
 /// How many send times of recently lost packets are kept.
 const LOST_SENT_TIMES: usize = 64;
 /// How many ranges of recently lost packet numbers are kept to notice
@@ -136,6 +139,10 @@ pub struct Recovery<T> {
     /// When the session last moved to a new peer address: packets sent
     /// before went elsewhere, and their loss says nothing about this path.
     path_since: Option<Instant>,
+    /// Bytes a rate-modelling controller's window is exceeded by to make
+    /// room for the bursts a coarse caller timer forces on the pacer (see
+    /// [`Recovery::set_send_quantum`]). Zero without such a timer.
+    quantum_room: u64,
 }
 
 impl<T> Recovery<T> {
@@ -177,6 +184,7 @@ impl<T> Recovery<T> {
             scratch: Vec::new(),
             stats: RecoveryStats::default(),
             path_since: None,
+            quantum_room: 0,
         }
     }
 
@@ -442,14 +450,39 @@ impl<T> Recovery<T> {
         self.controller.window()
     }
 
-    /// True if a packet of `bytes` bytes fits in the congestion window.
+    /// True if a packet of `bytes` bytes fits in the congestion window
+    /// (plus the room for timer-sized bursts, see
+    /// [`Recovery::set_send_quantum`]).
     ///
     /// Probe bypass: after [`TimeoutAction::Probe`] this returns true until
     /// as many ack-eliciting packets as were asked for have been sent,
     /// whatever the window says (see [`Recovery::probes_owed`]).
     pub fn can_send(&self, bytes: usize) -> bool {
         self.probes_owed > 0
-            || self.bytes_in_flight.saturating_add(to_u64(bytes)) <= self.controller.window()
+            || self.bytes_in_flight.saturating_add(to_u64(bytes))
+                <= self.controller.window().saturating_add(self.quantum_room)
+    }
+
+    /// The pacer's burst when the caller's timer is coarse
+    /// (`RecoveryConfig::pacing_granularity`), in bytes; 0 otherwise.
+    /// BBR keeps about two bandwidth-delay products in flight: on a path
+    /// whose round trip is far below the timer's tick (loopback: 50 us
+    /// against 1 ms) that is less than the burst the pacer must let out
+    /// per tick, and the window, not the path, sets the rate (two
+    /// processes on loopback: 37-73 KiB in flight). A rate-modelling
+    /// controller's window is exceeded by three bursts, as a
+    /// TSO sender leaves room for its send quanta; pacing still sets the
+    /// rate. Only until the session's first lost packet: like BBR's upper
+    /// bound, which exists only once a loss was seen (100 senders to one
+    /// listener, each with the room for good, lost 14 times as many
+    /// datagrams). NewReno and CUBIC keep their window.
+    pub fn set_send_quantum(&mut self, burst: u64) {
+        self.quantum_room =
+            if self.controller.pacing_rate().is_some() && self.stats.packets_lost == 0 {
+                burst.saturating_mul(QUANTUM_BURSTS)
+            } else {
+                0
+            };
     }
 
     /// Probes still owed after a probe timeout.

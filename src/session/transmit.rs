@@ -219,6 +219,7 @@ impl Session {
             return None;
         }
         let ack_due = self.acks.ack_deadline().is_some_and(|t| t <= now);
+        self.recovery.set_send_quantum(self.pacer.timer_burst());
         let window_ok = self.recovery.can_send(max);
         // Pacing applies to stream data only.
         let mut data_ok = window_ok && self.streams.has_data();

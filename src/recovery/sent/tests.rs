@@ -577,3 +577,37 @@ fn delivery_rate_and_app_limited_marks_reach_the_sample() {
         "mark cleared once delivered past it"
     );
 }
+
+#[test]
+fn send_quantum_makes_room_over_a_rate_modelling_window_only() {
+    let bbr = RecoveryConfig {
+        controller: ControllerKind::Bbr,
+        ..config()
+    };
+    let mut r: Recovery<u64> = Recovery::new(&bbr, Instant::ZERO);
+    let window = r.congestion_window() / 1000;
+    send(&mut r, t(0), 0..window);
+    assert!(!r.can_send(1000), "window full");
+    // Three bursts of 2,000 bytes over the window.
+    r.set_send_quantum(2000);
+    assert!(r.can_send(1000));
+    send(&mut r, t(0), window..window + 6);
+    assert!(!r.can_send(1), "window and three bursts full");
+    r.set_send_quantum(0);
+    assert!(!r.can_send(1000), "no coarse timer: the window alone");
+
+    // Once a packet was lost, the window alone.
+    let _ = ack(&mut r, t(50), &[1..window + 6]);
+    assert!(r.stats().packets_lost > 0, "packet 0 is lost");
+    let in_flight = r.bytes_in_flight();
+    let room = r.congestion_window().saturating_sub(in_flight);
+    send(&mut r, t(50), window + 6..window + 6 + room / 1000);
+    r.set_send_quantum(2000);
+    assert!(!r.can_send(1000), "no room after a loss");
+
+    // A window-based controller keeps its window as it is.
+    let mut r = rec();
+    send(&mut r, t(0), 0..10);
+    r.set_send_quantum(2000);
+    assert!(!r.can_send(1000));
+}
