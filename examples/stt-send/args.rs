@@ -48,6 +48,11 @@ pub(crate) enum Command {
         /// Files to send, each on its own stream.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Sessions to spread the files over, round robin (at most one per
+        /// file): one endpoint, one socket, N handshakes.
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
+        sessions: u32,
     },
 }
 
@@ -124,15 +129,28 @@ mod tests {
             &"ab".repeat(16),
         ]) {
             Ok(Args {
-                command: Some(Command::Send { addr, files }),
+                command:
+                    Some(Command::Send {
+                        addr,
+                        files,
+                        sessions,
+                    }),
                 node_seed: Some(n),
                 ..
             }) => {
+                assert_eq!(sessions, 1, "one session unless asked");
                 assert_eq!(addr.port(), 7400);
                 assert_eq!(files, [PathBuf::from("a"), PathBuf::from("b")]);
                 assert_eq!(n.0, vec![0xab; 16]);
             }
             other => panic!("send did not parse: {other:?}"),
+        }
+        match args(&["send", "127.0.0.1:1", "a", "b", "--sessions", "2"]) {
+            Ok(Args {
+                command: Some(Command::Send { sessions, .. }),
+                ..
+            }) => assert_eq!(sessions, 2),
+            other => panic!("send --sessions did not parse: {other:?}"),
         }
         match args(&["listen", "[::1]:9", "--out", "dir", "--once"]) {
             Ok(Args {
@@ -157,6 +175,10 @@ mod tests {
             ErrorKind::MissingRequiredArgument
         );
         assert_eq!(kind(&["listen", "nowhere"]), ErrorKind::ValueValidation);
+        assert_eq!(
+            kind(&["send", "127.0.0.1:1", "f", "--sessions", "0"]),
+            ErrorKind::ValueValidation
+        );
         assert_eq!(kind(&["fly"]), ErrorKind::InvalidSubcommand);
         assert_eq!(
             kind(&["listen", "127.0.0.1:1", "--bogus"]),

@@ -137,7 +137,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
         .map_err(transfer)?;
     observe::attach(&sender, observe::Vantage::Client).await?;
     let files = send::prepare(vec![file]).await?;
-    send::send(&sender, addr, files).await?;
+    send::send(&sender, addr, files, 1).await?;
     let _ = sender.shutdown().await;
 
     let all_ok = tokio::time::timeout(Duration::from_secs(10), serving)
@@ -196,7 +196,11 @@ async fn run(args: Args) -> Result<(), Fail> {
                 Err(Fail::Transfer("some files failed".into()))
             }
         }
-        Some(Command::Send { addr, files }) => {
+        Some(Command::Send {
+            addr,
+            files,
+            sessions,
+        }) => {
             let shared = args.seed.map(|s| s.0).ok_or_else(|| {
                 Fail::Usage("no shared seed: pass --seed HEX or set STT_SHARED_SEED".into())
             })?;
@@ -210,7 +214,7 @@ async fn run(args: Args) -> Result<(), Fail> {
                 .await
                 .map_err(transfer)?;
             observe::attach(&node, observe::Vantage::Client).await?;
-            let r = send::send(&node, addr, files).await;
+            let r = send::send(&node, addr, files, sessions as usize).await;
             let _ = node.shutdown().await;
             r
         }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Many senders, one listener: N concurrent `stt-send send` processes (one
-# session each, one file each) to one `stt-send listen`, against one session
-# carrying the same bytes alone, in the same run. Checks every received file
-# against its original and prints the aggregate rate over the single one.
+# session each, one file each) to one `stt-send listen`, then N sessions
+# from one process (`stt-send send --sessions N`, the N files spread one per
+# session), each against one session carrying the same bytes alone, in the
+# same run. Checks every received file against its original and prints the
+# aggregate rates over the single one.
 #
 #   examples/stt-send/many-senders.sh [SENDERS [MIB_PER_FILE [DIR]]]
 #
@@ -29,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 seed=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-mkdir -p "$dir/files" "$dir/one-in" "$dir/many-in"
+mkdir -p "$dir/files" "$dir/one-in" "$dir/many-in" "$dir/pooled-in"
 head -c $((mib << 20)) /dev/urandom >"$dir/files/data.bin"
 # Each sender's file under its own name (symbolic links to the same bytes).
 for i in $(seq "$senders"); do ln -s data.bin "$dir/files/f$i.bin"; done
@@ -82,9 +84,30 @@ for i in $(seq "$senders"); do
 done
 many=$(echo "$total / ($t1 - $t0)" | bc -l)
 
+# N sessions from one process, one file each.
+start_listener "$dir/pooled-in" "$dir/pooled.log"
+files=()
+for i in $(seq "$senders"); do files+=("$dir/files/f$i.bin"); done
+t0=$(now)
+pooled_failed=0
+"$bin" send "$addr" "${files[@]}" --sessions "$senders" --seed "$seed" \
+    >"$dir/pooled-send.log" 2>&1 || pooled_failed=1
+t1=$(now)
+kill "$listener"
+pooled_intact=0
+for i in $(seq "$senders"); do
+    if cmp -s "$dir/files/data.bin" "$dir/pooled-in/f$i.bin"; then
+        pooled_intact=$((pooled_intact + 1))
+    fi
+done
+pooled=$(echo "$total / ($t1 - $t0)" | bc -l)
+
 printf 'senders=%d mib_per_file=%d total_mib=%d\n' "$senders" "$mib" "$total"
 printf 'one_session_mib_s=%.1f\n' "$one"
 printf 'many_sessions_mib_s=%.1f senders_failed=%d files_intact=%d/%d\n' \
     "$many" "$failed" "$intact" "$senders"
 printf 'many_over_one=%.2f\n' "$(echo "$many / $one" | bc -l)"
-[[ $failed -eq 0 && $intact -eq $senders ]]
+printf 'one_process_sessions_mib_s=%.1f failed=%d files_intact=%d/%d\n' \
+    "$pooled" "$pooled_failed" "$pooled_intact" "$senders"
+printf 'one_process_over_one=%.2f\n' "$(echo "$pooled / $one" | bc -l)"
+[[ $failed -eq 0 && $intact -eq $senders && $pooled_failed -eq 0 && $pooled_intact -eq $senders ]]

@@ -22,7 +22,7 @@ use stt::CloseReason;
 
 use crate::args::hex;
 use crate::header::{encode_trailer, safe_name, Header};
-use crate::tokio_node::{Error, Node, Stream};
+use crate::tokio_node::{Error, Node, Session, Stream};
 use crate::{transfer, Fail, HANDSHAKE_TIMEOUT, IDLE};
 
 /// Bytes read from disk per `send_all` call.
@@ -120,23 +120,43 @@ fn read_and_hash(
     }
 }
 
-/// Sends every file on its own stream and waits for every answer.
-pub(crate) async fn send(node: &Node, addr: SocketAddr, files: Vec<Outgoing>) -> Result<(), Fail> {
-    let session = node.connect(addr).await.map_err(|e| match e {
-        Error::ConnectFailed(CloseReason::HandshakeTimeout) => Fail::Transfer(format!(
-            "no answer from {addr} within {} s: is `stt-send listen` running there, \
-             with the same shared seed?",
-            HANDSHAKE_TIMEOUT.as_secs()
-        )),
-        e => Fail::Transfer(format!("cannot connect to {addr}: {e}")),
-    })?;
+/// Sends every file on its own stream, the files spread round robin over
+/// `sessions` sessions (at most one per file), and waits for every answer.
+pub(crate) async fn send(
+    node: &Node,
+    addr: SocketAddr,
+    files: Vec<Outgoing>,
+    sessions: usize,
+) -> Result<(), Fail> {
+    let n = sessions.clamp(1, files.len().max(1));
+    let mut connects = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let node = node.clone();
+        connects.spawn(async move { (i, node.connect(addr).await) });
+    }
+    let mut opened = Vec::with_capacity(n);
+    while let Some(r) = connects.join_next().await {
+        let (i, r) = r.map_err(|e| Fail::Transfer(e.to_string()))?;
+        let session = r.map_err(|e| match e {
+            Error::ConnectFailed(CloseReason::HandshakeTimeout) => Fail::Transfer(format!(
+                "no answer from {addr} within {} s: is `stt-send listen` running there, \
+                 with the same shared seed?",
+                HANDSHAKE_TIMEOUT.as_secs()
+            )),
+            e => Fail::Transfer(format!("cannot connect to {addr}: {e}")),
+        })?;
+        opened.push((i, session));
+    }
+    opened.sort_by_key(|(i, _)| *i);
+    let sessions: Vec<Session> = opened.into_iter().map(|(_, s)| s).collect();
     let total: u64 = files.iter().map(|f| f.header.size).sum();
     let bar = progress_bar(total);
     let start = Instant::now();
     let mut streams = Vec::new();
     for i in 0..files.len() {
-        let id = u32::try_from(i + 1).map_err(|_| Fail::Input("too many files".into()))?;
-        streams.push(session.create_stream(id).await.map_err(transfer)?);
+        // File i goes to session i % n, as that session's (i / n + 1)th stream.
+        let id = u32::try_from(i / n + 1).map_err(|_| Fail::Input("too many files".into()))?;
+        streams.push(sessions[i % n].create_stream(id).await.map_err(transfer)?);
     }
     let done = Arc::new(AtomicBool::new(false));
     let ticker = tokio::spawn(track_progress(streams.clone(), bar.clone(), done.clone()));
@@ -163,22 +183,49 @@ pub(crate) async fn send(node: &Node, addr: SocketAddr, files: Vec<Outgoing>) ->
             mib / secs,
             total as f64 * 8.0 / secs / 1e6
         );
-        if let Ok(st) = session.stats().await {
-            println!(
-                "  {} packets sent, {} lost, rtt {:.2} ms, congestion window {} KiB",
-                st.packets_sent,
-                st.packets_lost,
-                st.rtt.as_secs_f64() * 1e3,
-                st.congestion_window >> 10
-            );
+        print_stats(&sessions).await;
+        for s in &sessions {
+            let _ = s.close(0, b"done").await;
         }
-        let _ = session.close(0, b"done").await;
         Ok(())
     } else {
         bar.abandon();
-        let _ = session.close(1, b"failed").await;
+        for s in &sessions {
+            let _ = s.close(1, b"failed").await;
+        }
         Err(Fail::Transfer(failures.join("\n")))
     }
+}
+
+/// One session: its packets, losses, RTT and window (scripts read the
+/// RTT). Several: the sums, and the RTT and window of the first.
+async fn print_stats(sessions: &[Session]) {
+    let mut all = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        if let Ok(st) = s.stats().await {
+            all.push(st);
+        }
+    }
+    let Some(first) = all.first() else {
+        return;
+    };
+    let sent: u64 = all.iter().map(|st| st.packets_sent).sum();
+    let lost: u64 = all.iter().map(|st| st.packets_lost).sum();
+    let prefix = if all.len() > 1 {
+        format!("{} sessions: ", all.len())
+    } else {
+        String::new()
+    };
+    let which = if all.len() > 1 {
+        " (first session)"
+    } else {
+        ""
+    };
+    println!(
+        "  {prefix}{sent} packets sent, {lost} lost, rtt {:.2} ms, congestion window {} KiB{which}",
+        first.rtt.as_secs_f64() * 1e3,
+        first.congestion_window >> 10
+    );
 }
 
 async fn send_file(stream: Stream, f: Outgoing, bar: ProgressBar) -> Result<(), String> {
