@@ -55,6 +55,16 @@ start_listener() {
 
 now() { date +%s.%N; }
 total=$((senders * mib))
+# MiB/s of the whole run between two `now`s.
+rate() { echo "$total / ($2 - $1)" | bc -l; }
+# How many of the N senders' files arrived in DIR identical to the original.
+intact_in() {
+    local n=0 i
+    for i in $(seq "$senders"); do
+        if cmp -s "$dir/files/data.bin" "$1/f$i.bin"; then n=$((n + 1)); fi
+    done
+    echo "$n"
+}
 
 # One session, all the bytes.
 start_listener "$dir/one-in" "$dir/one.log"
@@ -64,7 +74,7 @@ t1=$(now)
 kill "$listener"
 cmp -s "$dir/files/all.bin" "$dir/one-in/all.bin" || { echo "single session: file differs" >&2; exit 1; }
 rm -f "$dir/one-in/all.bin"
-one=$(echo "$total / ($t1 - $t0)" | bc -l)
+one=$(rate "$t0" "$t1")
 
 # N sessions at once, one file each.
 start_listener "$dir/many-in" "$dir/many.log"
@@ -78,11 +88,8 @@ failed=0
 for p in "${send_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
 t1=$(now)
 kill "$listener"
-intact=0
-for i in $(seq "$senders"); do
-    if cmp -s "$dir/files/data.bin" "$dir/many-in/f$i.bin"; then intact=$((intact + 1)); fi
-done
-many=$(echo "$total / ($t1 - $t0)" | bc -l)
+intact=$(intact_in "$dir/many-in")
+many=$(rate "$t0" "$t1")
 
 # N sessions from one process, one file each.
 start_listener "$dir/pooled-in" "$dir/pooled.log"
@@ -94,13 +101,8 @@ pooled_failed=0
     >"$dir/pooled-send.log" 2>&1 || pooled_failed=1
 t1=$(now)
 kill "$listener"
-pooled_intact=0
-for i in $(seq "$senders"); do
-    if cmp -s "$dir/files/data.bin" "$dir/pooled-in/f$i.bin"; then
-        pooled_intact=$((pooled_intact + 1))
-    fi
-done
-pooled=$(echo "$total / ($t1 - $t0)" | bc -l)
+pooled_intact=$(intact_in "$dir/pooled-in")
+pooled=$(rate "$t0" "$t1")
 
 printf 'senders=%d mib_per_file=%d total_mib=%d\n' "$senders" "$mib" "$total"
 printf 'one_session_mib_s=%.1f\n' "$one"
