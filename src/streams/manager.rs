@@ -322,7 +322,7 @@ impl StreamManager {
         };
         s.counters.last_activity = now;
         s.maybe_free();
-        let caught_up = s.bufs.as_ref().is_none_or(|b| b.recv.ready_len() == 0);
+        let caught_up = s.caught_up();
         self.budget.changed(data.len() as u64, 0);
         self.recv_released_total += released;
         self.credit_stream(now, rtt, id);

@@ -114,6 +114,13 @@ impl Stream {
         self.flags &= !f;
     }
 
+    /// True when the application has read every whole message: nothing
+    /// it could take now waits in the receive buffer (the flow-control
+    /// window's test of a reader that is keeping up).
+    pub(crate) fn caught_up(&self) -> bool {
+        self.bufs.as_ref().is_none_or(|b| b.recv.ready_len() == 0)
+    }
+
     /// Frees the buffers once nothing is held in them.
     pub(crate) fn maybe_free(&mut self) {
         if let Some(b) = &self.bufs {

@@ -100,7 +100,7 @@ impl StreamManager {
         if finished_now(s) {
             self.events.push_back(StreamEvent::Finished(id));
         }
-        let caught_up = s.bufs.as_ref().is_none_or(|b| b.recv.ready_len() == 0);
+        let caught_up = s.caught_up();
         self.credit_session(now, rtt, caught_up);
         Ok(())
     }
@@ -292,7 +292,7 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64) -> bool 
     // Credit moves only while the application reads, or while it is caught
     // up (see `recv`): with nothing whole left unread, a peer on the limit
     // is held back by the window, not by the reader.
-    let caught_up = s.bufs.as_ref().is_none_or(|b| b.recv.ready_len() == 0);
+    let caught_up = s.caught_up();
     let blocked = caught_up && s.window.peer_used_limit(s.recv.highest, s.recv.max_data);
     let Some(limit) = s
         .window
