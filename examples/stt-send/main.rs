@@ -19,6 +19,8 @@
 //! confirmed.
 
 mod args;
+mod budget;
+mod chunks;
 mod header;
 mod listen;
 mod observe;
@@ -35,8 +37,6 @@ use tokio_node::Node;
 
 use args::{hex, parse_args, usage_error, Args, Command};
 
-/// Unacknowledged bytes a file stream may hold in the core.
-const SEND_QUEUE: u64 = 16 << 20;
 /// Starting flow-control window of a stream and of a session (they grow
 /// from there as the core sees the reader keep up). The core's default of
 /// 256 KiB held a loopback transfer between two processes to one window
@@ -81,13 +81,20 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, Fail> {
     Ok(v)
 }
 
-fn config(node_seed: &Option<Vec<u8>>, shared: &[u8], listener: bool) -> Result<Config, Fail> {
+/// The node's configuration: a listener, or a sender of `files` files at
+/// once (their streams share its send-queue budget).
+fn config(
+    node_seed: &Option<Vec<u8>>,
+    shared: &[u8],
+    listener: bool,
+    files: usize,
+) -> Result<Config, Fail> {
     let node_seed = match node_seed {
         Some(s) => s.clone(),
         None => random_bytes(32)?,
     };
     let streams = StreamLimits {
-        max_send_queue: SEND_QUEUE,
+        max_send_queue: budget::send_queue(files),
         stream_window: WINDOW,
         session_window: WINDOW,
         ..StreamLimits::default()
@@ -124,7 +131,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
         DEMO_SIZE >> 20
     );
 
-    let listener = Node::bind("127.0.0.1:0", config(&None, &shared, true)?)
+    let listener = Node::bind("127.0.0.1:0", config(&None, &shared, true, 1)?)
         .await
         .map_err(transfer)?;
     observe::attach(&listener, observe::Vantage::Server).await?;
@@ -132,7 +139,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
     println!("  listening on {addr}, writing into {}", outbox.display());
     let serving = tokio::spawn(listen::listen(listener.clone(), outbox.clone(), true));
 
-    let sender = Node::bind("127.0.0.1:0", config(&node_seed, &shared, false)?)
+    let sender = Node::bind("127.0.0.1:0", config(&node_seed, &shared, false, 1)?)
         .await
         .map_err(transfer)?;
     observe::attach(&sender, observe::Vantage::Client).await?;
@@ -179,7 +186,7 @@ async fn run(args: Args) -> Result<(), Fail> {
                     s
                 }
             };
-            let node = Node::bind(addr, config(&node_seed, &shared, true)?)
+            let node = Node::bind(addr, config(&node_seed, &shared, true, 1)?)
                 .await
                 .map_err(|e| Fail::Transfer(format!("cannot listen on {addr}: {e}")))?;
             observe::attach(&node, observe::Vantage::Server).await?;
@@ -210,7 +217,7 @@ async fn run(args: Args) -> Result<(), Fail> {
             } else {
                 "[::]:0"
             };
-            let node = Node::bind(bind, config(&node_seed, &shared, false)?)
+            let node = Node::bind(bind, config(&node_seed, &shared, false, files.len())?)
                 .await
                 .map_err(transfer)?;
             observe::attach(&node, observe::Vantage::Client).await?;

@@ -21,14 +21,14 @@ use sha2::{Digest, Sha256};
 use stt::CloseReason;
 
 use crate::args::hex;
+use crate::budget::{chunk_size, AHEAD};
+use crate::chunks::ChunkPool;
 use crate::header::{encode_trailer, safe_name, Header};
 use crate::tokio_node::{Error, Node, Session, Stream};
 use crate::{transfer, Fail, HANDSHAKE_TIMEOUT, IDLE};
 
-/// Bytes read from disk per `send_all` call.
-const CHUNK: usize = 1 << 20;
-/// Chunks read ahead of the stream.
-const AHEAD: usize = 4;
+/// Free chunk buffers kept for reuse, in bytes.
+const POOL_BYTES: usize = 64 << 20;
 
 /// A file to send, checked.
 pub(crate) struct Outgoing {
@@ -80,12 +80,15 @@ enum Piece {
     End(u64, [u8; 32]),
 }
 
-/// Reads and hashes `path` in chunks on its own thread, `AHEAD` chunks
-/// ahead of the stream.
-fn read_ahead(path: PathBuf) -> tokio::sync::mpsc::Receiver<std::io::Result<Piece>> {
+/// Reads and hashes `path` in chunks from `pool` on its own thread,
+/// `AHEAD` chunks ahead of the stream.
+fn read_ahead(
+    path: PathBuf,
+    pool: Arc<ChunkPool>,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<Piece>> {
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     std::thread::spawn(move || {
-        let r = read_and_hash(&path, |chunk| {
+        let r = read_and_hash(&path, &pool, |chunk| {
             tx.blocking_send(Ok(Piece::Chunk(chunk))).is_ok()
         });
         let _ = tx.blocking_send(r.map(|(n, sha)| Piece::End(n, sha)));
@@ -97,24 +100,26 @@ fn read_ahead(path: PathBuf) -> tokio::sync::mpsc::Receiver<std::io::Result<Piec
 /// false when nobody wants more); the bytes read and their SHA-256.
 fn read_and_hash(
     path: &Path,
+    pool: &Arc<ChunkPool>,
     mut give: impl FnMut(Bytes) -> bool,
 ) -> std::io::Result<(u64, [u8; 32])> {
     let mut f = File::open(path)?;
     let mut h = Sha256::new();
     let mut total = 0u64;
     loop {
-        // Read into fresh capacity, never zeroed first (zeroing each 1 MiB
-        // chunk was 3 % of the sender's CPU); `read_to_end` retries
-        // interrupted reads and stops at the chunk's end or the file's.
-        let mut buf = Vec::with_capacity(CHUNK);
-        (&mut f).take(CHUNK as u64).read_to_end(&mut buf)?;
+        // Read into an empty pooled buffer, never zeroed first (zeroing
+        // each 1 MiB chunk was 3 % of the sender's CPU); `read_to_end`
+        // retries interrupted reads and stops at the chunk's end or the
+        // file's.
+        let mut buf = pool.take();
+        (&mut f).take(pool.size() as u64).read_to_end(&mut buf)?;
         let n = buf.len();
         if n == 0 {
             return Ok((total, h.finalize().into()));
         }
         h.update(&buf);
         total += n as u64;
-        if !give(Bytes::from(buf)) {
+        if !give(pool.share(buf)) {
             return Err(std::io::ErrorKind::BrokenPipe.into());
         }
     }
@@ -160,9 +165,11 @@ pub(crate) async fn send(
     }
     let done = Arc::new(AtomicBool::new(false));
     let ticker = tokio::spawn(track_progress(streams.clone(), bar.clone(), done.clone()));
+    let size = chunk_size(files.len());
+    let pool = ChunkPool::new(size, (POOL_BYTES / size).max(AHEAD + 2));
     let mut tasks = tokio::task::JoinSet::new();
     for (f, stream) in files.into_iter().zip(streams) {
-        tasks.spawn(send_file(stream, f, bar.clone()));
+        tasks.spawn(send_file(stream, f, pool.clone(), bar.clone()));
     }
     let mut failures = Vec::new();
     while let Some(r) = tasks.join_next().await {
@@ -228,9 +235,14 @@ async fn print_stats(sessions: &[Session]) {
     );
 }
 
-async fn send_file(stream: Stream, f: Outgoing, bar: ProgressBar) -> Result<(), String> {
+async fn send_file(
+    stream: Stream,
+    f: Outgoing,
+    pool: Arc<ChunkPool>,
+    bar: ProgressBar,
+) -> Result<(), String> {
     let name = f.header.name.clone();
-    let r = send_file_inner(&stream, f).await;
+    let r = send_file_inner(&stream, f, pool).await;
     let _ = stream.close().await;
     match r {
         Ok(()) => {
@@ -247,12 +259,12 @@ async fn send_file(stream: Stream, f: Outgoing, bar: ProgressBar) -> Result<(), 
     }
 }
 
-async fn send_file_inner(stream: &Stream, f: Outgoing) -> Result<(), String> {
+async fn send_file_inner(stream: &Stream, f: Outgoing, pool: Arc<ChunkPool>) -> Result<(), String> {
     stream
         .send(f.header.encode())
         .await
         .map_err(|e| e.to_string())?;
-    let mut chunks = read_ahead(f.path.clone());
+    let mut chunks = read_ahead(f.path.clone(), pool);
     let sha256 = loop {
         match chunks.recv().await {
             Some(Ok(Piece::Chunk(chunk))) => {
