@@ -20,7 +20,6 @@
 
 mod args;
 mod budget;
-mod chunks;
 mod header;
 mod listen;
 mod observe;
