@@ -11,8 +11,6 @@ use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -157,8 +155,7 @@ pub(crate) async fn send(
         let id = u32::try_from(i / n + 1).map_err(|_| Fail::Input("too many files".into()))?;
         streams.push(sessions[i % n].create_stream(id).await.map_err(transfer)?);
     }
-    let done = Arc::new(AtomicBool::new(false));
-    let ticker = tokio::spawn(track_progress(streams.clone(), bar.clone(), done.clone()));
+    let ticker = tokio::spawn(track_progress(streams.clone(), bar.clone()));
     let chunk = chunk_size(files.len());
     let mut tasks = tokio::task::JoinSet::new();
     for (f, stream) in files.into_iter().zip(streams) {
@@ -172,8 +169,9 @@ pub(crate) async fn send(
             Err(e) => failures.push(e.to_string()),
         }
     }
-    done.store(true, Ordering::Relaxed);
-    let _ = ticker.await;
+    // Stopped, not awaited: it may be in its 100 ms sleep, which the
+    // reported time (and every run of the scripts) would otherwise include.
+    ticker.abort();
     let secs = start.elapsed().as_secs_f64();
     if failures.is_empty() {
         bar.finish_and_clear();
@@ -309,8 +307,9 @@ fn progress_bar(total: u64) -> ProgressBar {
 }
 
 /// Moves the bar to the bytes the listener has acknowledged.
-async fn track_progress(streams: Vec<Stream>, bar: ProgressBar, done: Arc<AtomicBool>) {
-    while !done.load(Ordering::Relaxed) {
+/// Runs until aborted.
+async fn track_progress(streams: Vec<Stream>, bar: ProgressBar) {
+    loop {
         let mut acked = 0u64;
         for s in &streams {
             if let Ok(st) = s.stats().await {
