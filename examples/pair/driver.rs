@@ -66,7 +66,7 @@ pub struct Opts {
     /// `RecoveryConfig::pacing_granularity`: how late the driver's timer
     /// may fire. The default is the adapters' (1 ms, a tokio timer's), so
     /// `pair` and the socket benchmarks pace alike: the pacer lets a burst
-    /// hold what the pacing rate sends in that time (10 to 64 datagrams).
+    /// hold what the pacing rate sends in that time (10 to 256 datagrams).
     /// Zero keeps the core's fixed 10-datagram bursts, which in memory
     /// costs a turn (and an acknowledgement) per 10 datagrams.
     pub pacing_granularity: Duration,

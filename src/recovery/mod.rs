@@ -144,7 +144,7 @@ pub struct RecoveryConfig {
     pub standing_queue: Ratio,
     /// How late the caller's timer may fire (a tokio timer: 1 ms). Above
     /// zero, a pacing burst may hold what the pacing rate allows in that
-    /// long (10 to 64 datagrams) rather than asking for wake-ups finer than
+    /// long (10 to 256 datagrams) rather than asking for wake-ups finer than
     /// the timer can give; and a rate-modelling controller's window leaves
     /// room for three such bursts until the first loss
     /// ([`Recovery::set_send_quantum`]). Default zero: bursts of 10

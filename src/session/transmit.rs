@@ -11,7 +11,7 @@ use core::net::SocketAddr;
 
 use super::keys::UpdateLimits;
 use super::sent::{SentInfo, MAX_CHUNKS, MAX_CONTROLS};
-use super::{handshake::Role, Session, State};
+use super::{handshake::Role, room_burst, Session, State};
 use crate::crypto::TAG_LEN;
 use crate::recovery::pacing::window_rate;
 use crate::streams::ControlFrame;
@@ -219,7 +219,10 @@ impl Session {
             return None;
         }
         let ack_due = self.acks.ack_deadline().is_some_and(|t| t <= now);
-        self.recovery.set_send_quantum(self.pacer.timer_burst());
+        self.recovery.set_send_quantum(room_burst(
+            self.pacer.timer_burst(),
+            self.cfg.max_datagram_size,
+        ));
         let window_ok = self.recovery.can_send(max);
         // Pacing applies to stream data only.
         let mut data_ok = window_ok && self.streams.has_data();
