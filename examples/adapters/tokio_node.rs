@@ -553,32 +553,14 @@ impl Stream {
     /// The next message; `Ok(None)` once the peer ended the stream and
     /// every message was read. Cancel-safe.
     pub async fn receive(&self) -> Result<Option<Bytes>, Error> {
-        let (s, id) = (self.session, self.id);
-        let rx = self.node.submit(
-            Key::Stream(s, id),
-            move |core| core.poll_receive(s, id),
-            move |core, r| {
-                if let Ok(Some(b)) = r {
-                    core.unclaim(s, id, b);
-                }
-            },
-        )?;
-        Receiving {
-            rx,
-            tx: self.node.tx.clone(),
-            session: s,
-            stream: id,
-        }
-        .await
+        self.receiving(|core, s, id| core.poll_receive(s, id))?
+            .await
     }
 
     /// [`receive`](Self::receive) waiting at most `timeout`:
     /// [`Error::Timeout`] then (nothing is lost).
     pub async fn receive_timeout(&self, timeout: Duration) -> Result<Option<Bytes>, Error> {
-        match tokio::time::timeout(timeout, self.receive()).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout),
-        }
+        within(timeout, self.receive()).await
     }
 
     /// Every message ready now, at most `max` (at least one: waits for the
@@ -588,25 +570,8 @@ impl Stream {
     /// arrived in one go makes a sixteenth of the calls (and of the
     /// wake-ups of whatever it hands the data to). Cancel-safe.
     pub async fn receive_batch(&self, max: usize) -> Result<Option<Vec<Bytes>>, Error> {
-        let (s, id) = (self.session, self.id);
-        let rx = self.node.submit(
-            Key::Stream(s, id),
-            move |core| core.poll_receive_batch(s, id, max),
-            move |core, r| {
-                if let Ok(Some(batch)) = r {
-                    for b in batch.into_iter().rev() {
-                        core.unclaim(s, id, b);
-                    }
-                }
-            },
-        )?;
-        Receiving {
-            rx,
-            tx: self.node.tx.clone(),
-            session: s,
-            stream: id,
-        }
-        .await
+        self.receiving(move |core, s, id| core.poll_receive_batch(s, id, max))?
+            .await
     }
 
     /// [`receive_batch`](Self::receive_batch) waiting at most `timeout`:
@@ -616,10 +581,35 @@ impl Stream {
         max: usize,
         timeout: Duration,
     ) -> Result<Option<Vec<Bytes>>, Error> {
-        match tokio::time::timeout(timeout, self.receive_batch(max)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout),
-        }
+        within(timeout, self.receive_batch(max)).await
+    }
+
+    /// One receive call into the loop: `poll` runs until it has messages
+    /// (or the end, or an error). Whatever it took after the caller left
+    /// goes back in front of the stream's queue, in the loop or from the
+    /// dropped future.
+    fn receiving<T: GiveBack + Send + 'static>(
+        &self,
+        mut poll: impl FnMut(&mut Core, SessionId, StreamId) -> Poll<Result<Option<T>, Error>>
+            + Send
+            + 'static,
+    ) -> Result<Receiving<T>, Error> {
+        let (s, id) = (self.session, self.id);
+        let rx = self.node.submit(
+            Key::Stream(s, id),
+            move |core| poll(core, s, id),
+            move |core, r| {
+                if let Ok(Some(taken)) = r {
+                    taken.unclaim(core, s, id);
+                }
+            },
+        )?;
+        Ok(Receiving {
+            rx,
+            tx: self.node.tx.clone(),
+            session: s,
+            stream: id,
+        })
     }
 
     /// Sets the stream's priority, 0..=1000 (default 500; higher goes first).
@@ -657,25 +647,48 @@ impl Stream {
     }
 }
 
-/// What a receive future was handed: given back to the loop, in order, if
-/// the future is dropped before its caller took it.
+/// What a receive call was handed: given back, in order, if its caller
+/// left before taking it (in the loop when the future was already gone,
+/// through the loop's channel when the future is dropped holding it).
 trait GiveBack: Sized {
+    /// Back in front of stream `id`'s queue, from inside the loop.
+    fn unclaim(self, core: &mut Core, s: SessionId, id: StreamId);
+    /// The same from outside the loop.
     fn give_back(self, tx: &mpsc::UnboundedSender<Msg>, s: SessionId, id: StreamId);
 }
 
 impl GiveBack for Bytes {
+    fn unclaim(self, core: &mut Core, s: SessionId, id: StreamId) {
+        core.unclaim(s, id, self);
+    }
     fn give_back(self, tx: &mpsc::UnboundedSender<Msg>, s: SessionId, id: StreamId) {
         let _ = tx.send(Msg::Unclaimed(s, id, self));
     }
 }
 
 impl GiveBack for Vec<Bytes> {
+    // Each goes in front of the stream's queue: last first.
+    fn unclaim(self, core: &mut Core, s: SessionId, id: StreamId) {
+        for b in self.into_iter().rev() {
+            core.unclaim(s, id, b);
+        }
+    }
     fn give_back(self, tx: &mpsc::UnboundedSender<Msg>, s: SessionId, id: StreamId) {
-        // Each goes in front of the stream's queue: last first.
         for b in self.into_iter().rev() {
             let _ = tx.send(Msg::Unclaimed(s, id, b));
         }
     }
+}
+
+/// `f`'s result, or [`Error::Timeout`] after `timeout` (a cancel-safe `f`
+/// loses nothing then).
+async fn within<T>(
+    timeout: Duration,
+    f: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(timeout, f)
+        .await
+        .unwrap_or(Err(Error::Timeout))
 }
 
 /// The future of [`Stream::receive`] and [`Stream::receive_batch`]: if
