@@ -237,6 +237,8 @@ fn write_and_hash(
 fn write_all_vectored(w: &mut impl Write, parts: &[Bytes]) -> std::io::Result<()> {
     let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
     let mut rest = &mut slices[..];
+    // Drops the leading empty slices: parts with no bytes at all then
+    // write nothing, where `write_vectored` would answer 0 (`WriteZero`).
     IoSlice::advance_slices(&mut rest, 0);
     while !rest.is_empty() {
         match w.write_vectored(rest) {
@@ -295,6 +297,7 @@ mod tests {
             calls: 0,
         };
         write_all_vectored(&mut empty, &[]).unwrap();
+        write_all_vectored(&mut empty, &[Bytes::new(), Bytes::new()]).unwrap();
         assert!(empty.out.is_empty());
     }
 }

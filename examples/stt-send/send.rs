@@ -258,8 +258,8 @@ async fn send_file_inner(stream: &Stream, f: Outgoing, chunk: usize) -> Result<(
     let mut chunks = read_ahead(f.path.clone(), chunk);
     let sha256 = loop {
         match chunks.recv().await {
-            Some(Ok(Piece::Chunk(chunk))) => {
-                stream.send_all(chunk).await.map_err(|e| e.to_string())?;
+            Some(Ok(Piece::Chunk(bytes))) => {
+                stream.send_all(bytes).await.map_err(|e| e.to_string())?;
             }
             Some(Ok(Piece::End(sent, sha256))) if sent == f.header.size => break sha256,
             Some(Ok(Piece::End(sent, _))) => {
