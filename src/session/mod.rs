@@ -63,10 +63,9 @@ pub(crate) const PATH_KEY_STREAM: u64 = 1;
 /// this). The bound matters only above 64 datagrams per millisecond (about
 /// 750 Mbit/s with a 1 ms timer); quinn's pacer allows the same 256. At 64
 /// the adapters on loopback paced out one GSO run per acknowledgement:
-/// 256 halved their system calls per 128 MiB (13,496 to 6,947: `sendmsg`
-/// 4,460 to 2,894, `recvmmsg` 6,940 to 3,563, `epoll_wait` 2,096 to 490)
-/// and made the tokio adapter about 8 % faster (docs/ADAPTERS.md, round
-/// four).
+/// 256 halved the tokio adapter's system calls per 256 MiB (`sendmsg`
+/// 8,995 to 5,664, `recvmmsg` 14,451 to 7,043, `epoll_wait` 5,009 to
+/// 1,383) and made it about 8 % faster (docs/ADAPTERS.md, round four).
 const PACER_MAX_BURST: u64 = 256;
 
 /// The largest burst, in datagrams, that the window's room for timer-sized
