@@ -18,6 +18,11 @@
 //! runs a waiting job again when something it waits on may have changed:
 //! an event on its stream or session, or, for jobs waiting on
 //! acknowledgements, any datagram. The answer goes back on a oneshot channel.
+//! Having answered calls, the loop lets the runtime run their callers (up
+//! to `YIELDS` times in a row) before it sends: a writer looping over
+//! `send_all` with 64 KiB then queues its next message into the same flight
+//! instead of every message leaving alone in a short GSO run (measured in
+//! `docs/ADAPTERS.md`, round five).
 //!
 //! # Sending
 //! `send`, `send_all` and `send_all_with` return once the data is queued in
@@ -61,6 +66,10 @@ use udp_batch::{Sent, UdpBatch};
 /// Receive calls, datagrams sent, or handle calls taken in one go before the
 /// loop looks at its other inputs again.
 const BATCH: usize = 256;
+/// Times in a row the loop lets the callers it answered run (and call
+/// again) before it sends; bounds how long a stream of calls holds back
+/// the datagrams.
+const YIELDS: usize = 16;
 
 /// What a waiting job waits on, so the loop knows when to run it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -762,29 +771,19 @@ async fn run(
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { return };
-                let mut next = Some(msg);
-                let mut n = 0;
-                while let Some(msg) = next.take() {
-                    match msg {
-                        Msg::Job(mut job) => {
-                            if let Some(s) = job.key.session() {
-                                wake.sessions.insert(s);
-                            }
-                            if !(job.run)(&mut core) {
-                                jobs.push(job);
-                            }
-                        }
-                        Msg::Unclaimed(s, id, b) => core.unclaim(s, id, b),
-                        Msg::Shutdown(done) => {
-                            core.ep.close_all(0, b"shutdown");
-                            stop = Some(done);
-                            break;
-                        }
-                    }
-                    n += 1;
-                    if n < BATCH {
-                        next = rx.try_recv().ok();
-                    }
+                let mut answered = take_calls(msg, &mut rx, &mut core, &mut jobs, &mut wake, &mut stop);
+                // A caller just answered may call again at once (a writer
+                // looping over `send_all`): let it, before sending, so its
+                // next data joins this flight instead of each call's data
+                // leaving in a short run of its own.
+                let mut rounds = 0;
+                while answered && stop.is_none() && rounds < YIELDS {
+                    tokio::task::yield_now().await;
+                    answered = match rx.try_recv() {
+                        Ok(msg) => take_calls(msg, &mut rx, &mut core, &mut jobs, &mut wake, &mut stop),
+                        Err(_) => false,
+                    };
+                    rounds += 1;
                 }
             }
             r = socket.readable() => {
@@ -804,6 +803,46 @@ async fn run(
             wake.datagrams = true;
         }
     }
+}
+
+/// Runs `first` and whatever else the channel holds (up to `BATCH`
+/// messages); true if a call was answered.
+fn take_calls(
+    first: Msg,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    core: &mut Core,
+    jobs: &mut Vec<Job>,
+    wake: &mut Wake,
+    stop: &mut Option<oneshot::Sender<()>>,
+) -> bool {
+    let mut answered = false;
+    let mut next = Some(first);
+    let mut n = 0;
+    while let Some(msg) = next.take() {
+        match msg {
+            Msg::Job(mut job) => {
+                if let Some(s) = job.key.session() {
+                    wake.sessions.insert(s);
+                }
+                if (job.run)(core) {
+                    answered = true;
+                } else {
+                    jobs.push(job);
+                }
+            }
+            Msg::Unclaimed(s, id, b) => core.unclaim(s, id, b),
+            Msg::Shutdown(done) => {
+                core.ep.close_all(0, b"shutdown");
+                *stop = Some(done);
+                break;
+            }
+        }
+        n += 1;
+        if n < BATCH {
+            next = rx.try_recv().ok();
+        }
+    }
+    answered
 }
 
 /// Sends what the core has to send, up to about `limit` datagrams, waiting
