@@ -2,13 +2,14 @@
 //! `pair` (and, given its binary, quinn's loopback anchor) in the same run.
 //!
 //!     cargo run --release --example loopback -- [--adapter tokio|blocking]
-//!         [--cipher chacha20poly1305|aes256gcm] [--bytes N] [--rounds N]
-//!         [--quinn PATH/TO/quinn-loopback]
+//!         [--cipher chacha20poly1305|aes256gcm] [--bytes N] [--write N]
+//!         [--rounds N] [--quinn PATH/TO/quinn-loopback]
 //!
 //! Each round runs, one after the other: quinn's anchor (if given, as a
 //! child process), the in-memory pair with the same cipher and datagram
 //! size, then the adapter: two nodes on 127.0.0.1, one stream carrying
-//! `--bytes` in 1 MiB `send_all` calls, read as it arrives. The tokio
+//! `--bytes` in `send_all` calls of `--write` bytes (1 MiB; quinn's anchor
+//! writes 64 KiB at a time), read as it arrives. The tokio
 //! adapter runs both nodes on one current-thread runtime (one thread, as
 //! quinn's anchor does); the blocking adapter needs a thread per node.
 //!
@@ -35,7 +36,7 @@ use clap::{Parser, ValueEnum};
 use stt::crypto::Cipher;
 use stt::{Config, StreamLimits};
 
-/// What each `send_all` call hands the adapter (sliced, never copied).
+/// The most each `send_all` call hands the adapter (sliced, never copied).
 const CHUNK: usize = 1 << 20;
 static PAYLOAD: [u8; CHUNK] = [0xab; CHUNK];
 
@@ -60,6 +61,9 @@ struct Args {
     /// Application bytes per transfer.
     #[arg(long, default_value_t = 256 << 20)]
     bytes: u64,
+    /// Bytes per `send_all` call (1..=1 MiB).
+    #[arg(long, default_value_t = CHUNK, value_parser = parse_write)]
+    write: usize,
     /// Rounds of every figure, interleaved.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
@@ -74,6 +78,13 @@ struct Args {
 
 fn parse_cipher(s: &str) -> Result<Cipher, String> {
     Cipher::from_name(s).ok_or(format!("chacha20poly1305 or aes256gcm, not {s:?}"))
+}
+
+fn parse_write(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=CHUNK).contains(&n) => Ok(n),
+        _ => Err(format!("1..={CHUNK} bytes, not {s:?}")),
+    }
 }
 
 fn mib_s(bytes: u64, d: Duration) -> f64 {
@@ -125,7 +136,7 @@ fn config(name: &str, cipher: Cipher) -> Config {
 /// (wall time, process CPU time) of one transfer.
 type Timed = (Duration, Duration);
 
-fn tokio_transfer(cipher: Cipher, bytes: u64) -> Timed {
+fn tokio_transfer(cipher: Cipher, bytes: u64, write: usize) -> Timed {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -155,7 +166,7 @@ fn tokio_transfer(cipher: Cipher, bytes: u64) -> Timed {
         });
         let mut sent = 0u64;
         while sent < bytes {
-            let n = (bytes - sent).min(CHUNK as u64) as usize;
+            let n = (bytes - sent).min(write as u64) as usize;
             tx.send_all(Bytes::from_static(&PAYLOAD[..n]))
                 .await
                 .expect("send");
@@ -170,7 +181,7 @@ fn tokio_transfer(cipher: Cipher, bytes: u64) -> Timed {
     })
 }
 
-fn blocking_transfer(cipher: Cipher, bytes: u64) -> Timed {
+fn blocking_transfer(cipher: Cipher, bytes: u64, write: usize) -> Timed {
     use blocking_node::BlockingNode;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -210,7 +221,7 @@ fn blocking_transfer(cipher: Cipher, bytes: u64) -> Timed {
     let (t0, c0) = (Instant::now(), process_cpu());
     let mut sent = 0u64;
     while sent < bytes {
-        let n = (bytes - sent).min(CHUNK as u64) as usize;
+        let n = (bytes - sent).min(write as u64) as usize;
         a.send_all(s, 1, Bytes::from_static(&PAYLOAD[..n]))
             .expect("send");
         sent += n as u64;
@@ -306,10 +317,11 @@ impl Figures {
 fn main() {
     let args = Args::parse();
     println!(
-        "adapter={:?} cipher={} bytes={} rounds={}",
+        "adapter={:?} cipher={} bytes={} write={} rounds={}",
         args.adapter,
         args.cipher.name(),
         args.bytes,
+        args.write,
         args.rounds
     );
     let mut best = Figures::default();
@@ -329,8 +341,8 @@ fn main() {
             f.pair_cpu = mib_s(args.bytes, cpu);
         }
         let (wall, cpu) = match args.adapter {
-            Adapter::Tokio => tokio_transfer(args.cipher, args.bytes),
-            Adapter::Blocking => blocking_transfer(args.cipher, args.bytes),
+            Adapter::Tokio => tokio_transfer(args.cipher, args.bytes, args.write),
+            Adapter::Blocking => blocking_transfer(args.cipher, args.bytes, args.write),
         };
         f.adapter = mib_s(args.bytes, wall);
         f.adapter_cpu = mib_s(args.bytes, cpu);
