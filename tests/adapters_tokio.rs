@@ -214,6 +214,66 @@ async fn send_all_of_1_mib_is_reassembled() {
     assert_eq!(lens, [300, 300, 300, 100]);
 }
 
+/// On one thread, a writer that calls again as soon as it is answered (the
+/// loop lets it, a bounded number of times, before sending): its many small
+/// messages all arrive once and in order, and a shutdown still ends the node
+/// while another writer never stops calling.
+#[tokio::test(flavor = "current_thread")]
+async fn a_writer_that_keeps_calling_starves_neither_sending_nor_shutdown() {
+    let (client, _server, c, s) = pair().await;
+    let tx = c.create_stream(3).await.unwrap();
+    let writer = tokio::spawn(async move {
+        for i in 0..600u32 {
+            tx.send_all(vec![(i % 256) as u8; 4096]).await.unwrap();
+        }
+        tx.close().await.unwrap();
+    });
+    let rx = s.accept_stream().await.unwrap();
+    let mut firsts = Vec::new();
+    while let Some(m) = rx.receive_timeout(WAIT).await.unwrap() {
+        assert_eq!(m.len(), 4096);
+        assert!(m.iter().all(|&b| b == m[0]), "one message's bytes mixed");
+        firsts.push(m[0]);
+    }
+    writer.await.unwrap();
+    let want: Vec<u8> = (0..600u32).map(|i| (i % 256) as u8).collect();
+    assert_eq!(firsts, want, "every message once, in order");
+
+    // A writer that only stops when the node is gone.
+    let tx = c.create_stream(4).await.unwrap();
+    let endless = tokio::spawn(async move {
+        let mut calls = 0u64;
+        loop {
+            match tx.send_all(vec![1u8; 4096]).await {
+                Ok(_) => calls += 1,
+                Err(e) => return (calls, e),
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::timeout(WAIT, client.shutdown())
+        .await
+        .expect("shutdown ends the loop while a writer keeps calling")
+        .unwrap();
+    let (calls, e) = tokio::time::timeout(WAIT, endless)
+        .await
+        .expect("the writer hears that the node is gone")
+        .unwrap();
+    assert!(
+        calls > 0,
+        "the writer got calls through before the shutdown"
+    );
+    // Gone with the node, or refused by its closed session if the call
+    // was waiting for room when the shutdown closed it.
+    assert!(
+        matches!(
+            e,
+            Error::NodeGone | Error::SessionClosed(_) | Error::Stream(StreamError::SessionClosed)
+        ),
+        "{e:?}"
+    );
+}
+
 async fn futures_lens(s: &tokio_node::Stream, n: usize) -> Vec<usize> {
     let mut v = Vec::new();
     for _ in 0..n {
