@@ -65,3 +65,33 @@ fn the_ciphers_give_different_bytes_on_the_wire() {
     assert_eq!(x[0][..13], y[0][..13], "same header");
     assert_ne!(x[0][13..], y[0][13..], "different ciphertext");
 }
+
+/// An AES-256-GCM packet that fills its datagram carries whole 16-byte
+/// blocks of plaintext (`Cipher::whole_blocks`: up to 15 bytes short of
+/// the datagram size); a ChaCha20-Poly1305 one fills the datagram.
+#[test]
+fn aes_packets_carry_whole_blocks_and_chacha_packets_fill_the_datagram() {
+    // The most common length of a's short-header datagrams (the full data
+    // packets of the 300 KB message), and the session's datagram size.
+    let common = |c| {
+        let p = run(c, c, Provider::default());
+        let mut counts = std::collections::BTreeMap::new();
+        for (_, d) in p
+            .sent
+            .iter()
+            .filter(|(a_to_b, d)| *a_to_b && d[0] & SHORT == 0)
+        {
+            *counts.entry(d.len()).or_insert(0u32) += 1;
+        }
+        let (len, _) = counts.into_iter().max_by_key(|&(_, n)| n).unwrap();
+        let id = p.a.sessions().next().unwrap();
+        (len, p.a.session(id).unwrap().stats().datagram_size)
+    };
+    let (chacha, size) = common(Cipher::ChaCha20Poly1305);
+    assert_eq!(chacha, size, "ChaCha20 packets fill the datagram");
+    let (aes, aes_size) = common(Cipher::Aes256Gcm);
+    assert_eq!(aes_size, size, "the same path search under both ciphers");
+    let plaintext = aes - 13 - 16;
+    assert_eq!(plaintext % 16, 0, "whole blocks: {aes} bytes");
+    assert!(size - aes < 16, "at most 15 bytes short: {aes} of {size}");
+}

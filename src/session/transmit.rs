@@ -252,7 +252,14 @@ impl Session {
         }
 
         let pn = self.next_pn;
-        let payload_end = max - TAG_LEN;
+        // A full packet's plaintext is what its cipher seals in whole
+        // blocks (AES-GCM: up to 15 bytes less; see `Cipher::whole_blocks`).
+        let room = max - TAG_LEN - SHORT_HEADER_LEN;
+        let payload_end = SHORT_HEADER_LEN
+            + self
+                .keys
+                .as_ref()
+                .map_or(room, |k| k.cipher.whole_blocks(room));
         let mut info = SentInfo::default();
         let mut eliciting = false;
         let written = {
