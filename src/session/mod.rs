@@ -80,11 +80,7 @@ const ROOM_BURST: u64 = 64;
 /// counted in: the pacer's `timer_burst`, at most [`ROOM_BURST`] datagrams
 /// of `max_datagram_size`.
 fn room_burst(timer_burst: u64, max_datagram_size: usize) -> u64 {
-    timer_burst.min(
-        u64::try_from(max_datagram_size)
-            .unwrap_or(u64::MAX)
-            .saturating_mul(ROOM_BURST),
-    )
+    timer_burst.min(crate::recovery::to_u64(max_datagram_size).saturating_mul(ROOM_BURST))
 }
 
 /// A fresh pacer for datagrams of `datagram_size` bytes. With a coarse
