@@ -4,9 +4,19 @@
 mod common;
 
 use common::{config, Pair};
+use stt::crypto::TAG_LEN;
+use stt::wire::SHORT_HEADER_LEN;
 use stt::{Cipher, Provider};
 
 const SHORT: u8 = 0x80;
+
+/// The short-header datagrams a sent to b, in order.
+fn short_from_a(p: &Pair) -> impl Iterator<Item = &Vec<u8>> {
+    p.sent
+        .iter()
+        .filter(|(a_to_b, d)| *a_to_b && d[0] & SHORT == 0)
+        .map(|(_, d)| d)
+}
 
 fn run(initiator: Cipher, responder: Cipher, provider_b: Provider) -> Pair {
     let a = config("a")
@@ -52,18 +62,22 @@ fn the_initiators_cipher_wins_and_carries_data_across_key_updates() {
 fn the_ciphers_give_different_bytes_on_the_wire() {
     let sent = |c| {
         let p = run(c, c, Provider::default());
-        p.sent
-            .iter()
-            .filter(|(a_to_b, d)| *a_to_b && d[0] & SHORT == 0)
-            .map(|(_, d)| d.clone())
-            .collect::<Vec<_>>()
+        short_from_a(&p).cloned().collect::<Vec<_>>()
     };
     let (x, y) = (sent(Cipher::ChaCha20Poly1305), sent(Cipher::Aes256Gcm));
     assert!(!x.is_empty() && !y.is_empty());
     // Same seeds, same traffic: the first packets differ in their sealed
     // bytes, not in their headers.
-    assert_eq!(x[0][..13], y[0][..13], "same header");
-    assert_ne!(x[0][13..], y[0][13..], "different ciphertext");
+    assert_eq!(
+        x[0][..SHORT_HEADER_LEN],
+        y[0][..SHORT_HEADER_LEN],
+        "same header"
+    );
+    assert_ne!(
+        x[0][SHORT_HEADER_LEN..],
+        y[0][SHORT_HEADER_LEN..],
+        "different ciphertext"
+    );
 }
 
 /// An AES-256-GCM packet that fills its datagram carries whole 16-byte
@@ -76,11 +90,7 @@ fn aes_packets_carry_whole_blocks_and_chacha_packets_fill_the_datagram() {
     let common = |c| {
         let p = run(c, c, Provider::default());
         let mut counts = std::collections::BTreeMap::new();
-        for (_, d) in p
-            .sent
-            .iter()
-            .filter(|(a_to_b, d)| *a_to_b && d[0] & SHORT == 0)
-        {
+        for d in short_from_a(&p) {
             *counts.entry(d.len()).or_insert(0u32) += 1;
         }
         let (len, _) = counts.into_iter().max_by_key(|&(_, n)| n).unwrap();
@@ -91,7 +101,7 @@ fn aes_packets_carry_whole_blocks_and_chacha_packets_fill_the_datagram() {
     assert_eq!(chacha, size, "ChaCha20 packets fill the datagram");
     let (aes, aes_size) = common(Cipher::Aes256Gcm);
     assert_eq!(aes_size, size, "the same path search under both ciphers");
-    let plaintext = aes - 13 - 16;
+    let plaintext = aes - SHORT_HEADER_LEN - TAG_LEN;
     assert_eq!(plaintext % 16, 0, "whole blocks: {aes} bytes");
     assert!(size - aes < 16, "at most 15 bytes short: {aes} of {size}");
 }
