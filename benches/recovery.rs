@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use stt::recovery::{Outcome, Recovery, RecoveryConfig};
+use stt::__private::recovery::{Outcome, Recovery, RecoveryConfig};
 use stt::Instant;
 
 const IN_FLIGHT: u64 = 4096;

@@ -5,8 +5,8 @@ use std::hint::black_box;
 use std::ops::Range;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use stt::ids::SessionId;
-use stt::wire::{encode_ack, Frame, Packet, Reader, ShortHeader, StreamHeader, Writer};
+use stt::__private::wire::{encode_ack, Frame, Packet, Reader, ShortHeader, StreamHeader, Writer};
+use stt::SessionId;
 
 /// A full-sized data fragment, as in a 1452-byte packet.
 const DATA_LEN: usize = 1400;

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
-use stt::crypto::Cipher;
+use stt::Cipher;
 use stt::{Config, StreamLimits};
 
 /// The most each `send_all` call hands the adapter (sliced, never copied).

@@ -77,41 +77,45 @@ pub enum ConfigError {
 /// A validated endpoint configuration. Build it with [`Config::builder`].
 #[derive(Clone)]
 pub struct Config {
+    /// The seeds' lengths as validated, so `to_builder` re-validates the
+    /// same values.
+    node_seed_len: usize,
+    shared_seed_len: usize,
     pub(crate) identity: Identity,
     /// Wiped on drop, as the identity's private key is.
     pub(crate) network_key: zeroize::Zeroizing<[u8; 32]>,
     pub(crate) provider: Provider,
     pub(crate) cipher: Cipher,
     /// Accept sessions initiated by others (`server_mode`).
-    pub accept_incoming: bool,
+    pub(crate) accept_incoming: bool,
     /// Give up a handshake after this long.
-    pub handshake_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     /// Close a session after this long without hearing from the peer.
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
     /// Send a keep-alive after this long without sending; `None`: never.
-    pub keep_alive: Option<Duration>,
+    pub(crate) keep_alive: Option<Duration>,
     /// Largest datagram sent (UDP payload): the ceiling of each session's
     /// datagram size search.
-    pub max_datagram_size: usize,
+    pub(crate) max_datagram_size: usize,
     /// Datagram size every session starts at (and falls back to), which
     /// every path is assumed to carry; handshake packets fit it.
-    pub base_datagram_size: usize,
+    pub(crate) base_datagram_size: usize,
     /// Sessions held at once.
-    pub max_sessions: usize,
+    pub(crate) max_sessions: usize,
     /// Half-open (responder) handshakes held before cookies are required.
-    pub max_half_open: usize,
+    pub(crate) max_half_open: usize,
     /// How long a Retry cookie stays valid.
-    pub cookie_lifetime: Duration,
+    pub(crate) cookie_lifetime: Duration,
     /// Default segment size of `send_all`.
-    pub segment_size: usize,
+    pub(crate) segment_size: usize,
     /// Stream limits and windows.
-    pub streams: StreamLimits,
+    pub(crate) streams: StreamLimits,
     /// Loss recovery and congestion control.
-    pub recovery: RecoveryConfig,
+    pub(crate) recovery: RecoveryConfig,
     /// Update a direction's packet key after this many packets under it.
-    pub key_update_after_packets: u64,
+    pub(crate) key_update_after_packets: u64,
     /// Update a direction's packet key after this many bytes under it.
-    pub key_update_after_bytes: u64,
+    pub(crate) key_update_after_bytes: u64,
 }
 
 impl core::fmt::Debug for Config {
@@ -144,6 +148,35 @@ impl Config {
         ConfigBuilder::new(node_seed, shared_seed)
     }
 
+    /// A builder holding this configuration's identity, network key and
+    /// every setting, to derive a changed configuration from it; its
+    /// [`build`](ConfigBuilder::build) validates everything again. A built
+    /// `Config` itself cannot be changed.
+    pub fn to_builder(&self) -> ConfigBuilder {
+        ConfigBuilder {
+            node_seed_len: self.node_seed_len,
+            shared_seed_len: self.shared_seed_len,
+            identity: self.identity.clone(),
+            network_key: self.network_key.clone(),
+            provider: self.provider,
+            cipher: self.cipher,
+            accept_incoming: self.accept_incoming,
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
+            keep_alive: self.keep_alive,
+            max_datagram_size: self.max_datagram_size,
+            base_datagram_size: self.base_datagram_size,
+            max_sessions: self.max_sessions,
+            max_half_open: self.max_half_open,
+            cookie_lifetime: self.cookie_lifetime,
+            segment_size: self.segment_size,
+            streams: self.streams,
+            recovery: self.recovery.clone(),
+            key_update_after_packets: self.key_update_after_packets,
+            key_update_after_bytes: self.key_update_after_bytes,
+        }
+    }
+
     /// This node's identity (its static public key).
     pub fn node_id(&self) -> NodeId {
         self.identity.node_id()
@@ -157,6 +190,78 @@ impl Config {
     /// The packet cipher this node asks for in sessions it initiates.
     pub fn cipher(&self) -> Cipher {
         self.cipher
+    }
+
+    /// Accept sessions initiated by others (`server_mode`).
+    pub fn accept_incoming(&self) -> bool {
+        self.accept_incoming
+    }
+
+    /// Give up a handshake after this long.
+    pub fn handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
+    }
+
+    /// Close a session after this long without hearing from the peer.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// Send a keep-alive after this long without sending; `None`: never.
+    pub fn keep_alive(&self) -> Option<Duration> {
+        self.keep_alive
+    }
+
+    /// Largest datagram sent (UDP payload): the ceiling of each session's
+    /// datagram size search.
+    pub fn max_datagram_size(&self) -> usize {
+        self.max_datagram_size
+    }
+
+    /// Datagram size every session starts at (and falls back to), which
+    /// every path is assumed to carry; handshake packets fit it.
+    pub fn base_datagram_size(&self) -> usize {
+        self.base_datagram_size
+    }
+
+    /// Sessions held at once.
+    pub fn max_sessions(&self) -> usize {
+        self.max_sessions
+    }
+
+    /// Half-open (responder) handshakes held before cookies are required.
+    pub fn max_half_open(&self) -> usize {
+        self.max_half_open
+    }
+
+    /// How long a Retry cookie stays valid.
+    pub fn cookie_lifetime(&self) -> Duration {
+        self.cookie_lifetime
+    }
+
+    /// Default segment size of `send_all`.
+    pub fn segment_size(&self) -> usize {
+        self.segment_size
+    }
+
+    /// Stream limits and windows.
+    pub fn streams(&self) -> StreamLimits {
+        self.streams
+    }
+
+    /// Loss recovery and congestion control.
+    pub fn recovery(&self) -> &RecoveryConfig {
+        &self.recovery
+    }
+
+    /// Update a direction's packet key after this many packets under it.
+    pub fn key_update_after_packets(&self) -> u64 {
+        self.key_update_after_packets
+    }
+
+    /// Update a direction's packet key after this many bytes under it.
+    pub fn key_update_after_bytes(&self) -> u64 {
+        self.key_update_after_bytes
     }
 }
 
@@ -372,6 +477,8 @@ impl ConfigBuilder {
         // as their datagram size grows.
         recovery.max_datagram_size = self.base_datagram_size;
         Ok(Config {
+            node_seed_len: self.node_seed_len,
+            shared_seed_len: self.shared_seed_len,
             identity: self.identity,
             network_key: self.network_key,
             provider: self.provider,

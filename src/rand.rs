@@ -46,11 +46,6 @@ impl Rng {
         r.fill_bytes(&mut out);
         out
     }
-
-    /// A child generator, independent of later draws from this one.
-    pub fn fork(&mut self) -> Rng {
-        Rng::from_seed(self.seed32())
-    }
 }
 
 impl core::fmt::Debug for Rng {

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{config, Pair};
-use stt::crypto::TAG_LEN;
-use stt::wire::SHORT_HEADER_LEN;
+use stt::__private::crypto::TAG_LEN;
+use stt::__private::wire::SHORT_HEADER_LEN;
 use stt::{Cipher, Provider};
 
 const SHORT: u8 = 0x80;

@@ -121,7 +121,7 @@ fn write_wire_seeds() {
     let mut ep = stt::Endpoint::new(cfg, [2; 32]);
     let now = stt::Instant::from_millis(1_000);
     let addr = "192.0.2.1:1000".parse().unwrap();
-    let params = stt::wire::TransportParams::DEFAULT;
+    let params = stt::__private::wire::TransportParams::DEFAULT;
     let mut peer = RawPeer::connect(
         &mut ep,
         now,
@@ -142,7 +142,9 @@ fn write_wire_seeds() {
     seeds.extend(peer.drain(&mut ep, now));
     seeds.push(peer.ack_plaintext());
     let mut p = vec![0u8; params.encoded_len()];
-    params.encode(&mut stt::wire::Writer::new(&mut p)).unwrap();
+    params
+        .encode(&mut stt::__private::wire::Writer::new(&mut p))
+        .unwrap();
     seeds.push(p);
     for (i, s) in seeds.iter().enumerate() {
         std::fs::write(dir.join(format!("seed-{i:02}")), s).unwrap();

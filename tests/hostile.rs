@@ -15,7 +15,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use raw_peer::{encode_frames, initial, initial_with_token, RawPeer};
-use stt::wire::{Frame, Frames, LongType, Packet, StreamHeader, TransportParams, Writer};
+use stt::__private::wire::{
+    Frame, Frames, LongType, Packet, StreamHeader, TransportParams, Writer,
+};
 use stt::{
     CloseReason, Config, Endpoint, Event, Instant, SessionId, StreamError, StreamEvent,
     StreamLimits, Violation,
@@ -266,8 +268,8 @@ fn fragments_disagreeing_on_the_message_are_inconsistent() {
 fn acknowledging_packets_never_sent_is_an_invalid_ack() {
     let mut s = Scene::new();
     let never_sent = std::iter::once(0..1001u64).collect::<Vec<_>>();
-    let mut ack = vec![0u8; stt::wire::ack_len(0, &never_sent)];
-    stt::wire::encode_ack(&mut Writer::new(&mut ack), 0, &never_sent).unwrap();
+    let mut ack = vec![0u8; stt::__private::wire::ack_len(0, &never_sent)];
+    stt::__private::wire::encode_ack(&mut Writer::new(&mut ack), 0, &never_sent).unwrap();
     let got = s.send_raw(&ack);
     s.assert_violation(Violation::InvalidAck, &got);
 }
@@ -393,8 +395,8 @@ fn late_acknowledgements_do_not_keep_a_closed_session_past_the_idle_timeout() {
     }
     let only_first = first..first + 1;
     let ranges = [only_first];
-    let mut ack = vec![0u8; stt::wire::ack_len(0, &ranges)];
-    stt::wire::encode_ack(&mut Writer::new(&mut ack), 0, &ranges).unwrap();
+    let mut ack = vec![0u8; stt::__private::wire::ack_len(0, &ranges)];
+    stt::__private::wire::encode_ack(&mut Writer::new(&mut ack), 0, &ranges).unwrap();
     s.send_raw(&ack);
     let rtt = s.ep.session(s.sb).unwrap().stats().rtt;
     assert!(rtt >= Duration::from_secs(20), "rtt {rtt:?}");

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::Pair;
-use stt::wire::{encode_ack, Frame, Packet, Writer};
+use stt::__private::wire::{encode_ack, Frame, Packet, Writer};
 use stt::{Endpoint, Instant, SessionId};
 
 /// Everything `ep` sends now: (destination, length, packet number if short).

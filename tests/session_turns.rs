@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::Pair;
-use stt::wire::peek_dst;
+use stt::__private::wire::peek_dst;
 use stt::Event;
 
 #[test]

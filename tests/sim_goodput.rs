@@ -23,8 +23,8 @@
 
 use std::time::Duration;
 
-use stt::recovery::ControllerKind;
 use stt::sim::{run_bulk, AppLimited, BulkConfig, BulkReport, LinkConfig};
+use stt::ControllerKind;
 
 const RATE: u64 = 100_000_000;
 const RTT: Duration = Duration::from_millis(40);

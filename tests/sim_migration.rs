@@ -119,7 +119,7 @@ struct Run {
     cwnd_after: Option<u64>,
     srtt_after: Option<Duration>,
     server_peer: SocketAddr,
-    path: stt::path::PathStats,
+    path: stt::PathStats,
     client_established: bool,
     /// The server's path trace events, in order (feature `trace`).
     #[cfg_attr(not(feature = "trace"), allow(dead_code))]
@@ -308,7 +308,7 @@ fn a_new_ip_address_is_validated_and_resets_congestion_state() {
     // A new path: the window starts again from the initial window (ten
     // datagrams of the base size: the new path's size search starts over),
     // the RTT estimate from its initial value.
-    let initial = 10 * stt::path::DEFAULT_BASE_DATAGRAM_SIZE as u64;
+    let initial = 10 * stt::DEFAULT_BASE_DATAGRAM_SIZE as u64;
     assert_eq!(run.cwnd_after, Some(initial));
     assert_eq!(run.srtt_after, Some(Duration::from_millis(100)));
     assert!(run.cwnd_before > initial);

@@ -86,7 +86,7 @@ impl BlockingNode {
         // Non-blocking underneath: the loop waits in `ppoll(2)`, so that one
         // receive call can take whatever is queued and never waits for more.
         socket.set_nonblocking(true)?;
-        let io = UdpBatch::new((&socket).into(), config.max_datagram_size)?;
+        let io = UdpBatch::new((&socket).into(), config.max_datagram_size())?;
         Ok(BlockingNode {
             socket,
             core: Core::new(Endpoint::new(config, seed)),

@@ -102,11 +102,19 @@ pub const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
 /// lets out bursts the timer can keep up with (with 10-datagram bursts and
 /// a 1 ms timer, every burst waited for the next acknowledgement instead:
 /// see docs/ADAPTERS.md).
-pub fn adapter_config(mut config: stt::Config) -> stt::Config {
-    if config.recovery.pacing_granularity.is_zero() {
-        config.recovery.pacing_granularity = TIMER_GRANULARITY;
+pub fn adapter_config(config: stt::Config) -> stt::Config {
+    if !config.recovery().pacing_granularity.is_zero() {
+        return config;
     }
+    let mut recovery = config.recovery().clone();
+    recovery.pacing_granularity = TIMER_GRANULARITY;
+    // A coarser granularity keeps a valid configuration valid; should the
+    // builder ever refuse it, the application's own choice stands.
     config
+        .to_builder()
+        .recovery(recovery)
+        .build()
+        .unwrap_or(config)
 }
 
 /// Socket buffer the adapters ask for, each way. The kernel's default (about

@@ -198,7 +198,7 @@ impl Node {
         let socket = UdpSocket::bind(addr).await?;
         common::grow_socket_buffers(&socket, common::SOCKET_BUFFER);
         let local_addr = socket.local_addr()?;
-        let io = UdpBatch::new((&socket).into(), config.max_datagram_size)?;
+        let io = UdpBatch::new((&socket).into(), config.max_datagram_size())?;
         let ep = Endpoint::new(config, seed);
         let node_id = ep.node_id();
         let (tx, rx) = mpsc::unbounded_channel();

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant as StdInstant};
 
 use bytes::Bytes;
-use stt::crypto::{Cipher, Provider};
+use stt::{Cipher, Provider};
 use stt::{Config, Endpoint, Event, Instant, SessionId, StreamEvent, StreamLimits};
 
 const NET: &[u8] = b"shared_secret_32bytes_minimum!";
@@ -62,7 +62,7 @@ pub struct Opts {
     /// socket buffer; quinn's anchor runs unbounded, so compare with it at 0.
     pub queue: usize,
     /// Congestion controller (`--cc`); `None` keeps the crate's default.
-    pub controller: Option<stt::recovery::ControllerKind>,
+    pub controller: Option<stt::ControllerKind>,
     /// `RecoveryConfig::pacing_granularity`: how late the driver's timer
     /// may fire. The default is the adapters' (1 ms, a tokio timer's), so
     /// `pair` and the socket benchmarks pace alike: the pacer lets a burst
@@ -108,7 +108,7 @@ pub fn big_limits(streams: u32) -> StreamLimits {
 
 pub fn config(node: &str, opts: &Opts) -> Config {
     let seed = format!("{node:-<32}");
-    let mut recovery = stt::recovery::RecoveryConfig::default();
+    let mut recovery = stt::RecoveryConfig::default();
     if let Some(cc) = opts.controller {
         recovery.controller = cc;
     }

@@ -35,8 +35,8 @@ use std::time::{Duration, Instant as StdInstant};
 
 use clap::{Parser, ValueEnum};
 use driver::{Clock, Opts, Pair};
-use stt::crypto::{Cipher, PacketKey, Provider, TAG_LEN};
-use stt::wire::SHORT_HEADER_LEN;
+use stt::__private::crypto::{Cipher, PacketKey, Provider, TAG_LEN};
+use stt::__private::wire::SHORT_HEADER_LEN;
 
 #[global_allocator]
 static A: counting::Counting = counting::Counting;
@@ -89,7 +89,7 @@ struct Cli {
     no_aead: bool,
     /// Congestion controller: bbr, cubic or newreno (default: the crate's).
     #[arg(long, value_parser = parse_cc)]
-    cc: Option<stt::recovery::ControllerKind>,
+    cc: Option<stt::ControllerKind>,
     /// Pacing granularity in microseconds: how late the driver's timer may
     /// fire (the adapters use 1,000); 0 paces in fixed 10-datagram bursts.
     #[arg(long, value_name = "US", default_value_t = 1000)]
@@ -106,8 +106,8 @@ fn parse_provider(v: &str) -> Result<Provider, String> {
     Provider::from_name(v).ok_or(format!("provider {v} not compiled in"))
 }
 
-fn parse_cc(v: &str) -> Result<stt::recovery::ControllerKind, String> {
-    use stt::recovery::ControllerKind;
+fn parse_cc(v: &str) -> Result<stt::ControllerKind, String> {
+    use stt::ControllerKind;
     match v {
         "bbr" => Ok(ControllerKind::Bbr),
         "cubic" => Ok(ControllerKind::Cubic),

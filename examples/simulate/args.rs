@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 
 use clap::Parser;
-use stt::recovery::ControllerKind;
+use stt::ControllerKind;
 
 /// Bulk transfers over the deterministic network simulator: goodput,
 /// fairness, RTT distribution, and a plot over time. Virtual time: the same

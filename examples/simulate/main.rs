@@ -31,8 +31,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use stt::recovery::Ratio;
 use stt::sim::{run_bulk_with, AppLimited, BulkConfig, BurstLoss, LinkConfig};
+use stt::Ratio;
 
 mod args;
 mod plot;
@@ -87,13 +87,11 @@ fn config(a: &Args) -> BulkConfig {
         ..BulkConfig::default()
     };
     if a.max_datagram.is_some() || a.base_datagram.is_some() {
-        let ceiling = a
-            .max_datagram
-            .unwrap_or(stt::config::DEFAULT_MAX_DATAGRAM_SIZE);
+        let ceiling = a.max_datagram.unwrap_or(stt::DEFAULT_MAX_DATAGRAM_SIZE);
         // An explicit base above the ceiling is the config's error to report.
         let base = a
             .base_datagram
-            .unwrap_or(stt::path::DEFAULT_BASE_DATAGRAM_SIZE.min(ceiling));
+            .unwrap_or(stt::DEFAULT_BASE_DATAGRAM_SIZE.min(ceiling));
         cfg.datagram_sizes = Some((base, ceiling));
     }
     if let Some(cc) = a.cc {

@@ -11,11 +11,5 @@
 mod mtu;
 mod validation;
 
-pub use mtu::{
-    DatagramSize, MtuConfig, MtuStats, BLACK_HOLE_LOSSES, DEFAULT_BASE_DATAGRAM_SIZE,
-    DEFAULT_MAX_PROBES, DEFAULT_RAISE_AFTER,
-};
-pub use validation::{
-    PathData, PathStats, PathValidator, Probe, AMPLIFICATION_FACTOR, MAX_CANDIDATES,
-    MAX_CHALLENGES, MAX_RESPONSES_OWED, VALIDATION_PTOS,
-};
+pub use mtu::{DatagramSize, MtuConfig, DEFAULT_BASE_DATAGRAM_SIZE};
+pub use validation::{PathData, PathStats, PathValidator};

@@ -150,6 +150,7 @@ impl DatagramSize {
     }
 
     /// True once a search has ended (until the next one starts).
+    #[cfg(test)]
     pub fn is_settled(&self) -> bool {
         matches!(self.phase, Phase::Settled { .. })
     }

@@ -197,6 +197,7 @@ impl PathValidator {
     }
 
     /// Addresses being validated.
+    #[cfg(test)]
     pub fn candidates(&self) -> impl Iterator<Item = SocketAddr> + '_ {
         self.pending().candidates.iter().map(|c| c.addr)
     }

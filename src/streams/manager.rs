@@ -194,11 +194,6 @@ impl StreamManager {
         self.streams.len()
     }
 
-    /// True if no stream is held.
-    pub fn is_empty(&self) -> bool {
-        self.streams.is_empty()
-    }
-
     fn usable(&mut self, id: StreamId) -> Result<&mut Stream, StreamError> {
         match self.streams.get_mut(&id) {
             Some(s) if s.has(flag::USER_CLOSED) => Err(StreamError::Closed(id)),

@@ -131,6 +131,7 @@ impl Scheduler {
     }
 
     /// Number of queued streams.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }

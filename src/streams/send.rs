@@ -142,11 +142,6 @@ impl SendBuf {
         self.queue.is_empty() && st.acked_prefix == st.queued_end
     }
 
-    /// Units queued but never sent, not counting retransmissions.
-    pub fn unsent_units(st: &SendState) -> u64 {
-        st.queued_end - st.sent_end
-    }
-
     /// Index of the message containing unit `offset`, trying the hint and
     /// the message after it before searching.
     fn find_hinted(&mut self, offset: u64) -> Option<usize> {
@@ -304,11 +299,6 @@ impl SendBuf {
         self.hint = 0;
         self.acked.clear();
         self.lost.clear();
-    }
-
-    /// Messages still held (queued or unacknowledged).
-    pub fn held_messages(&self) -> usize {
-        self.queue.len()
     }
 }
 

@@ -1,15 +1,15 @@
 //! A hand-driven peer: runs the real handshake with an [`Endpoint`] through
-//! `stt::crypto` and `stt::wire`, then seals whatever plaintext it is told
+//! `stt::__private::crypto` and `stt::__private::wire` (internals, not API), then seals whatever plaintext it is told
 //! to. It is what a hostile holder of the network key can do, and it needs
 //! no test hook in the core.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use stt::crypto::{
+use stt::__private::crypto::{
     network_key, Handshake, Identity, PacketKey, Provider, MAX_HANDSHAKE_MSG, TAG_LEN,
 };
-use stt::wire::{
+use stt::__private::wire::{
     decode_packet_number, Frame, LongHeader, LongType, Packet, ShortHeader, TransportParams,
     Writer, SHORT_HEADER_LEN, VERSION,
 };
@@ -19,15 +19,15 @@ use stt::{Endpoint, Instant, NodeId, SessionId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawError {
     /// A crypto call failed.
-    Crypto(stt::crypto::CryptoError),
+    Crypto(stt::__private::crypto::CryptoError),
     /// The endpoint did not answer as expected.
     NoResponse,
     /// The Response did not parse.
     BadResponse,
 }
 
-impl From<stt::crypto::CryptoError> for RawError {
-    fn from(e: stt::crypto::CryptoError) -> Self {
+impl From<stt::__private::crypto::CryptoError> for RawError {
+    fn from(e: stt::__private::crypto::CryptoError) -> Self {
         RawError::Crypto(e)
     }
 }
@@ -248,8 +248,8 @@ impl RawPeer {
             let Some(p) = self.open(&mut out[..t.len]) else {
                 continue;
             };
-            for f in stt::wire::Frames::new(&p).map_while(Result::ok) {
-                if let stt::wire::Frame::PathChallenge(d) = f {
+            for f in stt::__private::wire::Frames::new(&p).map_while(Result::ok) {
+                if let stt::__private::wire::Frame::PathChallenge(d) = f {
                     if self.challenges.len() >= 4 {
                         self.challenges.remove(0);
                     }
@@ -285,8 +285,9 @@ impl RawPeer {
         if ranges.is_empty() {
             return Vec::new();
         }
-        let mut out = vec![0u8; stt::wire::ack_len(0, &ranges)];
-        stt::wire::encode_ack(&mut Writer::new(&mut out), 0, &ranges).expect("ack encodes");
+        let mut out = vec![0u8; stt::__private::wire::ack_len(0, &ranges)];
+        stt::__private::wire::encode_ack(&mut Writer::new(&mut out), 0, &ranges)
+            .expect("ack encodes");
         out
     }
 }

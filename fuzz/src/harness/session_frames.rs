@@ -10,7 +10,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use std::time::Duration;
 
-use stt::wire::{Frame, StreamHeader, TransportParams, Writer, MAX_VARINT};
+use stt::__private::wire::{Frame, StreamHeader, TransportParams, Writer, MAX_VARINT};
 use stt::{CloseReason, Endpoint, Event, Instant, SessionId};
 
 use super::net::{config, NET_SEED};
@@ -114,8 +114,13 @@ fn encode_one(f: &FrameSpec, peer: &RawPeer, out: &mut Vec<u8>) {
                 ranges.push(start..top + 1);
                 top = start;
             }
-            let mut buf = vec![0u8; stt::wire::ack_len(u64::from(*delay), &ranges)];
-            if stt::wire::encode_ack(&mut Writer::new(&mut buf), u64::from(*delay), &ranges).is_ok()
+            let mut buf = vec![0u8; stt::__private::wire::ack_len(u64::from(*delay), &ranges)];
+            if stt::__private::wire::encode_ack(
+                &mut Writer::new(&mut buf),
+                u64::from(*delay),
+                &ranges,
+            )
+            .is_ok()
             {
                 out.extend_from_slice(&buf);
             }

@@ -1,7 +1,7 @@
-//! `wire_decode`: every decoder of `stt::wire` over arbitrary bytes. Nothing
+//! `wire_decode`: every decoder of the wire codec (`stt::__private::wire`) over arbitrary bytes. Nothing
 //! may panic, and whatever is accepted must re-encode and parse back equal.
 
-use stt::wire::{
+use stt::__private::wire::{
     decode_packet_number, peek_dst, Frame, Frames, Packet, Reader, TransportParams, Writer,
 };
 
