@@ -2,8 +2,8 @@
 //! and the seed corpus under `fuzz/corpus/<target>/` through the same
 //! harness code the fuzz targets run (`fuzz/src/harness`), in plain
 //! `cargo test` on stable Rust. The `session_frames` harness enters frames
-//! through the `fuzzing` hook when that feature is on, and otherwise seals
-//! them with the real key, as a peer would.
+//! through the plaintext hook in cargo-fuzz builds (`cfg(fuzzing)`); here it
+//! seals them with the real key, as a peer would.
 //!
 //! To add a reproducer: copy the crash file from `fuzz/artifacts/<target>/`
 //! into `tests/fuzz_regressions/<target>/` under a name saying what it

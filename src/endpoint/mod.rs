@@ -335,14 +335,15 @@ impl Endpoint {
         }
     }
 
-    /// **Test-only, never for production** (cargo feature `fuzzing`, off by
-    /// default): hands `plaintext` to session `session` as if it had arrived
+    /// **Not API; fuzzing builds only** (`cfg(fuzzing)`, which cargo-fuzz
+    /// sets and no cargo feature can): hands `plaintext` to session `session` as if it had arrived
     /// from the peer's current address as packet `pn` and passed
     /// authentication, so fuzzers and tests can reach the frame handlers
     /// without holding the keys. Everything after decryption (replay
     /// window, frame dispatch, violations) runs exactly as for a real
     /// packet. Returns false if the session does not exist.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
     pub fn fuzz_inject_plaintext(
         &mut self,
         now: Instant,
@@ -355,11 +356,12 @@ impl Endpoint {
         self.fuzz_inject_plaintext_from(now, session, None, pn, plaintext)
     }
 
-    /// **Test-only, never for production** (cargo feature `fuzzing`):
+    /// **Not API; fuzzing builds only** (`cfg(fuzzing)`):
     /// [`fuzz_inject_plaintext`](Self::fuzz_inject_plaintext) as if the
     /// packet came from `from` (the peer's current address if `None`), so
     /// fuzzers reach path validation and migration.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
     pub fn fuzz_inject_plaintext_from(
         &mut self,
         now: Instant,

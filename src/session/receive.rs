@@ -153,10 +153,10 @@ impl Session {
         self.on_authentic(now, from, pn, len, plain);
     }
 
-    /// Test-only entry (cargo feature `fuzzing`): `plaintext` as if it had
+    /// Fuzzing-only entry (`cfg(fuzzing)`, set by cargo-fuzz): `plaintext` as if it had
     /// arrived in packet `pn` from `from` (the peer's current address if
     /// `None`) and authenticated. Replays are still refused.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(fuzzing)]
     pub(crate) fn fuzz_inject_plaintext(
         &mut self,
         now: Instant,

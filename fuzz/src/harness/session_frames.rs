@@ -2,7 +2,7 @@
 //! arbitrary *decrypted* frame sequences from its peer, mixed with the
 //! application's own calls and honest acknowledgements.
 //!
-//! With the cargo feature `fuzzing` the plaintext enters through
+//! In cargo-fuzz builds (`cfg(fuzzing)`) the plaintext enters through
 //! `Endpoint::fuzz_inject_plaintext` (no AEAD, fast); without it a
 //! [`RawPeer`] seals it with the real key. Both reach the same frame
 //! dispatch.
@@ -288,12 +288,12 @@ impl World {
     fn inject(&mut self, from: Option<std::net::SocketAddr>, pn: u64, plain: &[u8]) {
         // What the session counts: header, frames, tag.
         self.injected += (13 + plain.len() + 16) as u64;
-        #[cfg(feature = "fuzzing")]
+        #[cfg(fuzzing)]
         {
             self.ep
                 .fuzz_inject_plaintext_from(self.now, self.sb, from, pn, plain);
         }
-        #[cfg(not(feature = "fuzzing"))]
+        #[cfg(not(fuzzing))]
         {
             let mut d = self.peer.seal_pn(pn, plain);
             let from = from.unwrap_or(self.peer.addr);
