@@ -33,9 +33,10 @@ fn ranges(n: u64) -> Vec<Range<u64>> {
 }
 
 fn on_ack(c: &mut Criterion) {
-    let cfg = RecoveryConfig {
-        max_ack_ranges: 64,
-        ..RecoveryConfig::default()
+    let cfg = {
+        let mut cfg = RecoveryConfig::default();
+        cfg.max_ack_ranges = 64;
+        cfg
     };
     let mut g = c.benchmark_group("recovery/on_ack_received");
     for n in [32u64, 64] {

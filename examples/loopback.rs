@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use stt::Cipher;
-use stt::{Config, StreamLimits};
+use stt::Config;
 
 /// The most each `send_all` call hands the adapter (sliced, never copied).
 const CHUNK: usize = 1 << 20;
@@ -125,9 +125,10 @@ fn config(name: &str, cipher: Cipher) -> Config {
         cipher,
         ..driver::Opts::default()
     };
-    let limits = StreamLimits {
-        max_send_queue: 16 << 20,
-        ..driver::big_limits(1)
+    let limits = {
+        let mut limits = driver::big_limits(1);
+        limits.max_send_queue = 16 << 20;
+        limits
     };
     Config::builder(
         format!("{name:-<32}").as_bytes(),

@@ -27,6 +27,7 @@ pub const DEFAULT_MAX_DATAGRAM_SIZE: usize = 1452;
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// `shared_seed` shorter than [`MIN_SHARED_SEED_LEN`].
     #[error("shared seed of {len} bytes is too short (at least {min})")]

@@ -13,6 +13,7 @@ use crate::streams::StreamEvent;
 
 /// Something the application should know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A session this endpoint initiated completed its handshake.
     Connected {
@@ -103,6 +104,7 @@ pub mod code {
 
 /// Why a session ended or a handshake failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// This side's application closed it with this code.
     Local {
@@ -168,6 +170,7 @@ impl core::fmt::Display for CloseReason {
 
 /// A peer's misbehaviour that made this side close the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Violation {
     /// A frame that does not parse, or a frame not allowed where it was.
     #[error("malformed or unexpected frame")]

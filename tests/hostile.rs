@@ -27,17 +27,16 @@ const NET: &[u8] = b"hostile-test-network-seed-32byte";
 const ATTACKER: &[u8] = b"attacker-node-seed-32-bytes.....";
 
 fn limits() -> StreamLimits {
-    StreamLimits {
-        max_streams: 8,
-        max_message_size: 10_000,
-        stream_window: 16_000,
-        max_stream_window: 16_000,
-        session_window: 40_000,
-        max_session_window: 40_000,
-        max_send_queue: 1 << 20,
-        max_session_buffer: 40_000 + 10_000,
-        ..StreamLimits::default()
-    }
+    let mut limits = StreamLimits::default();
+    limits.max_streams = 8;
+    limits.max_message_size = 10_000;
+    limits.stream_window = 16_000;
+    limits.max_stream_window = 16_000;
+    limits.session_window = 40_000;
+    limits.max_session_window = 40_000;
+    limits.max_send_queue = 1 << 20;
+    limits.max_session_buffer = 40_000 + 10_000;
+    limits
 }
 
 fn config() -> stt::ConfigBuilder {

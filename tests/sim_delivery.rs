@@ -183,6 +183,7 @@ impl App for Peer {
                     StreamEvent::Reset(id, code) => {
                         self.trouble.push(format!("stream {id} reset with {code}"))
                     }
+                    _ => {}
                 },
                 other => self.trouble.push(format!("{other:?}")),
             }

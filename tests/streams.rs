@@ -66,9 +66,10 @@ fn one_large_message_is_fragmented_and_delivered_whole() {
 
 #[test]
 fn message_over_the_limit_is_refused_with_a_typed_error() {
-    let limits = StreamLimits {
-        max_message_size: 1000,
-        ..StreamLimits::default()
+    let limits = {
+        let mut limits = StreamLimits::default();
+        limits.max_message_size = 1000;
+        limits
     };
     let a = config("a").streams(limits).build().unwrap();
     let mut p = Pair::new(a, config("b").build().unwrap());
@@ -368,10 +369,11 @@ fn equal_priorities_share_fairly() {
 
 #[test]
 fn slow_reader_pushes_back_without_blocking_other_streams() {
-    let limits = StreamLimits {
-        stream_window: 64 << 10,
-        max_stream_window: 64 << 10,
-        ..StreamLimits::default()
+    let limits = {
+        let mut limits = StreamLimits::default();
+        limits.stream_window = 64 << 10;
+        limits.max_stream_window = 64 << 10;
+        limits
     };
     let b = config("b").streams(limits).build().unwrap();
     let mut p = Pair::new(config("a").build().unwrap(), b);
@@ -434,9 +436,10 @@ fn a_reader_that_falls_behind_does_not_grow_the_window() {
     // whole messages left unread after every read: the window is not what
     // holds the transfer back, so it must not grow (only a reader that is
     // caught up lets a blocked peer earn more window).
-    let limits = StreamLimits {
-        stream_window: 64 << 10,
-        ..StreamLimits::default()
+    let limits = {
+        let mut limits = StreamLimits::default();
+        limits.stream_window = 64 << 10;
+        limits
     };
     let b = config("b").streams(limits).build().unwrap();
     let mut p = Pair::new(config("a").build().unwrap(), b);
@@ -514,9 +517,10 @@ fn send_to_sessions_uses_each_sessions_stream_zero() {
 
 #[test]
 fn a_peer_opening_too_many_streams_gets_the_session_closed() {
-    let limits = StreamLimits {
-        max_streams: 4,
-        ..StreamLimits::default()
+    let limits = {
+        let mut limits = StreamLimits::default();
+        limits.max_streams = 4;
+        limits
     };
     let b = config("b").streams(limits).build().unwrap();
     let mut p = Pair::new(config("a").build().unwrap(), b);
@@ -557,15 +561,16 @@ fn an_honest_peer_stays_within_the_session_budget_its_limits_imply() {
     // 200 KB messages against a reader that reads only after a while:
     // the session holds more than its window, never more than the budget,
     // and is not closed.
-    let limits = StreamLimits {
-        max_streams: 4,
-        max_message_size: 200_000,
-        stream_window: 64 << 10,
-        max_stream_window: 64 << 10,
-        session_window: 256 << 10,
-        max_session_window: 256 << 10,
-        max_session_buffer: (256 << 10) + 3 * 200_000,
-        ..StreamLimits::default()
+    let limits = {
+        let mut limits = StreamLimits::default();
+        limits.max_streams = 4;
+        limits.max_message_size = 200_000;
+        limits.stream_window = 64 << 10;
+        limits.max_stream_window = 64 << 10;
+        limits.session_window = 256 << 10;
+        limits.max_session_window = 256 << 10;
+        limits.max_session_buffer = (256 << 10) + 3 * 200_000;
+        limits
     };
     let b = config("b").streams(limits).build().unwrap();
     let mut p = Pair::new(config("a").build().unwrap(), b);

@@ -228,7 +228,9 @@ impl Core {
                     session,
                     event: StreamEvent::Opened(id),
                 } => self.opened.entry(session).or_default().push_back(id),
-                Event::Stream { .. } => {}
+                // Stream events are read by each stream's caller, and
+                // events of a later version have nothing to track here.
+                _ => {}
             }
         }
     }

@@ -94,16 +94,15 @@ impl Default for Opts {
 pub fn big_limits(streams: u32) -> StreamLimits {
     let per_stream: u64 = 8 << 20;
     let session = (u64::from(streams) * (1 << 20)).max(16 << 20);
-    StreamLimits {
-        stream_window: per_stream,
-        max_stream_window: per_stream,
-        session_window: session,
-        max_session_window: session,
-        max_send_queue: 1 << 40,
-        // Thousands of streams of large messages: no session budget.
-        max_session_buffer: u64::MAX,
-        ..StreamLimits::default()
-    }
+    let mut limits = StreamLimits::default();
+    limits.stream_window = per_stream;
+    limits.max_stream_window = per_stream;
+    limits.session_window = session;
+    limits.max_session_window = session;
+    limits.max_send_queue = 1 << 40;
+    // Thousands of streams of large messages: no session budget.
+    limits.max_session_buffer = u64::MAX;
+    limits
 }
 
 pub fn config(node: &str, opts: &Opts) -> Config {

@@ -92,11 +92,12 @@ fn config(
         Some(s) => s.clone(),
         None => random_bytes(32)?,
     };
-    let streams = StreamLimits {
-        max_send_queue: budget::send_queue(files),
-        stream_window: WINDOW,
-        session_window: WINDOW,
-        ..StreamLimits::default()
+    let streams = {
+        let mut limits = StreamLimits::default();
+        limits.max_send_queue = budget::send_queue(files);
+        limits.stream_window = WINDOW;
+        limits.session_window = WINDOW;
+        limits
     };
     let mut b = Config::builder(&node_seed, shared)
         .accept_incoming(listener)

@@ -32,6 +32,7 @@ const NONCE_LEN: usize = 12;
 /// and tells the responder inside handshake message 1, which the network key
 /// authenticates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Cipher {
     /// ChaCha20-Poly1305 (RFC 8439): fast and constant-time in software on
     /// any CPU. The default.
@@ -109,6 +110,7 @@ impl Cipher {
 /// Who computes the ciphers. Both produce the same bytes; the choice is
 /// speed (`ring`, assembly) against portability (`rustcrypto`, pure Rust).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Provider {
     /// `ring`'s assembly-backed implementation (cargo feature `ring`).
     #[cfg(feature = "ring")]

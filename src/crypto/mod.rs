@@ -31,6 +31,7 @@ pub use replay::{ReplayError, ReplayWindow, REPLAY_WINDOW};
 /// What can go wrong in the crypto layer. None of these carries data from
 /// the peer: the reason is the variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum CryptoError {
     /// A packet failed authentication: wrong key, wrong packet number,
     /// tampered bytes, or too short to hold a tag.

@@ -48,6 +48,7 @@ const SESSION_BURST: u32 = 64;
 
 /// A datagram written by [`Endpoint::poll_transmit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Transmit {
     /// Where to send it.
     pub destination: SocketAddr,
@@ -57,6 +58,7 @@ pub struct Transmit {
 
 /// Why `connect` failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The endpoint holds `max_sessions` already.
     #[error("too many sessions")]
@@ -68,6 +70,7 @@ pub enum ConnectError {
 
 /// Endpoint-wide counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EndpointStats {
     /// Datagrams handed to `handle_datagram`.
     pub datagrams_received: u64,

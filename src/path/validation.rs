@@ -65,6 +65,7 @@ pub type PathData = [u8; PATH_DATA_LEN];
 
 /// Counters of path validation, for statistics and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PathStats {
     /// PATH_CHALLENGE frames sent (retries included).
     pub challenges_sent: u64,

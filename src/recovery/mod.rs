@@ -43,6 +43,7 @@ pub use sent::{Outcome, Recovery, RecoveryStats, TimeoutAction};
 
 /// Which congestion controller a session runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ControllerKind {
     /// Classic additive increase, multiplicative decrease (halving on loss).
     NewReno,
@@ -87,6 +88,7 @@ impl Ratio {
 /// Tuning of the recovery layer. Every bound is here; the defaults are the
 /// ones RFC 9002 recommends unless a field says otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecoveryConfig {
     /// RTT assumed before the first sample. Default 100 ms.
     pub initial_rtt: Duration,

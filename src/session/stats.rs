@@ -23,6 +23,7 @@ pub(crate) struct Counters {
 
 /// A session's statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionStats {
     /// The session.
     pub session_id: SessionId,
@@ -93,6 +94,7 @@ pub struct SessionStats {
 /// What the session's recovery knows about its path right now: cheap to
 /// read (no counting), for simulators, traces and dashboards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CongestionStats {
     /// Most recent RTT sample (the initial RTT before any).
     pub latest_rtt: Duration,

@@ -244,6 +244,7 @@ pub enum ProbabilityField {
 
 /// Why a [`LinkConfig`] was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A probability outside `0..=1`, or NaN.
     #[error("{field:?} probability {value} is outside 0..=1")]

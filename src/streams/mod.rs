@@ -30,6 +30,7 @@ pub const DEFAULT_MAX_SESSION_BUFFER: u64 = 128 << 20;
 
 /// Limits and initial windows of a session's streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamLimits {
     /// Streams open at once (both sides together).
     pub max_streams: usize,
@@ -85,6 +86,7 @@ impl Default for StreamLimits {
 
 /// Something that happened on a stream, for the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StreamEvent {
     /// The peer opened this stream by sending on it.
     Opened(StreamId),
@@ -98,6 +100,7 @@ pub enum StreamEvent {
 
 /// Errors of stream calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StreamError {
     /// `create` of an id already open.
     #[error("stream {0} already exists")]

@@ -257,6 +257,7 @@ pub struct RecvBuf {
 
 /// What waits in the out-of-order buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct OutOfOrder {
     /// The sequence number delivery waits for.
     pub waiting_for: u64,

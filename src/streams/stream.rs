@@ -222,6 +222,7 @@ impl Stream {
 /// A stream's statistics: every field of the STT chapter's
 /// `get_statistics()`, plus flow-control and buffer figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamStats {
     /// The stream's id.
     pub stream_id: StreamId,

@@ -21,27 +21,27 @@ const MAX_LOG: usize = 512;
 /// small limits so runs stay cheap.
 pub fn config(name: &str) -> stt::ConfigBuilder {
     let seed = format!("{name:-<32}");
+    let mut limits = stt::StreamLimits::default();
+    limits.max_streams = 16;
+    limits.max_message_size = 64 << 10;
+    limits.stream_window = 32 << 10;
+    limits.max_stream_window = 256 << 10;
+    limits.session_window = 128 << 10;
+    limits.max_session_window = 1 << 20;
+    limits.max_send_queue = 1 << 20;
+    // Small turns, so short fuzz inputs still see streams rotate.
+    limits.turn_quantum = 4 << 10;
+    // The most an honest peer can make a session hold: the session window
+    // plus one message per stream. Exactly at that bound, so pair_ops
+    // checks that honest traffic never crosses it.
+    limits.max_session_buffer = (1 << 20) + 16 * (64 << 10);
     Config::builder(seed.as_bytes(), NET_SEED)
         .max_sessions(8)
         .max_half_open(2)
         .handshake_timeout(Duration::from_secs(2))
         .idle_timeout(Duration::from_secs(5))
         .keep_alive(Some(Duration::from_secs(1)))
-        .streams(stt::StreamLimits {
-            max_streams: 16,
-            max_message_size: 64 << 10,
-            stream_window: 32 << 10,
-            max_stream_window: 256 << 10,
-            session_window: 128 << 10,
-            max_session_window: 1 << 20,
-            max_send_queue: 1 << 20,
-            // Small turns, so short fuzz inputs still see streams rotate.
-            turn_quantum: 4 << 10,
-            // The most an honest peer can make a session hold: the session
-            // window plus one message per stream. Exactly at that bound, so
-            // pair_ops checks that honest traffic never crosses it.
-            max_session_buffer: (1 << 20) + 16 * (64 << 10),
-        })
+        .streams(limits)
 }
 
 /// What happens to the next datagram either side sends.
