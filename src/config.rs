@@ -76,6 +76,31 @@ pub enum ConfigError {
 }
 
 /// A validated endpoint configuration. Build it with [`Config::builder`].
+///
+/// Once built it cannot be changed: every setting is read through a getter
+/// of the same name, and a changed configuration comes from
+/// [`Config::to_builder`], whose `build` validates it again.
+///
+/// ```
+/// let config = stt::Config::builder(b"node-seed-0123456789", b"network-seed-0123456789")
+///     .max_datagram_size(1400)
+///     .build()?;
+/// assert_eq!(config.max_datagram_size(), 1400);
+/// let jumbo = config.to_builder().max_datagram_size(9000).build()?;
+/// assert_eq!(jumbo.max_datagram_size(), 9000);
+/// // Validated again: a size no UDP datagram can have is refused.
+/// assert!(config.to_builder().max_datagram_size(70_000).build().is_err());
+/// # Ok::<(), stt::ConfigError>(())
+/// ```
+///
+/// Writing a setting of a built configuration does not compile:
+///
+/// ```compile_fail
+/// let mut config = stt::Config::builder(b"node-seed-0123456789", b"network-seed-0123456789")
+///     .build()
+///     .unwrap();
+/// config.max_datagram_size = 70_000;
+/// ```
 #[derive(Clone)]
 pub struct Config {
     /// The seeds' lengths as validated, so `to_builder` re-validates the

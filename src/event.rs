@@ -119,7 +119,7 @@ pub enum CloseReason {
         reason: Bytes,
     },
     /// The peer closed it because of a protocol error on this side (the
-    /// wire code, see [`code`]).
+    /// wire code: the close codes of `docs/PROTOCOL.md`).
     PeerError {
         /// The protocol code.
         code: u64,

@@ -109,6 +109,7 @@
 //! `close_stream`, `close_all_streams`, `current_priority`,
 //! `get_statistics`, ...) and its Rust equivalent here and in the adapters.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unnameable_types)]

@@ -17,7 +17,7 @@
 //! sent encrypted, so only holders of the network key learn who is talking.
 //!
 //! Never: implements Noise itself, reads OS randomness (ephemeral keys are
-//! drawn from a [`Rng`] seeded by the caller per handshake, so runs replay
+//! drawn from a `Rng` seeded by the caller per handshake, so runs replay
 //! exactly), or shows a private key or secret in `Debug`.
 
 use alloc::boxed::Box;

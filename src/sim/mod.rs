@@ -6,7 +6,7 @@
 //! reordering, duplication, bottleneck rate and queue, MTU), the datagrams in
 //! flight, and an optional driver that runs nodes from event to event.
 //! Never: reads a clock, sleeps, or touches a socket or the OS's randomness.
-//! All randomness comes from [`crate::rand::Rng`] generators derived from the
+//! All randomness comes from the crate's seeded generators, derived from the
 //! one seed given to [`Network::new`], so a seed and the same sequence of
 //! calls replay a run exactly, down to the order of equal-time arrivals.
 //!

@@ -47,7 +47,7 @@ pub struct StreamLimits {
     /// Unacknowledged bytes a stream may hold before `send` says `WouldBlock`.
     pub max_send_queue: u64,
     /// Bytes a stream sends in one turn before the next stream of its
-    /// priority gets the packet (see [`scheduler`]); 64 KiB
+    /// priority gets the packet (round robin inside a priority); 64 KiB
     /// by default. Smaller interleaves equal streams more finely, larger
     /// finishes each message sooner.
     pub turn_quantum: u64,
@@ -60,8 +60,7 @@ pub struct StreamLimits {
     /// arrives (so that a message larger than a window can complete), so a
     /// session may hold the session window plus one message per stream.
     /// Must be at least `max_session_window + max_message_size`, what one
-    /// stream can make it hold. Default 128 MiB
-    /// ([`DEFAULT_MAX_SESSION_BUFFER`]): one stream at the default limits
+    /// stream can make it hold. Default 128 MiB: one stream at the default limits
     /// takes at most 80 MiB, which leaves 48 MiB for unfinished or unread
     /// messages on other streams. An application with many streams of
     /// large messages, or one that reads slowly, raises it.
