@@ -1,14 +1,19 @@
 //! A hostile peer against path validation, at the session level: answers
 //! with the wrong data, and floods of PATH_CHALLENGEs from ever new
-//! addresses. Packets enter through the test-only plaintext hook (cargo
-//! feature `fuzzing`), so they pass as authentic.
+//! addresses. The peer is the fuzz harness's [`RawPeer`]: it runs the real
+//! Noise handshake with endpoint `b` and seals every packet with the real
+//! packet key, so what it sends authenticates; each datagram then enters
+//! through `handle_datagram` from whatever address the step needs.
 //!
 //! One test in this file: it measures the heap with the counting
 //! allocator, and another test running beside it would disturb the count.
-#![cfg(feature = "fuzzing")]
 
 mod common;
 mod counting;
+
+#[allow(dead_code)]
+#[path = "../fuzz/src/harness/raw_peer.rs"]
+mod raw_peer;
 
 #[global_allocator]
 static A: counting::Counting = counting::Counting;
@@ -16,9 +21,9 @@ static A: counting::Counting = counting::Counting;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::Pair;
-use stt::__private::wire::{encode_ack, Frame, Packet, Writer};
-use stt::{Endpoint, Instant, SessionId};
+use raw_peer::RawPeer;
+use stt::__private::wire::{encode_ack, Frame, Packet, TransportParams, Writer};
+use stt::{Endpoint, Event, Instant, SessionId};
 
 /// Everything `ep` sends now: (destination, length, packet number if short).
 fn drain(ep: &mut Endpoint, now: Instant) -> Vec<(SocketAddr, usize, Option<u64>)> {
@@ -55,57 +60,99 @@ fn plaintext(frames: &[Frame<'_>], ack_upto: Option<u64>) -> Vec<u8> {
     buf
 }
 
+/// Seals `plain` as the peer's packet `pn` and hands it to `ep` as if it
+/// came from `from`; returns the datagram's length.
+fn deliver(
+    ep: &mut Endpoint,
+    peer: &RawPeer,
+    now: Instant,
+    from: SocketAddr,
+    pn: u64,
+    plain: &[u8],
+) -> usize {
+    let mut datagram = peer.seal_pn(pn, plain);
+    ep.handle_datagram(now, from, &mut datagram);
+    datagram.len()
+}
+
 fn stranger(i: u32) -> SocketAddr {
     SocketAddr::from(([203, 0, 113, (i % 250) as u8 + 1], 1000 + (i / 250) as u16))
 }
 
+/// Endpoint `b` with one session established by a [`RawPeer`] at
+/// `a_addr`, whose first flight the peer has opened and acknowledged.
+fn connected(now: Instant, a_addr: SocketAddr) -> (Endpoint, SessionId, RawPeer) {
+    let mut b = Endpoint::new(common::config("b").build().unwrap(), [2; 32]);
+    let seed = format!("{:-<32}", "a");
+    let mut peer = RawPeer::connect(
+        &mut b,
+        now,
+        a_addr,
+        seed.as_bytes(),
+        common::NET,
+        TransportParams::DEFAULT,
+    )
+    .expect("raw handshake");
+    let sb = loop {
+        match b.poll_event() {
+            Some(Event::Accepted { session, .. }) => break session,
+            Some(_) => {}
+            None => panic!("no Accepted event"),
+        }
+    };
+    let got = peer.drain(&mut b, now);
+    assert!(!got.is_empty(), "b sends its first flight");
+    let ack = peer.ack_plaintext();
+    let mut d = peer.seal(&ack);
+    b.handle_datagram(now, a_addr, &mut d);
+    drain(&mut b, now);
+    (b, sb, peer)
+}
+
 #[test]
 fn wrong_answers_are_ignored_and_challenge_floods_stay_bounded() {
-    let mut p = Pair::default_pair();
-    let (_, sb) = p.connect();
-    p.drive();
-    let a_addr = p.a_addr;
-    let now = p.now;
+    let now = Instant::from_millis(1_000);
+    let a_addr: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+    let (mut b, sb, peer) = connected(now, a_addr);
+    assert!(session(&b, sb).is_established());
+    assert_eq!(session(&b, sb).peer(), a_addr);
 
     // 1. A packet from a new address with the highest number: challenged.
     let x: SocketAddr = "198.51.100.7:4444".parse().unwrap();
     let mut pn = 100_000;
     let ping = plaintext(&[Frame::Ping], None);
-    assert!(p.b.fuzz_inject_plaintext_from(now, sb, Some(x), pn, &ping));
-    let sent = drain(&mut p.b, now);
+    let ping_len = deliver(&mut b, &peer, now, x, pn, &ping);
+    let sent = drain(&mut b, now);
     let to_x: Vec<_> = sent.iter().filter(|(d, _, _)| *d == x).collect();
     assert_eq!(to_x.len(), 1, "one challenge to the new address: {sent:?}");
-    assert!(to_x[0].1 <= 3 * (13 + ping.len() + 16), "within 3x");
-    assert_eq!(session(&p.b, sb).peer(), a_addr, "data stays put");
+    assert!(to_x[0].1 <= 3 * ping_len, "within 3x");
+    assert_eq!(session(&b, sb).peer(), a_addr, "data stays put");
     // 2. A response with the wrong data, even from the address itself.
     pn += 1;
     let wrong = plaintext(&[Frame::PathResponse([0x5a; 8])], None);
-    p.b.fuzz_inject_plaintext_from(now, sb, Some(x), pn, &wrong);
-    let st = session(&p.b, sb).path_stats();
+    deliver(&mut b, &peer, now, x, pn, &wrong);
+    let st = session(&b, sb).path_stats();
     assert_eq!((st.responses_ignored, st.validated), (1, 0));
-    assert_eq!(session(&p.b, sb).peer(), a_addr);
+    assert_eq!(session(&b, sb).peer(), a_addr);
     // 3. Nobody answers: two more tries, then the candidate fails, and the
     // session is where it was.
     let mut t = now;
     let mut tries = 1;
     while t < now + Duration::from_secs(5) {
-        let Some(next) = p.b.poll_timeout() else {
+        let Some(next) = b.poll_timeout() else {
             break;
         };
         t = next.max(t);
-        p.b.handle_timeout(t);
-        tries += drain(&mut p.b, t)
-            .iter()
-            .filter(|(d, _, _)| *d == x)
-            .count();
-        if session(&p.b, sb).path_stats().failed == 1 {
+        b.handle_timeout(t);
+        tries += drain(&mut b, t).iter().filter(|(d, _, _)| *d == x).count();
+        if session(&b, sb).path_stats().failed == 1 {
             break;
         }
     }
-    let st = session(&p.b, sb).path_stats();
+    let st = session(&b, sb).path_stats();
     assert_eq!((tries, st.challenges_sent, st.failed), (3, 3, 1));
-    assert!(session(&p.b, sb).is_established());
-    assert_eq!(session(&p.b, sb).peer(), a_addr);
+    assert!(session(&b, sb).is_established());
+    assert_eq!(session(&b, sb).peer(), a_addr);
 
     // 4. A flood: every packet from a new address, each a challenge and
     // an acknowledgement of all `b` sent (an honest-looking flooder), the
@@ -121,9 +168,8 @@ fn wrong_answers_are_ignored_and_challenge_floods_stay_bounded() {
         let mut data = [0u8; 8];
         data[..4].copy_from_slice(&i.to_le_bytes());
         let plain = plaintext(&[Frame::PathChallenge(data)], top);
-        injected_bytes += (13 + plain.len() + 16) as u64;
-        p.b.fuzz_inject_plaintext_from(t, sb, Some(from), pn, &plain);
-        for (dest, len, spn) in drain(&mut p.b, t) {
+        injected_bytes += deliver(&mut b, &peer, t, from, pn, &plain) as u64;
+        for (dest, len, spn) in drain(&mut b, t) {
             if dest != a_addr {
                 unvalidated += len as u64;
             }
@@ -134,7 +180,7 @@ fn wrong_answers_are_ignored_and_challenge_floods_stay_bounded() {
         }
     }
     let growth = counting::live() - live_after_warmup;
-    let s = session(&p.b, sb);
+    let s = session(&b, sb);
     let st = s.path_stats();
     assert!(s.is_established());
     assert_eq!(s.peer(), a_addr, "no stranger took the session");
