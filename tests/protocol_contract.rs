@@ -71,7 +71,7 @@ fn a_received_close_code_0_is_an_orderly_close() {
     let (_sa, sb) = p.connect();
     p.drive();
     let now = p.now;
-    // CLOSE, code 0, empty reason; then CLOSE, code 0, reason "done".
+    // CLOSE, code 0, empty reason.
     assert!(p
         .b
         .fuzz_inject_plaintext(now, sb, 1 << 20, &[0x04, 0x00, 0x00]));
