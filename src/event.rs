@@ -84,9 +84,10 @@ impl Event {
 
 /// Close codes on the wire (CLOSE frame). Codes from
 /// [`APPLICATION_CODE_BASE`](code::APPLICATION_CODE_BASE) up carry an
-/// application's own code.
+/// application's own code; [`NO_ERROR`](code::NO_ERROR) is an orderly close
+/// and reads as application code 0; the codes between are protocol errors.
 pub mod code {
-    /// Closed without error.
+    /// Closed without error: an orderly close, read as application code 0.
     pub const NO_ERROR: u64 = 0;
     /// Internal error of the sender.
     pub const INTERNAL: u64 = 1;
@@ -100,6 +101,30 @@ pub mod code {
     pub const MESSAGE_TOO_LARGE: u64 = 5;
     /// Application codes are sent as this plus the application's code.
     pub const APPLICATION_CODE_BASE: u64 = 0x100;
+
+    /// The wire code of application code `app`: `0x100 + app`, held to the
+    /// largest varint.
+    pub(crate) fn from_application(app: u64) -> u64 {
+        app.saturating_add(APPLICATION_CODE_BASE)
+            .min(crate::wire::MAX_VARINT)
+    }
+}
+
+impl CloseReason {
+    /// What a CLOSE frame from the peer with `wire_code` means: an
+    /// application code n (sent as `0x100 + n`), an orderly close
+    /// ([`code::NO_ERROR`], the same as application code 0), or a protocol
+    /// error this side made.
+    pub(crate) fn from_peer(wire_code: u64, reason: Bytes) -> CloseReason {
+        match wire_code {
+            code::NO_ERROR => CloseReason::Peer { code: 0, reason },
+            c if c >= code::APPLICATION_CODE_BASE => CloseReason::Peer {
+                code: c - code::APPLICATION_CODE_BASE,
+                reason,
+            },
+            c => CloseReason::PeerError { code: c, reason },
+        }
+    }
 }
 
 /// Why a session ended or a handshake failed.
@@ -111,7 +136,8 @@ pub enum CloseReason {
         /// The application's code.
         code: u64,
     },
-    /// The peer's application closed it.
+    /// The peer's application closed it, or the peer closed in an orderly
+    /// way without a code of its own (wire code 0, read as code 0).
     Peer {
         /// The peer application's code.
         code: u64,
@@ -210,6 +236,43 @@ impl Violation {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn peer_close_codes_map_to_reasons() {
+        let r = || Bytes::from_static(b"bye");
+        let orderly = CloseReason::Peer {
+            code: 0,
+            reason: r(),
+        };
+        assert_eq!(CloseReason::from_peer(code::NO_ERROR, r()), orderly);
+        assert_eq!(CloseReason::from_peer(0x100, r()), orderly);
+        assert_eq!(
+            CloseReason::from_peer(0x107, r()),
+            CloseReason::Peer {
+                code: 7,
+                reason: r()
+            }
+        );
+        for c in [code::INTERNAL, code::STREAM_LIMIT, 0xff] {
+            assert_eq!(
+                CloseReason::from_peer(c, r()),
+                CloseReason::PeerError {
+                    code: c,
+                    reason: r()
+                }
+            );
+        }
+        assert_eq!(code::from_application(0), 0x100);
+        assert_eq!(code::from_application(7), 0x107);
+        assert_eq!(code::from_application(u64::MAX), crate::wire::MAX_VARINT);
+        assert_eq!(
+            CloseReason::from_peer(code::from_application(u64::MAX), r()),
+            CloseReason::Peer {
+                code: crate::wire::MAX_VARINT - 0x100,
+                reason: r()
+            }
+        );
+    }
 
     #[test]
     fn close_reasons_read_as_one_line() {

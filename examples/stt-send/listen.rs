@@ -58,13 +58,20 @@ fn fmt_node(s: &Session) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Receives files on every stream the peer opens; (files ok, files failed).
+/// Receives files on stream 0 and on every stream the peer opens; (files
+/// ok, files failed).
 async fn serve_session(session: Session, out: PathBuf) -> (usize, usize) {
     let mut tasks = tokio::task::JoinSet::new();
+    // Stream 0 is open from the start and raises no "opened" event: it is
+    // watched from here, and carries a file if a message arrives on it.
+    if let Ok(Some(zero)) = session.stream(0).await {
+        tasks.spawn(receive_on_stream_0(zero, out.clone()));
+    }
     let why = loop {
         match session.accept_stream().await {
             Ok(stream) => {
-                tasks.spawn(receive_file(stream, out.clone()));
+                let out = out.clone();
+                tasks.spawn(async move { Some(receive_file(stream, &out, None).await) });
             }
             Err(e) => break e,
         }
@@ -72,7 +79,8 @@ async fn serve_session(session: Session, out: PathBuf) -> (usize, usize) {
     let (mut ok, mut failed) = (0, 0);
     while let Some(r) = tasks.join_next().await {
         match r {
-            Ok(Ok(())) => ok += 1,
+            Ok(None) => {}
+            Ok(Some(Ok(()))) => ok += 1,
             _ => failed += 1,
         }
     }
@@ -88,9 +96,18 @@ async fn serve_session(session: Session, out: PathBuf) -> (usize, usize) {
     (ok, failed)
 }
 
-/// One file: header, data, verification, answer.
-async fn receive_file(stream: Stream, out: PathBuf) -> Result<(), String> {
-    let r = receive_file_inner(&stream, &out).await;
+/// Stream 0's file, if the sender puts one there: `None` when the session
+/// ends with nothing sent on stream 0 (most senders never use it). Waits
+/// for the first message as long as the session lives.
+async fn receive_on_stream_0(stream: Stream, out: PathBuf) -> Option<Result<(), String>> {
+    let first = stream.receive().await.ok()??;
+    Some(receive_file(stream, &out, Some(first)).await)
+}
+
+/// One file: header, data, verification, answer. `first` is the header
+/// when the caller has read it already.
+async fn receive_file(stream: Stream, out: &Path, first: Option<Bytes>) -> Result<(), String> {
+    let r = receive_file_inner(&stream, out, first).await;
     let answer = match &r {
         Ok((_, sha)) => format!("OK {}", hex(sha)),
         Err(e) => format!("ERROR {e}"),
@@ -112,12 +129,19 @@ async fn receive_file(stream: Stream, out: PathBuf) -> Result<(), String> {
 }
 
 /// The file's header and SHA-256, once written, checked and in place.
-async fn receive_file_inner(stream: &Stream, out: &Path) -> Result<(Header, [u8; 32]), String> {
-    let first = stream
-        .receive_timeout(IDLE)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("stream ended before its header")?;
+async fn receive_file_inner(
+    stream: &Stream,
+    out: &Path,
+    first: Option<Bytes>,
+) -> Result<(Header, [u8; 32]), String> {
+    let first = match first {
+        Some(m) => m,
+        None => stream
+            .receive_timeout(IDLE)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("stream ended before its header")?,
+    };
     let header = Header::decode(&first)?;
     let part = out.join(format!(
         ".{}.stt-part-{}-{}",
@@ -254,6 +278,51 @@ fn write_all_vectored(w: &mut impl Write, parts: &[Bytes]) -> std::io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::header::encode_trailer;
+    use crate::tokio_node::Node;
+    use std::time::Duration;
+
+    /// A sender that follows the protocol's stream rules and puts its file
+    /// on stream 0, which raises no "opened" event: the listener still
+    /// receives it, answers on it, and counts the session a success.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_on_stream_0_is_received() {
+        let dir = std::env::temp_dir().join(format!("stt-send-zero-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shared = [7u8; 32];
+        let cfg = |listener| crate::config(&None, &shared, listener, 1).unwrap();
+        let listener = Node::bind("127.0.0.1:0", cfg(true)).await.unwrap();
+        let serving = tokio::spawn(listen(listener.clone(), dir.clone(), true));
+        let sender = Node::bind("127.0.0.1:0", cfg(false)).await.unwrap();
+        let session = sender.connect(listener.local_addr()).await.unwrap();
+        let zero = session.stream(0).await.unwrap().expect("stream 0 is open");
+        let data = b"stream 0 carries a file like any other".to_vec();
+        let sha: [u8; 32] = Sha256::digest(&data).into();
+        let header = Header {
+            name: "zero.txt".into(),
+            size: data.len() as u64,
+        };
+        zero.send(header.encode()).await.unwrap();
+        zero.send(data.clone()).await.unwrap();
+        zero.send(encode_trailer(&sha)).await.unwrap();
+        let answer = zero
+            .receive_timeout(Duration::from_secs(10))
+            .await
+            .unwrap()
+            .expect("an answer");
+        assert_eq!(answer, format!("OK {}", hex(&sha)).as_bytes());
+        session.close(0, b"done").await.unwrap();
+        let ok = tokio::time::timeout(Duration::from_secs(10), serving)
+            .await
+            .expect("the listener saw the session end")
+            .unwrap()
+            .unwrap();
+        assert!(ok, "the session's file counted as received");
+        assert_eq!(std::fs::read(dir.join("zero.txt")).unwrap(), data);
+        let _ = sender.shutdown().await;
+        let _ = listener.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// A writer that takes at most `limit` bytes per call, and sometimes
     /// none with `Interrupted`, as a file may.

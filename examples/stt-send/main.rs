@@ -12,11 +12,14 @@
 //! `RUST_LOG=stt=debug` (or `info`, `trace`) prints the sessions' trace on
 //! stderr through `tracing` (feature `trace`); nothing is printed without it.
 //!
-//! On each stream the sender first sends a header message (name, size,
-//! SHA-256), then the file with `send_all`; the listener writes it under its
-//! base name (never a path), checks size and hash, and answers `OK` or
-//! `ERROR ...` on the same stream. The sender exits 0 once every file was
-//! confirmed.
+//! Each file travels on its own stream as a header message (`STTSEND2`,
+//! size, name), the file's bytes in messages, and a trailer message
+//! (`STTSHA32` and the SHA-256 of those bytes); the listener writes it
+//! under its plain name (never a path), checks size and hash, answers
+//! `OK <hex sha256>` or `ERROR ...` on the same stream and ends it. The
+//! listener serves stream 0 as well as the streams the sender opens. The
+//! sender exits 0 once every file was confirmed. The byte layout, for a
+//! sender or listener of your own, is in `docs/STT-SEND.md`.
 
 mod args;
 mod budget;

@@ -503,9 +503,7 @@ impl Session {
         }
         let reason =
             Bytes::copy_from_slice(&reason[..reason.len().min(crate::wire::MAX_REASON_LEN)]);
-        let wire_code = code
-            .saturating_add(code::APPLICATION_CODE_BASE)
-            .min(crate::wire::MAX_VARINT);
+        let wire_code = code::from_application(code);
         self.enter_closing(wire_code, reason, CloseReason::Local { code });
     }
 
@@ -679,18 +677,7 @@ impl Session {
         if self.state != State::Established {
             return;
         }
-        let reason = Bytes::copy_from_slice(reason);
-        let why = if wire_code >= code::APPLICATION_CODE_BASE {
-            CloseReason::Peer {
-                code: wire_code - code::APPLICATION_CODE_BASE,
-                reason,
-            }
-        } else {
-            CloseReason::PeerError {
-                code: wire_code,
-                reason,
-            }
-        };
+        let why = CloseReason::from_peer(wire_code, Bytes::copy_from_slice(reason));
         self.state = State::Draining {
             until: self.now + self.close_period(),
         };

@@ -235,9 +235,15 @@ impl Session {
             self.confirmed = true;
             self.hs = None;
         }
-        if let State::Closing { .. } = self.state {
-            // Tell it again; nothing else matters now.
-            self.close_pending = true;
+        if let State::Closing { until } = self.state {
+            if Frames::new(plain).any(|f| matches!(f, Ok(Frame::Close { .. }))) {
+                // The peer closed too: it needs no answer, and answering
+                // would bounce CLOSEs between two closing sides.
+                self.state = State::Draining { until };
+            } else {
+                // Tell it again; nothing else matters now.
+                self.close_pending = true;
+            }
             return;
         }
         if self.state != State::Established {

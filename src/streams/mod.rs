@@ -87,7 +87,8 @@ impl Default for StreamLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StreamEvent {
-    /// The peer opened this stream by sending on it.
+    /// The peer opened this stream by sending on it. Never raised for
+    /// stream 0, which is open from the start: watch it for `Readable`.
     Opened(StreamId),
     /// Messages are ready to read (sent once until a read drains them).
     Readable(StreamId),

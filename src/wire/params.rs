@@ -21,11 +21,12 @@ mod id {
 /// The limits one side announces to the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TransportParams {
-    /// Initial session-wide credit: bytes of stream data the peer may send
-    /// across all streams before a MAX_DATA frame raises it. Default 4 MiB.
+    /// Initial session-wide credit: stream units (a message's bytes plus
+    /// one) the peer may send across all streams before a MAX_DATA frame
+    /// raises it. Default 4 Mi.
     pub max_data: u64,
-    /// Initial credit of every stream: bytes the peer may send on one
-    /// stream before a MAX_STREAM_DATA frame raises it. Default 1 MiB.
+    /// Initial credit of every stream: stream units the peer may send on
+    /// one stream before a MAX_STREAM_DATA frame raises it. Default 1 Mi.
     pub max_stream_data: u64,
     /// The sender's idle timeout in milliseconds; 0 means it has none.
     /// Default 30 000.
