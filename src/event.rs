@@ -145,7 +145,7 @@ pub enum CloseReason {
         reason: Bytes,
     },
     /// The peer closed it because of a protocol error on this side (the
-    /// wire code: the close codes of `docs/PROTOCOL.md`).
+    /// wire code, one of [`close_code`](crate::close_code)).
     PeerError {
         /// The protocol code.
         code: u64,

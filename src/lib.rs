@@ -159,6 +159,7 @@ pub use streams::{
 };
 
 // What the application hears, and the errors of its calls.
+pub use event::code as close_code;
 pub use event::{CloseReason, Event, Violation};
 pub use streams::{OutOfOrder, Stream, StreamError, StreamEvent};
 

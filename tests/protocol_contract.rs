@@ -5,11 +5,17 @@
 //! surviving a lost Finish (in the simulator).
 
 mod common;
+#[allow(dead_code)]
+#[path = "../fuzz/src/harness/raw_peer.rs"]
+mod raw_peer;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::Pair;
-use stt::{CloseReason, Event, StreamEvent};
+use raw_peer::RawPeer;
+use stt::__private::wire::TransportParams;
+use stt::{CloseReason, Endpoint, Event, Instant, StreamEvent};
 
 /// Header, tag and the CLOSE frame's fixed bytes around its code: a CLOSE
 /// alone in a packet, with an empty reason, is this plus the code's varint.
@@ -63,29 +69,38 @@ fn an_orderly_close_goes_out_as_application_code_0() {
 
 /// A peer that follows the close-code table and closes with 0 (NoError):
 /// an orderly close, reported like the application code 0, never as a
-/// protocol error.
-#[cfg(feature = "fuzzing")]
+/// protocol error. The peer is the fuzz harness's [`RawPeer`], which runs
+/// the real handshake and seals the CLOSE with the real packet key.
 #[test]
 fn a_received_close_code_0_is_an_orderly_close() {
-    let mut p = Pair::default_pair();
-    let (_sa, sb) = p.connect();
-    p.drive();
-    let now = p.now;
+    let now = Instant::from_millis(1_000);
+    let a_addr: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+    let mut b = Endpoint::new(common::config("b").build().unwrap(), [2; 32]);
+    let seed = format!("{:-<32}", "a");
+    let mut peer = RawPeer::connect(
+        &mut b,
+        now,
+        a_addr,
+        seed.as_bytes(),
+        common::NET,
+        TransportParams::DEFAULT,
+    )
+    .expect("raw handshake");
+    peer.drain(&mut b, now);
     // CLOSE, code 0, empty reason.
-    assert!(p
-        .b
-        .fuzz_inject_plaintext(now, sb, 1 << 20, &[0x04, 0x00, 0x00]));
-    while let Some(e) = p.b.poll_event() {
-        p.events_b.push(e);
+    let mut close = peer.seal(&[0x04, 0x00, 0x00]);
+    b.handle_datagram(now, a_addr, &mut close);
+    let mut sb = None;
+    let mut why = None;
+    while let Some(e) = b.poll_event() {
+        match e {
+            Event::Accepted { session, .. } => sb = Some(session),
+            Event::Closed { session, reason } if Some(session) == sb => why = Some(reason),
+            _ => {}
+        }
     }
-    let why = p
-        .events_b
-        .iter()
-        .find_map(|e| match e {
-            Event::Closed { session, reason } if *session == sb => Some(reason.clone()),
-            _ => None,
-        })
-        .expect("b closed");
+    let sb = sb.expect("b accepted the raw peer");
+    let why = why.expect("b closed");
     assert_eq!(
         why,
         CloseReason::Peer {
@@ -94,13 +109,7 @@ fn a_received_close_code_0_is_an_orderly_close() {
         }
     );
     assert!(!why.to_string().contains("error"), "{why}");
-    assert!(
-        p.b.session(sb).is_none_or(|s| s.is_closed()),
-        "b is draining"
-    );
-    // Draining: b answers nothing more.
-    let mut buf = vec![0u8; 2048];
-    assert!(p.b.poll_transmit(now, &mut buf).is_none());
+    assert!(b.session(sb).is_none_or(|s| s.is_closed()), "b is draining");
 }
 
 #[test]

@@ -38,7 +38,7 @@ pub struct CookieKey {
 }
 
 impl CookieKey {
-    /// A cookie key from 32 secret bytes (e.g. [`crate::rand::Rng::seed32`]).
+    /// A cookie key from 32 secret bytes (e.g. drawn from the endpoint's seeded generator).
     pub fn new(secret: &[u8; 32]) -> Self {
         CookieKey {
             keyed: <CookieMac as KeyInit>::new(&(*secret).into()),

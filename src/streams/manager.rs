@@ -682,13 +682,14 @@ impl StreamManager {
     }
 }
 
-impl From<RecvError> for Violation {
-    fn from(e: RecvError) -> Self {
-        match e {
-            RecvError::FlowControl => Violation::FlowControl,
-            RecvError::MessageTooLarge => Violation::MessageTooLarge,
-            RecvError::Inconsistent => Violation::Inconsistent,
-        }
+/// The violation a receive-side error is. A function, not a `From` impl:
+/// `Violation` is public and `RecvError` is not, and a trait impl would
+/// show the private type in the API.
+fn violation(e: RecvError) -> Violation {
+    match e {
+        RecvError::FlowControl => Violation::FlowControl,
+        RecvError::MessageTooLarge => Violation::MessageTooLarge,
+        RecvError::Inconsistent => Violation::Inconsistent,
     }
 }
 

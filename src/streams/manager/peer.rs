@@ -59,7 +59,7 @@ impl StreamManager {
             .get_or_insert_with(Default::default)
             .recv
             .on_fragment(&mut s.recv, f, max_message)
-            .map_err(Violation::from)?;
+            .map_err(super::violation)?;
         let buffered = held(s);
         self.budget.changed(before, buffered);
         self.recv_highest_total += acc.new_units;
