@@ -4,7 +4,7 @@
 //! qvis as written.
 //!
 //! Owns: the mapping from [`TraceEvent`] to qlog event names and fields
-//! (documented in README "Seeing what a session did"), the hand-written
+//! (documented in docs/GUIDE.md "Tracing and qlog"), the hand-written
 //! JSON, and the files: one for a whole endpoint ([`QlogSink::file`]) or
 //! one per session in a directory ([`QlogSink::per_session`]).
 //! Never: panics on what an event carries (a peer's close reason is
@@ -12,7 +12,8 @@
 //! write. It lives outside the `no_std` core, which only hands it events.
 //!
 //! Included with `#[path]` by the programs that write qlog (`simulate`,
-//! `stt-send`, the tokio adapter) and by `tests/qlog.rs`.
+//! `stt-send`, the tokio adapter) and by `tests/qlog.rs` and
+//! `tests/qlog_reader.rs`.
 #![allow(dead_code)] // each including program uses part of it
 
 use std::collections::{HashMap, HashSet};
