@@ -530,6 +530,15 @@ async fn write_until_refused(stream: tokio_node::Stream) -> (usize, Error) {
     unreachable!()
 }
 
+/// A writer on stream `id` of `c`, once it waits on the full stream.
+async fn blocked_writer(c: &Session, id: u32) -> tokio::task::JoinHandle<(usize, Error)> {
+    let stream = c.open_stream(id).await.unwrap();
+    let writer = tokio::spawn(write_until_refused(stream));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!writer.is_finished(), "stream {id}: never blocked");
+    writer
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_blocked_on_a_full_stream_resumes_once_acks_return() {
     let (_client, _server, relay, c, s) = relayed_pair().await;
@@ -575,32 +584,22 @@ async fn a_writer_blocked_on_a_full_stream_fails_when_the_stream_or_session_ends
         &b"hello"[..]
     );
     relay.hold(true);
-    let blocked = |id| {
-        let c = c.clone();
-        async move {
-            let stream = c.open_stream(id).await.unwrap();
-            let writer = tokio::spawn(write_until_refused(stream));
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            assert!(!writer.is_finished(), "stream {id}: never blocked");
-            writer
-        }
-    };
 
     // The peer resets the stream (its datagrams still pass).
-    let writer = blocked(1).await;
+    let writer = blocked_writer(&c, 1).await;
     s1.reset(9).await.unwrap();
     let (n, e) = tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
     assert!(n >= 3, "only {n} pieces before the stream filled");
     assert!(matches!(e, Error::Stream(StreamError::Reset(1))), "{e:?}");
 
     // This side closes the stream.
-    let writer = blocked(2).await;
+    let writer = blocked_writer(&c, 2).await;
     c.close_stream(2).await.unwrap();
     let (_, e) = tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
     assert!(matches!(e, Error::Stream(StreamError::Closed(2))), "{e:?}");
 
     // This side closes the session.
-    let writer = blocked(3).await;
+    let writer = blocked_writer(&c, 3).await;
     c.close(5, b"done").await.unwrap();
     let (_, e) = tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
     assert!(
