@@ -179,10 +179,10 @@ impl App for Peer {
                         self.read(ep, session, id);
                         self.finished.insert(id);
                     }
-                    StreamEvent::Opened(_) => {}
                     StreamEvent::Reset(id, code) => {
                         self.trouble.push(format!("stream {id} reset with {code}"))
                     }
+                    _ => {}
                 },
                 other => self.trouble.push(format!("{other:?}")),
             }
