@@ -71,12 +71,7 @@ impl Event {
     /// The stream the event is about, if any.
     pub fn stream(&self) -> Option<StreamId> {
         match self {
-            Event::Stream { event, .. } => Some(match *event {
-                StreamEvent::Opened(id)
-                | StreamEvent::Readable(id)
-                | StreamEvent::Finished(id)
-                | StreamEvent::Reset(id, _) => id,
-            }),
+            Event::Stream { event, .. } => Some(event.stream()),
             _ => None,
         }
     }

@@ -172,3 +172,79 @@ fn unknown_streams_and_sessions_are_typed_errors() {
     c.close(s, 0, b"").unwrap();
     h.join().unwrap();
 }
+
+/// Unacknowledged bytes the writers below may hold on a stream.
+const SEND_QUEUE: u64 = 64 << 10;
+const PIECE: usize = 16 << 10;
+
+/// A client whose streams refuse sends past `SEND_QUEUE`.
+fn small_queue_client() -> BlockingNode {
+    let limits = {
+        let mut limits = stt::StreamLimits::default();
+        limits.max_send_queue = SEND_QUEUE;
+        limits
+    };
+    let cfg = Config::builder(format!("{:-<32}", "client").as_bytes(), NET)
+        .handshake_timeout(Duration::from_secs(2))
+        .streams(limits)
+        .build()
+        .unwrap();
+    BlockingNode::bind("127.0.0.1:0", cfg).unwrap()
+}
+
+#[test]
+fn a_writer_blocked_on_a_full_stream_resumes_once_acks_return() {
+    let pieces = 64u8;
+    let (addr, _, h) = server(move |n, s| {
+        let id = n.accept_stream_timeout(s, WAIT).unwrap();
+        let got: Vec<_> = (0..pieces)
+            .map(|_| n.receive_timeout(s, id, WAIT).unwrap().unwrap())
+            .collect();
+        n.closed_timeout(s, WAIT).unwrap();
+        got
+    });
+    let mut c = small_queue_client();
+    let s = c.connect(addr).unwrap();
+    // Nothing runs the loop between these calls, so no acknowledgement is
+    // taken in: every fifth call or so finds the stream full and waits for
+    // it to become writable.
+    for i in 0..pieces {
+        c.send(s, 1, vec![i; PIECE]).unwrap();
+        let unacked = c.stream_stats(s, 1).unwrap().unacked;
+        assert!(unacked <= SEND_QUEUE + PIECE as u64 + 1, "{unacked}");
+    }
+    c.flush_session(s, WAIT).unwrap();
+    c.close(s, 0, b"").unwrap();
+    let got = h.join().unwrap();
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m, &vec![i as u8; PIECE]);
+    }
+}
+
+#[test]
+fn a_writer_blocked_on_a_full_stream_fails_when_the_session_ends() {
+    let (addr, _, h) = server(|n, s| {
+        // Not running the loop: nothing the client sends is acknowledged.
+        std::thread::sleep(Duration::from_millis(300));
+        n.close(s, 7, b"bye").unwrap();
+    });
+    let mut c = small_queue_client();
+    let s = c.connect(addr).unwrap();
+    let mut sent = 0;
+    let e = loop {
+        match c.send(s, 1, vec![0u8; PIECE]) {
+            Ok(_) => sent += 1,
+            Err(e) => break e,
+        }
+    };
+    h.join().unwrap();
+    assert!(sent >= 3, "only {sent} pieces before the stream filled");
+    let want = CloseReason::Peer {
+        code: 7,
+        reason: bytes::Bytes::from_static(b"bye"),
+    };
+    match e {
+        Error::SessionClosed(r) => assert_eq!(r, want),
+        other => panic!("{other:?}"),
+    }
+}

@@ -446,3 +446,165 @@ async fn each_in_turn<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
     }
     out
 }
+
+/// Unacknowledged bytes the writers below may hold on a stream.
+const SEND_QUEUE: u64 = 64 << 10;
+const PIECE: usize = 16 << 10;
+
+/// A UDP relay between one client and `server` that can hold the client's
+/// datagrams (they queue, and go on once released); the server's always
+/// pass. Holding them holds back every acknowledgement, so a writer's
+/// stream fills and stays full until released.
+struct Relay {
+    addr: std::net::SocketAddr,
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    async fn new(server: std::net::SocketAddr) -> Relay {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let hold = std::sync::Arc::new(AtomicBool::new(false));
+        let held_flag = hold.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            let mut client = None;
+            let mut held: Vec<Vec<u8>> = Vec::new();
+            loop {
+                let got =
+                    tokio::time::timeout(Duration::from_millis(5), socket.recv_from(&mut buf))
+                        .await;
+                let holding = held_flag.load(Ordering::SeqCst);
+                if !holding {
+                    for d in held.drain(..) {
+                        let _ = socket.send_to(&d, server).await;
+                    }
+                }
+                let Ok(Ok((n, from))) = got else { continue };
+                if from == server {
+                    if let Some(c) = client {
+                        let _ = socket.send_to(&buf[..n], c).await;
+                    }
+                } else {
+                    client = Some(from);
+                    if holding {
+                        held.push(buf[..n].to_vec());
+                    } else {
+                        let _ = socket.send_to(&buf[..n], server).await;
+                    }
+                }
+            }
+        });
+        Relay { addr, hold }
+    }
+
+    fn hold(&self, on: bool) {
+        self.hold.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A client whose streams refuse sends past `SEND_QUEUE`, connected through
+/// a relay to a server: (client, server, relay, client's session, server's).
+async fn relayed_pair() -> (Node, Node, Relay, Session, Session) {
+    let limits = {
+        let mut limits = stt::StreamLimits::default();
+        limits.max_send_queue = SEND_QUEUE;
+        limits
+    };
+    let cfg = config("client", NET).streams(limits).build().unwrap();
+    let client = Node::bind("127.0.0.1:0", cfg).await.unwrap();
+    let server = node("server").await;
+    let relay = Relay::new(server.local_addr()).await;
+    let (c, s) = tokio::join!(client.connect(relay.addr), server.accept());
+    (client, server, relay, c.unwrap(), s.unwrap())
+}
+
+/// Sends pieces on `stream` until one fails; how many went, and why the
+/// last did not.
+async fn write_until_refused(stream: tokio_node::Stream) -> (usize, Error) {
+    for n in 0.. {
+        if let Err(e) = stream.send(vec![n as u8; PIECE]).await {
+            return (n, e);
+        }
+    }
+    unreachable!()
+}
+
+/// A writer on stream `id` of `c`, once it waits on the full stream.
+async fn blocked_writer(c: &Session, id: u32) -> tokio::task::JoinHandle<(usize, Error)> {
+    let stream = c.open_stream(id).await.unwrap();
+    let writer = tokio::spawn(write_until_refused(stream));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!writer.is_finished(), "stream {id}: never blocked");
+    writer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_blocked_on_a_full_stream_resumes_once_acks_return() {
+    let (_client, _server, relay, c, s) = relayed_pair().await;
+    let c1 = c.open_stream(1).await.unwrap();
+    relay.hold(true);
+    let pieces = 16;
+    let writer = tokio::spawn(async move {
+        for i in 0..pieces {
+            c1.send(vec![i as u8; PIECE]).await.unwrap();
+        }
+    });
+    // No acknowledgement can come: the writer waits on the full stream.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!writer.is_finished(), "the writer never blocked");
+    let st = c.with(|x| Ok(x.stream_stats(1).unwrap())).await.unwrap();
+    assert!(st.unacked >= SEND_QUEUE, "{st:?}");
+    assert!(st.messages_sent < pieces as u64, "{st:?}");
+    // Acknowledgements return: the stream becomes writable, the writer goes on.
+    relay.hold(false);
+    tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
+    let s1 = tokio::time::timeout(WAIT, s.accept_stream())
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..pieces {
+        let m = s1.receive_timeout(WAIT).await.unwrap().unwrap();
+        assert_eq!(m, vec![i as u8; PIECE]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_blocked_on_a_full_stream_fails_when_the_stream_or_session_ends() {
+    let (_client, _server, relay, c, s) = relayed_pair().await;
+    // The peer knows stream 1 before the client's datagrams are held.
+    let c1 = c.open_stream(1).await.unwrap();
+    c1.send(&b"hello"[..]).await.unwrap();
+    let s1 = tokio::time::timeout(WAIT, s.accept_stream())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s1.receive_timeout(WAIT).await.unwrap().unwrap(),
+        &b"hello"[..]
+    );
+    relay.hold(true);
+
+    // The peer resets the stream (its datagrams still pass).
+    let writer = blocked_writer(&c, 1).await;
+    s1.reset(9).await.unwrap();
+    let (n, e) = tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
+    assert!(n >= 3, "only {n} pieces before the stream filled");
+    assert!(matches!(e, Error::Stream(StreamError::Reset(1))), "{e:?}");
+
+    // This side closes the stream.
+    let writer = blocked_writer(&c, 2).await;
+    c.close_stream(2).await.unwrap();
+    let (_, e) = tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
+    assert!(matches!(e, Error::Stream(StreamError::Closed(2))), "{e:?}");
+
+    // This side closes the session.
+    let writer = blocked_writer(&c, 3).await;
+    c.close(5, b"done").await.unwrap();
+    let (_, e) = tokio::time::timeout(WAIT, writer).await.unwrap().unwrap();
+    assert!(
+        matches!(e, Error::SessionClosed(CloseReason::Local { code: 5 })),
+        "{e:?}"
+    );
+}

@@ -179,7 +179,6 @@ impl App for Peer {
                         self.read(ep, session, id);
                         self.finished.insert(id);
                     }
-                    StreamEvent::Opened(_) => {}
                     StreamEvent::Reset(id, code) => {
                         self.trouble.push(format!("stream {id} reset with {code}"))
                     }

@@ -18,7 +18,9 @@
 //!
 //! `send`, `send_all` and `send_all_with` return once the data is queued in
 //! the core, running the loop first while the stream holds more than its
-//! send-queue bound (`StreamLimits::max_send_queue`) unacknowledged;
+//! send-queue bound (`StreamLimits::max_send_queue`) unacknowledged: a
+//! refused send is tried again only once the core says the stream is
+//! `Writable`, and fails if the stream or its session ends meanwhile;
 //! [`BlockingNode::flush`] runs it until the peer acknowledged everything.
 #![allow(dead_code)]
 

@@ -7,9 +7,14 @@
 //! Never: touches a socket, sleeps, or decides anything about the protocol:
 //! each `poll_*` call is one attempt at an application call on the core,
 //! answering `Pending` when the caller should wait for more input.
+//!
+//! A send the core refused (`WouldBlock`) is not tried again until the
+//! core's `StreamEvent::Writable` for its stream, or until the stream or its
+//! session can no longer send (then the retry answers the error): a
+//! writer waiting on a full stream costs a set lookup per wake-up.
 #![allow(dead_code)]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::Range;
 use std::task::Poll;
 use std::time::Duration;
@@ -180,6 +185,8 @@ pub struct Core {
     /// Messages taken out of the core for a receiver that went away before
     /// reading them; the next receive on that stream gets them first.
     unclaimed: HashMap<(SessionId, StreamId), VecDeque<Bytes>>,
+    /// Streams that refused a send and have not said `Writable` since.
+    blocked: HashSet<(SessionId, StreamId)>,
 }
 
 impl Core {
@@ -194,6 +201,7 @@ impl Core {
             closed_order: VecDeque::new(),
             opened: HashMap::new(),
             unclaimed: HashMap::new(),
+            blocked: HashSet::new(),
         }
     }
 
@@ -228,6 +236,17 @@ impl Core {
                     session,
                     event: StreamEvent::Opened(id),
                 } => self.opened.entry(session).or_default().push_back(id),
+                // Ready to take more, or gone for good: either way the next
+                // send answers for itself.
+                Event::Stream {
+                    session,
+                    event:
+                        StreamEvent::Writable(id)
+                        | StreamEvent::Reset(id, _)
+                        | StreamEvent::Finished(id),
+                } => {
+                    self.blocked.remove(&(session, id));
+                }
                 // Stream events are read by each stream's caller, and
                 // events of a later version have nothing to track here.
                 _ => {}
@@ -238,6 +257,7 @@ impl Core {
     fn remember_closed(&mut self, s: SessionId, reason: CloseReason) {
         self.opened.remove(&s);
         self.unclaimed.retain(|(sid, _), _| *sid != s);
+        self.blocked.retain(|(sid, _)| *sid != s);
         if self.closed.insert(s, reason).is_none() {
             self.closed_order.push_back(s);
         }
@@ -390,8 +410,9 @@ impl Core {
     }
 
     /// Queues `data` on stream `id` of `s`; `Pending` while the stream's
-    /// send queue is over the core's bound (`StreamLimits::max_send_queue`).
-    /// Ready with the sequence numbers used.
+    /// send queue is over the core's bound (`StreamLimits::max_send_queue`),
+    /// from a `WouldBlock` until the stream's `Writable` (see the module
+    /// docs). Ready with the sequence numbers used.
     pub fn poll_send(
         &mut self,
         s: SessionId,
@@ -402,6 +423,17 @@ impl Core {
         let Some(session) = self.ep.session_mut(s) else {
             return Poll::Ready(Err(self.session_error(s)));
         };
+        if self.blocked.contains(&(s, id)) {
+            // Still refused, unless the stream or session stopped taking
+            // sends without an event this adapter watches (a close by this
+            // side, the peer's end of the stream): then the call fails now.
+            let open =
+                !session.is_closed() && session.stream_stats(id).is_some_and(|st| st.is_active);
+            if open {
+                return Poll::Pending;
+            }
+            self.blocked.remove(&(s, id));
+        }
         let r = match mode {
             SendMode::One => session.send(id, data.clone()).map(|q| q..q + 1),
             SendMode::All => session.send_all(id, data.clone()),
@@ -409,7 +441,10 @@ impl Core {
         };
         match r {
             Ok(seqs) => Poll::Ready(Ok(seqs)),
-            Err(StreamError::WouldBlock(_)) => Poll::Pending,
+            Err(StreamError::WouldBlock(_)) => {
+                self.blocked.insert((s, id));
+                Poll::Pending
+            }
             Err(e) => Poll::Ready(Err(self.stream_error(s, e))),
         }
     }

@@ -4,7 +4,7 @@
 //! qvis as written.
 //!
 //! Owns: the mapping from [`TraceEvent`] to qlog event names and fields
-//! (documented in README "Seeing what a session did"), the hand-written
+//! (documented in docs/GUIDE.md "Tracing and qlog"), the hand-written
 //! JSON, and the files: one for a whole endpoint ([`QlogSink::file`]) or
 //! one per session in a directory ([`QlogSink::per_session`]).
 //! Never: panics on what an event carries (a peer's close reason is
@@ -12,17 +12,19 @@
 //! write. It lives outside the `no_std` core, which only hands it events.
 //!
 //! Included with `#[path]` by the programs that write qlog (`simulate`,
-//! `stt-send`, the tokio adapter) and by `tests/qlog.rs`.
+//! `stt-send`, the tokio adapter) and by `tests/qlog.rs` and
+//! `tests/qlog_reader.rs`.
 #![allow(dead_code)] // each including program uses part of it
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use stt::trace::{
-    ControllerPhase, DropReason, HandshakeKind, LossReason, Side, TraceEvent, TraceSink,
+    ControllerPhase, DropReason, FrameInfo, HandshakeKind, LossReason, Side, TraceEvent, TraceSink,
 };
 use stt::{Instant, SessionId};
 
@@ -57,6 +59,8 @@ pub struct QlogTrace<W: Write> {
     pending: Option<String>,
     acked: Vec<(u64, u64)>,
     phase: HashMap<Option<SessionId>, ControllerPhase>,
+    /// The side written from: qlog names keys by client and server.
+    vantage: Vantage,
     line: String,
     failed: bool,
 }
@@ -65,16 +69,17 @@ impl<W: Write> QlogTrace<W> {
     /// A trace written to `out`; writes the header record now.
     pub fn new(mut out: W, title: &str, vantage: Vantage) -> io::Result<Self> {
         Self::header(&mut out, title, vantage)?;
-        Ok(Self::continued(out))
+        Ok(Self::continued(out, vantage))
     }
 
     /// A trace continuing in `out`, whose header was written before.
-    pub fn continued(out: W) -> Self {
+    pub fn continued(out: W, vantage: Vantage) -> Self {
         QlogTrace {
             out,
             pending: None,
             acked: Vec::new(),
             phase: HashMap::new(),
+            vantage,
             line: String::new(),
             failed: false,
         }
@@ -167,9 +172,18 @@ impl<W: Write> QlogTrace<W> {
         l.push_str(",\"name\":\"");
         match *ev {
             TraceEvent::SessionStarted { role, peer } => {
+                // qlog's endpoints are this side (src) and the peer (dst);
+                // the core never learns its own address: the unspecified
+                // one of the peer's family stands for it.
+                let (version, local) = match peer {
+                    SocketAddr::V4(_) => ("v4", "0.0.0.0"),
+                    SocketAddr::V6(_) => ("v6", "::"),
+                };
                 let _ = write!(
                     l,
-                    "connectivity:connection_started\",\"data\":{{\"role\":\"{role:?}\",\"peer\":\"{peer}\"}}}}"
+                    "connectivity:connection_started\",\"data\":{{\"ip_version\":\"{version}\",\"src_ip\":\"{local}\",\"dst_ip\":\"{}\",\"protocol\":\"STT\",\"dst_port\":{},\"role\":\"{role:?}\",\"peer\":\"{peer}\"}}}}",
+                    peer.ip(),
+                    peer.port()
                 );
             }
             TraceEvent::HandshakeSent { len } => {
@@ -193,7 +207,7 @@ impl<W: Write> QlogTrace<W> {
             TraceEvent::Established { cipher } => {
                 let _ = write!(
                     l,
-                    "connectivity:connection_state_updated\",\"data\":{{\"new\":\"handshake_complete\",\"cipher\":\"{cipher:?}\"}}}}"
+                    "connectivity:connection_state_updated\",\"data\":{{\"new\":\"handshake_completed\",\"cipher\":\"{cipher:?}\"}}}}"
                 );
             }
             TraceEvent::Closed { reason } => {
@@ -213,53 +227,38 @@ impl<W: Write> QlogTrace<W> {
                 };
                 let _ = write!(
                     l,
-                    "transport:{name}\",\"data\":{{\"header\":{{\"packet_type\":\"1RTT\",\"packet_number\":{pn}}},\"raw\":{{\"length\":{len}}},\"frames\":["
+                    "transport:{name}\",\"data\":{{\"header\":{{\"packet_type\":\"1RTT\",\"packet_number\":{pn}}},\"raw\":{{\"length\":{len}}},"
                 );
+                if frames.omitted > 0 {
+                    let _ = write!(l, "\"stt_frames_omitted\":{},", frames.omitted);
+                }
+                l.push_str("\"frames\":[");
                 let mut first = true;
-                let mut frame = |l: &mut String, s: &str| {
+                for f in &frames.frames {
+                    if matches!(f, FrameInfo::Ack { .. }) {
+                        continue;
+                    }
                     if !first {
                         l.push(',');
                     }
                     first = false;
-                    l.push_str(s);
-                };
-                if frames.stream_frames > 0 {
-                    let s = format!(
-                        "{{\"frame_type\":\"stream\",\"count\":{},\"length\":{}}}",
-                        frames.stream_frames, frames.stream_bytes
-                    );
-                    frame(l, &s);
+                    frame_json(l, f);
                 }
-                if frames.control_frames > 0 {
-                    let s = format!(
-                        "{{\"frame_type\":\"stt_control\",\"count\":{}}}",
-                        frames.control_frames
-                    );
-                    frame(l, &s);
-                }
-                for (on, name) in [
-                    (frames.ping, "ping"),
-                    (frames.handshake_done, "handshake_done"),
-                    (frames.close, "connection_close"),
-                    (frames.padding, "padding"),
-                    (frames.path_challenge, "path_challenge"),
-                    (frames.path_response, "path_response"),
-                ] {
-                    if on {
-                        frame(l, &format!("{{\"frame_type\":\"{name}\"}}"));
+                // The ACK goes last: received, its acked ranges follow as
+                // packet_acked events (see the type's doc); sent, the
+                // largest only.
+                if let Some(largest) = frames.ack_largest() {
+                    if !first {
+                        l.push(',');
                     }
-                }
-                match frames.ack_largest {
-                    // Received: the acked ranges follow as packet_acked
-                    // events (see the type's doc); sent: the largest only.
-                    Some(_) if !sent => frame(l, "{\"frame_type\":\"ack\",\"acked_ranges\":["),
-                    Some(largest) => {
-                        let s = format!(
+                    if sent {
+                        let _ = write!(
+                            l,
                             "{{\"frame_type\":\"ack\",\"largest_acknowledged\":{largest}}}"
                         );
-                        frame(l, &s);
+                    } else {
+                        l.push_str("{\"frame_type\":\"ack\",\"acked_ranges\":[");
                     }
-                    None => {}
                 }
                 if sent {
                     l.push_str("]}}\n");
@@ -358,9 +357,13 @@ impl<W: Write> QlogTrace<W> {
             TraceEvent::StreamOpened { stream, by } => stream_state(l, stream, "open", by),
             TraceEvent::StreamClosed { stream, by } => stream_state(l, stream, "closed", by),
             TraceEvent::StreamReset { stream, code, by } => {
+                let new = match by {
+                    Side::Local => "reset_sent",
+                    Side::Remote => "reset_received",
+                };
                 let _ = write!(
                     l,
-                    "transport:stream_state_updated\",\"data\":{{\"stream_id\":{stream},\"new\":\"reset\",\"by\":\"{}\",\"code\":{code}}}}}",
+                    "transport:stream_state_updated\",\"data\":{{\"stream_id\":{stream},\"new\":\"{new}\",\"by\":\"{}\",\"code\":{code}}}}}",
                     side(by)
                 );
             }
@@ -372,14 +375,13 @@ impl<W: Write> QlogTrace<W> {
             }
             TraceEvent::DatagramDropped { reason, len } => {
                 let trigger = match reason {
-                    DropReason::Malformed => "header_parse_error",
-                    DropReason::UnknownSession => "unknown_connection_id",
-                    DropReason::HandshakeRejected | DropReason::AuthFailure => {
-                        "payload_decrypt_error"
-                    }
-                    DropReason::OverBudget => "general",
-                    DropReason::Replay => "duplicate",
-                    DropReason::StaleKey => "key_unavailable",
+                    DropReason::Malformed => "invalid",
+                    DropReason::UnknownSession => "connection_unknown",
+                    DropReason::HandshakeRejected
+                    | DropReason::AuthFailure
+                    | DropReason::StaleKey => "decryption_failure",
+                    DropReason::OverBudget => "rejected",
+                    DropReason::Replay => "general",
                 };
                 let _ = write!(
                     l,
@@ -387,14 +389,23 @@ impl<W: Write> QlogTrace<W> {
                 );
             }
             TraceEvent::KeyUpdated { by, generation } => {
-                let (key, trigger) = match by {
-                    Side::Local => ("local_1rtt_secret", "local_update"),
-                    Side::Remote => ("remote_1rtt_secret", "remote_update"),
+                // qlog names keys by the side that sends with them.
+                let client_key = (by == Side::Local) == (self.vantage == Vantage::Client);
+                let owner = if client_key { "client" } else { "server" };
+                let trigger = match by {
+                    Side::Local => "local_update",
+                    Side::Remote => "remote_update",
                 };
+                // Keys are never written: `new` is qlog's required field,
+                // left empty.
                 let _ = write!(
                     l,
-                    "security:key_updated\",\"data\":{{\"key_type\":\"{key}\",\"trigger\":\"{trigger}\",\"generation\":{generation}}}}}"
+                    "security:key_updated\",\"data\":{{\"key_type\":\"{owner}_1rtt_secret\",\"new\":\"\",\"trigger\":\"{trigger}\""
                 );
+                if let Ok(g) = u32::try_from(generation) {
+                    let _ = write!(l, ",\"generation\":{g}");
+                }
+                l.push_str("}}");
             }
         }
         l.push('\n');
@@ -407,6 +418,88 @@ fn side(by: Side) -> &'static str {
         Side::Local => "local",
         Side::Remote => "remote",
     }
+}
+
+/// One frame as a qlog `QuicFrame` (ACK aside: see `record`). stt's
+/// STREAM_FIN is QUIC's FIN: a stream frame of no data at the final
+/// offset with `fin` set. Offsets and limits count stream units (a
+/// message's bytes and its end unit, docs/PROTOCOL.md); `length` counts
+/// data bytes, and `stt_message_end` marks the frame that carries a
+/// message's end unit.
+fn frame_json(l: &mut String, f: &FrameInfo) {
+    let _ = match *f {
+        FrameInfo::Padding { len } => write!(
+            l,
+            "{{\"frame_type\":\"padding\",\"payload_length\":{}}}",
+            u32::try_from(len).unwrap_or(u32::MAX)
+        ),
+        FrameInfo::Ping => write!(l, "{{\"frame_type\":\"ping\"}}"),
+        FrameInfo::Ack { largest } => write!(
+            l,
+            "{{\"frame_type\":\"ack\",\"largest_acknowledged\":{largest}}}"
+        ),
+        FrameInfo::HandshakeDone => write!(l, "{{\"frame_type\":\"handshake_done\"}}"),
+        FrameInfo::Close { code } => write!(
+            l,
+            "{{\"frame_type\":\"connection_close\",\"error_code\":{code}}}"
+        ),
+        FrameInfo::MaxData { max } => {
+            write!(l, "{{\"frame_type\":\"max_data\",\"maximum\":{max}}}")
+        }
+        FrameInfo::MaxStreamData { stream, max } => write!(
+            l,
+            "{{\"frame_type\":\"max_stream_data\",\"stream_id\":{stream},\"maximum\":{max}}}"
+        ),
+        FrameInfo::DataBlocked { limit } => {
+            write!(l, "{{\"frame_type\":\"data_blocked\",\"limit\":{limit}}}")
+        }
+        FrameInfo::StreamDataBlocked { stream, limit } => write!(
+            l,
+            "{{\"frame_type\":\"stream_data_blocked\",\"stream_id\":{stream},\"limit\":{limit}}}"
+        ),
+        FrameInfo::StreamReset {
+            stream,
+            code,
+            final_offset,
+        } => write!(
+            l,
+            "{{\"frame_type\":\"reset_stream\",\"stream_id\":{stream},\"error_code\":{code},\"final_size\":{final_offset}}}"
+        ),
+        FrameInfo::StreamFin {
+            stream,
+            final_offset,
+        } => write!(
+            l,
+            "{{\"frame_type\":\"stream\",\"stream_id\":{stream},\"offset\":{final_offset},\"length\":0,\"fin\":true}}"
+        ),
+        FrameInfo::Stream {
+            stream,
+            offset,
+            len,
+            message_end,
+        } => {
+            let _ = write!(
+                l,
+                "{{\"frame_type\":\"stream\",\"stream_id\":{stream},\"offset\":{offset},\"length\":{len},\"fin\":false"
+            );
+            if message_end {
+                l.push_str(",\"stt_message_end\":true");
+            }
+            write!(l, "}}")
+        }
+        FrameInfo::PathChallenge { data } | FrameInfo::PathResponse { data } => {
+            let name = if matches!(f, FrameInfo::PathChallenge { .. }) {
+                "path_challenge"
+            } else {
+                "path_response"
+            };
+            let _ = write!(l, "{{\"frame_type\":\"{name}\",\"data\":\"");
+            for b in data {
+                let _ = write!(l, "{b:02x}");
+            }
+            write!(l, "\"}}")
+        }
+    };
 }
 
 fn stream_state(l: &mut String, stream: u32, new: &str, by: Side) {
@@ -507,7 +600,7 @@ impl TraceSink for QlogSink {
                 std::fs::OpenOptions::new()
                     .append(true)
                     .open(&path)
-                    .map(|f| QlogTrace::continued(BufWriter::new(f)))
+                    .map(|f| QlogTrace::continued(BufWriter::new(f), self.vantage))
             } else {
                 File::create(&path)
                     .and_then(|f| QlogTrace::new(BufWriter::new(f), &title, self.vantage))

@@ -47,8 +47,9 @@ impl Session {
             w.written()
         };
         let pn = self.next_pn;
+        let frames = self.traced_frames(buf, written);
         let len = self.seal(pn, buf, written)?;
-        self.record_sent(now, pn, len, false, false, SentInfo::default());
+        self.record_sent(now, pn, len, false, frames.as_ref(), SentInfo::default());
         let pto = self.pto();
         self.paths.on_probe_sent(now, &probe, len, pto);
         if probe.challenge.is_some() {

@@ -215,7 +215,7 @@ impl Session {
             TraceEvent::PacketReceived {
                 pn,
                 len,
-                frames: crate::trace::FrameSummary::of_payload(plain)
+                frames: &crate::trace::FrameSummary::of_payload(plain)
             }
         );
         self.last_rx = now;

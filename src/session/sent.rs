@@ -10,7 +10,6 @@ use core::ops::Range;
 
 use crate::ids::StreamId;
 use crate::streams::Control;
-use crate::trace::FrameSummary;
 
 /// Stream chunks one packet may carry.
 pub const MAX_CHUNKS: usize = 8;
@@ -58,11 +57,6 @@ impl SentChunks {
         };
         self.0.push((id, len, units.start)).map_err(|_| (id, units))
     }
-
-    /// Stream units (bytes) over all chunks.
-    pub fn units(&self) -> u32 {
-        self.0.iter().fold(0u32, |a, c| a.saturating_add(c.1))
-    }
 }
 
 impl SentChunks {
@@ -81,34 +75,6 @@ impl SentChunks {
                 true
             }
             Err(_) => false,
-        }
-    }
-}
-
-impl SentInfo {
-    /// The frames a sent packet carried, from its record. `closing`: the
-    /// packet was the CLOSE; an ack-eliciting packet with nothing else in
-    /// its record carried a PING.
-    pub(crate) fn frame_summary(&self, closing: bool, eliciting: bool) -> FrameSummary {
-        let stream_frames = u8::try_from(self.chunks.len()).unwrap_or(u8::MAX);
-        let control_frames = u8::try_from(self.controls.len()).unwrap_or(u8::MAX);
-        FrameSummary {
-            ack_largest: self.ack_largest,
-            stream_frames,
-            stream_bytes: self.chunks.units(),
-            control_frames,
-            ping: eliciting
-                && stream_frames == 0
-                && control_frames == 0
-                && !self.handshake_done
-                && !closing,
-            handshake_done: self.handshake_done,
-            close: closing,
-            // Not recorded per packet: path frames are not resent, so the
-            // record keeps no trace of them.
-            padding: false,
-            path_challenge: false,
-            path_response: false,
         }
     }
 }

@@ -113,7 +113,7 @@ impl Session {
                 code,
                 by: Side::Remote,
             },
-            StreamEvent::Readable(_) => return,
+            StreamEvent::Readable(_) | StreamEvent::Writable(_) => return,
         };
         trace_event!(self.trace.tracer, self.now, Some(self.id), e);
     }

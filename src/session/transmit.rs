@@ -16,7 +16,7 @@ use crate::crypto::TAG_LEN;
 use crate::recovery::pacing::window_rate;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
-use crate::trace::{trace_event, TraceEvent};
+use crate::trace::{trace_event, FrameSummary, TraceEvent};
 use crate::wire::{
     ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, PATH_DATA_LEN, SHORT_HEADER_LEN,
 };
@@ -126,6 +126,7 @@ impl Session {
             w.written()
         };
         let pn = self.next_pn;
+        let frames = self.traced_frames(buf, written);
         let len = self.seal(pn, buf, written)?;
         let info = SentInfo {
             size_probe: true,
@@ -142,16 +143,26 @@ impl Session {
                 pn,
                 len,
                 ack_eliciting: true,
-                frames: crate::trace::FrameSummary {
-                    ping: true,
-                    padding: true,
-                    ..Default::default()
-                }
+                frames: frames.as_ref().unwrap_or(&FrameSummary::EMPTY)
             }
         );
         self.last_tx_eliciting = now;
         self.recovery.on_size_probe_sent(now, pn, len, info);
         Some(len)
+    }
+
+    /// The frames of a packet about to be sealed (its plaintext: `written`
+    /// bytes after the short header in `buf`), read back only while a sink
+    /// listens; `None` otherwise and in builds without the `trace` feature.
+    #[inline(always)]
+    pub(super) fn traced_frames(&mut self, buf: &[u8], written: usize) -> Option<FrameSummary> {
+        #[cfg(feature = "trace")]
+        if self.trace.tracer.is_on() {
+            let plain = buf.get(SHORT_HEADER_LEN..SHORT_HEADER_LEN + written)?;
+            return Some(FrameSummary::of_payload(plain));
+        }
+        let _ = (buf, written);
+        None
     }
 
     /// Writes the short header of packet `pn` in front of `written` bytes
@@ -404,13 +415,15 @@ impl Session {
         if written == 0 {
             return None;
         }
+        let frames = self.traced_frames(buf, written);
         let len = self.seal(pn, buf, written)?;
-        self.record_sent(now, pn, len, eliciting, closing, info);
+        self.record_sent(now, pn, len, eliciting, frames.as_ref(), info);
         Some(len)
     }
 
     /// Records sealed packet `pn` of `len` bytes as sent: pacing (if it is
-    /// ack-eliciting) and loss recovery. Size probes are not recorded here:
+    /// ack-eliciting) and loss recovery; `frames` is what it carried, for
+    /// the trace (see `traced_frames`). Size probes are not recorded here:
     /// they stay outside congestion control (`size_probe`).
     pub(super) fn record_sent(
         &mut self,
@@ -418,7 +431,7 @@ impl Session {
         pn: u64,
         len: usize,
         eliciting: bool,
-        closing: bool,
+        frames: Option<&FrameSummary>,
         mut info: SentInfo,
     ) {
         info.len = u16::try_from(len).unwrap_or(u16::MAX);
@@ -436,7 +449,7 @@ impl Session {
                 pn,
                 len,
                 ack_eliciting: eliciting,
-                frames: info.frame_summary(closing, eliciting)
+                frames: frames.unwrap_or(&FrameSummary::EMPTY)
             }
         );
         self.recovery.on_packet_sent(now, pn, len, eliciting, info);

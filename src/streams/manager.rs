@@ -240,6 +240,8 @@ impl StreamManager {
             });
         }
         if s.send.unacked() >= max_queue {
+            // Owed a `Writable` once acknowledgements drain it.
+            s.set(flag::WRITE_BLOCKED);
             return Err(StreamError::WouldBlock(id));
         }
         Ok(s)
@@ -618,6 +620,7 @@ impl StreamManager {
                 b.send.on_ack(&mut s.send, units);
             }
             s.maybe_free();
+            self.check_writable(id);
             self.gc(id);
         }
     }
@@ -632,6 +635,27 @@ impl StreamManager {
                 b.send.on_lost(&s.send, units);
             }
             self.wake(id);
+        }
+    }
+
+    /// Tells the application a stream that refused a send can take more.
+    /// Invariant: `WRITE_BLOCKED` is set only by a `WouldBlock` answer and
+    /// cleared here, so each refusal is answered by at most one `Writable`;
+    /// a stream that can no longer send (closed or reset, by either side)
+    /// drops the flag without one, since its calls now fail for good.
+    fn check_writable(&mut self, id: StreamId) {
+        let max_queue = self.limits.max_send_queue;
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if !s.has(flag::WRITE_BLOCKED) {
+            return;
+        }
+        if s.has(flag::LOCAL_CLOSED | flag::USER_CLOSED | flag::RESET) {
+            s.clear(flag::WRITE_BLOCKED);
+        } else if s.send.unacked() < max_queue {
+            s.clear(flag::WRITE_BLOCKED);
+            self.events.push_back(StreamEvent::Writable(id));
         }
     }
 

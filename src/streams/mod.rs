@@ -96,6 +96,27 @@ pub enum StreamEvent {
     Finished(StreamId),
     /// The peer abandoned the stream with this code.
     Reset(StreamId, u64),
+    /// A stream whose `send` or `send_all` returned
+    /// [`StreamError::WouldBlock`] can take more: acknowledgements brought
+    /// its unacknowledged bytes under `StreamLimits::max_send_queue`.
+    /// Emitted once per refusal (once for any number of refused calls
+    /// before it), never for a stream that was not refused. A stream
+    /// closed or reset (by either side, or with its session) while
+    /// refused gets no `Writable`: its calls answer with the error.
+    Writable(StreamId),
+}
+
+impl StreamEvent {
+    /// The stream the event is about.
+    pub fn stream(&self) -> StreamId {
+        match *self {
+            StreamEvent::Opened(id)
+            | StreamEvent::Readable(id)
+            | StreamEvent::Finished(id)
+            | StreamEvent::Reset(id, _)
+            | StreamEvent::Writable(id) => id,
+        }
+    }
 }
 
 /// Errors of stream calls.
@@ -128,7 +149,9 @@ pub enum StreamError {
         /// The configured maximum.
         max: u64,
     },
-    /// The stream's send queue is full; retry once acknowledgements drain it.
+    /// The stream's send queue is full (`StreamLimits::max_send_queue`
+    /// bytes sent or queued and not yet acknowledged); nothing was queued.
+    /// A [`StreamEvent::Writable`] for this stream says when to retry.
     #[error("send queue of stream {0} is full")]
     WouldBlock(StreamId),
     /// Priority outside 0..=1000.

@@ -47,6 +47,9 @@ pub(crate) mod flag {
     /// queued once the last of it goes out, since its final offset must lie
     /// within what the peer's window has allowed.
     pub const FIN_AFTER_DATA: u16 = 1 << 12;
+    /// A `send` returned `WouldBlock` and no `Writable` event has said
+    /// the stream can take more since.
+    pub const WRITE_BLOCKED: u16 = 1 << 13;
 }
 
 /// Send and receive buffers of an active stream.

@@ -1,7 +1,7 @@
 //! The typed trace events: what the core decided, and why.
 //!
 //! Owns: [`TraceEvent`] and the small fixed-size types it carries (loss and
-//! drop reasons, a frame summary, a metrics snapshot).
+//! drop reasons, a packet's frames, a metrics snapshot).
 //! Never: allocates, or holds anything but copies of small fixed data and
 //! borrows of what the core already holds. An event lives for one call of
 //! [`TraceSink::event`](super::TraceSink::event); a sink that keeps it
@@ -14,7 +14,7 @@ use crate::crypto::Cipher;
 use crate::event::CloseReason;
 use crate::ids::StreamId;
 use crate::session::Role;
-use crate::wire::{Frame, Frames};
+use crate::wire::{Frame, Frames, PATH_DATA_LEN};
 
 /// Which side of a session did something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,64 +133,178 @@ pub struct Metrics {
     pub phase: Option<ControllerPhase>,
 }
 
-/// What one packet carried, counted by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FrameSummary {
-    /// An ACK frame, and the largest packet number it acknowledged.
-    pub ack_largest: Option<u64>,
-    /// STREAM frames.
-    pub stream_frames: u8,
-    /// Stream data bytes in them.
-    pub stream_bytes: u32,
-    /// Flow-control and stream-end frames (MAX_DATA, MAX_STREAM_DATA,
-    /// STREAM_FIN, STREAM_RESET, *_BLOCKED).
-    pub control_frames: u8,
+/// Frames one packet event lists; a packet with more (many small
+/// messages) counts the rest in [`FrameSummary::omitted`].
+pub const MAX_TRACED_FRAMES: usize = 16;
+
+/// One frame of a packet, without its data: what a trace reader needs to
+/// follow streams, credit and acknowledgements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameInfo {
+    /// PADDING: a run of zero bytes.
+    Padding {
+        /// Its length in bytes.
+        len: usize,
+    },
     /// PING.
-    pub ping: bool,
+    Ping,
+    /// ACK.
+    Ack {
+        /// The largest packet number it acknowledges.
+        largest: u64,
+    },
     /// HANDSHAKE_DONE.
-    pub handshake_done: bool,
+    HandshakeDone,
     /// CLOSE.
-    pub close: bool,
-    /// PADDING.
-    pub padding: bool,
+    Close {
+        /// The close code.
+        code: u64,
+    },
+    /// MAX_DATA: session credit.
+    MaxData {
+        /// The new limit.
+        max: u64,
+    },
+    /// MAX_STREAM_DATA: one stream's credit.
+    MaxStreamData {
+        /// The stream.
+        stream: StreamId,
+        /// The new limit (stream units).
+        max: u64,
+    },
+    /// DATA_BLOCKED: the sender waits for session credit.
+    DataBlocked {
+        /// The limit it is blocked at.
+        limit: u64,
+    },
+    /// STREAM_DATA_BLOCKED: the sender waits for a stream's credit.
+    StreamDataBlocked {
+        /// The stream.
+        stream: StreamId,
+        /// The limit it is blocked at (stream units).
+        limit: u64,
+    },
+    /// STREAM_RESET: the sender abandons a stream.
+    StreamReset {
+        /// The stream.
+        stream: StreamId,
+        /// The application's code.
+        code: u64,
+        /// Units the stream carried before the reset.
+        final_offset: u64,
+    },
+    /// STREAM_FIN: the sender's side of a stream ends.
+    StreamFin {
+        /// The stream.
+        stream: StreamId,
+        /// Units the stream carried in all.
+        final_offset: u64,
+    },
+    /// STREAM: a fragment of a message.
+    Stream {
+        /// The stream.
+        stream: StreamId,
+        /// Stream unit offset of its first data byte.
+        offset: u64,
+        /// Data bytes it carries.
+        len: usize,
+        /// It carries its message's last byte, so it also covers the
+        /// message's end unit (`offset + len` itself).
+        message_end: bool,
+    },
     /// PATH_CHALLENGE.
-    pub path_challenge: bool,
+    PathChallenge {
+        /// The data to echo.
+        data: [u8; PATH_DATA_LEN],
+    },
     /// PATH_RESPONSE.
-    pub path_response: bool,
+    PathResponse {
+        /// The data echoed.
+        data: [u8; PATH_DATA_LEN],
+    },
+}
+
+impl FrameInfo {
+    /// The summary of `frame`.
+    pub fn of(frame: &Frame<'_>) -> Self {
+        match *frame {
+            Frame::Padding(len) => FrameInfo::Padding { len },
+            Frame::Ping => FrameInfo::Ping,
+            Frame::Ack(ref a) => FrameInfo::Ack {
+                largest: a.iter().map(|r| r.end.saturating_sub(1)).max().unwrap_or(0),
+            },
+            Frame::HandshakeDone => FrameInfo::HandshakeDone,
+            Frame::Close { code, .. } => FrameInfo::Close { code },
+            Frame::MaxData(max) => FrameInfo::MaxData { max },
+            Frame::MaxStreamData { stream_id, max } => FrameInfo::MaxStreamData {
+                stream: stream_id,
+                max,
+            },
+            Frame::DataBlocked(limit) => FrameInfo::DataBlocked { limit },
+            Frame::StreamDataBlocked { stream_id, limit } => FrameInfo::StreamDataBlocked {
+                stream: stream_id,
+                limit,
+            },
+            Frame::StreamReset {
+                stream_id,
+                code,
+                final_offset,
+                ..
+            } => FrameInfo::StreamReset {
+                stream: stream_id,
+                code,
+                final_offset,
+            },
+            Frame::StreamFin {
+                stream_id,
+                final_offset,
+                ..
+            } => FrameInfo::StreamFin {
+                stream: stream_id,
+                final_offset,
+            },
+            Frame::Stream(ref f) => FrameInfo::Stream {
+                stream: f.stream_id,
+                offset: f.offset,
+                len: f.data.len(),
+                message_end: f.frag_offset.saturating_add(f.data.len() as u64) == f.msg_len,
+            },
+            Frame::PathChallenge(data) => FrameInfo::PathChallenge { data },
+            Frame::PathResponse(data) => FrameInfo::PathResponse { data },
+        }
+    }
+}
+
+/// What one packet carried: its frames in order, the first
+/// [`MAX_TRACED_FRAMES`] of them in full.
+///
+/// Built only while a sink listens, on the stack, from the packet's own
+/// plaintext: what the trace shows is what went on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FrameSummary {
+    /// The frames, in packet order.
+    pub frames: heapless::Vec<FrameInfo, MAX_TRACED_FRAMES, u8>,
+    /// Frames after the listed ones.
+    pub omitted: u16,
 }
 
 impl FrameSummary {
-    /// Counts `frame` in.
+    /// No frames.
+    pub const EMPTY: FrameSummary = FrameSummary {
+        frames: heapless::Vec::new(),
+        omitted: 0,
+    };
+
+    /// Adds `frame` at the end (or counts it as omitted once the list is
+    /// full).
     pub fn add(&mut self, frame: &Frame<'_>) {
-        match frame {
-            Frame::Padding(_) => self.padding = true,
-            Frame::Ping => self.ping = true,
-            Frame::Ack(a) => {
-                let largest = a.iter().map(|r| r.end.saturating_sub(1)).max();
-                self.ack_largest = largest.or(self.ack_largest);
-            }
-            Frame::HandshakeDone => self.handshake_done = true,
-            Frame::Close { .. } => self.close = true,
-            Frame::PathChallenge(_) => self.path_challenge = true,
-            Frame::PathResponse(_) => self.path_response = true,
-            Frame::Stream(f) => {
-                self.stream_frames = self.stream_frames.saturating_add(1);
-                let n = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
-                self.stream_bytes = self.stream_bytes.saturating_add(n);
-            }
-            Frame::MaxData(_)
-            | Frame::MaxStreamData { .. }
-            | Frame::StreamFin { .. }
-            | Frame::StreamReset { .. }
-            | Frame::DataBlocked(_)
-            | Frame::StreamDataBlocked { .. } => {
-                self.control_frames = self.control_frames.saturating_add(1)
-            }
+        if self.frames.push(FrameInfo::of(frame)).is_err() {
+            self.omitted = self.omitted.saturating_add(1);
         }
     }
 
-    /// The summary of a decrypted payload; stops at the first frame that
-    /// does not parse (the session closes on it anyway).
+    /// The summary of a packet's plaintext; stops at the first frame that
+    /// does not parse (the receiver closes the session on it anyway).
     pub fn of_payload(plain: &[u8]) -> Self {
         let mut s = FrameSummary::default();
         for f in Frames::new(plain) {
@@ -200,6 +314,14 @@ impl FrameSummary {
             }
         }
         s
+    }
+
+    /// The largest packet number the packet's ACK frame acknowledged.
+    pub fn ack_largest(&self) -> Option<u64> {
+        self.frames.iter().find_map(|f| match *f {
+            FrameInfo::Ack { largest } => Some(largest),
+            _ => None,
+        })
     }
 }
 
@@ -246,7 +368,7 @@ pub enum TraceEvent<'a> {
         /// It asks for an acknowledgement (counts in flight).
         ack_eliciting: bool,
         /// What it carried.
-        frames: FrameSummary,
+        frames: &'a FrameSummary,
     },
     /// A protected packet arrived and authenticated.
     PacketReceived {
@@ -255,7 +377,7 @@ pub enum TraceEvent<'a> {
         /// Datagram length.
         len: usize,
         /// What it carried.
-        frames: FrameSummary,
+        frames: &'a FrameSummary,
     },
     /// The peer acknowledged a packet this side sent.
     PacketAcked {

@@ -22,7 +22,8 @@
 mod event;
 
 pub use event::{
-    ControllerPhase, DropReason, FrameSummary, HandshakeKind, LossReason, Metrics, Side, TraceEvent,
+    ControllerPhase, DropReason, FrameInfo, FrameSummary, HandshakeKind, LossReason, Metrics, Side,
+    TraceEvent, MAX_TRACED_FRAMES,
 };
 
 use alloc::boxed::Box;
@@ -108,7 +109,9 @@ macro_rules! trace_event {
         // reads counts as used and no code is generated.
         #[cfg(not(feature = "trace"))]
         {
-            let _ = || $event;
+            let _ = || {
+                let _ = $event;
+            };
         }
     };
 }
@@ -160,15 +163,40 @@ mod tests {
     }
 
     #[test]
-    fn frame_summary_counts_kinds() {
+    fn frame_summary_lists_frames_in_order() {
         let mut s = FrameSummary::default();
         s.add(&crate::wire::Frame::Ping);
         s.add(&crate::wire::Frame::MaxData(5));
-        s.add(&crate::wire::Frame::Padding(3));
-        assert!(s.ping && s.padding);
-        assert_eq!((s.control_frames, s.stream_frames), (1, 0));
+        s.add(&crate::wire::Frame::Stream(crate::wire::StreamFrame {
+            stream_id: 4,
+            offset: 101,
+            seq: 1,
+            msg_len: 10,
+            frag_offset: 7,
+            data: b"abc",
+        }));
+        assert_eq!(
+            s.frames.as_slice(),
+            [
+                FrameInfo::Ping,
+                FrameInfo::MaxData { max: 5 },
+                FrameInfo::Stream {
+                    stream: 4,
+                    offset: 101,
+                    len: 3,
+                    message_end: true
+                }
+            ]
+        );
+        assert_eq!(s.ack_largest(), None);
+        // Past the list's room, frames are counted, not kept.
+        for _ in 0..MAX_TRACED_FRAMES {
+            s.add(&crate::wire::Frame::Ping);
+        }
+        assert_eq!(s.frames.len(), MAX_TRACED_FRAMES);
+        assert_eq!(s.omitted, 3);
         // Garbage stops the summary without a panic.
         let t = FrameSummary::of_payload(&[0xff, 0xff, 0xff]);
-        assert_eq!(t, FrameSummary::default());
+        assert_eq!(t, FrameSummary::EMPTY);
     }
 }

@@ -5,6 +5,7 @@
 use super::*;
 use crate::streams::recv::Fragment;
 use crate::streams::send::Chunk;
+use alloc::vec;
 
 const RTT: Duration = Duration::from_millis(40);
 
@@ -269,4 +270,105 @@ fn holding_more_than_the_budget_is_a_flow_control_violation() {
         b.on_stream_frame(Instant::ZERO, RTT, 4, frag(0, 1)),
         Err(Violation::FlowControl)
     );
+}
+
+/// A manager whose streams refuse sends past 100 unacknowledged units.
+fn small_queue() -> StreamManager {
+    let limits = StreamLimits {
+        max_send_queue: 100,
+        ..StreamLimits::default()
+    };
+    let (a, _) = pair_with(limits);
+    a
+}
+
+fn events(m: &mut StreamManager) -> Vec<StreamEvent> {
+    core::iter::from_fn(|| m.poll_event()).collect()
+}
+
+fn ack_all(m: &mut StreamManager, sent: &[(StreamId, Chunk)]) {
+    for (id, c) in sent {
+        m.on_chunk_acked(*id, c.units());
+    }
+}
+
+#[test]
+fn a_refused_stream_is_told_once_when_acks_drain_it() {
+    let mut a = small_queue();
+    let msg = Bytes::from(vec![7u8; 60]);
+    a.send(Instant::ZERO, 1, msg.clone()).unwrap();
+    a.send(Instant::ZERO, 1, msg.clone()).unwrap();
+    // 122 units unacknowledged: refused, twice, and nothing queued.
+    assert_eq!(
+        a.send(Instant::ZERO, 1, msg.clone()),
+        Err(StreamError::WouldBlock(1))
+    );
+    assert_eq!(
+        a.send_all(Instant::ZERO, 1, msg.clone(), 10),
+        Err(StreamError::WouldBlock(1))
+    );
+    let sent = chunks(&mut a);
+    assert!(events(&mut a).is_empty());
+    // The first message acknowledged: 61 units left, under the bound.
+    a.on_chunk_acked(1, sent[0].1.units());
+    assert_eq!(events(&mut a), [StreamEvent::Writable(1)]);
+    // More acknowledgements: no second event for the same refusal.
+    ack_all(&mut a, &sent[1..]);
+    assert!(events(&mut a).is_empty());
+    assert_eq!(a.send(Instant::ZERO, 1, msg), Ok(2));
+}
+
+#[test]
+fn a_stream_never_refused_gets_no_writable() {
+    let mut a = small_queue();
+    a.send(Instant::ZERO, 1, Bytes::from(vec![1u8; 50]))
+        .unwrap();
+    let sent = chunks(&mut a);
+    ack_all(&mut a, &sent);
+    assert!(events(&mut a).is_empty());
+}
+
+#[test]
+fn each_refusal_is_answered_by_its_own_writable() {
+    let mut a = small_queue();
+    let msg = Bytes::from(vec![7u8; 99]);
+    for round in 0..3 {
+        a.send(Instant::ZERO, 1, msg.clone()).unwrap();
+        assert_eq!(
+            a.send(Instant::ZERO, 1, msg.clone()),
+            Err(StreamError::WouldBlock(1))
+        );
+        let sent = chunks(&mut a);
+        ack_all(&mut a, &sent);
+        assert_eq!(events(&mut a), [StreamEvent::Writable(1)], "round {round}");
+    }
+}
+
+#[test]
+fn a_refused_stream_closed_or_reset_gets_no_writable() {
+    let msg = Bytes::from(vec![7u8; 120]);
+    // Closed by the application: queued data still goes and is acked.
+    let mut a = small_queue();
+    a.send(Instant::ZERO, 1, msg.clone()).unwrap();
+    assert!(a.send(Instant::ZERO, 1, msg.clone()).is_err());
+    a.close(1).unwrap();
+    let sent = chunks(&mut a);
+    ack_all(&mut a, &sent);
+    assert!(events(&mut a).is_empty());
+    // Reset by the application: nothing more is acked that matters.
+    let mut a = small_queue();
+    a.send(Instant::ZERO, 2, msg.clone()).unwrap();
+    let sent = chunks(&mut a);
+    assert!(a.send(Instant::ZERO, 2, msg.clone()).is_err());
+    a.reset(2, 9).unwrap();
+    ack_all(&mut a, &sent);
+    assert!(events(&mut a).is_empty());
+    // Ended by the peer (its FIN closes our side too).
+    let mut a = small_queue();
+    a.send(Instant::ZERO, 3, msg.clone()).unwrap();
+    let sent = chunks(&mut a);
+    assert!(a.send(Instant::ZERO, 3, msg).is_err());
+    a.on_fin(Instant::ZERO, 3, 0, 0).unwrap();
+    ack_all(&mut a, &sent);
+    assert_eq!(events(&mut a), [StreamEvent::Finished(3)]);
 }
