@@ -302,16 +302,16 @@ fn every_mapping_parses_as_its_qlog_type() {
     let local = CloseReason::Local { code: 0 };
     let idle = CloseReason::IdleTimeout;
     let metrics = |phase| {
-        TraceEvent::MetricsUpdated(Metrics {
-            congestion_window: 12_000,
-            bytes_in_flight: 3_000,
-            smoothed_rtt: Duration::from_millis(20),
-            min_rtt: Duration::from_millis(18),
-            latest_rtt: Duration::from_millis(21),
-            rtt_variance: Duration::from_millis(2),
-            pacing_rate: 8_000_000,
-            phase,
-        })
+        let mut m = Metrics::default();
+        m.congestion_window = 12_000;
+        m.bytes_in_flight = 3_000;
+        m.smoothed_rtt = Duration::from_millis(20);
+        m.min_rtt = Duration::from_millis(18);
+        m.latest_rtt = Duration::from_millis(21);
+        m.rtt_variance = Duration::from_millis(2);
+        m.pacing_rate = 8_000_000;
+        m.phase = phase;
+        TraceEvent::MetricsUpdated(m)
     };
     let mut events = vec![
         TraceEvent::HandshakeSent { len: 1200 },

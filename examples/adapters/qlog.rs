@@ -198,6 +198,7 @@ impl<W: Write> QlogTrace<W> {
                     HandshakeKind::Response => "response",
                     HandshakeKind::Finish => "finish",
                     HandshakeKind::Retry => "retry",
+                    _ => "other",
                 };
                 let _ = write!(
                     l,
@@ -275,6 +276,7 @@ impl<W: Write> QlogTrace<W> {
                 let trigger = match reason {
                     LossReason::PacketThreshold => "reordering_threshold",
                     LossReason::TimeThreshold => "time_threshold",
+                    _ => "unspecified",
                 };
                 let _ = write!(
                     l,
@@ -382,6 +384,7 @@ impl<W: Write> QlogTrace<W> {
                     | DropReason::StaleKey => "decryption_failure",
                     DropReason::OverBudget => "rejected",
                     DropReason::Replay => "general",
+                    _ => "general",
                 };
                 let _ = write!(
                     l,
@@ -406,6 +409,11 @@ impl<W: Write> QlogTrace<W> {
                     let _ = write!(l, ",\"generation\":{g}");
                 }
                 l.push_str("}}");
+            }
+            // An event of a later version of the core: recorded by name,
+            // in stt's own namespace, so a trace never loses it silently.
+            other => {
+                let _ = write!(l, "stt:{}\",\"data\":{{}}}}", other.name());
             }
         }
         l.push('\n');
@@ -499,6 +507,8 @@ fn frame_json(l: &mut String, f: &FrameInfo) {
             }
             write!(l, "\"}}")
         }
+        // A frame kind of a later version of the core.
+        _ => write!(l, "{{\"frame_type\":\"unknown\"}}"),
     };
 }
 

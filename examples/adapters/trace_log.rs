@@ -135,6 +135,8 @@ impl TraceSink for TracingSink {
             TraceEvent::KeyUpdated { by, generation } => {
                 debug!(target: "stt", t_us, ?by, generation, "key updated")
             }
+            // An event of a later version of the core, by name.
+            other => debug!(target: "stt", t_us, event = other.name(), "event"),
         }
     }
 }

@@ -124,6 +124,7 @@ impl Default for BulkConfig {
 
 /// Why a bulk run could not produce a report.
 #[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BulkError {
     /// The link config is invalid.
     #[error("invalid link: {0}")]

@@ -74,6 +74,7 @@ impl<T: Node + ?Sized> Node for Box<T> {
 
 /// Why the driver gave up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// More than [`MAX_EVENTS_PER_INSTANT`] events happened at `at` without
     /// virtual time advancing: nodes answering each other forever over a

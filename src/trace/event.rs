@@ -31,6 +31,7 @@ pub enum Side {
 /// probes, see [`TraceEvent::ProbeTimeout`]); a packet outstanding at a
 /// probe timeout is declared lost later by one of these two rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LossReason {
     /// A packet far enough after it (the packet threshold) was acknowledged.
     PacketThreshold,
@@ -41,6 +42,7 @@ pub enum LossReason {
 
 /// Why a datagram was dropped without effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Its header did not parse (endpoint; `EndpointStats::malformed`).
     Malformed,
@@ -67,6 +69,7 @@ pub enum DropReason {
 
 /// A handshake message, by its long-header type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandshakeKind {
     /// The initiator's first message.
     Initial,
@@ -80,7 +83,7 @@ pub enum HandshakeKind {
 
 impl HandshakeKind {
     /// The kind of a long header's type.
-    pub fn of(ty: crate::wire::LongType) -> Self {
+    pub(crate) fn of(ty: crate::wire::LongType) -> Self {
         use crate::wire::LongType;
         match ty {
             LongType::Initial => HandshakeKind::Initial,
@@ -114,6 +117,7 @@ impl ControllerPhase {
 
 /// The sender's congestion and RTT state after a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Metrics {
     /// Congestion window, bytes.
     pub congestion_window: u64,
@@ -140,6 +144,7 @@ pub const MAX_TRACED_FRAMES: usize = 16;
 /// One frame of a packet, without its data: what a trace reader needs to
 /// follow streams, credit and acknowledgements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FrameInfo {
     /// PADDING: a run of zero bytes.
     Padding {
@@ -226,7 +231,7 @@ pub enum FrameInfo {
 
 impl FrameInfo {
     /// The summary of `frame`.
-    pub fn of(frame: &Frame<'_>) -> Self {
+    pub(crate) fn of(frame: &Frame<'_>) -> Self {
         match *frame {
             Frame::Padding(len) => FrameInfo::Padding { len },
             Frame::Ping => FrameInfo::Ping,
@@ -281,6 +286,7 @@ impl FrameInfo {
 /// Built only while a sink listens, on the stack, from the packet's own
 /// plaintext: what the trace shows is what went on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct FrameSummary {
     /// The frames, in packet order.
     pub frames: heapless::Vec<FrameInfo, MAX_TRACED_FRAMES, u8>,
@@ -297,7 +303,7 @@ impl FrameSummary {
 
     /// Adds `frame` at the end (or counts it as omitted once the list is
     /// full).
-    pub fn add(&mut self, frame: &Frame<'_>) {
+    pub(crate) fn add(&mut self, frame: &Frame<'_>) {
         if self.frames.push(FrameInfo::of(frame)).is_err() {
             self.omitted = self.omitted.saturating_add(1);
         }
@@ -305,7 +311,7 @@ impl FrameSummary {
 
     /// The summary of a packet's plaintext; stops at the first frame that
     /// does not parse (the receiver closes the session on it anyway).
-    pub fn of_payload(plain: &[u8]) -> Self {
+    pub(crate) fn of_payload(plain: &[u8]) -> Self {
         let mut s = FrameSummary::default();
         for f in Frames::new(plain) {
             match f {
@@ -327,6 +333,7 @@ impl FrameSummary {
 
 /// One decision of the core. Events carry small copies and borrows only.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum TraceEvent<'a> {
     /// A session was created: by `connect` (initiator) or for an accepted
     /// Initial (responder).

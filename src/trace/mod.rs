@@ -2,7 +2,7 @@
 //! turns them on.
 //!
 //! Owns: [`TraceEvent`] and its parts, the [`TraceSink`] trait an
-//! application implements to receive them, and [`Tracer`], the run-time
+//! application implements to receive them, and `Tracer`, the run-time
 //! switch an endpoint holds (no sink: off). The types are always there;
 //! the emission points, the sessions' and endpoint's switches and
 //! `Endpoint::set_trace_sink` exist only with the cargo feature `trace`, so
@@ -45,7 +45,7 @@ pub trait TraceSink: Send {
 
 /// The run-time switch: a sink, or none (tracing off).
 #[derive(Default)]
-pub struct Tracer {
+pub(crate) struct Tracer {
     sink: Option<Box<dyn TraceSink>>,
 }
 
@@ -58,11 +58,6 @@ impl core::fmt::Debug for Tracer {
 }
 
 impl Tracer {
-    /// A switch holding `sink` (`None`: off).
-    pub fn new(sink: Option<Box<dyn TraceSink>>) -> Self {
-        Tracer { sink }
-    }
-
     /// The sink, if tracing is on. Emission points build their event only
     /// inside `if let Some(sink) = tracer.sink()`, so an endpoint without a
     /// sink pays one branch per point.
