@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates README's "Goodput in simulation" tables: every row of the
-# goodput table for every controller and both seeds, then the mixed and
-# application-limited runs, printed as markdown rows to paste over the
-# README's.
+# Regenerates the goodput tables of docs/PERFORMANCE.md ("Simulated
+# networks"): every row of the goodput table for every controller and both
+# seeds, then the mixed and application-limited runs, printed as markdown
+# rows to paste over the ones there.
 #
 #   scripts/goodput_table.sh            # both tables (~100 runs)
 #   scripts/goodput_table.sh goodput    # only the goodput table

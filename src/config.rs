@@ -21,7 +21,7 @@ pub const MIN_DATAGRAM_SIZE: usize = 256;
 /// Largest datagram size (a UDP payload).
 pub const MAX_DATAGRAM_SIZE: usize = 65_527;
 /// Default ceiling of the datagram size search: a 1500-byte MTU less 40
-/// bytes of IPv6 and 8 of UDP. See the README's "Path MTU" section for the
+/// bytes of IPv6 and 8 of UDP. `docs/PERFORMANCE.md` ("Path MTU") has the
 /// measurements behind it.
 pub const DEFAULT_MAX_DATAGRAM_SIZE: usize = 1452;
 

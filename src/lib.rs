@@ -94,8 +94,8 @@
 //! | feature      | default | what it does |
 //! |--------------|---------|--------------|
 //! | `std`        | yes     | `std::error::Error` impls via dependencies; the core never needs std |
-//! | `ring`       | yes     | fast ChaCha20-Poly1305 packet protection from `ring` |
-//! | `rustcrypto` | no      | pure-Rust ChaCha20-Poly1305; builds for `thumbv7em-none-eabihf` |
+//! | `ring`       | yes     | fast ChaCha20-Poly1305 and AES-256-GCM packet protection from `ring` |
+//! | `rustcrypto` | no      | pure-Rust ChaCha20-Poly1305 and AES-256-GCM; builds for `thumbv7em-none-eabihf` |
 //! | `sim`        | no      | [`sim`]: a deterministic network simulator for tests |
 //! | `arbitrary`  | no      | `Arbitrary` impls for fuzzing |
 //! | `trace`      | no      | [`trace`]: typed events of every protocol decision, switched on per endpoint with `Endpoint::set_trace_sink` |

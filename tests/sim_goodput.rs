@@ -3,7 +3,7 @@
 //! queue of one BDP unless a row says otherwise, default controller (BBR)
 //! unless a row names one.
 //!
-//! Rows (the README table has the full 20 s runs for two seeds):
+//! Rows (docs/PERFORMANCE.md has the full 20 s runs for two seeds):
 //! - clean: one session at least 0.90 of the link (0.93 over 20 s);
 //! - random loss 1 / 5 / 10 / 20 %: goodput over `1 - loss` of the link at
 //!   least 0.90 / 0.85 / 0.75 / 0.50 over 20 s;
@@ -92,7 +92,7 @@ fn random_loss_costs_little_more_than_the_loss() {
 #[test]
 fn heavy_random_loss_keeps_most_of_the_link() {
     // The model needs a few probing cycles to learn the loss is random:
-    // this row runs the README's 20 s.
+    // this row runs the 20 s of docs/PERFORMANCE.md's table.
     let (loss, target) = (0.10, 0.75);
     let r = run_bulk(&config(path(loss), 1, 20)).unwrap();
     let f = r.goodput_fraction() / (1.0 - loss);

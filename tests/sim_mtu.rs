@@ -10,7 +10,7 @@
 //!   with a bounded stall.
 //!
 //! Deterministic: a run replays to the same figures everywhere; the round
-//! trips and the stall are printed (`--nocapture`) for the README.
+//! trips and the stall are printed (`--nocapture`) for docs/PERFORMANCE.md.
 #![cfg(feature = "sim")]
 
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 //! The scenario: 100 Mbit/s, one drop-tail queue sized to the bandwidth-delay
 //! product of the longer round trip (80 ms: 1 MB), one session with a 20 ms
 //! and one with an 80 ms round trip, default controller, 60 s from connect.
-//! The README ("Goodput in simulation") has the split for every controller
+//! docs/PERFORMANCE.md ("Simulated networks") has the split for every controller
 //! and two seeds. Virtual time: deterministic, not a timing assertion.
 #![cfg(feature = "sim")]
 

@@ -84,7 +84,7 @@ impl Cipher {
     /// each way. At the default datagram size the plaintext room is 1,423
     /// bytes; cut to 1,408 (1 % less payload), sealing and opening cost
     /// about a tenth less per byte, and CPU-bound transfers gain more than
-    /// the payload they lose (measured in `docs/ADAPTERS.md`, round five).
+    /// the payload they lose (`docs/ADAPTERS.md`, "Whole AES blocks").
     /// ChaCha20-Poly1305 shows no such step: `room` as it is.
     pub fn whole_blocks(self, room: usize) -> usize {
         match self {

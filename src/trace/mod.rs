@@ -60,7 +60,7 @@ impl core::fmt::Debug for Tracer {
 impl Tracer {
     /// The sink, if tracing is on. Emission points build their event only
     /// inside `if let Some(sink) = tracer.sink()`, so an endpoint without a
-    /// sink pays one branch per point.
+    /// sink pays one test per point.
     #[inline(always)]
     pub fn sink(&mut self) -> Option<&mut (dyn TraceSink + 'static)> {
         self.sink.as_deref_mut()
