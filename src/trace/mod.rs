@@ -26,6 +26,7 @@ pub use event::{
     TraceEvent, MAX_TRACED_FRAMES,
 };
 
+#[cfg(feature = "trace")]
 use alloc::boxed::Box;
 
 use crate::ids::SessionId;
@@ -44,11 +45,13 @@ pub trait TraceSink: Send {
 }
 
 /// The run-time switch: a sink, or none (tracing off).
+#[cfg(feature = "trace")]
 #[derive(Default)]
 pub(crate) struct Tracer {
     sink: Option<Box<dyn TraceSink>>,
 }
 
+#[cfg(feature = "trace")]
 impl core::fmt::Debug for Tracer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Tracer")
@@ -57,6 +60,7 @@ impl core::fmt::Debug for Tracer {
     }
 }
 
+#[cfg(feature = "trace")]
 impl Tracer {
     /// The sink, if tracing is on. Emission points build their event only
     /// inside `if let Some(sink) = tracer.sink()`, so an endpoint without a
@@ -122,7 +126,7 @@ macro_rules! trace_swap {
 }
 pub(crate) use trace_swap;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "trace"))]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
