@@ -104,7 +104,7 @@ impl Endpoint {
             now,
             Some(local),
             TraceEvent::SessionStarted {
-                role: crate::session::Role::Responder,
+                role: crate::ids::Role::Responder,
                 peer: from
             }
         );

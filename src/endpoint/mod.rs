@@ -279,7 +279,7 @@ impl Endpoint {
             now,
             Some(id),
             TraceEvent::SessionStarted {
-                role: crate::session::Role::Initiator,
+                role: crate::ids::Role::Initiator,
                 peer: addr
             }
         );

@@ -18,7 +18,7 @@ mod stats;
 mod trace;
 mod transmit;
 
-pub use handshake::Role;
+pub use crate::ids::Role;
 pub use stats::{CongestionStats, SessionStats};
 
 pub(crate) use handshake::HandshakeState;
@@ -33,13 +33,14 @@ use core::ops::Range;
 use core::time::Duration;
 
 use crate::config::Config;
-use crate::event::{code, CloseReason, Event, Violation};
+use crate::event::{code, CloseReason, Event};
 use crate::ids::{NodeId, SessionId, StreamId};
 use crate::path::{DatagramSize, MtuConfig, PathStats, PathValidator};
 use crate::recovery::{AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::{Stream, StreamError, StreamManager, StreamStats};
 use crate::time::Instant;
 use crate::trace::{trace_event, Side, TraceEvent};
+use crate::violation::Violation;
 use crate::wire::TransportParams;
 use keys::Keys;
 use sent::SentInfo;

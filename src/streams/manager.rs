@@ -23,7 +23,7 @@ use super::scheduler::{Scheduler, DEFAULT_PRIORITY, MAX_PRIORITY};
 use super::send::{ChunkHead, SendBuf};
 use super::stream::{flag, Stream, StreamStats};
 use super::{StreamError, StreamEvent, StreamLimits};
-use crate::event::Violation;
+use crate::violation::Violation;
 use crate::ids::{SessionId, StreamId};
 use crate::ranges::RangeSet;
 use crate::time::Instant;
