@@ -42,8 +42,9 @@ const MAX_QUEUED_STATELESS: usize = 256;
 /// in cache, as a GSO batch would, while a turn stays short next to any
 /// round trip. 64 is the most segments Linux puts in one GSO send; 64 x
 /// 1,452 bytes (more than one 64 KiB message) is 0.74 ms at 1 Gbit/s.
-/// (`examples/pair --sessions 100`, AES-GCM: cost against one session
-/// 16-22 % with 48, 9-17 % with 64, 4-11 % with 128, one run each.)
+/// Shorter turns cost throughput when many sessions send at once (what
+/// `examples/pair --sessions 100` measures against one session); longer
+/// ones make the others wait longer for theirs.
 const SESSION_BURST: u32 = 64;
 
 /// A datagram written by [`Endpoint::poll_transmit`].

@@ -12,11 +12,11 @@ use core::time::Duration;
 
 use super::keys::OpenError;
 use super::{Session, State};
-use crate::violation::Violation;
 use crate::ids::Role;
 use crate::streams::recv::Fragment;
 use crate::time::Instant;
 use crate::trace::{trace_event, DropReason, HandshakeKind, TraceEvent};
+use crate::violation::Violation;
 use crate::wire::{
     decode_packet_number, Frame, Frames, LongHeader, LongType, ShortHeader, SHORT_HEADER_LEN,
 };
