@@ -1,17 +1,19 @@
 //! A session: one peer, one handshake, many streams.
 //!
 //! Owns: the [`Session`] state and its state machine (handshake,
-//! established, closing, draining), the session-wide calls (identity,
-//! close) and what the endpoint asks of it. Each concern has its own file:
-//! `start.rs` (built, then established), `receive.rs` (packets in, frames
-//! routed), `transmit.rs` (packets built), `outcomes.rs` (acknowledged and
-//! lost packets' contents to their owners), `timers.rs` (deadlines and
-//! what is due), `stream_calls.rs` (the application's stream calls),
-//! `stats.rs`, `path_io.rs`, `keys.rs`, `handshake.rs`, `trace.rs`.
+//! established, closing, draining), the session-wide calls (identity and
+//! accessors) and what the endpoint asks of it. Each concern has its own
+//! file: `start.rs` (built, then established), `close.rs` (closing and
+//! draining), `receive.rs` (packets in, frames routed), `transmit.rs`
+//! (packets built), `outcomes.rs` (acknowledged and lost packets' contents
+//! to their owners), `timers.rs` (deadlines and what is due),
+//! `stream_calls.rs` (the application's stream calls), `stats.rs`,
+//! `path_io.rs`, `keys.rs`, `handshake.rs`, `trace.rs`.
 //! Never: routes datagrams (the endpoint does), encodes frames by hand (the
 //! wire layer does), or grows a frame handler for every concern: frames go
 //! to the module that owns their state.
 
+mod close;
 mod handshake;
 mod keys;
 mod outcomes;
@@ -41,14 +43,13 @@ use core::ops::Range;
 use core::time::Duration;
 
 use crate::config::Config;
-use crate::event::{code, CloseReason, Event};
+use crate::event::Event;
 use crate::ids::{NodeId, SessionId};
 use crate::path::{DatagramSize, MtuConfig, PathStats, PathValidator};
 use crate::recovery::{AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::StreamManager;
 use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
-use crate::violation::Violation;
 use keys::Keys;
 use sent::SentInfo;
 use stats::Counters;
@@ -274,18 +275,6 @@ impl Session {
         )
     }
 
-    /// Closes the session with an application `code` (sent to the peer with
-    /// `reason`, cut to 256 bytes). Unsent data is dropped.
-    pub fn close(&mut self, code: u64, reason: &[u8]) {
-        if self.is_closed() {
-            return;
-        }
-        let reason =
-            Bytes::copy_from_slice(&reason[..reason.len().min(crate::wire::MAX_REASON_LEN)]);
-        let wire_code = code::from_application(code);
-        self.enter_closing(wire_code, reason, CloseReason::Local { code });
-    }
-
     /// The datagram size this session's packets use now (the path's size
     /// search moves it between the base size and the ceiling).
     pub fn datagram_size(&self) -> usize {
@@ -331,88 +320,6 @@ impl Session {
     }
 
     // ----- lifecycle -----
-
-    fn pto(&self) -> Duration {
-        self.recovery
-            .rtt()
-            .pto_base(self.cfg.recovery.granularity)
-            .saturating_add(self.cfg.recovery.max_ack_delay)
-    }
-
-    /// How long a closing or draining session stays to answer (or ignore)
-    /// the peer's late packets: three PTO, but never past the idle timeout.
-    /// The peer sets the round-trip estimate through when it acknowledges,
-    /// so without the cap it could keep a closed session (and its slot)
-    /// for as long as it likes; past the idle timeout the peer has given
-    /// up anyway, and a late packet is merely an unknown session.
-    fn close_period(&self) -> Duration {
-        self.pto().saturating_mul(3).min(self.idle_timeout())
-    }
-
-    fn enter_closing(&mut self, wire_code: u64, reason: Bytes, why: CloseReason) {
-        match self.state {
-            State::Handshake => {
-                self.state = State::Done;
-                trace_event!(
-                    self.trace.tracer,
-                    self.now,
-                    Some(self.id),
-                    TraceEvent::Closed { reason: &why }
-                );
-                self.events.push_back(match self.role {
-                    Role::Initiator => Event::ConnectFailed {
-                        session: self.id,
-                        reason: why,
-                    },
-                    Role::Responder => return,
-                });
-            }
-            State::Established => {
-                self.close_frame = Some((wire_code, reason));
-                self.close_pending = true;
-                self.state = State::Closing {
-                    until: self.now + self.close_period(),
-                };
-                trace_event!(
-                    self.trace.tracer,
-                    self.now,
-                    Some(self.id),
-                    TraceEvent::Closed { reason: &why }
-                );
-                self.events.push_back(Event::Closed {
-                    session: self.id,
-                    reason: why,
-                });
-            }
-            _ => {}
-        }
-    }
-
-    /// Closes because the peer broke the protocol.
-    fn violation(&mut self, v: Violation) {
-        self.enter_closing(v.wire_code(), Bytes::new(), CloseReason::Violation(v));
-    }
-
-    /// The peer sent CLOSE.
-    fn on_peer_close(&mut self, wire_code: u64, reason: &[u8]) {
-        if self.state != State::Established {
-            return;
-        }
-        let why = CloseReason::from_peer(wire_code, Bytes::copy_from_slice(reason));
-        self.state = State::Draining {
-            until: self.now + self.close_period(),
-        };
-        trace_event!(
-            self.trace.tracer,
-            self.now,
-            Some(self.id),
-            TraceEvent::Closed { reason: &why }
-        );
-        self.events.push_back(Event::Closed {
-            session: self.id,
-            reason: why,
-        });
-    }
 
     /// True when the endpoint may drop the session.
     pub(crate) fn is_done(&self) -> bool {
