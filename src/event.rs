@@ -10,6 +10,7 @@ use core::net::SocketAddr;
 
 use crate::ids::{NodeId, SessionId, StreamId};
 use crate::streams::StreamEvent;
+pub use crate::violation::Violation;
 
 /// Something the application should know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,30 +188,6 @@ impl core::fmt::Display for CloseReason {
             CloseReason::TooManySessions => f.write_str("the endpoint has no room for a session"),
         }
     }
-}
-
-/// A peer's misbehaviour that made this side close the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Violation {
-    /// A frame that does not parse, or a frame not allowed where it was.
-    #[error("malformed or unexpected frame")]
-    Protocol,
-    /// Data past a flow-control limit.
-    #[error("flow-control limit exceeded")]
-    FlowControl,
-    /// More streams than allowed.
-    #[error("stream limit exceeded")]
-    StreamLimit,
-    /// A message over the size limit.
-    #[error("message too large")]
-    MessageTooLarge,
-    /// Contradictory stream data.
-    #[error("inconsistent stream data")]
-    Inconsistent,
-    /// An acknowledgement of a packet never sent.
-    #[error("acknowledgement of a packet never sent")]
-    InvalidAck,
 }
 
 impl Violation {

@@ -1,6 +1,9 @@
-//! Identifiers a user sees: sessions, streams and nodes.
+//! Identifiers a user sees: sessions, streams and nodes, and which side of
+//! the handshake a session is.
 //!
-//! Owns: the newtypes and how they print.
+//! Owns: the newtypes and how they print, and [`Role`]. Every layer may
+//! name these (the trace, the session, the endpoint): this module depends
+//! on nothing of the crate.
 //! Never: carries secrets. A `NodeId` is a public key, safe to log.
 
 use core::fmt;
@@ -52,6 +55,15 @@ impl fmt::Debug for NodeId {
         }
         write!(f, ")")
     }
+}
+
+/// Which side of the handshake a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sent the Initial.
+    Initiator,
+    /// Answered it.
+    Responder,
 }
 
 #[cfg(test)]

@@ -134,6 +134,7 @@ pub mod sim;
 mod streams;
 mod time;
 pub mod trace;
+mod violation;
 mod wire;
 
 // The public surface, reviewed item by item: `.ci/public-api.txt` lists

@@ -9,11 +9,11 @@
 
 use core::net::SocketAddr;
 
-use super::{Endpoint, MAX_QUEUED_STATELESS};
+use super::{Endpoint, Then, MAX_QUEUED_STATELESS};
 use crate::crypto::COOKIE_LEN;
 use crate::session::{HandshakeState, Session};
 use crate::time::Instant;
-use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
+use crate::trace::{trace_event, DropReason, TraceEvent};
 use crate::wire::{LongHeader, LongType, Writer, VERSION};
 
 impl Endpoint {
@@ -31,13 +31,9 @@ impl Endpoint {
         }
         // A repeat of an Initial we hold state for: the session resends.
         if let Some(&local) = self.half_open_by_peer.get(&(from, header.src)) {
-            if let Some(e) = self.sessions.get_mut(local) {
-                trace_swap!(self.trace, e.session);
+            self.call(local, Then::Book, |e| {
                 e.session.handle_long(now, from, header, payload, len);
-                let after = self.book.after(e, true);
-                trace_swap!(self.trace, e.session);
-                self.settle(local, after);
-            }
+            });
             return;
         }
         if self.sessions.len() >= self.cfg.max_sessions {
@@ -104,14 +100,11 @@ impl Endpoint {
             now,
             Some(local),
             TraceEvent::SessionStarted {
-                role: crate::session::Role::Responder,
+                role: crate::ids::Role::Responder,
                 peer: from
             }
         );
-        trace_swap!(self.trace, e.session);
-        let after = self.book.after(e, true);
-        trace_swap!(self.trace, e.session);
-        self.settle(local, after);
+        self.call(local, Then::Book, |_| ());
     }
 
     fn send_retry(&mut self, now: Instant, to: SocketAddr, initial: &LongHeader<'_>, len: usize) {

@@ -42,8 +42,9 @@ const MAX_QUEUED_STATELESS: usize = 256;
 /// in cache, as a GSO batch would, while a turn stays short next to any
 /// round trip. 64 is the most segments Linux puts in one GSO send; 64 x
 /// 1,452 bytes (more than one 64 KiB message) is 0.74 ms at 1 Gbit/s.
-/// (`examples/pair --sessions 100`, AES-GCM: cost against one session
-/// 16-22 % with 48, 9-17 % with 64, 4-11 % with 128, one run each.)
+/// Shorter turns cost throughput when many sessions send at once (what
+/// `examples/pair --sessions 100` measures against one session); longer
+/// ones make the others wait longer for theirs.
 const SESSION_BURST: u32 = 64;
 
 /// A datagram written by [`Endpoint::poll_transmit`].
@@ -143,6 +144,19 @@ enum After {
     Established,
     /// The session is over: out of the table.
     Done,
+}
+
+/// What [`Endpoint::call`] does once the call on a session returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// Book what followed ([`Book::after`]) and queue the session to send.
+    Book,
+    /// Book what followed without queueing it: it has nothing to send.
+    BookIdle,
+    /// Only note that its deadline may have moved: it sent a datagram,
+    /// which changes nothing else the endpoint acts on (its events are
+    /// booked when its turn ends).
+    Reindex,
 }
 
 impl Book {
@@ -271,22 +285,19 @@ impl Endpoint {
         let id = self.fresh_id().ok_or(ConnectError::TooManySessions)?;
         let seed = self.rng.seed32();
         let s = Session::initiator(self.cfg.clone(), id, addr, seed, now)?;
-        let Some(e) = self.sessions.insert(s) else {
+        if self.sessions.insert(s).is_none() {
             return Err(ConnectError::TooManySessions);
-        };
+        }
         trace_event!(
             self.trace,
             now,
             Some(id),
             TraceEvent::SessionStarted {
-                role: crate::session::Role::Initiator,
+                role: crate::ids::Role::Initiator,
                 peer: addr
             }
         );
-        trace_swap!(self.trace, e.session);
-        let after = self.book.after(e, true);
-        trace_swap!(self.trace, e.session);
-        self.settle(id, after);
+        self.call(id, Then::Book, |_| ());
         Ok(id)
     }
 
@@ -309,15 +320,12 @@ impl Endpoint {
                 self.on_initial(now, from, &header, payload, len);
                 return;
             }
-            let Some(e) = self.sessions.get_mut(dst) else {
+            let called = self.call(dst, Then::Book, |e| {
+                e.session.handle_long(now, from, &header, payload, len);
+            });
+            if called.is_none() {
                 self.count_drop(now, DropReason::UnknownSession, len);
-                return;
-            };
-            trace_swap!(self.trace, e.session);
-            e.session.handle_long(now, from, &header, payload, len);
-            let after = self.book.after(e, true);
-            trace_swap!(self.trace, e.session);
-            self.settle(dst, after);
+            }
         } else {
             let header = match Packet::parse(data) {
                 Ok(Packet::Short { header, .. }) => header,
@@ -326,15 +334,12 @@ impl Endpoint {
                     return;
                 }
             };
-            let Some(e) = self.sessions.get_mut(dst) else {
+            let called = self.call(dst, Then::Book, |e| {
+                e.session.handle_short(now, from, header, data);
+            });
+            if called.is_none() {
                 self.count_drop(now, DropReason::UnknownSession, len);
-                return;
-            };
-            trace_swap!(self.trace, e.session);
-            e.session.handle_short(now, from, header, data);
-            let after = self.book.after(e, true);
-            trace_swap!(self.trace, e.session);
-            self.settle(dst, after);
+            }
         }
     }
 
@@ -373,15 +378,10 @@ impl Endpoint {
         pn: u64,
         plaintext: &[u8],
     ) -> bool {
-        let Some(e) = self.sessions.get_mut(session) else {
-            return false;
-        };
-        trace_swap!(self.trace, e.session);
-        e.session.fuzz_inject_plaintext(now, from, pn, plaintext);
-        let after = self.book.after(e, true);
-        trace_swap!(self.trace, e.session);
-        self.settle(session, after);
-        true
+        self.call(session, Then::Book, |e| {
+            e.session.fuzz_inject_plaintext(now, from, pn, plaintext);
+        })
+        .is_some()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
@@ -402,16 +402,11 @@ impl Endpoint {
             due.push(id);
         }
         for id in due.drain(..) {
-            let Some(e) = self.sessions.get_mut(id) else {
-                continue;
-            };
-            // Popped from the index: no longer indexed.
-            e.deadline = None;
-            trace_swap!(self.trace, e.session);
-            e.session.handle_timeout(now);
-            let after = self.book.after(e, true);
-            trace_swap!(self.trace, e.session);
-            self.settle(id, after);
+            self.call(id, Then::Book, |e| {
+                // Popped from the index: no longer indexed.
+                e.deadline = None;
+                e.session.handle_timeout(now);
+            });
         }
         self.due = due;
     }
@@ -430,17 +425,8 @@ impl Endpoint {
             }
         }
         while let Some(&id) = self.book.ready.front() {
-            let Some(e) = self.sessions.get_mut(id) else {
-                // A session that ended while queued.
-                self.book.ready.pop_front();
-                self.burst = 0;
-                continue;
-            };
-            trace_swap!(self.trace, e.session);
-            let sent = e.session.poll_transmit(now, buf);
-            trace_swap!(self.trace, e.session);
-            if let Some((len, destination)) = sent {
-                self.book.mark_stale(e);
+            let sent = self.call(id, Then::Reindex, |e| e.session.poll_transmit(now, buf));
+            if let Some(Some((len, destination))) = sent {
                 self.burst += 1;
                 if self.burst >= SESSION_BURST {
                     // Round-robin: its next turn comes after the others'.
@@ -449,13 +435,13 @@ impl Endpoint {
                 }
                 return Some(Transmit { destination, len });
             }
+            // Its turn is over: it had nothing more to send (or ended
+            // while queued).
             self.book.ready.pop_front();
             self.burst = 0;
-            e.in_ready = false;
-            trace_swap!(self.trace, e.session);
-            let after = self.book.after(e, false);
-            trace_swap!(self.trace, e.session);
-            self.settle(id, after);
+            if sent.is_some() {
+                self.call(id, Then::BookIdle, |e| e.in_ready = false);
+            }
         }
         None
     }
@@ -536,16 +522,35 @@ impl Endpoint {
     fn refresh_dirty(&mut self) {
         let mut dirty = core::mem::take(&mut self.book.dirty);
         for id in dirty.drain(..) {
-            let Some(e) = self.sessions.get_mut(id) else {
-                continue;
-            };
-            e.dirty = false;
-            trace_swap!(self.trace, e.session);
-            let after = self.book.after(e, true);
-            trace_swap!(self.trace, e.session);
-            self.settle(id, after);
+            self.call(id, Then::Book, |e| e.dirty = false);
         }
         self.book.dirty = dirty;
+    }
+
+    /// Runs `f` on session `id`'s entry with the trace sink lent to the
+    /// session, then does what `then` says (book what followed, settle it)
+    /// and takes the sink back. `None` if there is no session `id`.
+    ///
+    /// Every call through which the endpoint changes a session goes
+    /// through here, so the sink is back with the endpoint when it returns. Generic
+    /// over `f`: each caller gets its own inlined copy, with no allocation
+    /// or dynamic dispatch on the per-datagram path.
+    #[inline]
+    fn call<R>(&mut self, id: SessionId, then: Then, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        let e = self.sessions.get_mut(id)?;
+        trace_swap!(self.trace, e.session);
+        let r = f(e);
+        let after = match then {
+            Then::Book => self.book.after(e, true),
+            Then::BookIdle => self.book.after(e, false),
+            Then::Reindex => {
+                self.book.mark_stale(e);
+                After::Keep
+            }
+        };
+        trace_swap!(self.trace, e.session);
+        self.settle(id, after);
+        Some(r)
     }
 
     /// Does what [`Book::after`] left to do for session `id`.

@@ -12,18 +12,9 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::crypto::{Cipher, CryptoError, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG};
-use crate::ids::{NodeId, SessionId};
+use crate::ids::{NodeId, Role, SessionId};
 use crate::time::Instant;
 use crate::wire::{LongHeader, LongType, TransportParams, Writer, VERSION};
-
-/// Which side of the handshake this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Sent the Initial.
-    Initiator,
-    /// Answered it.
-    Responder,
-}
 
 /// What a completed handshake yields.
 #[derive(Debug)]

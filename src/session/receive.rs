@@ -11,11 +11,12 @@ use core::net::SocketAddr;
 use core::time::Duration;
 
 use super::keys::OpenError;
-use super::{handshake::Role, Session, State};
-use crate::event::Violation;
+use super::{Session, State};
+use crate::ids::Role;
 use crate::streams::recv::Fragment;
 use crate::time::Instant;
 use crate::trace::{trace_event, DropReason, HandshakeKind, TraceEvent};
+use crate::violation::Violation;
 use crate::wire::{
     decode_packet_number, Frame, Frames, LongHeader, LongType, ShortHeader, SHORT_HEADER_LEN,
 };

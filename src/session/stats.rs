@@ -1,11 +1,13 @@
 //! Session-level statistics.
 //!
-//! Owns: counters of what a session sent, received, dropped and lost, and a
-//! snapshot type for the application.
-//! Never: influences behaviour; counting only.
+//! Owns: counters of what a session sent, received, dropped and lost, the
+//! snapshot types for the application, and their assembly from the
+//! session's parts (recovery, streams, keys, the datagram size search).
+//! Never: influences behaviour; counting and reading only.
 
 use core::time::Duration;
 
+use super::Session;
 use crate::ids::{NodeId, SessionId};
 use crate::time::Instant;
 
@@ -117,4 +119,64 @@ pub struct CongestionStats {
     /// What the congestion controller is doing (`"startup"`,
     /// `"congestion_avoidance"`, ...).
     pub controller_phase: &'static str,
+}
+
+impl Session {
+    /// The path as recovery sees it: RTT, window, pacing and delivery
+    /// rates, the controller's phase. Constant time.
+    pub fn congestion_stats(&self) -> CongestionStats {
+        use crate::recovery::Controller as _;
+        let rtt = self.recovery.rtt();
+        let cwnd = self.recovery.congestion_window();
+        CongestionStats {
+            latest_rtt: rtt.latest(),
+            min_rtt: rtt.min(),
+            smoothed_rtt: rtt.smoothed(),
+            rtt_samples: self.recovery.stats().rtt_samples,
+            congestion_window: cwnd,
+            bytes_in_flight: self.recovery.bytes_in_flight(),
+            pacing_rate: self
+                .recovery
+                .pacing_rate()
+                .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, rtt.smoothed())),
+            delivery_rate: self.recovery.delivery_rate(),
+            controller_phase: self.recovery.controller().phase(),
+        }
+    }
+
+    /// Session statistics.
+    pub fn stats(&self) -> SessionStats {
+        let r = self.recovery.stats();
+        let m = self.mtu.stats();
+        let (send_window, receive_window) = self.streams.session_windows();
+        SessionStats {
+            session_id: self.id,
+            remote_node: self.remote_node,
+            is_established: self.is_established(),
+            created_at: self.created_at,
+            uptime: self.now.saturating_duration_since(self.created_at),
+            packets_sent: self.counters.packets_sent,
+            packets_received: self.counters.packets_received,
+            bytes_sent: self.counters.bytes_sent,
+            bytes_received: self.counters.bytes_received,
+            packets_lost: r.packets_lost,
+            decrypt_failures: self.counters.decrypt_failures,
+            replays_dropped: self.counters.replays_dropped,
+            stale_key_drops: self.counters.stale_key_drops,
+            key_updates_sent: self.keys.as_ref().map_or(0, |k| k.updates_sent),
+            key_updates_received: self.keys.as_ref().map_or(0, |k| k.updates_received),
+            rtt: self.recovery.rtt().smoothed(),
+            congestion_window: self.recovery.congestion_window(),
+            bytes_in_flight: self.recovery.bytes_in_flight(),
+            packets_tracked: self.recovery.outstanding().count(),
+            streams: self.streams.len(),
+            send_window,
+            receive_window,
+            receive_buffered: self.streams.recv_buffered(),
+            datagram_size: self.mtu.current(),
+            mtu_probes_sent: m.probes_sent,
+            mtu_probes_lost: m.probes_lost,
+            mtu_black_holes: m.black_holes,
+        }
+    }
 }

@@ -11,8 +11,9 @@ use core::net::SocketAddr;
 
 use super::keys::UpdateLimits;
 use super::sent::{SentInfo, MAX_CHUNKS, MAX_CONTROLS};
-use super::{handshake::Role, room_burst, Session, State};
+use super::{room_burst, Session, State};
 use crate::crypto::TAG_LEN;
+use crate::ids::Role;
 use crate::recovery::pacing::window_rate;
 use crate::streams::ControlFrame;
 use crate::time::Instant;

@@ -23,10 +23,10 @@ use super::scheduler::{Scheduler, DEFAULT_PRIORITY, MAX_PRIORITY};
 use super::send::{ChunkHead, SendBuf};
 use super::stream::{flag, Stream, StreamStats};
 use super::{StreamError, StreamEvent, StreamLimits};
-use crate::event::Violation;
 use crate::ids::{SessionId, StreamId};
 use crate::ranges::RangeSet;
 use crate::time::Instant;
+use crate::violation::Violation;
 
 /// Most ranges of retired ids remembered (ids retired longer ago may be
 /// reused by a `create`).

@@ -12,8 +12,7 @@ use core::time::Duration;
 
 use crate::crypto::Cipher;
 use crate::event::CloseReason;
-use crate::ids::StreamId;
-use crate::session::Role;
+use crate::ids::{Role, StreamId};
 use crate::wire::{Frame, Frames, PATH_DATA_LEN};
 
 /// Which side of a session did something.

@@ -1,0 +1,115 @@
+//! How a session begins: built as the initiator (its Initial ready to go)
+//! or as the responder to an accepted Initial, the transport parameters
+//! it announces, and the step to established once the handshake yields
+//! keys.
+//!
+//! Owns: the handshake's hand-over to the session: keys installed, the
+//! peer's identity and parameters applied, `Connected` or `Accepted`
+//! raised.
+//! Never: runs the handshake itself (`handshake.rs` does) or decides
+//! whether a peer is accepted (the endpoint does).
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use super::handshake::{self, HandshakeState};
+use super::keys::Keys;
+use super::{Session, State, PATH_KEY_STREAM};
+use crate::config::Config;
+use crate::event::Event;
+use crate::ids::{Role, SessionId};
+use crate::time::Instant;
+use crate::trace::{trace_event, TraceEvent};
+use crate::wire::TransportParams;
+
+impl Session {
+    /// An initiator session whose Initial is ready to go.
+    pub(crate) fn initiator(
+        cfg: Arc<Config>,
+        id: SessionId,
+        peer: SocketAddr,
+        rng_seed: [u8; 32],
+        now: Instant,
+    ) -> Result<Self, crate::crypto::CryptoError> {
+        let first_resend = cfg.recovery.initial_rtt.saturating_mul(3);
+        let hs = HandshakeState::initiator(
+            &cfg.identity,
+            &cfg.network_key,
+            rng_seed,
+            id,
+            now,
+            first_resend,
+            cfg.cipher,
+        )?;
+        let path_key = crate::rand::Rng::derive(&rng_seed, PATH_KEY_STREAM);
+        let mut s = Session::new(cfg, id, peer, Role::Initiator, path_key, now);
+        s.hs = Some(Box::new(hs));
+        Ok(s)
+    }
+
+    /// A responder session for an accepted Initial.
+    pub(crate) fn responder(
+        cfg: Arc<Config>,
+        id: SessionId,
+        peer: SocketAddr,
+        peer_id: SessionId,
+        hs: HandshakeState,
+        path_key: [u8; 32],
+        now: Instant,
+    ) -> Self {
+        let mut s = Session::new(cfg, id, peer, Role::Responder, path_key, now);
+        s.peer_id = peer_id;
+        s.hs = Some(Box::new(hs));
+        s
+    }
+
+    /// Parameters this side announces in the handshake.
+    pub(crate) fn local_params(cfg: &Config) -> TransportParams {
+        TransportParams {
+            max_data: cfg.streams.session_window,
+            max_stream_data: cfg.streams.stream_window,
+            idle_timeout_ms: u64::try_from(cfg.idle_timeout.as_millis()).unwrap_or(u64::MAX),
+            max_message_size: cfg.streams.max_message_size,
+        }
+    }
+
+    /// Installs keys and the peer's parameters: the session is established.
+    pub(super) fn establish(&mut self, out: handshake::Outcome) {
+        let provider = self.cfg.provider;
+        self.keys = Some(Box::new(Keys::new(
+            provider,
+            out.cipher,
+            &out.secrets.tx,
+            &out.secrets.rx,
+        )));
+        self.remote_node = Some(out.remote_node);
+        let p = out.params;
+        self.peer_idle_timeout =
+            (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
+        self.streams
+            .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
+        self.state = State::Established;
+        self.last_rx = self.now;
+        trace_event!(
+            self.trace.tracer,
+            self.now,
+            Some(self.id),
+            TraceEvent::Established { cipher: out.cipher }
+        );
+        let (session, peer, node) = (self.id, self.peer, out.remote_node);
+        self.events.push_back(match self.role {
+            Role::Initiator => Event::Connected {
+                session,
+                peer,
+                node,
+            },
+            Role::Responder => Event::Accepted {
+                session,
+                peer,
+                node,
+            },
+        });
+    }
+}

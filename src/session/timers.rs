@@ -1,0 +1,177 @@
+//! A session's timers: when it must next be woken, and what is due then.
+//!
+//! Owns: the one deadline a session gives the endpoint (the earliest of the
+//! handshake and idle timeouts, keep-alive, loss recovery, the
+//! acknowledgement delay, pacing, the size search, path validation, the
+//! closing period and the scratch trim), and running whatever is due at a
+//! given time.
+//! Never: reads a clock (the caller's time is all it knows) or sends:
+//! a timer that owes the peer a packet sets a flag the next transmit reads.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use bytes::Bytes;
+use core::time::Duration;
+
+use super::{Session, State};
+use crate::event::{CloseReason, Event};
+use crate::time::Instant;
+use crate::trace::{trace_event, TraceEvent};
+
+/// How long a session with nothing in flight stays quiet before it frees
+/// its scratch allocations: long against a busy session's gaps (so a
+/// transfer never allocates for them per acknowledgement), short against
+/// how long sessions sit idle.
+const SCRATCH_TRIM_AFTER: Duration = Duration::from_millis(500);
+
+impl Session {
+    pub(super) fn idle_timeout(&self) -> Duration {
+        match self.peer_idle_timeout {
+            Some(p) => p.min(self.cfg.idle_timeout),
+            None => self.cfg.idle_timeout,
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next run.
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut at = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        match self.state {
+            State::Done => return None,
+            State::Closing { until } | State::Draining { until } => return Some(until),
+            State::Handshake => at(Some(self.created_at + self.cfg.handshake_timeout)),
+            State::Established => {
+                at(Some(self.last_rx + self.idle_timeout()));
+                if let Some(k) = self.cfg.keep_alive {
+                    at(Some(self.last_tx_eliciting.max(self.last_rx) + k));
+                }
+                at(self.recovery.timeout());
+                at(self.acks.ack_deadline());
+                at(self.pacing_wait);
+                at(self.mtu.timeout());
+                at(self.paths.next_timeout(self.now));
+                at(self.scratch_trim_at());
+            }
+        }
+        if let Some(hs) = &self.hs {
+            at(hs.resend_at);
+        }
+        t
+    }
+
+    /// Runs the timers due at `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        match self.state {
+            State::Done => return,
+            State::Closing { until } | State::Draining { until } => {
+                if now >= until {
+                    self.state = State::Done;
+                }
+                return;
+            }
+            State::Handshake => {
+                if now >= self.created_at + self.cfg.handshake_timeout {
+                    self.enter_closing(0, Bytes::new(), CloseReason::HandshakeTimeout);
+                    return;
+                }
+            }
+            State::Established => {
+                if now >= self.last_rx + self.idle_timeout() {
+                    self.state = State::Done;
+                    trace_event!(
+                        self.trace.tracer,
+                        self.now,
+                        Some(self.id),
+                        TraceEvent::Closed {
+                            reason: &CloseReason::IdleTimeout
+                        }
+                    );
+                    self.events.push_back(Event::Closed {
+                        session: self.id,
+                        reason: CloseReason::IdleTimeout,
+                    });
+                    return;
+                }
+                if let Some(k) = self.cfg.keep_alive {
+                    if now >= self.last_tx_eliciting.max(self.last_rx) + k {
+                        self.ping_owed = true;
+                    }
+                }
+                self.trim_scratch(now);
+                // The size search's quiet period: a new search starts now
+                // (its probes wait for data), so the timer is not due again.
+                self.mtu.on_timeout(now);
+                if self.recovery.timeout().is_some_and(|t| t <= now) {
+                    let mut out = core::mem::take(&mut self.outcomes);
+                    let action = self.recovery.on_timeout(now, &mut out);
+                    #[cfg(feature = "trace")]
+                    self.trace_outcomes(&out);
+                    self.apply_outcomes(&mut out);
+                    self.outcomes = out;
+                    if let crate::recovery::TimeoutAction::Probe { packets } = action {
+                        self.ping_owed = true;
+                        trace_event!(
+                            self.trace.tracer,
+                            self.now,
+                            Some(self.id),
+                            TraceEvent::ProbeTimeout {
+                                count: self.recovery.pto_count(),
+                                probes: packets
+                            }
+                        );
+                    }
+                    #[cfg(feature = "trace")]
+                    self.trace_metrics();
+                }
+                if self.pacing_wait.is_some_and(|t| t <= now) {
+                    self.pacing_wait = None;
+                }
+                // A candidate that did not answer is forgotten; the session
+                // never left its validated address, so it stays there.
+                #[cfg(feature = "trace")]
+                let (tracer, at, id) = (&mut self.trace.tracer, self.now, self.id);
+                self.paths.on_timeout(now, |addr| {
+                    trace_event!(
+                        tracer,
+                        at,
+                        Some(id),
+                        TraceEvent::PathValidationFailed { addr }
+                    );
+                });
+            }
+        }
+        if let Some(hs) = &mut self.hs {
+            if hs.resend_at.is_some_and(|t| t <= now) {
+                hs.on_resend_timer(now);
+            }
+        }
+    }
+
+    /// When a quiet session gives back its scratch allocations: the
+    /// acknowledgement outcome buffer (an outcome is ~250 bytes) and an empty
+    /// event queue. `None` while anything is in flight or nothing is held.
+    fn scratch_trim_at(&self) -> Option<Instant> {
+        let holds = self.outcomes.capacity() != 0
+            || (self.events.is_empty() && self.events.capacity() != 0);
+        (holds && self.recovery.bytes_in_flight() == 0)
+            .then(|| self.last_tx_eliciting.max(self.last_rx) + SCRATCH_TRIM_AFTER)
+    }
+
+    /// Frees the scratch allocations once the session has been quiet for
+    /// [`SCRATCH_TRIM_AFTER`]. Never on a busy session: trimming on every
+    /// empty flight would make a bulk transfer allocate on most
+    /// acknowledgements.
+    fn trim_scratch(&mut self, now: Instant) {
+        if self.scratch_trim_at().is_some_and(|t| now >= t) {
+            self.outcomes = Vec::new();
+            if self.events.is_empty() {
+                self.events = VecDeque::new();
+            }
+        }
+    }
+}
