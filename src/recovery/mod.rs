@@ -35,7 +35,7 @@ pub mod sent;
 use core::time::Duration;
 
 pub use ack_tracker::AckTracker;
-pub use congestion::{AnyController, Bbr, BbrPhase, Controller, Cubic, NewReno, RateSample};
+pub use congestion::{AnyController, Bbr, Controller, ControllerPhase, Cubic, NewReno, RateSample};
 pub use loss_signal::LossSignal;
 pub use pacing::Pacer;
 pub use rtt::RttEstimator;

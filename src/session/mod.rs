@@ -569,7 +569,7 @@ impl Session {
                 .pacing_rate()
                 .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, rtt.smoothed())),
             delivery_rate: self.recovery.delivery_rate(),
-            controller_phase: self.recovery.controller().phase(),
+            phase: self.recovery.controller().phase(),
         }
     }
 

@@ -7,6 +7,7 @@
 use core::time::Duration;
 
 use crate::ids::{NodeId, SessionId};
+use crate::recovery::ControllerPhase;
 use crate::time::Instant;
 
 /// Counters kept by a session.
@@ -114,7 +115,6 @@ pub struct CongestionStats {
     /// Delivery-rate estimate, bytes per second: the controller's model of
     /// the bottleneck (BBR), else the latest delivery-rate sample.
     pub delivery_rate: u64,
-    /// What the congestion controller is doing (`"startup"`,
-    /// `"congestion_avoidance"`, ...).
-    pub controller_phase: &'static str,
+    /// What the congestion controller is doing.
+    pub phase: ControllerPhase,
 }

@@ -11,7 +11,8 @@ use super::sent::SentInfo;
 use super::Session;
 use crate::recovery::Outcome;
 use crate::streams::StreamEvent;
-use crate::trace::{trace_event, ControllerPhase, LossReason, Metrics, Side, TraceEvent, Tracer};
+use crate::recovery::Controller as _;
+use crate::trace::{trace_event, LossReason, Metrics, Side, TraceEvent, Tracer};
 
 /// What a session keeps for tracing.
 #[derive(Debug, Default)]
@@ -82,7 +83,7 @@ impl Session {
                 r.pacing_rate()
                     .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, srtt)),
             ),
-            phase: Some(ControllerPhase::of(r.controller())),
+            phase: Some(r.controller().phase()),
         };
         match &mut self.trace.last {
             Some(last) if **last == m => return,
