@@ -6,7 +6,7 @@
 #![allow(clippy::single_range_in_vec_init)]
 
 use super::*;
-use crate::recovery::{ControllerKind, RecoveryConfig};
+use crate::recovery::{ControllerKind, RecoveryConfig, RecoveryError};
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use proptest::prelude::*;
