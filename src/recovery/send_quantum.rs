@@ -4,7 +4,7 @@
 //!
 //! Owns: the session's pacing policy (the burst in datagrams, the ceiling a
 //! coarse timer lets it grow to) and the window room those bursts buy
-//! ([`SendQuantum`], kept by [`crate::recovery::Recovery`]).
+//! (`SendQuantum`, kept by [`crate::recovery::Recovery`]).
 //! Never: paces itself (the [`Pacer`] does) or decides whether the window
 //! allows a packet ([`crate::recovery::Recovery::can_send`] adds the room).
 //!
@@ -43,7 +43,7 @@ const QUANTUM_BURSTS: u64 = 3;
 
 /// A session's pacer for datagrams of `datagram_size` bytes. With a coarse
 /// caller timer (`pacing_granularity` above zero), bursts grow with the
-/// rate up to [`PACER_MAX_BURST`] datagrams of `max_datagram_size`.
+/// rate up to `PACER_MAX_BURST` (256) datagrams of `max_datagram_size`.
 pub fn new_pacer(
     pacing_granularity: Duration,
     max_datagram_size: usize,
@@ -62,7 +62,7 @@ pub fn resize_pacer(pacer: &mut Pacer, datagram_size: usize) {
 }
 
 /// The burst, in bytes, that the window's room for timer-sized bursts is
-/// counted in: the pacer's `timer_burst`, at most [`ROOM_BURST`] datagrams
+/// counted in: the pacer's `timer_burst`, at most `ROOM_BURST` (64) datagrams
 /// of `max_datagram_size`. Zero without a coarse timer.
 pub fn room_burst(timer_burst: u64, max_datagram_size: usize) -> u64 {
     timer_burst.min(to_u64(max_datagram_size).saturating_mul(ROOM_BURST))
