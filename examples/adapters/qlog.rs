@@ -339,10 +339,7 @@ impl<W: Write> QlogTrace<W> {
                 // A phase change is its own qlog event.
                 if let Some(p) = m.phase {
                     if self.phase.insert(session, p) != Some(p) {
-                        let new = match p {
-                            ControllerPhase::SlowStart => "slow_start",
-                            ControllerPhase::CongestionAvoidance => "congestion_avoidance",
-                        };
+                        let new = p.name();
                         let _ = write!(l, "\u{1e}{{\"time\":{}.{:03}", us / 1000, us % 1000);
                         if let Some(s) = session {
                             let _ = write!(l, ",\"group_id\":\"{:016x}\"", s.0);

@@ -23,6 +23,7 @@
 //!                                                         |- AnyController (NewReno | Cubic | Bbr)
 //!                                                         '- Outcome<T>: Acked / Lost
 //!   Pacer: spreads what the window allows over a round trip
+//!   send_quantum: the pacer's burst policy and the window room it buys
 //! ```
 
 pub mod ack_tracker;
@@ -30,12 +31,13 @@ pub mod congestion;
 pub mod loss_signal;
 pub mod pacing;
 pub mod rtt;
+pub mod send_quantum;
 pub mod sent;
 
 use core::time::Duration;
 
 pub use ack_tracker::AckTracker;
-pub use congestion::{AnyController, Bbr, BbrPhase, Controller, Cubic, NewReno, RateSample};
+pub use congestion::{AnyController, Bbr, Controller, ControllerPhase, Cubic, NewReno, RateSample};
 pub use loss_signal::LossSignal;
 pub use pacing::Pacer;
 pub use rtt::RttEstimator;

@@ -46,7 +46,7 @@ use crate::config::Config;
 use crate::event::Event;
 use crate::ids::{NodeId, SessionId};
 use crate::path::{DatagramSize, MtuConfig, PathStats, PathValidator};
-use crate::recovery::{AckTracker, Outcome, Pacer, Recovery};
+use crate::recovery::{send_quantum, AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::StreamManager;
 use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
@@ -54,47 +54,10 @@ use keys::Keys;
 use sent::SentInfo;
 use stats::Counters;
 
-/// Datagrams the pacer lets go in one burst.
-const PACER_BURST: u64 = 10;
 
 /// The stream of a session's seed its path-validation key is drawn from
 /// (the handshake draws stream 0).
 pub(crate) const PATH_KEY_STREAM: u64 = 1;
-
-/// With a coarse caller timer, the most datagrams one pacing burst may
-/// hold (what the rate allows in one tick of the timer, never more than
-/// this). The bound matters only above 64 datagrams per millisecond (about
-/// 750 Mbit/s with a 1 ms timer); quinn's pacer allows the same 256. With
-/// a bound of 64 the adapters on loopback pace out one GSO run per
-/// acknowledgement; 256 lets a run fill a GSO send, for about half the
-/// system calls per byte.
-const PACER_MAX_BURST: u64 = 256;
-
-/// The largest burst, in datagrams, that the window's room for timer-sized
-/// bursts is counted in (`Recovery::set_send_quantum`: three of them). Not
-/// [`PACER_MAX_BURST`]: three bursts of 256 (1.1 MB over the window until
-/// the first loss) let a sender run so far ahead of the blocking adapter's
-/// receiving thread that both ends fall to short runs, with several times
-/// the `sendmsg` calls per byte and half the goodput.
-const ROOM_BURST: u64 = 64;
-
-/// The burst, in bytes, that the window's room for timer-sized bursts is
-/// counted in: the pacer's `timer_burst`, at most [`ROOM_BURST`] datagrams
-/// of `max_datagram_size`.
-fn room_burst(timer_burst: u64, max_datagram_size: usize) -> u64 {
-    timer_burst.min(crate::recovery::to_u64(max_datagram_size).saturating_mul(ROOM_BURST))
-}
-
-/// A fresh pacer for datagrams of `datagram_size` bytes. With a coarse
-/// caller timer (`pacing_granularity`), bursts grow up to
-/// [`PACER_MAX_BURST`] datagrams.
-fn new_pacer(cfg: &Config, datagram_size: usize) -> Pacer {
-    Pacer::new(datagram_size, PACER_BURST).with_granularity(
-        cfg.recovery.pacing_granularity,
-        cfg.max_datagram_size,
-        PACER_MAX_BURST,
-    )
-}
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +146,11 @@ impl Session {
     ) -> Self {
         let recovery = Recovery::new(&cfg.recovery, now);
         let acks = AckTracker::new(&cfg.recovery);
-        let pacer = new_pacer(&cfg, cfg.base_datagram_size);
+        let pacer = send_quantum::new_pacer(
+            cfg.recovery.pacing_granularity,
+            cfg.max_datagram_size,
+            cfg.base_datagram_size,
+        );
         let mtu = DatagramSize::new(
             MtuConfig::new(cfg.base_datagram_size, cfg.max_datagram_size),
             now,
@@ -299,7 +266,7 @@ impl Session {
         if size != self.datagram_size {
             self.datagram_size = size;
             self.recovery.set_datagram_size(size);
-            self.pacer.set_datagram_size(size, PACER_BURST);
+            send_quantum::resize_pacer(&mut self.pacer, size);
             trace_event!(
                 self.trace.tracer,
                 self.now,
@@ -343,35 +310,5 @@ impl Session {
             session: self.id,
             event,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pacer_bursts_grow_to_256_datagrams_while_the_window_room_stays_at_64() {
-        let cfg = Config::builder(&[7; 32], &[9; 32])
-            .recovery(crate::recovery::RecoveryConfig {
-                pacing_granularity: Duration::from_millis(1),
-                ..Default::default()
-            })
-            .build()
-            .unwrap();
-        let mss = cfg.max_datagram_size;
-        let mut pacer = new_pacer(&cfg, mss);
-        assert_eq!(pacer.timer_burst(), 10 * mss as u64, "the base burst");
-        // 4 MiB a round trip of 100 us: one tick of the timer is far more
-        // than any ceiling.
-        let _ = pacer.delay(Instant::ZERO, mss, 4 << 20, Duration::from_micros(100));
-        assert_eq!(pacer.timer_burst(), 256 * mss as u64);
-        assert_eq!(
-            room_burst(pacer.timer_burst(), mss),
-            ROOM_BURST * mss as u64,
-            "three bursts of 256 over the window starved the blocking adapter"
-        );
-        assert_eq!(room_burst(10 * mss as u64, mss), 10 * mss as u64);
-        assert_eq!(room_burst(0, mss), 0, "no coarse timer: no room");
     }
 }

@@ -112,7 +112,11 @@ impl Session {
         // settled before the search starts over.
         self.restart_path_mtu(now);
         if new_path {
-            self.pacer = super::new_pacer(&self.cfg, self.datagram_size);
+            self.pacer = crate::recovery::send_quantum::new_pacer(
+                self.cfg.recovery.pacing_granularity,
+                self.cfg.max_datagram_size,
+                self.datagram_size,
+            );
             self.pacing_wait = None;
         }
     }

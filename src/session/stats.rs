@@ -9,6 +9,7 @@ use core::time::Duration;
 
 use super::Session;
 use crate::ids::{NodeId, SessionId};
+use crate::recovery::ControllerPhase;
 use crate::time::Instant;
 
 /// Counters kept by a session.
@@ -116,9 +117,8 @@ pub struct CongestionStats {
     /// Delivery-rate estimate, bytes per second: the controller's model of
     /// the bottleneck (BBR), else the latest delivery-rate sample.
     pub delivery_rate: u64,
-    /// What the congestion controller is doing (`"startup"`,
-    /// `"congestion_avoidance"`, ...).
-    pub controller_phase: &'static str,
+    /// What the congestion controller is doing.
+    pub phase: ControllerPhase,
 }
 
 impl Session {
@@ -135,12 +135,9 @@ impl Session {
             rtt_samples: self.recovery.stats().rtt_samples,
             congestion_window: cwnd,
             bytes_in_flight: self.recovery.bytes_in_flight(),
-            pacing_rate: self
-                .recovery
-                .pacing_rate()
-                .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, rtt.smoothed())),
+            pacing_rate: self.recovery.effective_pacing_rate(),
             delivery_rate: self.recovery.delivery_rate(),
-            controller_phase: self.recovery.controller().phase(),
+            phase: self.recovery.controller().phase(),
         }
     }
 

@@ -9,9 +9,10 @@
 
 use super::sent::SentInfo;
 use super::Session;
+use crate::recovery::Controller as _;
 use crate::recovery::Outcome;
 use crate::streams::StreamEvent;
-use crate::trace::{trace_event, ControllerPhase, LossReason, Metrics, Side, TraceEvent, Tracer};
+use crate::trace::{trace_event, LossReason, Metrics, Side, TraceEvent, Tracer};
 
 /// What a session keeps for tracing.
 #[derive(Debug, Default)]
@@ -78,11 +79,8 @@ impl Session {
             min_rtt: rtt.min(),
             latest_rtt: rtt.latest(),
             rtt_variance: rtt.rttvar(),
-            pacing_rate: crate::recovery::pacing::bits_per_sec(
-                r.pacing_rate()
-                    .unwrap_or_else(|| crate::recovery::pacing::window_rate(cwnd, srtt)),
-            ),
-            phase: Some(ControllerPhase::of(r.controller())),
+            pacing_rate: crate::recovery::pacing::bits_per_sec(r.effective_pacing_rate()),
+            phase: Some(r.controller().phase()),
         };
         match &mut self.trace.last {
             Some(last) if **last == m => return,

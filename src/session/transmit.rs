@@ -11,10 +11,10 @@ use core::net::SocketAddr;
 
 use super::keys::UpdateLimits;
 use super::sent::{SentInfo, MAX_CHUNKS, MAX_CONTROLS};
-use super::{room_burst, Session, State};
+use super::{Session, State};
 use crate::crypto::TAG_LEN;
 use crate::ids::Role;
-use crate::recovery::pacing::window_rate;
+use crate::recovery::send_quantum::room_burst;
 use crate::streams::ControlFrame;
 use crate::time::Instant;
 use crate::trace::{trace_event, FrameSummary, TraceEvent};
@@ -241,12 +241,7 @@ impl Session {
         if data_ok {
             // The controller's modelled rate when it has one (BBR), else a
             // rate from the window.
-            let rate = self.recovery.pacing_rate().unwrap_or_else(|| {
-                window_rate(
-                    self.recovery.congestion_window(),
-                    self.recovery.rtt().smoothed(),
-                )
-            });
+            let rate = self.recovery.effective_pacing_rate();
             if let Some(t) = self.pacer.delay_at(now, max, rate) {
                 self.pacing_wait = Some(t);
                 data_ok = false;

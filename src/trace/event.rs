@@ -13,6 +13,7 @@ use core::time::Duration;
 use crate::crypto::Cipher;
 use crate::event::CloseReason;
 use crate::ids::{Role, StreamId};
+use crate::recovery::ControllerPhase;
 use crate::wire::{Frame, Frames, PATH_DATA_LEN};
 
 /// Which side of a session did something.
@@ -89,27 +90,6 @@ impl HandshakeKind {
             LongType::Response => HandshakeKind::Response,
             LongType::Finish => HandshakeKind::Finish,
             LongType::Retry => HandshakeKind::Retry,
-        }
-    }
-}
-
-/// Where the congestion controller is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ControllerPhase {
-    /// The window grows by what is acknowledged (exponentially).
-    SlowStart,
-    /// After the first reduction: the controller's own growth rule.
-    CongestionAvoidance,
-}
-
-impl ControllerPhase {
-    /// The phase of `c`, read through the controller trait, so any
-    /// controller (present or future) has one.
-    pub fn of(c: &impl crate::recovery::Controller) -> Self {
-        if c.in_slow_start() {
-            ControllerPhase::SlowStart
-        } else {
-            ControllerPhase::CongestionAvoidance
         }
     }
 }

@@ -21,9 +21,10 @@
 
 mod event;
 
+pub use crate::recovery::ControllerPhase;
 pub use event::{
-    ControllerPhase, DropReason, FrameInfo, FrameSummary, HandshakeKind, LossReason, Metrics, Side,
-    TraceEvent, MAX_TRACED_FRAMES,
+    DropReason, FrameInfo, FrameSummary, HandshakeKind, LossReason, Metrics, Side, TraceEvent,
+    MAX_TRACED_FRAMES,
 };
 
 #[cfg(feature = "trace")]

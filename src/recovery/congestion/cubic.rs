@@ -11,7 +11,7 @@
 //! windows integer bytes, and the cube root is an integer search, so results
 //! are identical on every target.
 
-use super::{mul_div, Controller, RecoveryPeriod, SlowStartExit, WindowLimits};
+use super::{mul_div, Controller, ControllerPhase, LossBasedWindow, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -37,10 +37,7 @@ const MAX_CURVE_MICROS: u64 = 1 << 36;
 /// CUBIC window growth with a Reno-friendly floor.
 #[derive(Clone, Debug)]
 pub struct Cubic {
-    limits: WindowLimits,
-    window: u64,
-    ssthresh: u64,
-    recovery: RecoveryPeriod,
+    w: LossBasedWindow,
     /// Window where the last reduction happened (after fast convergence).
     w_max: u64,
     /// Start of the current congestion-avoidance epoch, set on its first ack.
@@ -53,7 +50,6 @@ pub struct Cubic {
     est_carry: u128,
     grow_carry: u128,
     last_ack: Option<Instant>,
-    slow_start: SlowStartExit,
 }
 
 impl Cubic {
@@ -61,17 +57,13 @@ impl Cubic {
     /// of growth and the minimum window follow it; the window itself, in
     /// bytes, is kept.
     pub fn set_datagram_size(&mut self, bytes: u64) {
-        self.limits = self.limits.with_datagram(bytes);
-        self.window = self.window.max(self.limits.minimum);
+        self.w.set_datagram_size(bytes);
     }
 
     /// A controller starting at `limits.initial`, in slow start.
     pub fn new(limits: WindowLimits) -> Self {
         Cubic {
-            limits,
-            window: limits.initial,
-            ssthresh: u64::MAX,
-            recovery: RecoveryPeriod::default(),
+            w: LossBasedWindow::new(limits),
             w_max: 0,
             epoch_start: None,
             k_micros: 0,
@@ -79,13 +71,12 @@ impl Cubic {
             est_carry: 0,
             grow_carry: 0,
             last_ack: None,
-            slow_start: SlowStartExit::default(),
         }
     }
 
     /// Slow-start threshold in bytes (`u64::MAX` before the first loss).
     pub fn ssthresh(&self) -> u64 {
-        self.ssthresh
+        self.w.ssthresh
     }
 
     /// The window at the last reduction (the curve's plateau), in bytes.
@@ -103,7 +94,7 @@ impl Cubic {
         };
         let d = u128::from(distance.min(MAX_CURVE_MICROS));
         let delta = C_BYTES_NUM
-            .saturating_mul(u128::from(self.limits.datagram))
+            .saturating_mul(u128::from(self.w.limits.datagram))
             .saturating_mul(d.saturating_mul(d).saturating_mul(d))
             / C_BYTES_DEN;
         let delta = u64::try_from(delta).unwrap_or(u64::MAX);
@@ -117,19 +108,19 @@ impl Cubic {
     /// Begins a congestion-avoidance epoch at `now` from the current window.
     fn start_epoch(&mut self, now: Instant) {
         self.epoch_start = Some(now);
-        self.w_est = self.window;
+        self.w_est = self.w.window;
         self.est_carry = 0;
         self.grow_carry = 0;
-        if self.window < self.w_max {
+        if self.w.window < self.w_max {
             // K^3 = (W_max - cwnd) / C, in datagrams and seconds; here in
             // bytes and microseconds: K^3 = diff * 10^19 / (4 * datagram).
-            let diff = u128::from(self.w_max - self.window);
+            let diff = u128::from(self.w_max - self.w.window);
             let cube = diff.saturating_mul(C_BYTES_DEN)
-                / C_BYTES_NUM.saturating_mul(u128::from(self.limits.datagram));
+                / C_BYTES_NUM.saturating_mul(u128::from(self.w.limits.datagram));
             self.k_micros = cube_root(cube);
         } else {
             self.k_micros = 0;
-            self.w_max = self.window;
+            self.w_max = self.w.window;
         }
     }
 
@@ -149,10 +140,10 @@ impl Cubic {
             (1, 1)
         };
         let num = u128::from(bytes)
-            .saturating_mul(u128::from(self.limits.datagram))
+            .saturating_mul(u128::from(self.w.limits.datagram))
             .saturating_mul(u128::from(a_num))
             .saturating_add(self.est_carry);
-        let den = u128::from(self.window.max(1)).saturating_mul(u128::from(a_den));
+        let den = u128::from(self.w.window.max(1)).saturating_mul(u128::from(a_den));
         self.w_est = self
             .w_est
             .saturating_add(u64::try_from(num / den).unwrap_or(u64::MAX));
@@ -164,22 +155,23 @@ impl Cubic {
         let cubic = self.w_cubic(t_micros);
         if cubic < self.w_est {
             // Reno-friendly region.
-            self.window = self.window.max(self.w_est);
+            self.w.window = self.w.window.max(self.w_est);
             return;
         }
         // Concave or convex region: close the gap to the target one window
         // at a time, never more than half a window per round trip.
-        let ceiling = self.window.saturating_add(self.window / 2);
-        let target = cubic.clamp(self.window, ceiling.max(self.window));
-        let num = u128::from(target - self.window)
+        let ceiling = self.w.window.saturating_add(self.w.window / 2);
+        let target = cubic.clamp(self.w.window, ceiling.max(self.w.window));
+        let num = u128::from(target - self.w.window)
             .saturating_mul(u128::from(bytes))
             .saturating_add(self.grow_carry);
-        let den = u128::from(self.window.max(1));
-        self.window = self
+        let den = u128::from(self.w.window.max(1));
+        self.w.window = self
+            .w
             .window
             .saturating_add(u64::try_from(num / den).unwrap_or(u64::MAX));
         self.grow_carry = num % den;
-        self.window = self.window.max(self.w_est);
+        self.w.window = self.w.window.max(self.w_est);
     }
 }
 
@@ -195,7 +187,7 @@ impl Controller for Cubic {
         app_limited: bool,
     ) {
         let last_ack = self.last_ack.replace(now);
-        if self.recovery.covers(sent_time) {
+        if !self.w.on_ack(sent_time) {
             return;
         }
         if app_limited {
@@ -207,57 +199,43 @@ impl Controller for Cubic {
             return;
         }
         let bytes = to_u64(bytes);
-        if self.window < self.ssthresh {
-            match self.slow_start.on_ack(now, sent_time, rtt.latest()) {
-                Some(divisor) => {
-                    self.window = self.window.saturating_add(bytes / divisor);
-                    return;
-                }
-                // A queue is building: the curve starts here.
-                None => self.ssthresh = self.window,
-            }
+        if self.w.slow_start(now, sent_time, bytes, rtt) {
+            return;
         }
+        // Congestion avoidance (from the acknowledgement that ended slow
+        // start on: the curve starts there).
         self.congestion_avoidance(now, bytes, rtt);
     }
 
     fn on_congestion_event(&mut self, now: Instant, sent_time: Instant, persistent: bool) {
-        if self.recovery.enter(now, sent_time) {
-            self.w_max = if self.window < self.w_max {
-                mul_div(self.window, CONVERGE_NUM, CONVERGE_DEN)
+        if let Some(before) = self.w.reduce(now, sent_time, BETA_NUM, BETA_DEN) {
+            self.w_max = if before < self.w_max {
+                mul_div(before, CONVERGE_NUM, CONVERGE_DEN)
             } else {
-                self.window
+                before
             };
-            self.ssthresh = mul_div(self.window, BETA_NUM, BETA_DEN).max(self.limits.minimum);
-            self.window = self.ssthresh;
             self.epoch_start = None;
-            self.slow_start.reset(false);
         }
         if persistent {
-            self.window = self.limits.minimum;
+            self.w.collapse();
             self.epoch_start = None;
-            self.recovery.reset();
-            self.slow_start.reset(true);
         }
     }
 
     fn window(&self) -> u64 {
-        self.window
+        self.w.window
     }
 
     fn in_slow_start(&self) -> bool {
-        self.window < self.ssthresh
+        self.w.in_slow_start()
     }
 
     fn in_recovery(&self, sent_time: Instant) -> bool {
-        self.recovery.covers(sent_time)
+        self.w.in_recovery(sent_time)
     }
 
-    fn phase(&self) -> &'static str {
-        if self.window < self.ssthresh {
-            "slow_start"
-        } else {
-            "congestion_avoidance"
-        }
+    fn phase(&self) -> ControllerPhase {
+        self.w.phase()
     }
 }
 

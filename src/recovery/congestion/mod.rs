@@ -18,13 +18,18 @@
 pub mod bbr;
 pub mod cubic;
 pub mod delivery_rate;
+mod loss_based;
 pub mod new_reno;
+mod phase;
 mod slow_start;
 
-pub use bbr::{Bbr, BbrPhase};
+pub use bbr::Bbr;
 pub use cubic::Cubic;
 pub use delivery_rate::{DeliveryRate, RateSample, Snapshot};
 pub use new_reno::NewReno;
+pub use phase::ControllerPhase;
+
+pub(crate) use loss_based::LossBasedWindow;
 pub(crate) use slow_start::SlowStartExit;
 
 use super::rtt::RttEstimator;
@@ -90,9 +95,8 @@ pub trait Controller {
         None
     }
 
-    /// A short name of what the controller is doing (`"slow_start"`,
-    /// `"congestion_avoidance"`, `"probe_bw_up"`, ...), for traces.
-    fn phase(&self) -> &'static str;
+    /// What the controller is doing, for statistics and traces.
+    fn phase(&self) -> ControllerPhase;
 
     /// True while the window grows exponentially (below the slow-start
     /// threshold).
@@ -206,7 +210,7 @@ impl Controller for AnyController {
         self.inner().delivery_rate()
     }
 
-    fn phase(&self) -> &'static str {
+    fn phase(&self) -> ControllerPhase {
         self.inner().phase()
     }
 
@@ -330,11 +334,11 @@ mod tests {
         assert!(matches!(cubic, AnyController::Cubic(_)));
         assert_eq!(cubic.window(), 14_520);
         assert!(cubic.in_slow_start());
-        assert_eq!(cubic.phase(), "slow_start");
+        assert_eq!(cubic.phase(), ControllerPhase::SlowStart);
         assert_eq!(cubic.pacing_rate(), None);
         let mut bbr = AnyController::new(&RecoveryConfig::default());
         assert!(matches!(bbr, AnyController::Bbr(_)), "the default");
-        assert_eq!(bbr.phase(), "startup");
+        assert_eq!(bbr.phase(), ControllerPhase::Startup);
         // Start-up paces 2.77 initial windows per initial RTT (100 ms):
         // 14 520 * 2.77 / 0.1 s.
         assert_eq!(bbr.pacing_rate(), Some(402_204));

@@ -7,7 +7,7 @@
 //! Never: detects losses or measures time itself; it only reacts to the
 //! signals of [`super::Controller`].
 
-use super::{mul_div, Controller, RecoveryPeriod, SlowStartExit, WindowLimits};
+use super::{Controller, ControllerPhase, LossBasedWindow, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -15,13 +15,9 @@ use crate::time::Instant;
 /// NewReno: additive increase, multiplicative decrease by half.
 #[derive(Clone, Debug)]
 pub struct NewReno {
-    limits: WindowLimits,
-    window: u64,
-    ssthresh: u64,
-    recovery: RecoveryPeriod,
+    w: LossBasedWindow,
     /// Bytes acknowledged in congestion avoidance not yet turned into growth.
     acked_carry: u64,
-    slow_start: SlowStartExit,
 }
 
 impl NewReno {
@@ -29,25 +25,20 @@ impl NewReno {
     /// of growth and the minimum window follow it; the window itself, in
     /// bytes, is kept.
     pub fn set_datagram_size(&mut self, bytes: u64) {
-        self.limits = self.limits.with_datagram(bytes);
-        self.window = self.window.max(self.limits.minimum);
+        self.w.set_datagram_size(bytes);
     }
 
     /// A controller starting at `limits.initial`, in slow start.
     pub fn new(limits: WindowLimits) -> Self {
         NewReno {
-            limits,
-            window: limits.initial,
-            ssthresh: u64::MAX,
-            recovery: RecoveryPeriod::default(),
+            w: LossBasedWindow::new(limits),
             acked_carry: 0,
-            slow_start: SlowStartExit::default(),
         }
     }
 
     /// Slow-start threshold in bytes (`u64::MAX` before the first loss).
     pub fn ssthresh(&self) -> u64 {
-        self.ssthresh
+        self.w.ssthresh
     }
 }
 
@@ -62,60 +53,44 @@ impl Controller for NewReno {
         rtt: &RttEstimator,
         app_limited: bool,
     ) {
-        if app_limited || self.recovery.covers(sent_time) {
+        if !self.w.on_ack(sent_time) || app_limited {
             return;
         }
         let bytes = to_u64(bytes);
-        if self.window < self.ssthresh {
-            match self.slow_start.on_ack(now, sent_time, rtt.latest()) {
-                Some(divisor) => {
-                    self.window = self.window.saturating_add(bytes / divisor);
-                    return;
-                }
-                // A queue is building: congestion avoidance from here.
-                None => self.ssthresh = self.window,
-            }
+        if self.w.slow_start(now, sent_time, bytes, rtt) {
+            return;
         }
         self.acked_carry = self.acked_carry.saturating_add(bytes);
-        if self.acked_carry >= self.window {
-            self.acked_carry -= self.window;
-            self.window = self.window.saturating_add(self.limits.datagram);
+        if self.acked_carry >= self.w.window {
+            self.acked_carry -= self.w.window;
+            self.w.window = self.w.window.saturating_add(self.w.limits.datagram);
         }
     }
 
     fn on_congestion_event(&mut self, now: Instant, sent_time: Instant, persistent: bool) {
-        if self.recovery.enter(now, sent_time) {
-            self.ssthresh = mul_div(self.window, 1, 2).max(self.limits.minimum);
-            self.window = self.ssthresh;
+        if self.w.reduce(now, sent_time, 1, 2).is_some() {
             self.acked_carry = 0;
-            self.slow_start.reset(false);
         }
         if persistent {
-            self.window = self.limits.minimum;
+            self.w.collapse();
             self.acked_carry = 0;
-            self.recovery.reset();
-            self.slow_start.reset(true);
         }
     }
 
     fn window(&self) -> u64 {
-        self.window
+        self.w.window
     }
 
     fn in_slow_start(&self) -> bool {
-        self.window < self.ssthresh
+        self.w.in_slow_start()
     }
 
     fn in_recovery(&self, sent_time: Instant) -> bool {
-        self.recovery.covers(sent_time)
+        self.w.in_recovery(sent_time)
     }
 
-    fn phase(&self) -> &'static str {
-        if self.window < self.ssthresh {
-            "slow_start"
-        } else {
-            "congestion_avoidance"
-        }
+    fn phase(&self) -> ControllerPhase {
+        self.w.phase()
     }
 }
 

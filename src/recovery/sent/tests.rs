@@ -6,7 +6,7 @@
 #![allow(clippy::single_range_in_vec_init)]
 
 use super::*;
-use crate::recovery::{ControllerKind, RecoveryConfig};
+use crate::recovery::{ControllerKind, RecoveryConfig, RecoveryError};
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use proptest::prelude::*;
@@ -451,8 +451,8 @@ proptest! {
 #[test]
 fn loss_timer_with_a_fractional_microsecond_delay_fires_and_moves_on() {
     // 9/8 of 1001 us is 1126.125 us: the timer instant drops the fraction,
-    // and firing it must still declare the packet lost (it used to stay due
-    // forever, a livelock for any driver).
+    // and firing it must still declare the packet lost (a timer that stays
+    // due forever is a livelock for any driver).
     let mut r = rec();
     let t0 = Instant::from_micros(10_000);
     send(&mut r, t0, 0..2);

@@ -87,7 +87,7 @@
 use core::time::Duration;
 
 use super::delivery_rate::RateSample;
-use super::{mul_div, Controller, RecoveryPeriod, WindowLimits};
+use super::{mul_div, Controller, ControllerPhase, RecoveryPeriod, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -138,9 +138,9 @@ const MIN_CWND_PACKETS: u64 = 4;
 /// acknowledgements).
 const QUANTA_PACKETS: u64 = 3;
 
-/// What the controller is doing; [`Bbr::phase_name`] spells it.
+/// BBR's state machine; reported as a [`ControllerPhase`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BbrPhase {
+pub(crate) enum BbrPhase {
     /// Exponential search for the bottleneck rate.
     Startup,
     /// Draining the queue start-up built.
@@ -250,22 +250,10 @@ impl Bbr {
         b
     }
 
-    /// The current phase.
-    pub fn bbr_phase(&self) -> BbrPhase {
+    /// The current state of the state machine.
+    #[cfg(test)]
+    pub(crate) fn bbr_phase(&self) -> BbrPhase {
         self.phase
-    }
-
-    /// The phase as a short name (`"startup"`, `"probe_bw_up"`, ...).
-    pub fn phase_name(&self) -> &'static str {
-        match self.phase {
-            BbrPhase::Startup => "startup",
-            BbrPhase::Drain => "drain",
-            BbrPhase::ProbeBwDown => "probe_bw_down",
-            BbrPhase::ProbeBwCruise => "probe_bw_cruise",
-            BbrPhase::ProbeBwRefill => "probe_bw_refill",
-            BbrPhase::ProbeBwUp => "probe_bw_up",
-            BbrPhase::ProbeRtt => "probe_rtt",
-        }
     }
 
     /// The bottleneck rate estimate, bytes per second (0 before a sample).
@@ -626,8 +614,16 @@ impl Controller for Bbr {
         Some(self.pacing_rate)
     }
 
-    fn phase(&self) -> &'static str {
-        self.phase_name()
+    fn phase(&self) -> ControllerPhase {
+        match self.phase {
+            BbrPhase::Startup => ControllerPhase::Startup,
+            BbrPhase::Drain => ControllerPhase::Drain,
+            BbrPhase::ProbeBwDown => ControllerPhase::ProbeBwDown,
+            BbrPhase::ProbeBwCruise => ControllerPhase::ProbeBwCruise,
+            BbrPhase::ProbeBwRefill => ControllerPhase::ProbeBwRefill,
+            BbrPhase::ProbeBwUp => ControllerPhase::ProbeBwUp,
+            BbrPhase::ProbeRtt => ControllerPhase::ProbeRtt,
+        }
     }
 
     fn delivery_rate(&self) -> Option<u64> {

@@ -103,7 +103,7 @@ impl Harness {
 fn startup_finds_the_rate_then_drains_and_cruises() {
     let mut h = Harness::new();
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup);
-    assert_eq!(Controller::phase(&h.bbr), "startup");
+    assert_eq!(Controller::phase(&h.bbr), ControllerPhase::Startup);
     h.reach_probe_bw();
     assert_eq!(h.bbr.max_bw(), BW);
     assert_eq!(h.bbr.min_rtt(), Some(Duration::from_millis(RTT_MS)));
