@@ -154,7 +154,7 @@ pub use config::{
 };
 pub use crypto::{Cipher, CryptoError, Provider};
 pub use path::DEFAULT_BASE_DATAGRAM_SIZE;
-pub use recovery::{ControllerKind, Ratio, RecoveryConfig};
+pub use recovery::{ControllerKind, ControllerPhase, Ratio, RecoveryConfig};
 pub use streams::{
     StreamLimits, DEFAULT_PRIORITY, DEFAULT_SEGMENT_SIZE, MAX_PRIORITY, MIN_PRIORITY,
 };

@@ -56,8 +56,8 @@ pub enum ControllerKind {
     /// about two bandwidth-delay products in flight; random loss below its
     /// congestion threshold does not slow it (see [`congestion::bbr`]).
     ///
-    /// The default, chosen by the simulator table in the README (100 Mbit/s,
-    /// 40 ms): it keeps 0.92-0.67 of the link (over `1 - loss`) at 1-20 %
+    /// The default, chosen by the simulator table in `docs/PERFORMANCE.md`
+    /// (100 Mbit/s, 40 ms): it keeps 0.92-0.67 of the link (over `1 - loss`) at 1-20 %
     /// random loss where CUBIC falls to 0.23 at 5 %; with an 8-BDP buffer
     /// its 95th-percentile RTT is 1.3x the path's where CUBIC's is 9x; two
     /// BBR sessions share within 2 %, and one BBR against one CUBIC session
@@ -134,8 +134,8 @@ pub struct RecoveryConfig {
     /// eventually acknowledged (or declared lost) and their bookkeeping freed.
     /// Default 20.
     pub elicit_ack_after: u32,
-    /// Congestion controller. Default [`ControllerKind::Bbr`] (the README's
-    /// "Goodput in simulation" table says why).
+    /// Congestion controller. Default [`ControllerKind::Bbr`] (the
+    /// simulated-network tables of `docs/PERFORMANCE.md` say why).
     pub controller: ControllerKind,
     /// Loss the controller tolerates without shrinking the window while the
     /// RTT shows no standing queue: a smoothed fraction of packets lost per

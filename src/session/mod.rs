@@ -54,7 +54,6 @@ use keys::Keys;
 use sent::SentInfo;
 use stats::Counters;
 
-
 /// The stream of a session's seed its path-validation key is drawn from
 /// (the handshake draws stream 0).
 pub(crate) const PATH_KEY_STREAM: u64 = 1;
