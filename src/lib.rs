@@ -108,6 +108,29 @@
 //! `send`, `send_all`, `receive`, `get_stream`, `get_streams`,
 //! `close_stream`, `close_all_streams`, `current_priority`,
 //! `get_statistics`, ...) and its Rust equivalent here and in the adapters.
+//!
+//! ## What is public, and what may change
+//!
+//! Everything a user names is re-exported at the crate root; `trace` and
+//! `sim` are the only public modules, because their types form a namespace
+//! of their own. The wire codec, packet protection, loss recovery, path
+//! and stream-manager internals are private and change freely. The rule
+//! the crate keeps:
+//!
+//! - a type is public when an application must name it to drive the core,
+//!   configure it, or read what it reports; everything else stays private;
+//! - configuration is validated once: [`Config`] cannot be changed after
+//!   [`ConfigBuilder::build`], only rebuilt through [`Config::to_builder`];
+//! - anything a later version may grow (events, errors, close reasons,
+//!   statistics, limits) is `#[non_exhaustive]`: match with a `_` arm,
+//!   start limits from `Default::default()`;
+//! - test and fuzz doors are `#[doc(hidden)]` (`stt::__private`, which
+//!   follows no semver) or exist only under `cfg(fuzzing)`, which
+//!   cargo-fuzz sets and no dependency can.
+//!
+//! The repository keeps a listing of every public item
+//! (`.ci/public-api.txt`) that CI compares with the code, so a change to
+//! the API is always a reviewed decision.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
