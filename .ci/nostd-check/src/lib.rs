@@ -10,7 +10,10 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::panic::PanicInfo;
 
-use stt::crypto::{CookieKey, Handshake, Identity, PacketKey, Provider, ReplayWindow, TAG_LEN};
+// Internals, through the crate's hidden door (not API).
+use stt::__private::crypto::{
+    CookieKey, Handshake, Identity, PacketKey, Provider, ReplayWindow, TAG_LEN,
+};
 use stt::{Instant, SessionId};
 
 /// Refuses every allocation: enough to link, never meant to run.
