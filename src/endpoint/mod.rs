@@ -532,9 +532,9 @@ impl Endpoint {
     /// and takes the sink back. `None` if there is no session `id`.
     ///
     /// Every call through which the endpoint changes a session goes
-    /// through here, so the sink is back with the endpoint when it returns. Generic
-    /// over `f`: each caller gets its own inlined copy, with no allocation
-    /// or dynamic dispatch on the per-datagram path.
+    /// through here, so the sink is back with the endpoint when it
+    /// returns. Generic over `f`: each caller gets its own inlined copy,
+    /// with no allocation or dynamic dispatch on the per-datagram path.
     #[inline]
     fn call<R>(&mut self, id: SessionId, then: Then, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         let e = self.sessions.get_mut(id)?;
