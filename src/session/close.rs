@@ -72,16 +72,7 @@ impl Session {
                 self.state = State::Closing {
                     until: self.now + self.close_period(),
                 };
-                trace_event!(
-                    self.trace.tracer,
-                    self.now,
-                    Some(self.id),
-                    TraceEvent::Closed { reason: &why }
-                );
-                self.events.push_back(Event::Closed {
-                    session: self.id,
-                    reason: why,
-                });
+                self.report_closed(why);
             }
             _ => {}
         }
@@ -101,6 +92,13 @@ impl Session {
         self.state = State::Draining {
             until: self.now + self.close_period(),
         };
+        self.report_closed(why);
+    }
+
+    /// Tells the trace and the application that the established session
+    /// ended, and why (a session that never got established reports
+    /// through `ConnectFailed`, or not at all on the responder's side).
+    pub(super) fn report_closed(&mut self, why: CloseReason) {
         trace_event!(
             self.trace.tracer,
             self.now,

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use core::time::Duration;
 
 use super::{Session, State};
-use crate::event::{CloseReason, Event};
+use crate::event::CloseReason;
 use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
 
@@ -83,18 +83,7 @@ impl Session {
             State::Established => {
                 if now >= self.last_rx + self.idle_timeout() {
                     self.state = State::Done;
-                    trace_event!(
-                        self.trace.tracer,
-                        self.now,
-                        Some(self.id),
-                        TraceEvent::Closed {
-                            reason: &CloseReason::IdleTimeout
-                        }
-                    );
-                    self.events.push_back(Event::Closed {
-                        session: self.id,
-                        reason: CloseReason::IdleTimeout,
-                    });
+                    self.report_closed(CloseReason::IdleTimeout);
                     return;
                 }
                 if let Some(k) = self.cfg.keep_alive {
