@@ -180,26 +180,7 @@ impl Config {
     /// `Config` itself cannot be changed.
     pub fn to_builder(&self) -> ConfigBuilder {
         ConfigBuilder {
-            node_seed_len: self.node_seed_len,
-            shared_seed_len: self.shared_seed_len,
-            identity: self.identity.clone(),
-            network_key: self.network_key.clone(),
-            provider: self.provider,
-            cipher: self.cipher,
-            accept_incoming: self.accept_incoming,
-            handshake_timeout: self.handshake_timeout,
-            idle_timeout: self.idle_timeout,
-            keep_alive: self.keep_alive,
-            max_datagram_size: self.max_datagram_size,
-            base_datagram_size: self.base_datagram_size,
-            max_sessions: self.max_sessions,
-            max_half_open: self.max_half_open,
-            cookie_lifetime: self.cookie_lifetime,
-            segment_size: self.segment_size,
-            streams: self.streams,
-            recovery: self.recovery.clone(),
-            key_update_after_packets: self.key_update_after_packets,
-            key_update_after_bytes: self.key_update_after_bytes,
+            draft: self.clone(),
         }
     }
 
@@ -294,26 +275,9 @@ impl Config {
 /// Builder of a [`Config`]; every setting has a documented default.
 #[derive(Clone)]
 pub struct ConfigBuilder {
-    node_seed_len: usize,
-    cipher: Cipher,
-    shared_seed_len: usize,
-    identity: Identity,
-    network_key: zeroize::Zeroizing<[u8; 32]>,
-    provider: Provider,
-    accept_incoming: bool,
-    handshake_timeout: Duration,
-    idle_timeout: Duration,
-    keep_alive: Option<Duration>,
-    max_datagram_size: usize,
-    base_datagram_size: usize,
-    max_sessions: usize,
-    max_half_open: usize,
-    cookie_lifetime: Duration,
-    segment_size: usize,
-    streams: StreamLimits,
-    recovery: RecoveryConfig,
-    key_update_after_packets: u64,
-    key_update_after_bytes: u64,
+    /// The configuration being built: every setting lands here unchecked,
+    /// and `build` validates it whole before handing it out.
+    draft: Config,
 }
 
 /// Default of [`ConfigBuilder::key_update_after_packets`]: 2^20 packets.
@@ -324,32 +288,34 @@ pub const DEFAULT_KEY_UPDATE_BYTES: u64 = 1 << 30;
 impl ConfigBuilder {
     fn new(node_seed: &[u8], shared_seed: &[u8]) -> Self {
         ConfigBuilder {
-            node_seed_len: node_seed.len(),
-            shared_seed_len: shared_seed.len(),
-            identity: Identity::from_seed(node_seed),
-            network_key: zeroize::Zeroizing::new(network_key(shared_seed)),
-            provider: Provider::default(),
-            cipher: Cipher::default(),
-            accept_incoming: true,
-            handshake_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(30),
-            keep_alive: Some(Duration::from_secs(10)),
-            max_datagram_size: DEFAULT_MAX_DATAGRAM_SIZE,
-            base_datagram_size: crate::path::DEFAULT_BASE_DATAGRAM_SIZE,
-            max_sessions: 10_000,
-            max_half_open: 256,
-            cookie_lifetime: Duration::from_secs(10),
-            segment_size: DEFAULT_SEGMENT_SIZE,
-            streams: StreamLimits::default(),
-            recovery: RecoveryConfig::default(),
-            key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
-            key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
+            draft: Config {
+                node_seed_len: node_seed.len(),
+                shared_seed_len: shared_seed.len(),
+                identity: Identity::from_seed(node_seed),
+                network_key: zeroize::Zeroizing::new(network_key(shared_seed)),
+                provider: Provider::default(),
+                cipher: Cipher::default(),
+                accept_incoming: true,
+                handshake_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(30),
+                keep_alive: Some(Duration::from_secs(10)),
+                max_datagram_size: DEFAULT_MAX_DATAGRAM_SIZE,
+                base_datagram_size: crate::path::DEFAULT_BASE_DATAGRAM_SIZE,
+                max_sessions: 10_000,
+                max_half_open: 256,
+                cookie_lifetime: Duration::from_secs(10),
+                segment_size: DEFAULT_SEGMENT_SIZE,
+                streams: StreamLimits::default(),
+                recovery: RecoveryConfig::default(),
+                key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
+                key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
+            },
         }
     }
 
     /// AEAD provider (default: `ring` when compiled in, else RustCrypto).
     pub fn provider(mut self, p: Provider) -> Self {
-        self.provider = p;
+        self.draft.provider = p;
         self
     }
     /// Packet cipher for sessions this node initiates (default
@@ -357,61 +323,61 @@ impl ConfigBuilder {
     /// the initiator asked for, so nodes with different settings still talk.
     /// AES-256-GCM is the faster choice on CPUs with AES instructions.
     pub fn cipher(mut self, c: Cipher) -> Self {
-        self.cipher = c;
+        self.draft.cipher = c;
         self
     }
     /// Accept sessions from others (default true; false for a pure client).
     pub fn accept_incoming(mut self, yes: bool) -> Self {
-        self.accept_incoming = yes;
+        self.draft.accept_incoming = yes;
         self
     }
     /// Handshake timeout (default 10 s).
     pub fn handshake_timeout(mut self, d: Duration) -> Self {
-        self.handshake_timeout = d;
+        self.draft.handshake_timeout = d;
         self
     }
     /// Idle timeout (default 30 s).
     pub fn idle_timeout(mut self, d: Duration) -> Self {
-        self.idle_timeout = d;
+        self.draft.idle_timeout = d;
         self
     }
     /// Keep-alive interval (default 10 s; `None` disables).
     pub fn keep_alive(mut self, d: Option<Duration>) -> Self {
-        self.keep_alive = d;
+        self.draft.keep_alive = d;
         self
     }
     /// Largest datagram, the ceiling of the path's datagram size search
     /// (default [`DEFAULT_MAX_DATAGRAM_SIZE`], 1452: fits a 1500-byte MTU
     /// over IPv6). Raise it for jumbo-frame paths or loopback.
     pub fn max_datagram_size(mut self, n: usize) -> Self {
-        self.max_datagram_size = n;
+        self.draft.max_datagram_size = n;
         self
     }
     /// Datagram size every session starts at and falls back to after a
     /// black hole (default 1200, which every IPv4 and IPv6 path carries).
     /// Equal to `max_datagram_size`, the size is fixed and never probed.
     pub fn base_datagram_size(mut self, n: usize) -> Self {
-        self.base_datagram_size = n;
+        self.draft.base_datagram_size = n;
         self
     }
     /// Sessions held at once (default 10,000).
     pub fn max_sessions(mut self, n: usize) -> Self {
-        self.max_sessions = n;
+        self.draft.max_sessions = n;
         self
     }
     /// Half-open handshakes before cookies are required (default 256).
     pub fn max_half_open(mut self, n: usize) -> Self {
-        self.max_half_open = n;
+        self.draft.max_half_open = n;
         self
     }
     /// Lifetime of Retry cookies (default 10 s).
     pub fn cookie_lifetime(mut self, d: Duration) -> Self {
-        self.cookie_lifetime = d;
+        self.draft.cookie_lifetime = d;
         self
     }
     /// Default `send_all` segment size (default 64 KiB).
     pub fn segment_size(mut self, n: usize) -> Self {
-        self.segment_size = n;
+        self.draft.segment_size = n;
         self
     }
     /// Stream limits and windows (see [`StreamLimits`] for defaults).
@@ -419,12 +385,12 @@ impl ConfigBuilder {
     /// `streams.max_session_buffer` (128 MiB by default) whatever the peer
     /// does: past it the session closes with `Violation::FlowControl`.
     pub fn streams(mut self, s: StreamLimits) -> Self {
-        self.streams = s;
+        self.draft.streams = s;
         self
     }
     /// Recovery and congestion control (see [`RecoveryConfig`]).
     pub fn recovery(mut self, r: RecoveryConfig) -> Self {
-        self.recovery = r;
+        self.draft.recovery = r;
         self
     }
 
@@ -432,98 +398,74 @@ impl ConfigBuilder {
     /// under it (default 2^20). Limits what an attacker collects under one
     /// key; the update costs a hash and no round trip.
     pub fn key_update_after_packets(mut self, n: u64) -> Self {
-        self.key_update_after_packets = n;
+        self.draft.key_update_after_packets = n;
         self
     }
     /// Update each direction's packet key after this many bytes sealed under
     /// it (default 1 GiB), whichever of packets and bytes comes first.
     pub fn key_update_after_bytes(mut self, n: u64) -> Self {
-        self.key_update_after_bytes = n;
+        self.draft.key_update_after_bytes = n;
         self
     }
 
     /// Checks every setting and builds the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
-        if self.shared_seed_len < MIN_SHARED_SEED_LEN {
+        let mut c = self.draft;
+        if c.shared_seed_len < MIN_SHARED_SEED_LEN {
             return Err(ConfigError::SharedSeedTooShort {
-                len: self.shared_seed_len,
+                len: c.shared_seed_len,
                 min: MIN_SHARED_SEED_LEN,
             });
         }
-        if self.node_seed_len < MIN_NODE_SEED_LEN {
+        if c.node_seed_len < MIN_NODE_SEED_LEN {
             return Err(ConfigError::NodeSeedTooShort {
-                len: self.node_seed_len,
+                len: c.node_seed_len,
                 min: MIN_NODE_SEED_LEN,
             });
         }
-        if !(MIN_DATAGRAM_SIZE..=MAX_DATAGRAM_SIZE).contains(&self.max_datagram_size) {
-            return Err(ConfigError::DatagramSize(self.max_datagram_size));
+        if !(MIN_DATAGRAM_SIZE..=MAX_DATAGRAM_SIZE).contains(&c.max_datagram_size) {
+            return Err(ConfigError::DatagramSize(c.max_datagram_size));
         }
-        if !(MIN_DATAGRAM_SIZE..=self.max_datagram_size).contains(&self.base_datagram_size) {
+        if !(MIN_DATAGRAM_SIZE..=c.max_datagram_size).contains(&c.base_datagram_size) {
             return Err(ConfigError::BaseDatagramSize {
-                base: self.base_datagram_size,
-                ceiling: self.max_datagram_size,
+                base: c.base_datagram_size,
+                ceiling: c.max_datagram_size,
             });
         }
         let zero = [
-            (self.handshake_timeout.is_zero(), "handshake_timeout"),
-            (self.idle_timeout.is_zero(), "idle_timeout"),
-            (self.keep_alive.is_some_and(|d| d.is_zero()), "keep_alive"),
-            (self.max_sessions == 0, "max_sessions"),
-            (self.cookie_lifetime.is_zero(), "cookie_lifetime"),
-            (self.segment_size == 0, "segment_size"),
-            (self.streams.max_streams == 0, "streams.max_streams"),
-            (self.streams.stream_window == 0, "streams.stream_window"),
-            (self.streams.session_window == 0, "streams.session_window"),
-            (
-                self.key_update_after_packets == 0,
-                "key_update_after_packets",
-            ),
-            (self.key_update_after_bytes == 0, "key_update_after_bytes"),
+            (c.handshake_timeout.is_zero(), "handshake_timeout"),
+            (c.idle_timeout.is_zero(), "idle_timeout"),
+            (c.keep_alive.is_some_and(|d| d.is_zero()), "keep_alive"),
+            (c.max_sessions == 0, "max_sessions"),
+            (c.cookie_lifetime.is_zero(), "cookie_lifetime"),
+            (c.segment_size == 0, "segment_size"),
+            (c.streams.max_streams == 0, "streams.max_streams"),
+            (c.streams.stream_window == 0, "streams.stream_window"),
+            (c.streams.session_window == 0, "streams.session_window"),
+            (c.key_update_after_packets == 0, "key_update_after_packets"),
+            (c.key_update_after_bytes == 0, "key_update_after_bytes"),
         ];
         if let Some((_, name)) = zero.iter().find(|(z, _)| *z) {
             return Err(ConfigError::Zero(name));
         }
-        if self.streams.max_stream_window < self.streams.stream_window {
+        if c.streams.max_stream_window < c.streams.stream_window {
             return Err(ConfigError::MaxBelowInitial("streams.max_stream_window"));
         }
-        if self.streams.max_session_window < self.streams.session_window {
+        if c.streams.max_session_window < c.streams.session_window {
             return Err(ConfigError::MaxBelowInitial("streams.max_session_window"));
         }
-        let min_buffer = self
+        let min_buffer = c
             .streams
             .max_session_window
-            .saturating_add(self.streams.max_message_size);
-        if self.streams.max_session_buffer < min_buffer {
+            .saturating_add(c.streams.max_message_size);
+        if c.streams.max_session_buffer < min_buffer {
             return Err(ConfigError::SessionBufferTooSmall { min: min_buffer });
         }
-        let mut recovery = self.recovery;
         // The window's unit starts at the base size (the initial window is
         // counted in datagrams a session can surely send); sessions move it
         // as their datagram size grows.
-        recovery.max_datagram_size = self.base_datagram_size;
-        Ok(Config {
-            node_seed_len: self.node_seed_len,
-            shared_seed_len: self.shared_seed_len,
-            identity: self.identity,
-            network_key: self.network_key,
-            provider: self.provider,
-            cipher: self.cipher,
-            accept_incoming: self.accept_incoming,
-            handshake_timeout: self.handshake_timeout,
-            idle_timeout: self.idle_timeout,
-            keep_alive: self.keep_alive,
-            max_datagram_size: self.max_datagram_size,
-            base_datagram_size: self.base_datagram_size,
-            max_sessions: self.max_sessions,
-            max_half_open: self.max_half_open,
-            cookie_lifetime: self.cookie_lifetime,
-            segment_size: self.segment_size,
-            streams: self.streams,
-            recovery,
-            key_update_after_packets: self.key_update_after_packets,
-            key_update_after_bytes: self.key_update_after_bytes,
-        })
+        c.recovery.max_datagram_size = c.base_datagram_size;
+        Ok(c)
     }
 }
 
