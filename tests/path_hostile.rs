@@ -11,18 +11,14 @@
 mod common;
 mod counting;
 
-#[allow(dead_code)]
-#[path = "../fuzz/src/harness/raw_peer.rs"]
-mod raw_peer;
-
 #[global_allocator]
 static A: counting::Counting = counting::Counting;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use raw_peer::RawPeer;
-use stt::__private::wire::{encode_ack, Frame, Packet, TransportParams, Writer};
+use common::raw_peer::RawPeer;
+use stt::__private::wire::{encode_ack, Frame, Packet, Writer};
 use stt::{Endpoint, Event, Instant, SessionId};
 
 /// Everything `ep` sends now: (destination, length, packet number if short).
@@ -82,17 +78,7 @@ fn stranger(i: u32) -> SocketAddr {
 /// Endpoint `b` with one session established by a [`RawPeer`] at
 /// `a_addr`, whose first flight the peer has opened and acknowledged.
 fn connected(now: Instant, a_addr: SocketAddr) -> (Endpoint, SessionId, RawPeer) {
-    let mut b = Endpoint::new(common::config("b").build().unwrap(), [2; 32]);
-    let seed = format!("{:-<32}", "a");
-    let mut peer = RawPeer::connect(
-        &mut b,
-        now,
-        a_addr,
-        seed.as_bytes(),
-        common::NET,
-        TransportParams::DEFAULT,
-    )
-    .expect("raw handshake");
+    let (mut b, mut peer) = common::raw_session(now, a_addr);
     let sb = loop {
         match b.poll_event() {
             Some(Event::Accepted { session, .. }) => break session,

@@ -5,17 +5,12 @@
 //! surviving a lost Finish (in the simulator).
 
 mod common;
-#[allow(dead_code)]
-#[path = "../fuzz/src/harness/raw_peer.rs"]
-mod raw_peer;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::Pair;
-use raw_peer::RawPeer;
-use stt::__private::wire::TransportParams;
-use stt::{CloseReason, Endpoint, Event, Instant, StreamEvent};
+use stt::{CloseReason, Event, Instant, StreamEvent};
 
 /// Header, tag and the CLOSE frame's fixed bytes around its code: a CLOSE
 /// alone in a packet, with an empty reason, is this plus the code's varint.
@@ -75,17 +70,7 @@ fn an_orderly_close_goes_out_as_application_code_0() {
 fn a_received_close_code_0_is_an_orderly_close() {
     let now = Instant::from_millis(1_000);
     let a_addr: SocketAddr = "10.0.0.1:1000".parse().unwrap();
-    let mut b = Endpoint::new(common::config("b").build().unwrap(), [2; 32]);
-    let seed = format!("{:-<32}", "a");
-    let mut peer = RawPeer::connect(
-        &mut b,
-        now,
-        a_addr,
-        seed.as_bytes(),
-        common::NET,
-        TransportParams::DEFAULT,
-    )
-    .expect("raw handshake");
+    let (mut b, mut peer) = common::raw_session(now, a_addr);
     peer.drain(&mut b, now);
     // CLOSE, code 0, empty reason.
     let mut close = peer.seal(&[0x04, 0x00, 0x00]);

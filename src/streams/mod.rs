@@ -60,8 +60,8 @@ pub struct StreamLimits {
     /// arrives (so that a message larger than a window can complete), so a
     /// session may hold the session window plus one message per stream.
     /// Must be at least `max_session_window + max_message_size`, what one
-    /// stream can make it hold. Default 128 MiB: one stream at the default limits
-    /// takes at most 80 MiB, which leaves 48 MiB for unfinished or unread
+    /// stream can make it hold. Default 128 MiB: one stream at the default
+    /// limits takes at most 80 MiB, which leaves 48 MiB for unfinished or unread
     /// messages on other streams. An application with many streams of
     /// large messages, or one that reads slowly, raises it.
     pub max_session_buffer: u64,

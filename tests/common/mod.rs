@@ -15,6 +15,31 @@ pub fn config(node: &str) -> stt::ConfigBuilder {
     Config::builder(seed.as_bytes(), NET)
 }
 
+/// The fuzz harness's raw peer: it runs the real handshake by hand and
+/// seals with the real packet key, so a test can send any frame as an
+/// authenticated peer would.
+#[path = "../../fuzz/src/harness/raw_peer.rs"]
+pub mod raw_peer;
+
+/// Endpoint `b` (node `config("b")`, seed `[2; 32]`) with a session that a
+/// [`raw_peer::RawPeer`] holding node `a`'s identity established from
+/// `addr` at `now`. `b`'s `Accepted` event and first flight are still
+/// queued.
+pub fn raw_session(now: Instant, addr: SocketAddr) -> (Endpoint, raw_peer::RawPeer) {
+    let mut b = Endpoint::new(config("b").build().unwrap(), [2; 32]);
+    let seed = format!("{:-<32}", "a");
+    let peer = raw_peer::RawPeer::connect(
+        &mut b,
+        now,
+        addr,
+        seed.as_bytes(),
+        NET,
+        stt::__private::wire::TransportParams::DEFAULT,
+    )
+    .expect("raw handshake");
+    (b, peer)
+}
+
 /// What a filter does with a datagram in flight.
 pub enum Fate {
     Deliver,
