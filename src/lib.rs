@@ -211,4 +211,8 @@ pub mod __private {
     pub mod recovery {
         pub use crate::recovery::*;
     }
+    /// The sizes of a session's parts.
+    pub mod layout {
+        pub use crate::session::layout::*;
+    }
 }

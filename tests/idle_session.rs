@@ -38,6 +38,7 @@ fn an_idle_session_costs_under_4_kib_per_side() {
     p.sent = Vec::new();
     p.events_a = Vec::new();
     p.events_b = Vec::new();
+    let hist0 = counting::by_size();
     let before = counting::live();
     for _ in 0..K {
         p.a.connect(p.now, p.b_addr).unwrap();
@@ -53,7 +54,18 @@ fn an_idle_session_costs_under_4_kib_per_side() {
     p.sent = Vec::new();
     p.events_a = Vec::new();
     p.events_b = Vec::new();
-    let per_side = (counting::live() - before) as f64 / (2 * K) as f64;
+    let after = counting::live();
+    let hist1 = counting::by_size();
+    // What the growth is made of: live allocations by size, a session's
+    // share of each (matched to the parts listed below by their size).
+    for (size, n) in counting::grown(&hist0, &hist1) {
+        let share = (size as isize * n) as f64 / (2 * K) as f64;
+        println!("  {size:>5} B x {n:>4} = {share:>7.1} B a side");
+    }
+    let per_side = (after - before) as f64 / (2 * K) as f64;
+    for (part, bytes) in stt::__private::layout::session_parts() {
+        println!("  {bytes:>5} B  {part}");
+    }
     println!("idle_session_bytes={per_side:.1}");
     assert!(
         per_side < 4096.0,

@@ -18,6 +18,7 @@ fn a_hundred_thousand_streams_and_the_cost_of_an_idle_one() {
     let (sa, sb) = p.connect();
 
     // Streams created locally and never used.
+    let hist0 = counting::by_size();
     let m0 = counting::live();
     let before = m0;
     let s = p.a.session_mut(sa).unwrap();
@@ -25,6 +26,13 @@ fn a_hundred_thousand_streams_and_the_cost_of_an_idle_one() {
         s.create_stream(id).unwrap();
     }
     let local = (counting::live() - before) as f64 / N as f64;
+    let hist1 = counting::by_size();
+    for (size, n) in counting::grown(&hist0, &hist1) {
+        println!(
+            "  local {size} B x {n} = {:.1} a stream",
+            (size as isize * n) as f64 / N as f64
+        );
+    }
     assert_eq!(p.a.session(sa).unwrap().stream_ids().len(), N as usize + 1);
 
     // Streams opened by the peer with one message each, read, then idle.
@@ -61,6 +69,13 @@ fn a_hundred_thousand_streams_and_the_cost_of_an_idle_one() {
     // left above m0 is b's growth, short of the few KiB a held at m0.
     p.a = stt::Endpoint::new(common::config("spare").build().unwrap(), [9; 32]);
     let opened = (counting::live() - m0) as f64 / N as f64;
+    let hist2 = counting::by_size();
+    for (size, n) in counting::grown(&hist0, &hist2) {
+        println!(
+            "  opened {size} B x {n} = {:.1} a stream",
+            (size as isize * n) as f64 / N as f64
+        );
+    }
     println!("idle_stream_bytes_local={local:.1} idle_stream_bytes_peer_opened={opened:.1}");
     assert!(
         local < 256.0,

@@ -3,9 +3,12 @@
 //!
 //! Owns: remembering which of the last [`REPLAY_WINDOW`] packet numbers below
 //! the highest one seen were already accepted.
-//! Never: allocates or grows (the bitmap is 256 bytes, whatever the peer
-//! sends), or records a packet that has not authenticated: a forged packet
-//! must not move the window.
+//! Never: grows (the bitmap is 256 bytes at most, whatever the peer sends,
+//! and absent while every number in the window arrived), or records a
+//! packet that has not authenticated: a forged packet must not move the
+//! window.
+
+use alloc::boxed::Box;
 
 /// Packet numbers remembered below the highest one accepted; anything older
 /// is refused as [`ReplayError::TooOld`].
@@ -34,8 +37,11 @@ pub struct ReplayWindow {
     top: u64,
     empty: bool,
     /// Bit `pn % REPLAY_WINDOW` is set iff `pn` is in the window and was
-    /// recorded.
-    bits: [u64; WORDS],
+    /// recorded. `None` stands for a full window: every packet number from
+    /// `top - (REPLAY_WINDOW - 1)` (or 0) to `top` was recorded. Packets in
+    /// order keep it `None`; a gap or a reordering allocates it, and
+    /// [`compact`](Self::compact) frees it once the window is full again.
+    bits: Option<Box<[u64; WORDS]>>,
 }
 
 impl Default for ReplayWindow {
@@ -50,7 +56,7 @@ impl ReplayWindow {
         ReplayWindow {
             top: 0,
             empty: true,
-            bits: [0; WORDS],
+            bits: None,
         }
     }
 
@@ -68,10 +74,9 @@ impl ReplayWindow {
         if self.top - pn >= REPLAY_WINDOW {
             return Err(ReplayError::TooOld);
         }
-        if self.get(pn) {
-            Err(ReplayError::Duplicate)
-        } else {
-            Ok(())
+        match &self.bits {
+            Some(bits) if !get(bits, pn) => Ok(()),
+            _ => Err(ReplayError::Duplicate),
         }
     }
 
@@ -80,50 +85,75 @@ impl ReplayWindow {
     /// A `pn` below the window is ignored.
     pub fn record(&mut self, pn: u64) {
         if self.empty {
-            self.bits = [0; WORDS];
             self.top = pn;
             self.empty = false;
+            // Numbers below a first `pn` above 0 are still to come.
+            self.bits = (pn != 0).then(|| Box::new([0; WORDS]));
         } else if pn > self.top {
-            self.clear_after_top(pn - self.top);
+            if self.bits.is_none() && pn - self.top == 1 {
+                self.top = pn;
+                return;
+            }
+            let bits = self.bits.get_or_insert_with(|| Box::new([!0; WORDS]));
+            clear_after(bits, self.top, pn - self.top);
             self.top = pn;
         } else if self.top - pn >= REPLAY_WINDOW {
             return;
         }
-        self.set(pn);
-    }
-
-    /// Forgets the `distance` packet numbers above `top`, which are about to
-    /// enter the window, by clearing their slots (whole words where possible).
-    fn clear_after_top(&mut self, distance: u64) {
-        if distance >= REPLAY_WINDOW {
-            self.bits = [0; WORDS];
-            return;
-        }
-        let mut pn = self.top.wrapping_add(1);
-        let mut left = distance;
-        while left > 0 {
+        if let Some(bits) = &mut self.bits {
             let (word, mask) = slot(pn);
-            if pn % 64 == 0 && left >= 64 {
-                self.bits[word] = 0;
-                pn = pn.wrapping_add(64);
-                left -= 64;
-            } else {
-                self.bits[word] &= !mask;
-                pn = pn.wrapping_add(1);
-                left -= 1;
-            }
+            bits[word] |= mask;
         }
     }
 
-    fn get(&self, pn: u64) -> bool {
-        let (word, mask) = slot(pn);
-        self.bits[word] & mask != 0
+    /// Frees the bitmap when the window is full (every packet number in it
+    /// recorded), which is what a quiet session's window usually is. It
+    /// comes back at the next gap or reordering.
+    pub fn compact(&mut self) {
+        let Some(bits) = &self.bits else { return };
+        let full = if self.top >= REPLAY_WINDOW - 1 {
+            bits.iter().all(|&w| w == !0)
+        } else {
+            (0..=self.top).all(|pn| get(bits, pn))
+        };
+        if full {
+            self.bits = None;
+        }
     }
 
-    fn set(&mut self, pn: u64) {
-        let (word, mask) = slot(pn);
-        self.bits[word] |= mask;
+    /// Whether the window holds a bitmap ([`compact`](Self::compact) may
+    /// free it).
+    pub fn has_bitmap(&self) -> bool {
+        self.bits.is_some()
     }
+}
+
+/// Forgets the `distance` packet numbers above `top`, which are about to
+/// enter the window, by clearing their slots (whole words where possible).
+fn clear_after(bits: &mut [u64; WORDS], top: u64, distance: u64) {
+    if distance >= REPLAY_WINDOW {
+        *bits = [0; WORDS];
+        return;
+    }
+    let mut pn = top.wrapping_add(1);
+    let mut left = distance;
+    while left > 0 {
+        let (word, mask) = slot(pn);
+        if pn % 64 == 0 && left >= 64 {
+            bits[word] = 0;
+            pn = pn.wrapping_add(64);
+            left -= 64;
+        } else {
+            bits[word] &= !mask;
+            pn = pn.wrapping_add(1);
+            left -= 1;
+        }
+    }
+}
+
+fn get(bits: &[u64; WORDS], pn: u64) -> bool {
+    let (word, mask) = slot(pn);
+    bits[word] & mask != 0
 }
 
 /// The bitmap word and bit of `pn`. The word index is below `WORDS` by
@@ -203,6 +233,41 @@ mod tests {
     }
 
     #[test]
+    fn in_order_needs_no_bitmap_and_compact_frees_a_full_one() {
+        let mut w = ReplayWindow::new();
+        for pn in 0..5000 {
+            accept(&mut w, pn);
+        }
+        assert!(!w.has_bitmap());
+        // A gap needs the bitmap; it stays while the hole is in the window.
+        accept(&mut w, 5001);
+        assert!(w.has_bitmap());
+        w.compact();
+        assert!(w.has_bitmap());
+        assert_eq!(w.check(5000), Ok(()));
+        accept(&mut w, 5000);
+        w.compact();
+        assert!(!w.has_bitmap());
+        assert_eq!(w.check(5000), Err(ReplayError::Duplicate));
+        assert_eq!(
+            w.check(5001 - (REPLAY_WINDOW - 1)),
+            Err(ReplayError::Duplicate)
+        );
+        assert_eq!(w.check(5001 - REPLAY_WINDOW), Err(ReplayError::TooOld));
+        // A first number above 0 leaves the ones below it open.
+        let mut w = ReplayWindow::new();
+        accept(&mut w, 3);
+        w.compact();
+        assert_eq!(w.check(1), Ok(()));
+        accept(&mut w, 0);
+        accept(&mut w, 1);
+        accept(&mut w, 2);
+        w.compact();
+        assert!(!w.has_bitmap());
+        assert_eq!(w.check(2), Err(ReplayError::Duplicate));
+    }
+
+    #[test]
     fn u64_extremes() {
         let mut w = ReplayWindow::new();
         accept(&mut w, u64::MAX);
@@ -258,6 +323,9 @@ mod tests {
             let mut w = ReplayWindow::new();
             let mut seen = BTreeSet::new();
             for (pn, record) in ops {
+                if pn % 7 == 0 {
+                    w.compact();
+                }
                 let expected = model_check(&seen, pn);
                 prop_assert_eq!(w.check(pn), expected, "pn {}", pn);
                 if record && expected.is_ok() {

@@ -275,6 +275,28 @@ impl<T> Recovery<T> {
         self.peer_max_ack_delay = max_ack_delay;
     }
 
+    /// Bytes of one sent packet's record in the ledger.
+    pub const fn record_size() -> usize {
+        core::mem::size_of::<Slot<T>>()
+    }
+
+    /// True when allocations a quiet sender does not need are held: the
+    /// empty ledger's buffer or the acknowledgement scratch list.
+    pub fn holds_idle_memory(&self) -> bool {
+        (self.sent.slots.is_empty() && self.sent.slots.capacity() != 0)
+            || self.scratch.capacity() != 0
+    }
+
+    /// Frees what [`holds_idle_memory`](Self::holds_idle_memory) names.
+    /// The next packet sent or acknowledgement taken allocates again, so
+    /// call it only once a session has been quiet a while.
+    pub fn trim_idle_memory(&mut self) {
+        if self.sent.slots.is_empty() {
+            self.sent.slots = alloc::collections::VecDeque::new();
+        }
+        self.scratch = Vec::new();
+    }
+
     /// Bytes of ack-eliciting packets neither acknowledged nor lost.
     pub fn bytes_in_flight(&self) -> u64 {
         self.flight.bytes

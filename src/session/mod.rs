@@ -16,6 +16,7 @@
 mod close;
 mod handshake;
 mod keys;
+pub mod layout;
 mod outcomes;
 mod path_io;
 mod receive;

@@ -142,10 +142,15 @@ impl Session {
     }
 
     /// When a quiet session gives back its scratch allocations: the
-    /// acknowledgement outcome buffer (an outcome is ~250 bytes) and an empty
-    /// event queue. `None` while anything is in flight or nothing is held.
+    /// acknowledgement outcome buffer (an outcome is ~250 bytes), the
+    /// acknowledgement range lists, the empty sent-packet ledger and an
+    /// empty event queue; the replay window's bitmap goes too if the
+    /// window is full. `None` while anything is in flight or nothing is
+    /// held.
     fn scratch_trim_at(&self) -> Option<Instant> {
         let holds = self.outcomes.capacity() != 0
+            || self.ack_ranges.capacity() != 0
+            || self.recovery.holds_idle_memory()
             || (self.events.is_empty() && self.events.capacity() != 0);
         (holds && self.recovery.bytes_in_flight() == 0)
             .then(|| self.last_tx_eliciting.max(self.last_rx) + SCRATCH_TRIM_AFTER)
@@ -158,6 +163,11 @@ impl Session {
     fn trim_scratch(&mut self, now: Instant) {
         if self.scratch_trim_at().is_some_and(|t| now >= t) {
             self.outcomes = Vec::new();
+            self.ack_ranges = Vec::new();
+            self.recovery.trim_idle_memory();
+            if let Some(keys) = &mut self.keys {
+                keys.replay.compact();
+            }
             if self.events.is_empty() {
                 self.events = VecDeque::new();
             }
