@@ -62,9 +62,11 @@ fn a_hundred_thousand_streams_and_the_cost_of_an_idle_one() {
     });
     assert!(ok, "read {read} of {N}");
     assert_eq!(p.b.session(sb).unwrap().stream_ids().len(), N as usize + 1);
-    // The harness's own event log is not the endpoint's memory.
+    // The harness's own logs (events, every datagram sent) are not the
+    // endpoint's memory.
     p.events_a = Vec::new();
     p.events_b = Vec::new();
+    p.sent = Vec::new();
     // Drop a (its streams and everything it kept of the traffic): what is
     // left above m0 is b's growth, short of the few KiB a held at m0.
     p.a = stt::Endpoint::new(common::config("spare").build().unwrap(), [9; 32]);

@@ -142,7 +142,8 @@ pub struct PathValidator {
     /// nearly always, so an idle session does not carry their room.
     /// Invariant: never `Some` of an empty `Pending` after a public call.
     pending: Option<Box<Pending>>,
-    stats: PathStats,
+    /// Boxed on the first count: most sessions never see another address.
+    stats: Option<Box<PathStats>>,
 }
 
 /// What validation holds while addresses are in play.
@@ -166,7 +167,7 @@ impl PathValidator {
             key,
             draws: 0,
             pending: None,
-            stats: PathStats::default(),
+            stats: None,
         }
     }
 
@@ -194,8 +195,9 @@ impl PathValidator {
 
     /// Counters.
     pub fn stats(&self) -> PathStats {
-        self.stats
+        self.stats.as_deref().copied().unwrap_or_default()
     }
+
 
     /// Addresses being validated.
     #[cfg(test)]
@@ -252,7 +254,7 @@ impl PathValidator {
             deadline: now + pto.saturating_mul(VALIDATION_PTOS),
         };
         if self.pending_mut().candidates.push(candidate).is_err() {
-            self.stats.candidates_refused += 1;
+            counts(&mut self.stats).candidates_refused += 1;
         }
     }
 
@@ -265,7 +267,7 @@ impl PathValidator {
         }
         let _ = responses.push_back((from, data));
         if full {
-            self.stats.responses_dropped += 1;
+            counts(&mut self.stats).responses_dropped += 1;
         }
     }
 
@@ -279,19 +281,19 @@ impl PathValidator {
             .iter()
             .position(|c| c.sends > 0 && c.data == data);
         let Some(i) = found else {
-            self.stats.responses_ignored += 1;
+            counts(&mut self.stats).responses_ignored += 1;
             return None;
         };
         let c = self.pending_mut().candidates.swap_remove(i);
         self.release_if_empty();
-        self.stats.validated += 1;
+        counts(&mut self.stats).validated += 1;
         Some(c.addr)
     }
 
     /// The session moved to `addr`: count it, and drop `addr`'s candidacy
     /// if it had one.
     pub fn on_migrated(&mut self, addr: SocketAddr) {
-        self.stats.migrations += 1;
+        counts(&mut self.stats).migrations += 1;
         if let Some(p) = self.pending.as_deref_mut() {
             p.candidates.retain(|c| c.addr != addr);
         }
@@ -329,7 +331,9 @@ impl PathValidator {
         });
         let failed = before - p.candidates.len();
         self.release_if_empty();
-        self.stats.failed += failed as u64;
+        if failed > 0 {
+            counts(&mut self.stats).failed += failed as u64;
+        }
         failed
     }
 
@@ -351,7 +355,7 @@ impl PathValidator {
             let _ = p.responses.push_back((addr, data));
         }
         if found.is_some() {
-            self.stats.responses_sent += 1;
+            counts(&mut self.stats).responses_sent += 1;
             self.release_if_empty();
         }
         found
@@ -398,11 +402,12 @@ impl PathValidator {
         };
         let len = u64::try_from(len).unwrap_or(u64::MAX);
         c.tx = c.tx.saturating_add(len);
-        self.stats.unvalidated_bytes_sent = self.stats.unvalidated_bytes_sent.saturating_add(len);
+        let stats = counts(&mut self.stats);
+        stats.unvalidated_bytes_sent = stats.unvalidated_bytes_sent.saturating_add(len);
         if probe.challenge.is_some() {
             c.sends += 1;
             c.next_send = now + pto;
-            self.stats.challenges_sent += 1;
+            counts(&mut self.stats).challenges_sent += 1;
         }
         if let Some(data) = probe.response {
             if let Some(i) = p
@@ -417,11 +422,16 @@ impl PathValidator {
                     }
                 }
                 p.responses.pop_front();
-                self.stats.responses_sent += 1;
+                counts(&mut self.stats).responses_sent += 1;
             }
         }
         self.release_if_empty();
     }
+}
+
+/// The counters, allocated on the first count.
+fn counts(stats: &mut Option<Box<PathStats>>) -> &mut PathStats {
+    stats.get_or_insert_default()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! `close_pending`) or ends the session before its close period is over
 //! (the timers do).
 
+use alloc::boxed::Box;
 use bytes::Bytes;
 use core::time::Duration;
 
@@ -67,7 +68,7 @@ impl Session {
                 });
             }
             State::Established => {
-                self.close_frame = Some((wire_code, reason));
+                self.close_frame = Some(Box::new((wire_code, reason)));
                 self.close_pending = true;
                 self.state = State::Closing {
                     until: self.now + self.close_period(),

@@ -111,7 +111,7 @@ pub struct Session {
     handshake_done_owed: bool,
     ping_owed: bool,
     /// The CLOSE frame (code, reason) once closing, and whether it is due.
-    close_frame: Option<(u64, Bytes)>,
+    close_frame: Option<Box<(u64, Bytes)>>,
     close_pending: bool,
     /// When paced data may go next.
     pacing_wait: Option<Instant>,

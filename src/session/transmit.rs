@@ -272,7 +272,7 @@ impl Session {
         let written = {
             let mut w = Writer::new(&mut buf[SHORT_HEADER_LEN..payload_end]);
             if closing {
-                if let Some((code, reason)) = &self.close_frame {
+                if let Some((code, reason)) = self.close_frame.as_deref() {
                     let f = Frame::Close {
                         code: *code,
                         reason,

@@ -74,9 +74,10 @@ pub struct StreamManager {
     /// Streams waiting for session-level credit.
     session_blocked: Vec<StreamId>,
     /// Streams parked on session credit since the session last asked, for
-    /// trace events (bounded: past its size, the rest go untold).
+    /// trace events (bounded: past its size, the rest go untold). Boxed
+    /// while it holds any, so a session that never blocks pays a pointer.
     #[cfg(feature = "trace")]
-    newly_blocked: heapless::Deque<StreamId, 16>,
+    newly_blocked: Option<Box<heapless::Deque<StreamId, 16>>>,
     control: VecDeque<Control>,
     events: VecDeque<StreamEvent>,
     /// Peer's per-stream initial limit (0 until its parameters arrive).
@@ -115,7 +116,7 @@ impl StreamManager {
             finished: RangeSet::new(),
             session_blocked: Vec::new(),
             #[cfg(feature = "trace")]
-            newly_blocked: heapless::Deque::new(),
+            newly_blocked: None,
             control: VecDeque::new(),
             events: VecDeque::new(),
             peer_stream_window: 0,
@@ -446,7 +447,7 @@ impl StreamManager {
             s.set(flag::SESSION_BLOCKED);
             self.session_blocked.push(id);
             #[cfg(feature = "trace")]
-            let _ = self.newly_blocked.push_back(id);
+            self.note_blocked(id);
         }
     }
 
@@ -454,7 +455,16 @@ impl StreamManager {
     /// `trace`).
     #[cfg(feature = "trace")]
     pub fn take_newly_blocked(&mut self) -> Option<StreamId> {
-        self.newly_blocked.pop_front()
+        let id = self.newly_blocked.as_mut()?.pop_front();
+        if id.is_none() {
+            self.newly_blocked = None;
+        }
+        id
+    }
+
+    #[cfg(feature = "trace")]
+    fn note_blocked(&mut self, id: StreamId) {
+        let _ = self.newly_blocked.get_or_insert_default().push_back(id);
     }
 
     /// The next chunk of stream data to send, chosen by priority. `fit` gets
@@ -519,7 +529,7 @@ impl StreamManager {
                         s.set(flag::SESSION_BLOCKED);
                         self.session_blocked.push(id);
                         #[cfg(feature = "trace")]
-                        let _ = self.newly_blocked.push_back(id);
+                        self.note_blocked(id);
                     }
                 }
             }
