@@ -47,6 +47,9 @@ const MAX_QUEUED_STATELESS: usize = 256;
 /// ones make the others wait longer for theirs.
 const SESSION_BURST: u32 = 64;
 
+/// Events the drained event queue keeps room for; more is freed.
+const KEPT_EVENT_CAPACITY: usize = 1024;
+
 /// A datagram written by [`Endpoint::poll_transmit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -449,7 +452,13 @@ impl Endpoint {
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.refresh();
-        self.book.events.pop_front()
+        let e = self.book.events.pop_front();
+        if e.is_none() && self.book.events.capacity() > KEPT_EVENT_CAPACITY {
+            // A burst grew the queue past what the endpoint keeps: give it
+            // back once drained (a burst that size allocates once more).
+            self.book.events = VecDeque::new();
+        }
+        e
     }
 
     /// The session `id`, if it exists.

@@ -198,7 +198,6 @@ impl PathValidator {
         self.stats.as_deref().copied().unwrap_or_default()
     }
 
-
     /// Addresses being validated.
     #[cfg(test)]
     pub fn candidates(&self) -> impl Iterator<Item = SocketAddr> + '_ {

@@ -280,20 +280,18 @@ impl<T> Recovery<T> {
         core::mem::size_of::<Slot<T>>()
     }
 
-    /// True when allocations a quiet sender does not need are held: the
-    /// empty ledger's buffer or the acknowledgement scratch list.
+    /// True when allocations a quiet sender does not need are held: room
+    /// in the ledger beyond the records it holds (a transfer grew it), or
+    /// the acknowledgement scratch list.
     pub fn holds_idle_memory(&self) -> bool {
-        (self.sent.slots.is_empty() && self.sent.slots.capacity() != 0)
-            || self.scratch.capacity() != 0
+        self.sent.slots.capacity() > self.sent.slots.len() || self.scratch.capacity() != 0
     }
 
     /// Frees what [`holds_idle_memory`](Self::holds_idle_memory) names.
     /// The next packet sent or acknowledgement taken allocates again, so
     /// call it only once a session has been quiet a while.
     pub fn trim_idle_memory(&mut self) {
-        if self.sent.slots.is_empty() {
-            self.sent.slots = alloc::collections::VecDeque::new();
-        }
+        self.sent.slots.shrink_to_fit();
         self.scratch = Vec::new();
     }
 

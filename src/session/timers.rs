@@ -143,14 +143,15 @@ impl Session {
 
     /// When a quiet session gives back its scratch allocations: the
     /// acknowledgement outcome buffer (an outcome is ~250 bytes), the
-    /// acknowledgement range lists, the empty sent-packet ledger and an
-    /// empty event queue; the replay window's bitmap goes too if the
+    /// acknowledgement range lists, the empty sent-packet ledger, the
+    /// stream manager's empty queues and an empty event queue; the replay window's bitmap goes too if the
     /// window is full. `None` while anything is in flight or nothing is
     /// held.
     fn scratch_trim_at(&self) -> Option<Instant> {
         let holds = self.outcomes.capacity() != 0
             || self.ack_ranges.capacity() != 0
             || self.recovery.holds_idle_memory()
+            || self.streams.holds_idle_memory()
             || (self.events.is_empty() && self.events.capacity() != 0);
         (holds && self.recovery.bytes_in_flight() == 0)
             .then(|| self.last_tx_eliciting.max(self.last_rx) + SCRATCH_TRIM_AFTER)
@@ -165,6 +166,7 @@ impl Session {
             self.outcomes = Vec::new();
             self.ack_ranges = Vec::new();
             self.recovery.trim_idle_memory();
+            self.streams.trim_idle_memory();
             if let Some(keys) = &mut self.keys {
                 keys.replay.compact();
             }

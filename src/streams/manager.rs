@@ -451,6 +451,29 @@ impl StreamManager {
         }
     }
 
+    /// True when an empty queue (control frames, stream events, streams
+    /// blocked on session credit) still holds the allocation it grew to.
+    pub fn holds_idle_memory(&self) -> bool {
+        (self.control.is_empty() && self.control.capacity() != 0)
+            || (self.events.is_empty() && self.events.capacity() != 0)
+            || (self.session_blocked.is_empty() && self.session_blocked.capacity() != 0)
+    }
+
+    /// Frees the allocations of the empty queues
+    /// [`holds_idle_memory`](Self::holds_idle_memory) names; for a quiet
+    /// session only, since a busy one would allocate them again at once.
+    pub fn trim_idle_memory(&mut self) {
+        if self.control.is_empty() {
+            self.control = VecDeque::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        if self.session_blocked.is_empty() {
+            self.session_blocked = Vec::new();
+        }
+    }
+
     /// A stream parked on session credit since the last call (feature
     /// `trace`).
     #[cfg(feature = "trace")]

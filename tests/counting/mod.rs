@@ -27,8 +27,26 @@ pub const SIZES: usize = 4096;
 const ZERO: AtomicIsize = AtomicIsize::new(0);
 static BY_SIZE: [AtomicIsize; SIZES + 1] = [ZERO; SIZES + 1];
 
+/// Bytes live in allocations of [`SIZES`] bytes or more.
+static BIG: AtomicIsize = AtomicIsize::new(0);
+
 fn bucket(size: usize) -> &'static AtomicIsize {
+    if size >= SIZES {
+        BIG.fetch_add(0, Ordering::Relaxed);
+    }
     &BY_SIZE[size.min(SIZES)]
+}
+
+fn big(delta: isize) {
+    if delta.unsigned_abs() >= SIZES {
+        BIG.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+/// Bytes live in allocations of [`SIZES`] bytes or more (the last entry of
+/// [`by_size`] counts them).
+pub fn big_live() -> isize {
+    BIG.load(Ordering::Relaxed)
 }
 
 /// Live allocations of each size (index = bytes; the last entry counts
@@ -53,11 +71,13 @@ unsafe impl GlobalAlloc for Counting {
         LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
         ALLOCS.fetch_add(1, Ordering::Relaxed);
         bucket(l.size()).fetch_add(1, Ordering::Relaxed);
+        big(l.size() as isize);
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
         bucket(l.size()).fetch_sub(1, Ordering::Relaxed);
+        big(-(l.size() as isize));
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
@@ -65,6 +85,8 @@ unsafe impl GlobalAlloc for Counting {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
         bucket(l.size()).fetch_sub(1, Ordering::Relaxed);
         bucket(new).fetch_add(1, Ordering::Relaxed);
+        big(-(l.size() as isize));
+        big(new as isize);
         unsafe { System.realloc(p, l, new) }
     }
 }
@@ -82,4 +104,11 @@ pub fn grown(before: &[isize], after: &[isize]) -> Vec<(usize, isize)> {
         .collect();
     out.sort_by_key(|&(size, n)| core::cmp::Reverse(size as isize * n));
     out
+}
+
+/// Bytes in allocations of [`SIZES`] bytes or more gained between two
+/// [`big_live`] readings taken around two [`by_size`] snapshots (whose own
+/// buffers are left out).
+pub fn big_grown(before: isize, after: isize) -> isize {
+    after - before - 2 * ((SIZES + 1) * core::mem::size_of::<isize>()) as isize
 }
