@@ -6,45 +6,78 @@
 //! test can run faster than real time and replay any run exactly.
 
 use core::fmt;
+use core::num::NonZeroU64;
 use core::ops::{Add, AddAssign, Sub};
 use core::time::Duration;
 
 /// A point in time, in microseconds since the caller's epoch.
 ///
 /// Arithmetic saturates instead of overflowing: an instant is never a reason
-/// to panic.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(u64);
+/// to panic. The latest instant is [`Instant::MAX`], `u64::MAX - 1`
+/// microseconds (half a million years) after the epoch: held as that count
+/// plus one, an instant is never zero, so an `Option<Instant>` (a timer
+/// that may be unset, kept by the dozen in every session) takes 8 bytes
+/// rather than 16.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(NonZeroU64);
+
+/// Microseconds an instant can hold at most.
+const MAX_MICROS: u64 = u64::MAX - 1;
 
 impl Instant {
     /// The caller's epoch.
-    pub const ZERO: Instant = Instant(0);
+    pub const ZERO: Instant = Instant::from_micros(0);
     /// The last representable instant; used as "never" by timers.
-    pub const MAX: Instant = Instant(u64::MAX);
+    pub const MAX: Instant = Instant::from_micros(MAX_MICROS);
 
-    /// An instant `micros` microseconds after the epoch.
+    /// An instant `micros` microseconds after the epoch (at most
+    /// [`Instant::MAX`]).
     pub const fn from_micros(micros: u64) -> Self {
-        Instant(micros)
+        let stored = if micros > MAX_MICROS {
+            u64::MAX
+        } else {
+            micros + 1
+        };
+        match NonZeroU64::new(stored) {
+            Some(n) => Instant(n),
+            None => Instant(NonZeroU64::MAX),
+        }
     }
 
     /// An instant `millis` milliseconds after the epoch.
     pub const fn from_millis(millis: u64) -> Self {
-        Instant(millis.saturating_mul(1000))
+        Instant::from_micros(millis.saturating_mul(1000))
     }
 
     /// Microseconds since the epoch.
     pub const fn as_micros(self) -> u64 {
-        self.0
+        self.0.get() - 1
     }
 
     /// Time elapsed from `earlier` to `self`, or zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_micros(self.0.saturating_sub(earlier.0))
+        Duration::from_micros(self.0.get().saturating_sub(earlier.0.get()))
     }
 
     /// Time elapsed from `earlier` to `self`, or `None` if `earlier` is later.
     pub fn checked_duration_since(self, earlier: Instant) -> Option<Duration> {
-        self.0.checked_sub(earlier.0).map(Duration::from_micros)
+        self.0
+            .get()
+            .checked_sub(earlier.0.get())
+            .map(Duration::from_micros)
+    }
+}
+
+impl Default for Instant {
+    /// The epoch.
+    fn default() -> Self {
+        Instant::ZERO
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Instant").field(&self.as_micros()).finish()
     }
 }
 
@@ -55,7 +88,7 @@ fn duration_micros(d: Duration) -> u64 {
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_add(duration_micros(rhs)))
+        Instant::from_micros(self.as_micros().saturating_add(duration_micros(rhs)))
     }
 }
 
@@ -68,7 +101,7 @@ impl AddAssign<Duration> for Instant {
 impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_sub(duration_micros(rhs)))
+        Instant::from_micros(self.as_micros().saturating_sub(duration_micros(rhs)))
     }
 }
 
@@ -82,7 +115,8 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000, self.0 % 1_000_000)
+        let us = self.as_micros();
+        write!(f, "{}.{:06}s", us / 1_000_000, us % 1_000_000)
     }
 }
 
@@ -100,6 +134,17 @@ mod tests {
             Instant::ZERO.checked_duration_since(Instant::from_micros(1)),
             None
         );
+    }
+
+    #[test]
+    fn an_optional_instant_takes_no_more_room() {
+        assert_eq!(core::mem::size_of::<Option<Instant>>(), 8);
+        assert_eq!(Instant::from_micros(u64::MAX), Instant::MAX);
+        assert_eq!(Instant::MAX.as_micros(), u64::MAX - 1);
+        assert_eq!(Instant::default(), Instant::ZERO);
+        assert_eq!(Instant::ZERO.as_micros(), 0);
+        assert!(Instant::ZERO < Instant::from_micros(1));
+        assert_eq!(format!("{:?}", Instant::from_micros(7)), "Instant(7)");
     }
 
     #[test]
