@@ -5,11 +5,13 @@
 //! Never: keeps the raw seeds around longer than the build; holds no
 //! per-session state.
 
+use alloc::sync::Arc;
 use core::time::Duration;
 
 use crate::crypto::{network_key, Cipher, Identity, Provider};
 use crate::ids::NodeId;
 use crate::recovery::RecoveryConfig;
+
 use crate::streams::{StreamLimits, DEFAULT_SEGMENT_SIZE};
 
 /// Shortest accepted `shared_seed`, in bytes.
@@ -135,7 +137,8 @@ pub struct Config {
     /// Default segment size of `send_all`.
     pub(crate) segment_size: usize,
     /// Stream limits and windows.
-    pub(crate) streams: StreamLimits,
+    /// Shared with every session's stream manager (one copy per endpoint).
+    pub(crate) streams: Arc<StreamLimits>,
     /// Loss recovery and congestion control.
     pub(crate) recovery: RecoveryConfig,
     /// Update a direction's packet key after this many packets under it.
@@ -253,7 +256,7 @@ impl Config {
 
     /// Stream limits and windows.
     pub fn streams(&self) -> StreamLimits {
-        self.streams
+        *self.streams
     }
 
     /// Loss recovery and congestion control.
@@ -305,7 +308,7 @@ impl ConfigBuilder {
                 max_half_open: 256,
                 cookie_lifetime: Duration::from_secs(10),
                 segment_size: DEFAULT_SEGMENT_SIZE,
-                streams: StreamLimits::default(),
+                streams: Arc::new(StreamLimits::default()),
                 recovery: RecoveryConfig::default(),
                 key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
                 key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
@@ -385,7 +388,7 @@ impl ConfigBuilder {
     /// `streams.max_session_buffer` (128 MiB by default) whatever the peer
     /// does: past it the session closes with `Violation::FlowControl`.
     pub fn streams(mut self, s: StreamLimits) -> Self {
-        self.draft.streams = s;
+        self.draft.streams = Arc::new(s);
         self
     }
     /// Recovery and congestion control (see [`RecoveryConfig`]).

@@ -155,7 +155,7 @@ impl Session {
             MtuConfig::new(cfg.base_datagram_size, cfg.max_datagram_size),
             now,
         );
-        let streams = StreamManager::new(cfg.streams, now);
+        let streams = StreamManager::new(cfg.streams.clone(), now);
         Session {
             id,
             peer_id: SessionId(0),

@@ -12,6 +12,7 @@
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::time::Duration;
@@ -62,7 +63,8 @@ pub enum ControlFrame {
 /// All streams of one session.
 #[derive(Debug)]
 pub struct StreamManager {
-    limits: StreamLimits,
+    /// Shared by the endpoint's sessions.
+    limits: Arc<StreamLimits>,
     /// Boxed: the map's nodes stay small and an idle stream costs one
     /// allocation of its own size (see the idle-stream test).
     streams: BTreeMap<StreamId, Box<Stream>>,
@@ -105,11 +107,13 @@ fn held(s: &Stream) -> u64 {
 
 impl StreamManager {
     /// A manager with stream 0 already open.
-    pub fn new(limits: StreamLimits, now: Instant) -> Self {
+    pub fn new(limits: impl Into<Arc<StreamLimits>>, now: Instant) -> Self {
+        let limits = limits.into();
         let mut m = StreamManager {
             recv_window: RecvWindow::new(limits.session_window),
             recv_advertised: limits.session_window,
             sched: Scheduler::with_quantum(limits.turn_quantum),
+            budget: RecvBudget::new(limits.max_session_buffer),
             limits,
             streams: BTreeMap::new(),
             retired: RangeSet::new(),
@@ -126,7 +130,6 @@ impl StreamManager {
             recv_highest_total: 0,
             recv_released_total: 0,
             max_data_queued: false,
-            budget: RecvBudget::new(limits.max_session_buffer),
         };
         m.insert(now, 0);
         m
