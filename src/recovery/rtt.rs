@@ -13,20 +13,29 @@ use core::time::Duration;
 /// Before the first sample every estimate is derived from the initial RTT
 /// given to [`RttEstimator::new`]: smoothed = initial, variance = initial / 2,
 /// minimum = latest = initial.
+///
+/// Estimates are held in nanoseconds (8 bytes each where a `Duration` takes
+/// 16); a duration past `u64::MAX` nanoseconds (584 years) saturates there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RttEstimator {
-    latest: Duration,
+    latest: u64,
     /// `latest` less the ack delay the smoothed estimate accepted.
-    latest_adjusted: Duration,
-    smoothed: Duration,
-    rttvar: Duration,
-    min: Duration,
+    latest_adjusted: u64,
+    smoothed: u64,
+    rttvar: u64,
+    min: u64,
     has_sample: bool,
+}
+
+/// `d` in nanoseconds, saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl RttEstimator {
     /// An estimator that assumes `initial` until the first sample.
     pub fn new(initial: Duration) -> Self {
+        let initial = nanos(initial);
         RttEstimator {
             latest: initial,
             latest_adjusted: initial,
@@ -47,6 +56,7 @@ impl RttEstimator {
     /// minimum; the first sample ignores the ack delay and seeds every
     /// estimate.
     pub fn update(&mut self, ack_delay: Duration, sample: Duration, max_ack_delay: Duration) {
+        let sample = nanos(sample);
         self.latest = sample;
         self.latest_adjusted = sample;
         if !self.has_sample {
@@ -57,7 +67,7 @@ impl RttEstimator {
             return;
         }
         self.min = self.min.min(sample);
-        let ack_delay = ack_delay.min(max_ack_delay);
+        let ack_delay = nanos(ack_delay.min(max_ack_delay));
         let adjusted = match sample.checked_sub(ack_delay) {
             Some(rest) if rest >= self.min => rest,
             _ => sample,
@@ -75,22 +85,22 @@ impl RttEstimator {
 
     /// Smoothed RTT.
     pub fn smoothed(&self) -> Duration {
-        self.smoothed
+        Duration::from_nanos(self.smoothed)
     }
 
     /// RTT variance (mean deviation).
     pub fn rttvar(&self) -> Duration {
-        self.rttvar
+        Duration::from_nanos(self.rttvar)
     }
 
     /// Smallest sample seen (the initial RTT before any sample).
     pub fn min(&self) -> Duration {
-        self.min
+        Duration::from_nanos(self.min)
     }
 
     /// Most recent sample (the initial RTT before any sample).
     pub fn latest(&self) -> Duration {
-        self.latest
+        Duration::from_nanos(self.latest)
     }
 
     /// Most recent sample less the peer's ack delay, under the same rules
@@ -98,24 +108,23 @@ impl RttEstimator {
     /// path's own delay, without the time the peer held its
     /// acknowledgement. A queue shows here; a delayed ack does not.
     pub fn latest_adjusted(&self) -> Duration {
-        self.latest_adjusted
+        Duration::from_nanos(self.latest_adjusted)
     }
 
     /// Base of a probe timeout: `smoothed + max(4 * rttvar, granularity)`.
     /// The caller adds the peer's maximum ack delay and the backoff.
     pub fn pto_base(&self, granularity: Duration) -> Duration {
-        self.smoothed
-            .saturating_add(self.rttvar.saturating_mul(4).max(granularity))
+        self.smoothed()
+            .saturating_add(self.rttvar().saturating_mul(4).max(granularity))
     }
 }
 
-/// `(a * wa + b * wb) / den` on durations, in nanoseconds, saturating.
-fn weighted(a: Duration, wa: u128, b: Duration, wb: u128, den: u128) -> Duration {
-    let sum = a
-        .as_nanos()
+/// `(a * wa + b * wb) / den` in nanoseconds, saturating.
+fn weighted(a: u64, wa: u128, b: u64, wb: u128, den: u128) -> u64 {
+    let sum = u128::from(a)
         .saturating_mul(wa)
-        .saturating_add(b.as_nanos().saturating_mul(wb));
-    Duration::from_nanos(u64::try_from(sum / den).unwrap_or(u64::MAX))
+        .saturating_add(u128::from(b).saturating_mul(wb));
+    u64::try_from(sum / den).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! below the first one seen under the current key belongs to the previous
 //! key, on any other to the next.
 
+use alloc::boxed::Box;
 use core::time::Duration;
 
 use crate::crypto::{next_secret, Cipher, CryptoError, PacketKey, Provider, ReplayWindow, KEY_LEN};
@@ -67,7 +68,8 @@ pub(crate) struct Keys {
     rx_phase_start: u64,
     rx_next: PacketKey,
     rx_next_secret: [u8; KEY_LEN],
-    rx_prev: Option<Retired>,
+    /// Boxed: present only for a grace period after each update.
+    rx_prev: Option<Box<Retired>>,
     /// Packet numbers already accepted.
     pub replay: ReplayWindow,
     /// Updates of the send key so far.
@@ -180,10 +182,10 @@ impl Keys {
         self.rx_next_secret = next_secret(&secret);
         let next = PacketKey::with_cipher(self.provider, self.cipher, &self.rx_next_secret);
         let old = core::mem::replace(&mut self.rx, core::mem::replace(&mut self.rx_next, next));
-        self.rx_prev = Some(Retired {
+        self.rx_prev = Some(Box::new(Retired {
             key: old,
             until: now + grace,
-        });
+        }));
         self.rx_phase = !self.rx_phase;
         self.rx_phase_start = pn;
         self.updates_received += 1;
