@@ -11,7 +11,7 @@
 //! peer and the credit given back for them are in `manager/peer.rs`.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -19,6 +19,7 @@ use core::time::Duration;
 
 use super::budget::RecvBudget;
 use super::flow::RecvWindow;
+use super::map::StreamMap;
 use super::recv::{Fragment, RecvError};
 use super::scheduler::{Scheduler, DEFAULT_PRIORITY, MAX_PRIORITY};
 use super::send::{ChunkHead, SendBuf};
@@ -67,7 +68,7 @@ pub struct StreamManager {
     limits: Arc<StreamLimits>,
     /// Boxed: the map's nodes stay small and an idle stream costs one
     /// allocation of its own size (see the idle-stream test).
-    streams: BTreeMap<StreamId, Box<Stream>>,
+    streams: StreamMap,
     retired: RangeSet,
     /// The retired ids the peer ended (the rest this side closed or reset),
     /// so a late `recv` still says `Finished`.
@@ -115,7 +116,7 @@ impl StreamManager {
             sched: Scheduler::with_quantum(limits.turn_quantum),
             budget: RecvBudget::new(limits.max_session_buffer),
             limits,
-            streams: BTreeMap::new(),
+            streams: StreamMap::default(),
             retired: RangeSet::new(),
             finished: RangeSet::new(),
             session_blocked: Vec::new(),
@@ -142,7 +143,7 @@ impl StreamManager {
             self.limits.stream_window,
             self.peer_stream_window,
         );
-        self.streams.entry(id).or_insert_with(|| Box::new(s))
+        self.streams.get_or_insert_with(id, || Box::new(s))
     }
 
     /// Applies the peer's transport parameters (initial credits, message
@@ -179,10 +180,7 @@ impl StreamManager {
 
     /// The stream, unless missing or closed by the application.
     pub fn get(&self, id: StreamId) -> Option<&Stream> {
-        self.streams
-            .get(&id)
-            .map(|s| &**s)
-            .filter(|s| !s.has(flag::USER_CLOSED))
+        self.streams.get(&id).filter(|s| !s.has(flag::USER_CLOSED))
     }
 
     /// Ids of the streams `get` would return, ascending.

@@ -9,6 +9,7 @@
 pub mod budget;
 pub mod flow;
 pub mod manager;
+pub mod map;
 pub mod recv;
 pub mod scheduler;
 pub mod send;

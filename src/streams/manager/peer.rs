@@ -219,7 +219,7 @@ impl StreamManager {
     }
 
     fn check_finished(&mut self, id: StreamId) {
-        if self.streams.get_mut(&id).is_some_and(|s| finished_now(s)) {
+        if self.streams.get_mut(&id).is_some_and(finished_now) {
             self.events.push_back(StreamEvent::Finished(id));
         }
     }

@@ -199,7 +199,7 @@ fn budget_pair(budget: u64) -> (StreamManager, StreamManager) {
 
 /// What every stream holds, summed the slow way.
 fn held_sum(m: &StreamManager) -> u64 {
-    m.streams.values().map(|s| held(s)).sum()
+    m.streams.values().map(held).sum()
 }
 
 #[test]
