@@ -309,7 +309,7 @@ impl StreamManager {
             s.clear(flag::READABLE_SENT);
             let done = s.has(flag::PEER_FIN)
                 && s.recv
-                    .fin
+                    .fin()
                     .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
             return if done {
                 s.set(flag::FINISH_SEEN);

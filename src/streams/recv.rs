@@ -14,6 +14,7 @@
 //! the window would otherwise deadlock, since it can only be read whole. So
 //! one stream buffers at most one message plus one window.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use bytes::{Bytes, BytesMut};
 
@@ -227,7 +228,7 @@ struct Ready {
 }
 
 /// Counters of the receive half; inline in the stream even when idle.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct RecvState {
     /// Next sequence number to become ready (`expected_sequence`).
     pub expected_seq: u64,
@@ -238,7 +239,21 @@ pub struct RecvState {
     /// The limit last advertised to the peer (`MAX_STREAM_DATA`).
     pub max_data: u64,
     /// End of stream announced by the peer: (final offset, final sequence).
-    pub fin: Option<(u64, u64)>,
+    /// Boxed: most streams live without one, and an idle stream's record
+    /// is what 100,000 streams multiply.
+    pub(super) fin: Option<Box<(u64, u64)>>,
+}
+
+impl RecvState {
+    /// End of stream announced by the peer: (final offset, final sequence).
+    pub fn fin(&self) -> Option<(u64, u64)> {
+        self.fin.as_deref().copied()
+    }
+
+    /// Records the peer's end of stream.
+    pub fn set_fin(&mut self, final_offset: u64, final_seq: u64) {
+        self.fin = Some(Box::new((final_offset, final_seq)));
+    }
 }
 
 /// Receive-side buffers; allocated only while something is buffered.
@@ -286,7 +301,7 @@ impl RecvBuf {
         if unit_end > st.max_data {
             return Err(RecvError::FlowControl);
         }
-        if let Some((final_offset, final_seq)) = st.fin {
+        if let Some((final_offset, final_seq)) = st.fin() {
             if unit_end > final_offset || f.seq >= final_seq {
                 return Err(RecvError::Inconsistent);
             }
@@ -600,7 +615,7 @@ mod tests {
     #[test]
     fn data_past_the_announced_end_is_refused() {
         let (mut b, mut st) = setup();
-        st.fin = Some((3, 1));
+        st.set_fin(3, 1);
         assert_eq!(
             b.on_fragment(&mut st, frag(1, 3, b"a", 0, 1), MAX),
             Err(RecvError::Inconsistent)

@@ -190,7 +190,7 @@ impl Stream {
     /// delivered.
     pub(crate) fn recv_complete(&self) -> bool {
         self.recv
-            .fin
+            .fin()
             .is_some_and(|(_, seq)| self.recv.expected_seq >= seq)
     }
 

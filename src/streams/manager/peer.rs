@@ -119,7 +119,7 @@ impl StreamManager {
         let Some(s) = self.streams.get_mut(&id) else {
             return Ok(());
         };
-        if let Some(prev) = s.recv.fin {
+        if let Some(prev) = s.recv.fin() {
             if prev != (final_offset, final_seq) {
                 return Err(Violation::Inconsistent);
             }
@@ -130,7 +130,7 @@ impl StreamManager {
         }
         // The rest of the data (if any) is still to come in stream frames,
         // which flow control counts as they arrive.
-        s.recv.fin = Some((final_offset, final_seq));
+        s.recv.set_fin(final_offset, final_seq);
         s.set(flag::PEER_FIN);
         if s.has(flag::USER_CLOSED) {
             self.release_all_recv(id);
@@ -313,7 +313,7 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64) -> bool 
 fn finished_now(s: &mut Stream) -> bool {
     let all_in = s
         .recv
-        .fin
+        .fin()
         .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
     if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {
         s.set(flag::FINISHED_SENT);
