@@ -7,6 +7,7 @@
 //! Never: declares packets lost itself or grows with the transfer: both
 //! memories are capped.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::ops::Range;
 use core::time::Duration;
@@ -33,9 +34,18 @@ const RECENTLY_LOST_RANGES: usize = 16;
 pub(super) struct Reordering {
     packet_threshold: u64,
     time_threshold: Ratio,
+    /// Boxed while any lost number is remembered: a session that lost
+    /// nothing lately (an idle one, most often) pays a pointer.
+    memory: Option<Box<LossMemory>>,
+}
+
+/// Recently lost packets.
+#[derive(Debug, Default)]
+struct LossMemory {
+    /// Invariant: not empty (the memory goes with its last range).
     recently_lost: RangeSet,
     /// Send times of the latest packets declared lost, to tell how late a
-    /// spurious one was.
+    /// spurious one was (only those in `recently_lost` are looked up).
     lost_sent_times: VecDeque<(u64, Instant)>,
 }
 
@@ -44,8 +54,7 @@ impl Reordering {
         Reordering {
             packet_threshold,
             time_threshold,
-            recently_lost: RangeSet::new(),
-            lost_sent_times: VecDeque::new(),
+            memory: None,
         }
     }
 
@@ -64,17 +73,19 @@ impl Reordering {
     /// Packet `pn`, sent at `sent`, was declared lost (a congestion-path
     /// loss: size probes and packets sent to an old address are not kept).
     pub(super) fn on_lost(&mut self, pn: u64, sent: Instant) {
-        self.recently_lost.insert(pn..pn.saturating_add(1));
-        if self.lost_sent_times.len() >= LOST_SENT_TIMES {
-            self.lost_sent_times.pop_front();
+        let m = self.memory.get_or_insert_default();
+        m.recently_lost.insert(pn..pn.saturating_add(1));
+        if m.lost_sent_times.len() >= LOST_SENT_TIMES {
+            m.lost_sent_times.pop_front();
         }
-        self.lost_sent_times.push_back((pn, sent));
+        m.lost_sent_times.push_back((pn, sent));
     }
 
     /// Caps the memory of lost numbers after a round of detection.
     pub(super) fn trim(&mut self) {
-        while self.recently_lost.len() > RECENTLY_LOST_RANGES {
-            self.recently_lost.pop_min();
+        let Some(m) = &mut self.memory else { return };
+        while m.recently_lost.len() > RECENTLY_LOST_RANGES {
+            m.recently_lost.pop_min();
         }
     }
 
@@ -86,18 +97,23 @@ impl Reordering {
         r: &Range<u64>,
         now: Instant,
     ) -> Option<(u64, Duration)> {
+        let m = self.memory.as_mut()?;
         let mut spurious = 0;
         let mut late = Duration::ZERO;
-        for h in self.recently_lost.iter_within(r.clone()) {
+        for h in m.recently_lost.iter_within(r.clone()) {
             spurious += h.end - h.start;
-            for (_, sent) in self.lost_sent_times.iter().filter(|(pn, _)| h.contains(pn)) {
+            for (_, sent) in m.lost_sent_times.iter().filter(|(pn, _)| h.contains(pn)) {
                 late = late.max(now - *sent);
             }
         }
         if spurious == 0 {
             return None;
         }
-        self.recently_lost.remove(r.clone());
+        m.recently_lost.remove(r.clone());
+        if m.recently_lost.is_empty() {
+            // No number left to look a send time up for.
+            self.memory = None;
+        }
         Some((spurious, late))
     }
 
@@ -125,7 +141,6 @@ impl Reordering {
     /// A new path: losses seen on the old one say nothing about it (the
     /// thresholds learned are kept).
     pub(super) fn forget_losses(&mut self) {
-        self.recently_lost = RangeSet::new();
-        self.lost_sent_times.clear();
+        self.memory = None;
     }
 }
