@@ -61,6 +61,29 @@ pub enum ControlFrame {
     Reset(StreamId, u64, u64, u64),
 }
 
+/// Ids of retired streams.
+#[derive(Debug, Default)]
+struct Gone {
+    retired: RangeSet,
+    /// The retired ids the peer ended (the rest this side closed or reset),
+    /// so a late `recv` still says `Finished`.
+    finished: RangeSet,
+}
+
+impl Gone {
+    /// Stream `id` was retired (and may not be opened again).
+    fn retired(gone: &Option<Box<Gone>>, id: StreamId) -> bool {
+        gone.as_ref()
+            .is_some_and(|g| g.retired.contains(u64::from(id)))
+    }
+
+    /// Stream `id` was retired after the peer ended it.
+    fn finished(gone: &Option<Box<Gone>>, id: StreamId) -> bool {
+        gone.as_ref()
+            .is_some_and(|g| g.finished.contains(u64::from(id)))
+    }
+}
+
 /// All streams of one session.
 #[derive(Debug)]
 pub struct StreamManager {
@@ -69,10 +92,10 @@ pub struct StreamManager {
     /// Boxed: the map's nodes stay small and an idle stream costs one
     /// allocation of its own size (see the idle-stream test).
     streams: StreamMap,
-    retired: RangeSet,
-    /// The retired ids the peer ended (the rest this side closed or reset),
-    /// so a late `recv` still says `Finished`.
-    finished: RangeSet,
+    /// Ids of streams gone, boxed from the first one: a session whose
+    /// streams all live (an idle one with its default stream) pays a
+    /// pointer.
+    gone: Option<Box<Gone>>,
     sched: Scheduler,
     /// Streams waiting for session-level credit.
     session_blocked: Vec<StreamId>,
@@ -117,8 +140,7 @@ impl StreamManager {
             budget: RecvBudget::new(limits.max_session_buffer),
             limits,
             streams: StreamMap::default(),
-            retired: RangeSet::new(),
-            finished: RangeSet::new(),
+            gone: None,
             session_blocked: Vec::new(),
             #[cfg(feature = "trace")]
             newly_blocked: None,
@@ -168,7 +190,7 @@ impl StreamManager {
         if self.streams.contains_key(&id) {
             return Err(StreamError::AlreadyExists(id));
         }
-        if self.retired.contains(u64::from(id)) {
+        if self.is_retired(id) {
             return Err(StreamError::Closed(id));
         }
         if self.streams.len() >= self.limits.max_streams {
@@ -191,6 +213,11 @@ impl StreamManager {
             .map(|(&id, _)| id)
     }
 
+    /// Stream `id` was retired (and may not be opened again).
+    fn is_retired(&self, id: StreamId) -> bool {
+        Gone::retired(&self.gone, id)
+    }
+
     /// Number of streams held, including closing ones.
     pub fn len(&self) -> usize {
         self.streams.len()
@@ -206,8 +233,8 @@ impl StreamManager {
                 Err(StreamError::Reset(id))
             }
             Some(s) => Ok(s),
-            None if self.finished.contains(u64::from(id)) => Err(StreamError::Finished(id)),
-            None if self.retired.contains(u64::from(id)) => Err(StreamError::Closed(id)),
+            None if Gone::finished(&self.gone, id) => Err(StreamError::Finished(id)),
+            None if Gone::retired(&self.gone, id) => Err(StreamError::Closed(id)),
             None => Err(StreamError::NotFound(id)),
         }
     }
@@ -220,7 +247,7 @@ impl StreamManager {
     ) -> Result<&mut Stream, StreamError> {
         let max_message = self.limits.max_message_size.min(self.peer_max_message);
         let max_queue = self.limits.max_send_queue;
-        if !self.streams.contains_key(&id) && !self.retired.contains(u64::from(id)) {
+        if !self.streams.contains_key(&id) && !self.is_retired(id) {
             // Streams open on demand: the first send creates one.
             self.create(now, id)?;
         }
@@ -300,7 +327,7 @@ impl StreamManager {
     ) -> Result<Option<Bytes>, StreamError> {
         // A stream is retired only once the peer ended (or reset) its side
         // and nothing is left to read: to the reader it is finished.
-        if !self.streams.contains_key(&id) && self.retired.contains(u64::from(id)) {
+        if !self.streams.contains_key(&id) && self.is_retired(id) {
             return Err(StreamError::Finished(id));
         }
         let s = self.usable(id)?;
@@ -710,17 +737,18 @@ impl StreamManager {
         if ours_done && theirs_done && !s.has(flag::QUEUED) {
             let ended_by_peer = !s.has(flag::USER_CLOSED | flag::PEER_RESET);
             let ids = u64::from(id)..u64::from(id) + 1;
-            if ended_by_peer {
-                self.finished.insert(ids.clone());
-            }
             self.budget.changed(held(s), 0);
             self.streams.remove(&id);
-            self.retired.insert(ids);
-            while self.retired.len() > MAX_RETIRED_RANGES {
-                self.retired.pop_min();
+            let gone = self.gone.get_or_insert_default();
+            if ended_by_peer {
+                gone.finished.insert(ids.clone());
             }
-            while self.finished.len() > MAX_RETIRED_RANGES {
-                self.finished.pop_min();
+            gone.retired.insert(ids);
+            while gone.retired.len() > MAX_RETIRED_RANGES {
+                gone.retired.pop_min();
+            }
+            while gone.finished.len() > MAX_RETIRED_RANGES {
+                gone.finished.pop_min();
             }
         }
     }

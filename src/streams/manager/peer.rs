@@ -17,7 +17,7 @@ impl StreamManager {
     /// retired, frames for it are stale and ignored.
     fn peer_stream(&mut self, now: Instant, id: StreamId) -> Result<bool, Violation> {
         if !self.streams.contains_key(&id) {
-            if self.retired.contains(u64::from(id)) {
+            if self.is_retired(id) {
                 return Ok(false);
             }
             if self.streams.len() >= self.limits.max_streams {
