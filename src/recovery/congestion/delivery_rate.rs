@@ -84,12 +84,13 @@ pub fn bytes_per_sec(bytes: u64, interval: Duration) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// The newest packet of the acknowledgement being processed.
+/// The newest packet of the acknowledgement being processed. Elapsed
+/// times are in microseconds (what instants resolve), 8 bytes each.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
     prior_delivered: u64,
-    send_elapsed: Duration,
-    ack_elapsed: Duration,
+    send_elapsed_us: u64,
+    ack_elapsed_us: u64,
     app_limited: bool,
     newly_acked: u64,
 }
@@ -158,8 +159,12 @@ impl DeliveryRate {
         if newer {
             self.pending = Some(Pending {
                 prior_delivered: snap.delivered,
-                send_elapsed: sent_time.saturating_duration_since(snap.first_sent_time),
-                ack_elapsed: now.saturating_duration_since(snap.delivered_time),
+                send_elapsed_us: sent_time
+                    .as_micros()
+                    .saturating_sub(snap.first_sent_time.as_micros()),
+                ack_elapsed_us: now
+                    .as_micros()
+                    .saturating_sub(snap.delivered_time.as_micros()),
                 app_limited: snap.app_limited,
                 newly_acked,
             });
@@ -178,7 +183,7 @@ impl DeliveryRate {
     /// than `min_rtt` is returned with a zero interval (invalid).
     pub fn finish(&mut self, min_rtt: Duration) -> Option<RateSample> {
         let p = self.pending.take()?;
-        let interval = p.send_elapsed.max(p.ack_elapsed);
+        let interval = Duration::from_micros(p.send_elapsed_us.max(p.ack_elapsed_us));
         let valid = !interval.is_zero() && interval >= min_rtt;
         self.last = RateSample {
             delivered: self.delivered.saturating_sub(p.prior_delivered),
