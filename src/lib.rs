@@ -215,4 +215,8 @@ pub mod __private {
     pub mod layout {
         pub use crate::session::layout::*;
     }
+    /// The endpoint's timer index, for `examples/scale`.
+    pub mod timers {
+        pub use crate::endpoint::timers::Timers;
+    }
 }

@@ -23,21 +23,17 @@ fn accepted(p: &Pair) -> usize {
 }
 
 #[test]
-// 4 KiB. The datagram size search, path validation, the delivery-rate
-// sampler and the BBR-style controller each gave a session state of its
-// own (4,345 bytes a side with every feature compiled in); a session now
-// frees its acknowledgement scratch buffer and its empty event queue after
-// 500 ms quiet with nothing in flight, which brought it to 3,907 bytes
-// (3,955 once the RTT estimator and recovery gained a field each).
-fn an_idle_session_costs_under_4_kib_per_side() {
+// The bound sits just above today's figure (2,759 bytes with every feature
+// compiled in; the breakdown the test prints is in docs/PERFORMANCE.md), so
+// whatever grows an idle session's state raises it on purpose.
+fn an_idle_session_costs_under_2_800_bytes_a_side() {
     let mut p = Pair::default_pair();
     // A first session warms up what the endpoints and the harness keep
     // regardless of the session count.
     p.connect();
     p.drive_until(Duration::from_secs(1), |_| false);
-    p.sent = Vec::new();
-    p.events_a = Vec::new();
-    p.events_b = Vec::new();
+    p.forget_logs();
+    let big0 = counting::big_live();
     let hist0 = counting::by_size();
     let before = counting::live();
     for _ in 0..K {
@@ -51,24 +47,27 @@ fn an_idle_session_costs_under_4_kib_per_side() {
     assert_eq!(p.a.sessions().count(), K + 1);
     assert_eq!(p.b.sessions().count(), K + 1);
     // The harness's own logs are not the endpoints' memory.
-    p.sent = Vec::new();
-    p.events_a = Vec::new();
-    p.events_b = Vec::new();
+    p.forget_logs();
     let after = counting::live();
     let hist1 = counting::by_size();
+    let big = counting::big_grown(big0, counting::big_live());
     // What the growth is made of: live allocations by size, a session's
     // share of each (matched to the parts listed below by their size).
     for (size, n) in counting::grown(&hist0, &hist1) {
-        let share = (size as isize * n) as f64 / (2 * K) as f64;
-        println!("  {size:>5} B x {n:>4} = {share:>7.1} B a side");
+        if size < counting::SIZES {
+            let share = (size as isize * n) as f64 / (2 * K) as f64;
+            println!("  {size:>5} B x {n:>4} = {share:>7.1} B a side");
+        }
     }
+    let share = big as f64 / (2 * K) as f64;
+    println!("  4 KiB or more   = {share:>7.1} B a side");
     let per_side = (after - before) as f64 / (2 * K) as f64;
     for (part, bytes) in stt::__private::layout::session_parts() {
         println!("  {bytes:>5} B  {part}");
     }
     println!("idle_session_bytes={per_side:.1}");
     assert!(
-        per_side < 4096.0,
+        per_side < 2800.0,
         "an idle session costs {per_side:.1} bytes a side"
     );
 }

@@ -10,7 +10,7 @@ mod accept;
 mod table;
 #[cfg(test)]
 mod tests;
-mod timers;
+pub(crate) mod timers;
 #[cfg(feature = "trace")]
 mod trace;
 

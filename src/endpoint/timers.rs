@@ -13,7 +13,7 @@ use crate::time::Instant;
 
 /// Deadlines by time.
 #[derive(Debug, Default)]
-pub(crate) struct Timers {
+pub struct Timers {
     by_time: BTreeSet<(Instant, SessionId)>,
 }
 
