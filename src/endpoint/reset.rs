@@ -106,9 +106,7 @@ impl Endpoint {
         if let Some(tail) = reset_tail(data) {
             let key = self.resets.index_key.of(tail);
             if let Some(&id) = self.resets.index.get(&key) {
-                let reset = self.call(id, Then::Book, |e| {
-                    e.session.handle_reset_tail(now, tail)
-                });
+                let reset = self.call(id, Then::Book, |e| e.session.handle_reset_tail(now, tail));
                 if reset == Some(true) {
                     return;
                 }
@@ -144,7 +142,11 @@ impl Endpoint {
     /// Files session `id` under its peer's reset token, if it has one;
     /// called once, when the session is first seen established.
     pub(super) fn index_reset_token(&mut self, id: SessionId) {
-        let Some(token) = self.sessions.get(id).and_then(|e| e.session.peer_reset_token()) else {
+        let Some(token) = self
+            .sessions
+            .get(id)
+            .and_then(|e| e.session.peer_reset_token())
+        else {
             return;
         };
         let key = self.resets.index_key.of(&token.0);

@@ -35,7 +35,9 @@ pub use header::{
     SHORT_HEADER_LEN, VERSION,
 };
 pub use params::TransportParams;
-pub use reset::{encode_reset, reset_len, reset_tail, MAX_RESET_LEN, MIN_RESET_LEN, RESET_TOKEN_LEN};
+pub use reset::{
+    encode_reset, reset_len, reset_tail, MAX_RESET_LEN, MIN_RESET_LEN, RESET_TOKEN_LEN,
+};
 
 /// Why bytes could not be parsed, or a value could not be encoded.
 ///

@@ -79,8 +79,8 @@ pub fn reset_tail(datagram: &[u8]) -> Option<&[u8; RESET_TOKEN_LEN]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Packet, ShortHeader};
     use crate::ids::SessionId;
+    use crate::wire::{Packet, ShortHeader};
 
     const TOKEN: [u8; 16] = [
         0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae,
