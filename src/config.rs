@@ -435,8 +435,8 @@ impl ConfigBuilder {
         self
     }
     /// Stateless resets this endpoint sends per second at most, in bursts of
-    /// up to as many (default [`DEFAULT_STATELESS_RESETS_PER_SEC`]); 0 never
-    /// answers a datagram for a session it does not know.
+    /// up to as many (default 100); 0 never answers a datagram for a
+    /// session it does not know.
     pub fn stateless_resets_per_sec(mut self, n: u32) -> Self {
         self.draft.stateless_resets_per_sec = n;
         self
@@ -584,6 +584,32 @@ mod tests {
             e.unwrap_err(),
             ConfigError::MaxBelowInitial("streams.max_stream_window")
         );
+    }
+
+    #[test]
+    fn reset_key_follows_the_node_seed_unless_set() {
+        let id = crate::ids::SessionId(42);
+        let token = |c: &Config| c.reset_key.token(id);
+        let a = Config::builder(NODE, NET).build().unwrap();
+        let same_node = Config::builder(NODE, b"another network key!!")
+            .build()
+            .unwrap();
+        assert_eq!(
+            token(&a),
+            token(&same_node),
+            "the network key plays no part"
+        );
+        let other = Config::builder(b"another-node-seed-another-node!!", NET)
+            .build()
+            .unwrap();
+        assert_ne!(token(&a), token(&other));
+        let set = Config::builder(NODE, NET)
+            .reset_key([1; 32])
+            .build()
+            .unwrap();
+        assert_eq!(token(&set), ResetKey::new(&[1; 32]).token(id));
+        assert_eq!(token(&set.to_builder().build().unwrap()), token(&set));
+        assert_eq!(a.stateless_resets_per_sec(), 100);
     }
 
     #[test]

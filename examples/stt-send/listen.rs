@@ -324,7 +324,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("stt-send-zero-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let shared = [7u8; 32];
-        let cfg = |listener| crate::config(&None, &shared, listener, 1).unwrap();
+        let cfg = |listener| crate::config(&None, &shared, listener, 1, None).unwrap();
         let listener = Node::bind("127.0.0.1:0", cfg(true)).await.unwrap();
         let serving = tokio::spawn(listen(listener.clone(), dir.clone(), true));
         let sender = Node::bind("127.0.0.1:0", cfg(false)).await.unwrap();
@@ -402,5 +402,30 @@ mod tests {
         write_all_vectored(&mut empty, &[]).unwrap();
         write_all_vectored(&mut empty, &[Bytes::new(), Bytes::new()]).unwrap();
         assert!(empty.out.is_empty());
+    }
+
+    #[test]
+    fn the_stored_reset_key_is_made_once_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("stt-send-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_file(dir.join(RESET_KEY_FILE));
+        let first = stored_reset_key(&dir).unwrap();
+        assert_eq!(
+            stored_reset_key(&dir).unwrap(),
+            first,
+            "a restart reads it back"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(RESET_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "readable by its owner only");
+        }
+        std::fs::write(dir.join(RESET_KEY_FILE), b"short").unwrap();
+        assert!(matches!(stored_reset_key(&dir), Err(Fail::Input(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

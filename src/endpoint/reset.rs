@@ -11,7 +11,6 @@
 //! token matched (the session compares it in constant time).
 
 use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use super::{Endpoint, Then, MAX_QUEUED_STATELESS};
@@ -129,8 +128,7 @@ impl Endpoint {
         {
             return;
         }
-        let mut buf = Vec::with_capacity(n);
-        buf.resize(n, 0);
+        let mut buf = alloc::vec![0u8; n];
         r.rng.fill(&mut buf);
         let token = self.cfg.reset_key.token(dst);
         if encode_reset(&mut buf, &token.0).is_ok() {
@@ -168,6 +166,21 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example of `docs/PROTOCOL.md` §13: the reset for session
+    /// `0102030405060708` under reset key `[7; 32]`, random bytes `f0..fe`.
+    #[test]
+    fn golden_reset_of_the_protocol_document() {
+        let key = crate::crypto::ResetKey::new(&[7; 32]);
+        let token = key.token(SessionId(0x0102_0304_0506_0708));
+        let mut out: [u8; 31] = core::array::from_fn(|i| 0xf0 ^ i as u8);
+        encode_reset(&mut out, &token.0).unwrap();
+        assert_eq!(
+            crate::crypto::tests::hex(&out),
+            "60f1f2f3f4f5f6f7f8f9fafbfcfdfec0678ca1f663b000a66ed8b21f0b8158"
+        );
+        assert!(token.ends(&out));
+    }
 
     #[test]
     fn budget_allows_rate_a_second_and_bursts_of_rate() {
