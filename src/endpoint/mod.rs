@@ -589,6 +589,8 @@ impl Endpoint {
         if e.half_open {
             self.forget_half_open(id);
         }
+        // A session's keys, and the token with them, are set once and kept
+        // until it leaves the table: the token it was filed under.
         if let Some(token) = e.session.peer_reset_token().filter(|_| e.reset_indexed) {
             self.unindex_reset_token(id, &token.0);
         }
