@@ -77,6 +77,33 @@ fn a_restarted_peer_ends_the_session_within_one_round_trip() {
 }
 
 #[test]
+fn a_reset_that_names_the_session_is_recognised_too() {
+    // A reset whose header happens to name the session's id reaches the
+    // session itself, fails to open, and is recognised by its tail.
+    let (mut p, sa, _) = connected();
+    let old = p
+        .sent
+        .iter()
+        .rev()
+        .find(|(a_to_b, d)| *a_to_b && d[0] & 0x80 == 0 && d.len() > MAX_RESET_LEN)
+        .map(|(_, d)| d.clone())
+        .unwrap();
+    restart_b(&mut p);
+    p.inject(true, old);
+    let mut buf = vec![0u8; 2048];
+    let t = p.b.poll_transmit(p.now, &mut buf).expect("a reset");
+    let mut reset = buf[..t.len].to_vec();
+    reset[1..9].copy_from_slice(&sa.0.to_be_bytes());
+    assert!(p.a.session(sa).unwrap().is_established());
+    p.inject(false, reset);
+    assert_eq!(
+        closed_reason(&p.events_a, sa),
+        Some(CloseReason::StatelessReset)
+    );
+    assert!(p.a.session(sa).is_none());
+}
+
+#[test]
 fn an_idle_session_learns_of_the_restart_from_its_keep_alive() {
     let keep_alive = Duration::from_secs(1);
     let a = config("a").keep_alive(Some(keep_alive)).build().unwrap();
