@@ -8,7 +8,7 @@
 use alloc::sync::Arc;
 use core::time::Duration;
 
-use crate::crypto::{network_key, Cipher, Identity, Provider};
+use crate::crypto::{network_key, Cipher, Identity, Provider, ResetKey};
 use crate::ids::NodeId;
 use crate::recovery::RecoveryConfig;
 
@@ -145,6 +145,11 @@ pub struct Config {
     pub(crate) key_update_after_packets: u64,
     /// Update a direction's packet key after this many bytes under it.
     pub(crate) key_update_after_bytes: u64,
+    /// The static secret stateless reset tokens are derived from.
+    pub(crate) reset_key: ResetKey,
+    /// Stateless resets sent per second at most (and in one burst); 0:
+    /// never answer a datagram for an unknown session.
+    pub(crate) stateless_resets_per_sec: u32,
 }
 
 impl core::fmt::Debug for Config {
@@ -165,6 +170,7 @@ impl core::fmt::Debug for Config {
             .field("streams", &self.streams)
             .field("key_update_after_packets", &self.key_update_after_packets)
             .field("key_update_after_bytes", &self.key_update_after_bytes)
+            .field("stateless_resets_per_sec", &self.stateless_resets_per_sec)
             .finish_non_exhaustive()
     }
 }
@@ -273,6 +279,11 @@ impl Config {
     pub fn key_update_after_bytes(&self) -> u64 {
         self.key_update_after_bytes
     }
+
+    /// Stateless resets sent per second at most; 0: none.
+    pub fn stateless_resets_per_sec(&self) -> u32 {
+        self.stateless_resets_per_sec
+    }
 }
 
 /// Builder of a [`Config`]; every setting has a documented default.
@@ -287,14 +298,18 @@ pub struct ConfigBuilder {
 pub const DEFAULT_KEY_UPDATE_PACKETS: u64 = 1 << 20;
 /// Default of [`ConfigBuilder::key_update_after_bytes`]: 1 GiB.
 pub const DEFAULT_KEY_UPDATE_BYTES: u64 = 1 << 30;
+/// Default of [`ConfigBuilder::stateless_resets_per_sec`].
+pub const DEFAULT_STATELESS_RESETS_PER_SEC: u32 = 100;
 
 impl ConfigBuilder {
     fn new(node_seed: &[u8], shared_seed: &[u8]) -> Self {
+        let identity = Identity::from_seed(node_seed);
         ConfigBuilder {
             draft: Config {
                 node_seed_len: node_seed.len(),
                 shared_seed_len: shared_seed.len(),
-                identity: Identity::from_seed(node_seed),
+                reset_key: identity.reset_key(),
+                identity,
                 network_key: zeroize::Zeroizing::new(network_key(shared_seed)),
                 provider: Provider::default(),
                 cipher: Cipher::default(),
@@ -312,6 +327,7 @@ impl ConfigBuilder {
                 recovery: RecoveryConfig::default(),
                 key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
                 key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
+                stateless_resets_per_sec: DEFAULT_STATELESS_RESETS_PER_SEC,
             },
         }
     }
@@ -408,6 +424,24 @@ impl ConfigBuilder {
     /// it (default 1 GiB), whichever of packets and bytes comes first.
     pub fn key_update_after_bytes(mut self, n: u64) -> Self {
         self.draft.key_update_after_bytes = n;
+        self
+    }
+
+    /// The secret stateless reset tokens are derived from (default: derived
+    /// from the node's static key, so a node restarted with the same
+    /// `node_seed` can reset the sessions it lost). Set it from a stored
+    /// secret to keep it apart from the identity, or to share it between
+    /// endpoints that answer for the same sessions. Anyone holding it can
+    /// end this node's sessions: keep it as secret as the node seed.
+    pub fn reset_key(mut self, secret: [u8; 32]) -> Self {
+        self.draft.reset_key = ResetKey::new(&secret);
+        self
+    }
+    /// Stateless resets this endpoint sends per second at most, in bursts of
+    /// up to as many (default 100); 0 never answers a datagram for a
+    /// session it does not know.
+    pub fn stateless_resets_per_sec(mut self, n: u32) -> Self {
+        self.draft.stateless_resets_per_sec = n;
         self
     }
 
@@ -553,6 +587,32 @@ mod tests {
             e.unwrap_err(),
             ConfigError::MaxBelowInitial("streams.max_stream_window")
         );
+    }
+
+    #[test]
+    fn reset_key_follows_the_node_seed_unless_set() {
+        let id = crate::ids::SessionId(42);
+        let token = |c: &Config| c.reset_key.token(id);
+        let a = Config::builder(NODE, NET).build().unwrap();
+        let same_node = Config::builder(NODE, b"another network key!!")
+            .build()
+            .unwrap();
+        assert_eq!(
+            token(&a),
+            token(&same_node),
+            "the network key plays no part"
+        );
+        let other = Config::builder(b"another-node-seed-another-node!!", NET)
+            .build()
+            .unwrap();
+        assert_ne!(token(&a), token(&other));
+        let set = Config::builder(NODE, NET)
+            .reset_key([1; 32])
+            .build()
+            .unwrap();
+        assert_eq!(token(&set), ResetKey::new(&[1; 32]).token(id));
+        assert_eq!(token(&set.to_builder().build().unwrap()), token(&set));
+        assert_eq!(a.stateless_resets_per_sec(), 100);
     }
 
     #[test]

@@ -157,6 +157,10 @@ pub enum CloseReason {
     HandshakeTimeout,
     /// The endpoint had no room for another session.
     TooManySessions,
+    /// The peer answered with a stateless reset: it no longer knows the
+    /// session (it restarted, or lost the session's state). Only the peer
+    /// can send one: it ends with a token the peer gave in the handshake.
+    StatelessReset,
 }
 
 impl core::fmt::Display for CloseReason {
@@ -186,6 +190,9 @@ impl core::fmt::Display for CloseReason {
                 "handshake timeout: no answer (peer unreachable, or a different shared seed)",
             ),
             CloseReason::TooManySessions => f.write_str("the endpoint has no room for a session"),
+            CloseReason::StatelessReset => f.write_str(
+                "stateless reset: the peer no longer knows this session (it restarted or lost its state)",
+            ),
         }
     }
 }

@@ -608,3 +608,52 @@ async fn a_writer_blocked_on_a_full_stream_fails_when_the_stream_or_session_ends
         "{e:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_to_a_restarted_listener_fails_within_a_second() {
+    let (client, server, c, s) = pair().await;
+    let addr = server.local_addr();
+    let out = c.create_stream(1).await.unwrap();
+    out.send(vec![1u8; 1_000]).await.unwrap();
+    let inc = tokio::time::timeout(WAIT, s.accept_stream())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        inc.receive_timeout(WAIT).await.unwrap().unwrap().len(),
+        1_000
+    );
+    // The listener dies without a word (every handle dropped: its loop
+    // ends, its socket closes) and starts again on the same port with the
+    // same identity and none of its sessions.
+    drop((inc, s, server));
+    let started = std::time::Instant::now();
+    let restarted = loop {
+        match Node::bind(addr, config("server", NET).build().unwrap()).await {
+            Ok(n) => break n,
+            Err(_) if started.elapsed() < WAIT => {
+                tokio::time::sleep(Duration::from_millis(5)).await
+            }
+            Err(e) => panic!("cannot bind {addr} again: {e}"),
+        }
+    };
+    assert_eq!(Some(restarted.node_id()), c.remote_node());
+    let restart = std::time::Instant::now();
+    // The sender keeps sending until its session fails.
+    let err = loop {
+        match out.send(vec![2u8; 10_000]).await {
+            Ok(_) if restart.elapsed() < WAIT => tokio::time::sleep(Duration::from_millis(2)).await,
+            Ok(_) => panic!("still sending after {WAIT:?}"),
+            Err(e) => break e,
+        }
+    };
+    let took = restart.elapsed();
+    assert!(
+        matches!(err, Error::SessionClosed(CloseReason::StatelessReset)),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(1), "failed only after {took:?}");
+    assert_eq!(c.closed().await.unwrap(), Some(CloseReason::StatelessReset));
+    assert!(restarted.stats().await.unwrap().stateless_resets_sent >= 1);
+    drop(client);
+}

@@ -52,6 +52,35 @@ pub(crate) async fn listen(node: Node, out: PathBuf, once: bool) -> Result<bool,
     }
 }
 
+/// Where a listener without `--node-seed` keeps its stateless reset key.
+const RESET_KEY_FILE: &str = ".stt-send-reset-key";
+
+/// The listener's reset key, stored in `out` so a restarted listener
+/// holds the same one: read from [`RESET_KEY_FILE`], or drawn at random
+/// and written there (readable by its owner only) on the first start.
+pub(crate) fn stored_reset_key(out: &Path) -> Result<[u8; 32], Fail> {
+    let path = out.join(RESET_KEY_FILE);
+    let shown = path.display();
+    match std::fs::read(&path) {
+        Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| Fail::Input(format!("{shown}: not a 32-byte reset key"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| Fail::Transfer(e.to_string()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options
+                .open(&path)
+                .and_then(|mut f| f.write_all(&key))
+                .map_err(|e| Fail::Input(format!("cannot write {shown}: {e}")))?;
+            Ok(key)
+        }
+        Err(e) => Err(Fail::Input(format!("cannot read {shown}: {e}"))),
+    }
+}
+
 fn fmt_node(s: &Session) -> String {
     s.remote_node()
         .map(|n| hex(&n.0[..8]))
@@ -143,6 +172,11 @@ async fn receive_file_inner(
             .ok_or("stream ended before its header")?,
     };
     let header = Header::decode(&first)?;
+    if header.name == RESET_KEY_FILE {
+        return Err(format!(
+            "refused file name {RESET_KEY_FILE:?}: the listener's own"
+        ));
+    }
     let part = out.join(format!(
         ".{}.stt-part-{}-{}",
         header.name,
@@ -290,7 +324,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("stt-send-zero-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let shared = [7u8; 32];
-        let cfg = |listener| crate::config(&None, &shared, listener, 1).unwrap();
+        let cfg = |listener| crate::config(&None, &shared, listener, 1, None).unwrap();
         let listener = Node::bind("127.0.0.1:0", cfg(true)).await.unwrap();
         let serving = tokio::spawn(listen(listener.clone(), dir.clone(), true));
         let sender = Node::bind("127.0.0.1:0", cfg(false)).await.unwrap();
@@ -368,5 +402,30 @@ mod tests {
         write_all_vectored(&mut empty, &[]).unwrap();
         write_all_vectored(&mut empty, &[Bytes::new(), Bytes::new()]).unwrap();
         assert!(empty.out.is_empty());
+    }
+
+    #[test]
+    fn the_stored_reset_key_is_made_once_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("stt-send-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_file(dir.join(RESET_KEY_FILE));
+        let first = stored_reset_key(&dir).unwrap();
+        assert_eq!(
+            stored_reset_key(&dir).unwrap(),
+            first,
+            "a restart reads it back"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(RESET_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "readable by its owner only");
+        }
+        std::fs::write(dir.join(RESET_KEY_FILE), b"short").unwrap();
+        assert!(matches!(stored_reset_key(&dir), Err(Fail::Input(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

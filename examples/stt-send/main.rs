@@ -90,6 +90,7 @@ fn config(
     shared: &[u8],
     listener: bool,
     files: usize,
+    reset_key: Option<[u8; 32]>,
 ) -> Result<Config, Fail> {
     let node_seed = match node_seed {
         Some(s) => s.clone(),
@@ -107,6 +108,9 @@ fn config(
         .streams(streams);
     if !listener {
         b = b.handshake_timeout(HANDSHAKE_TIMEOUT);
+    }
+    if let Some(key) = reset_key {
+        b = b.reset_key(key);
     }
     b.build().map_err(|e| Fail::Usage(e.to_string()))
 }
@@ -134,7 +138,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
         DEMO_SIZE >> 20
     );
 
-    let listener = Node::bind("127.0.0.1:0", config(&None, &shared, true, 1)?)
+    let listener = Node::bind("127.0.0.1:0", config(&None, &shared, true, 1, None)?)
         .await
         .map_err(transfer)?;
     observe::attach(&listener, observe::Vantage::Server).await?;
@@ -142,7 +146,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
     println!("  listening on {addr}, writing into {}", outbox.display());
     let serving = tokio::spawn(listen::listen(listener.clone(), outbox.clone(), true));
 
-    let sender = Node::bind("127.0.0.1:0", config(&node_seed, &shared, false, 1)?)
+    let sender = Node::bind("127.0.0.1:0", config(&node_seed, &shared, false, 1, None)?)
         .await
         .map_err(transfer)?;
     observe::attach(&sender, observe::Vantage::Client).await?;
@@ -189,7 +193,14 @@ async fn run(args: Args) -> Result<(), Fail> {
                     s
                 }
             };
-            let node = Node::bind(addr, config(&node_seed, &shared, true, 1)?)
+            // A listener restarted with the same identity derives the same
+            // reset key; with a random identity it keeps one under --out,
+            // so its senders still learn of a restart at once.
+            let reset_key = match node_seed {
+                Some(_) => None,
+                None => Some(listen::stored_reset_key(&out)?),
+            };
+            let node = Node::bind(addr, config(&node_seed, &shared, true, 1, reset_key)?)
                 .await
                 .map_err(|e| Fail::Transfer(format!("cannot listen on {addr}: {e}")))?;
             observe::attach(&node, observe::Vantage::Server).await?;
@@ -220,7 +231,7 @@ async fn run(args: Args) -> Result<(), Fail> {
             } else {
                 "[::]:0"
             };
-            let node = Node::bind(bind, config(&node_seed, &shared, false, files.len())?)
+            let node = Node::bind(bind, config(&node_seed, &shared, false, files.len(), None)?)
                 .await
                 .map_err(transfer)?;
             observe::attach(&node, observe::Vantage::Client).await?;

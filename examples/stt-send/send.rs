@@ -250,16 +250,23 @@ async fn send_file(
     }
 }
 
+/// A failed call in the words a user of `stt-send` needs.
+fn explain(e: Error) -> String {
+    match e {
+        Error::SessionClosed(CloseReason::StatelessReset) => "the listener restarted and no \
+            longer knows this transfer (it answered with a stateless reset): send again"
+            .into(),
+        e => e.to_string(),
+    }
+}
+
 async fn send_file_inner(stream: &Stream, f: Outgoing, chunk: usize) -> Result<(), String> {
-    stream
-        .send(f.header.encode())
-        .await
-        .map_err(|e| e.to_string())?;
+    stream.send(f.header.encode()).await.map_err(explain)?;
     let mut chunks = read_ahead(f.path.clone(), chunk);
     let sha256 = loop {
         match chunks.recv().await {
             Some(Ok(Piece::Chunk(bytes))) => {
-                stream.send_all(bytes).await.map_err(|e| e.to_string())?;
+                stream.send_all(bytes).await.map_err(explain)?;
             }
             Some(Ok(Piece::End(sent, sha256))) if sent == f.header.size => break sha256,
             Some(Ok(Piece::End(sent, _))) => {
@@ -275,7 +282,7 @@ async fn send_file_inner(stream: &Stream, f: Outgoing, chunk: usize) -> Result<(
     stream
         .send(encode_trailer(&sha256))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(explain)?;
     // The listener answers once it has written and checked everything.
     let answer = loop {
         match stream.receive_timeout(IDLE).await {
@@ -283,7 +290,7 @@ async fn send_file_inner(stream: &Stream, f: Outgoing, chunk: usize) -> Result<(
             Ok(None) => return Err("the listener closed the stream without an answer".into()),
             // Large files: the listener is still busy, the session alive.
             Err(Error::Timeout) => continue,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(explain(e)),
         }
     };
     let answer = String::from_utf8_lossy(&answer);

@@ -91,6 +91,12 @@ impl Identity {
     pub fn node_id(&self) -> NodeId {
         self.public
     }
+
+    /// The node's default stateless reset key, derived from its static
+    /// private key (see [`super::ResetKey::from_static_key`]).
+    pub fn reset_key(&self) -> super::ResetKey {
+        super::ResetKey::from_static_key(&self.private)
+    }
 }
 
 impl core::fmt::Debug for Identity {

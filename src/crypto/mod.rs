@@ -1,6 +1,6 @@
 //! Cryptography: the Noise handshake that opens a session, the AEAD that
-//! protects every packet after it, replay protection and stateless Retry
-//! cookies.
+//! protects every packet after it, replay protection, stateless Retry
+//! cookies and stateless reset tokens.
 //!
 //! Owns: every use of key material in the crate, and the choice of crypto
 //! provider at build time (`ring` or pure-Rust `rustcrypto`).
@@ -15,11 +15,13 @@
 //! | `handshake.rs` | [`Identity`], [`network_key`], [`Handshake`] (Noise XXpsk0) |
 //! | `replay.rs`    | [`ReplayWindow`], a 2048-packet sliding bitmap          |
 //! | `cookie.rs`    | [`CookieKey`], stateless address-validation tokens      |
+//! | `reset.rs`     | [`ResetKey`], [`ResetToken`]: stateless reset tokens    |
 
 pub mod aead;
 pub mod cookie;
 pub mod handshake;
 pub mod replay;
+pub mod reset;
 
 pub use aead::{next_secret, Cipher, PacketKey, Provider, KEY_LEN, TAG_LEN};
 pub use cookie::{CookieKey, COOKIE_LEN};
@@ -27,6 +29,7 @@ pub use handshake::{
     network_key, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG, MAX_HANDSHAKE_PAYLOAD,
 };
 pub use replay::{ReplayError, ReplayWindow, REPLAY_WINDOW};
+pub use reset::{ResetKey, ResetToken, TokenIndexKey, RESET_TOKEN_LEN};
 
 /// What can go wrong in the crypto layer. None of these carries data from
 /// the peer: the reason is the variant.

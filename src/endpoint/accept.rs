@@ -65,7 +65,7 @@ impl Endpoint {
             self.count_drop(now, DropReason::OverBudget, len);
             return;
         };
-        let params = Session::local_params(&self.cfg);
+        let params = Session::local_params(&self.cfg, local);
         let seed = self.rng.seed32();
         let hs = match HandshakeState::responder(
             &self.cfg.identity,

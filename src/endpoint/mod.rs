@@ -2,11 +2,13 @@
 //! accepts new sessions, and gathers what sessions want to send and tell.
 //!
 //! Owns: the session table, half-open handshake bookkeeping, Retry cookies,
-//! the timer index and the queues of transmits and events.
+//! stateless resets (`reset.rs`), the timer index and the queues of
+//! transmits and events.
 //! Never: reads a socket or a clock, or keeps state for a datagram that did
 //! not prove the network key (or, under load, its address).
 
 mod accept;
+mod reset;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -30,10 +32,12 @@ use crate::streams::StreamError;
 use crate::time::Instant;
 use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
 use crate::wire::{peek_dst, Packet};
+use reset::Resets;
 use table::{Entry, Table};
 use timers::Timers;
 
-/// Stateless datagrams (Retry) queued at most; more are dropped.
+/// Stateless datagrams (Retry, stateless reset) queued at most; more are
+/// dropped.
 const MAX_QUEUED_STATELESS: usize = 256;
 
 /// Datagrams one session sends in a row before the next ready session's
@@ -90,6 +94,8 @@ pub struct EndpointStats {
     pub retries_sent: u64,
     /// Sessions accepted.
     pub sessions_accepted: u64,
+    /// Stateless resets sent in answer to packets for unknown sessions.
+    pub stateless_resets_sent: u64,
 }
 
 /// One node of an STT network: the sans-IO core an application drives.
@@ -112,6 +118,8 @@ pub struct Endpoint {
     /// Scratch list of sessions due in `handle_timeout`.
     due: Vec<SessionId>,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Peers' reset tokens, and the resets this node sends.
+    resets: Resets,
     stats: EndpointStats,
     /// The trace sink, when not lent to a session (`trace_lent`).
     #[cfg(feature = "trace")]
@@ -143,7 +151,8 @@ struct Book {
 enum After {
     /// Nothing.
     Keep,
-    /// The session finished its handshake: out of the half-open maps.
+    /// The session finished its handshake: out of the half-open maps, and
+    /// its peer's reset token into the index.
     Established,
     /// The session is over: out of the table.
     Done,
@@ -179,11 +188,16 @@ impl Book {
             return After::Done;
         }
         self.mark_stale(e);
+        let mut after = After::Keep;
         if e.half_open && !e.session.is_half_open() {
             e.half_open = false;
-            return After::Established;
+            after = After::Established;
         }
-        After::Keep
+        if !e.reset_indexed && e.session.peer_reset_token().is_some() {
+            e.reset_indexed = true;
+            after = After::Established;
+        }
+        after
     }
 
     fn mark_stale(&mut self, e: &mut Entry) {
@@ -222,6 +236,7 @@ impl Endpoint {
             timers: Timers::default(),
             due: Vec::new(),
             stateless: VecDeque::new(),
+            resets: Resets::new(&seed),
             stats: EndpointStats::default(),
             #[cfg(feature = "trace")]
             trace: Default::default(),
@@ -341,7 +356,7 @@ impl Endpoint {
                 e.session.handle_short(now, from, header, data);
             });
             if called.is_none() {
-                self.count_drop(now, DropReason::UnknownSession, len);
+                self.on_unknown_short(now, from, dst, data);
             }
         }
     }
@@ -567,7 +582,10 @@ impl Endpoint {
     fn settle(&mut self, id: SessionId, after: After) {
         match after {
             After::Keep => {}
-            After::Established => self.forget_half_open(id),
+            After::Established => {
+                self.forget_half_open(id);
+                self.index_reset_token(id);
+            }
             After::Done => self.remove(id),
         }
     }
@@ -579,6 +597,11 @@ impl Endpoint {
         self.timers.set(id, e.deadline, None);
         if e.half_open {
             self.forget_half_open(id);
+        }
+        // A session's keys, and the token with them, are set once and kept
+        // until it leaves the table: the token it was filed under.
+        if let Some(token) = e.session.peer_reset_token().filter(|_| e.reset_indexed) {
+            self.unindex_reset_token(id, &token.0);
         }
     }
 

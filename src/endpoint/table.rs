@@ -32,6 +32,8 @@ pub(super) struct Entry {
     pub stale: bool,
     /// A responder still in its handshake, listed in the half-open maps.
     pub half_open: bool,
+    /// Seen established: its peer's reset token (if any) is indexed.
+    pub reset_indexed: bool,
     /// The deadline the timer index holds for it.
     pub deadline: Option<Instant>,
 }
@@ -44,6 +46,7 @@ impl Entry {
             dirty: false,
             stale: false,
             half_open: false,
+            reset_indexed: false,
             deadline: None,
         }
     }

@@ -160,3 +160,18 @@ fn work_lists_hold_each_session_once() {
     assert!(p.a.book.ready.len() <= 3);
     assert!(p.a.book.stale.len() <= 3);
 }
+
+#[test]
+fn reset_tokens_are_indexed_while_their_sessions_live() {
+    let mut p = Two::new(8);
+    p.connect(3);
+    p.run(Duration::from_millis(200));
+    assert_eq!(p.a.resets.indexed(), 3);
+    assert_eq!(p.b.resets.indexed(), 3);
+    p.a.close_all(0, b"");
+    p.run(Duration::from_secs(30));
+    assert_eq!(p.a.sessions().count(), 0);
+    assert_eq!(p.b.sessions().count(), 0);
+    assert_eq!(p.a.resets.indexed(), 0);
+    assert_eq!(p.b.resets.indexed(), 0);
+}

@@ -1,6 +1,7 @@
 //! How a session ends: closed by the application, closed because the peer
-//! broke the protocol, or told to by the peer's CLOSE; and how long it
-//! stays closing (answering with its CLOSE) or draining (silent) after.
+//! broke the protocol, told to by the peer's CLOSE, or by the peer's
+//! stateless reset; and how long it stays closing (answering with its
+//! CLOSE) or draining (silent) after.
 //!
 //! Owns: the move from established to closing or draining, the CLOSE
 //! frame owed to the peer, the close period, and the `Closed` or
@@ -14,8 +15,10 @@ use bytes::Bytes;
 use core::time::Duration;
 
 use super::{Session, State};
+use crate::crypto::ResetToken;
 use crate::event::{code, CloseReason, Event};
 use crate::ids::Role;
+use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
 use crate::violation::Violation;
 
@@ -94,6 +97,39 @@ impl Session {
             until: self.now + self.close_period(),
         };
         self.report_closed(why);
+    }
+
+    /// `tail`, the last 16 bytes of a datagram routed to this session
+    /// (by its id or by the endpoint's token index), ends the session at
+    /// once if it is the peer's stateless reset token (compared in
+    /// constant time): the peer lost the session, so no CLOSE is owed and
+    /// no close period is kept. Returns whether it was the token.
+    pub(super) fn on_reset_tail(&mut self, tail: &[u8; 16]) -> bool {
+        let Some(token) = self.keys.as_ref().and_then(|k| k.peer_reset_token) else {
+            return false;
+        };
+        if !token.ends(tail) {
+            return false;
+        }
+        let established = self.state == State::Established;
+        self.state = State::Done;
+        self.close_pending = false;
+        if established {
+            self.report_closed(CloseReason::StatelessReset);
+        }
+        true
+    }
+
+    /// [`on_reset_tail`](Self::on_reset_tail) for a datagram the endpoint
+    /// routed here by its token index.
+    pub(crate) fn handle_reset_tail(&mut self, now: Instant, tail: &[u8; 16]) -> bool {
+        self.now = self.now.max(now);
+        self.on_reset_tail(tail)
+    }
+
+    /// The peer's stateless reset token, once established (if it sent one).
+    pub(crate) fn peer_reset_token(&self) -> Option<ResetToken> {
+        self.keys.as_ref().and_then(|k| k.peer_reset_token)
     }
 
     /// Tells the trace and the application that the established session

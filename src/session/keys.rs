@@ -22,7 +22,9 @@
 use alloc::boxed::Box;
 use core::time::Duration;
 
-use crate::crypto::{next_secret, Cipher, CryptoError, PacketKey, Provider, ReplayWindow, KEY_LEN};
+use crate::crypto::{
+    next_secret, Cipher, CryptoError, PacketKey, Provider, ReplayWindow, ResetToken, KEY_LEN,
+};
 use crate::time::Instant;
 
 /// When a direction's key is due for an update.
@@ -76,6 +78,9 @@ pub(crate) struct Keys {
     pub updates_sent: u64,
     /// Updates of the receive key so far.
     pub updates_received: u64,
+    /// The peer's stateless reset token for this session, if it sent one:
+    /// kept beside the keys, so a session without keys holds none.
+    pub peer_reset_token: Option<ResetToken>,
 }
 
 impl Drop for Keys {
@@ -114,6 +119,7 @@ impl Keys {
             replay: ReplayWindow::new(),
             updates_sent: 0,
             updates_received: 0,
+            peer_reset_token: None,
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Owns: decryption, replay and duplicate checks, and the dispatch of each
 //! frame to the module that owns its state (acks to recovery, stream frames
-//! and credits to the stream manager, CLOSE to the lifecycle).
+//! and credits to the stream manager, CLOSE to the lifecycle), and the
+//! check of a packet that fails them against the peer's reset token.
 //! Never: trusts a byte before authentication: a packet that fails to open
 //! changes nothing but a counter.
 
@@ -54,7 +55,7 @@ impl Session {
                     hs.send_owed = true;
                     return;
                 }
-                let params = Session::local_params(&self.cfg);
+                let params = Session::local_params(&self.cfg, self.id);
                 match hs.on_response(self.id, header.src, payload, &params, now) {
                     Ok(out) => {
                         self.peer_id = header.src;
@@ -118,10 +119,16 @@ impl Session {
         let Some(keys) = self.keys.as_mut() else {
             return;
         };
+        // Kept before decryption touches the buffer: a packet that does not
+        // open may be the peer's stateless reset.
+        let tail = match keys.peer_reset_token {
+            Some(_) => crate::wire::reset_tail(data).copied(),
+            None => None,
+        };
         let pn = decode_packet_number(keys.replay.largest(), header.pn_truncated);
         if keys.replay.check(pn).is_err() {
             // Cheap early drop; re-checked after authentication.
-            self.count_drop(DropReason::Replay, len);
+            self.drop_unless_reset(DropReason::Replay, len, tail.as_ref());
             return;
         }
         #[cfg(feature = "trace")]
@@ -130,11 +137,11 @@ impl Session {
         let plain = match keys.open(now, pn, header.key_phase, head, body, grace) {
             Ok(plain) => plain,
             Err(OpenError::Decrypt) => {
-                self.count_drop(DropReason::AuthFailure, len);
+                self.drop_unless_reset(DropReason::AuthFailure, len, tail.as_ref());
                 return;
             }
             Err(OpenError::StaleKey) => {
-                self.count_drop(DropReason::StaleKey, len);
+                self.drop_unless_reset(DropReason::StaleKey, len, tail.as_ref());
                 return;
             }
         };
@@ -175,6 +182,14 @@ impl Session {
             return;
         }
         self.on_authentic(now, from.unwrap_or(self.peer), pn, len, plaintext);
+    }
+
+    /// A packet that failed its checks: the peer's stateless reset if it
+    /// ends with the peer's token (the session closes), else a drop.
+    fn drop_unless_reset(&mut self, reason: DropReason, len: usize, tail: Option<&[u8; 16]>) {
+        if !tail.is_some_and(|t| self.on_reset_tail(t)) {
+            self.count_drop(reason, len);
+        }
     }
 
     /// Counts a datagram this session drops without effect, in the counter

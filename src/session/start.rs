@@ -18,6 +18,7 @@ use super::handshake::{self, HandshakeState};
 use super::keys::Keys;
 use super::{Session, State, PATH_KEY_STREAM};
 use crate::config::Config;
+use crate::crypto::ResetToken;
 use crate::event::Event;
 use crate::ids::{Role, SessionId};
 use crate::time::Instant;
@@ -65,27 +66,26 @@ impl Session {
         s
     }
 
-    /// Parameters this side announces in the handshake.
-    pub(crate) fn local_params(cfg: &Config) -> TransportParams {
+    /// Parameters this side announces in the handshake of its session
+    /// `id`, with the reset token the peer will recognise.
+    pub(crate) fn local_params(cfg: &Config, id: SessionId) -> TransportParams {
         TransportParams {
             max_data: cfg.streams.session_window,
             max_stream_data: cfg.streams.stream_window,
             idle_timeout_ms: u64::try_from(cfg.idle_timeout.as_millis()).unwrap_or(u64::MAX),
             max_message_size: cfg.streams.max_message_size,
+            reset_token: Some(cfg.reset_key.token(id).0),
         }
     }
 
     /// Installs keys and the peer's parameters: the session is established.
     pub(super) fn establish(&mut self, out: handshake::Outcome) {
         let provider = self.cfg.provider;
-        self.keys = Some(Box::new(Keys::new(
-            provider,
-            out.cipher,
-            &out.secrets.tx,
-            &out.secrets.rx,
-        )));
-        self.remote_node = Some(out.remote_node);
         let p = out.params;
+        let mut keys = Keys::new(provider, out.cipher, &out.secrets.tx, &out.secrets.rx);
+        keys.peer_reset_token = p.reset_token.map(ResetToken);
+        self.keys = Some(Box::new(keys));
+        self.remote_node = Some(out.remote_node);
         self.peer_idle_timeout =
             (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
         self.streams

@@ -19,11 +19,17 @@ use crate::streams::ControlFrame;
 use crate::time::Instant;
 use crate::trace::{trace_event, FrameSummary, TraceEvent};
 use crate::wire::{
-    ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, PATH_DATA_LEN, SHORT_HEADER_LEN,
+    ack_len, encode_ack, Frame, ShortHeader, StreamHeader, Writer, MAX_RESET_LEN, PATH_DATA_LEN,
+    SHORT_HEADER_LEN,
 };
 
 /// Payload room below which a packet is not worth building.
 const MIN_PAYLOAD: usize = 32;
+
+/// Plaintext bytes that make a packet one byte longer than the longest
+/// stateless reset: the smallest packet a peer that lost the session
+/// answers.
+const MIN_RESETTABLE_PAYLOAD: usize = MAX_RESET_LEN + 1 - SHORT_HEADER_LEN - TAG_LEN;
 
 /// Room below which no further STREAM frame is tried: a frame header is 4
 /// to 30 bytes, so a handful of data bytes would be all it could carry, and
@@ -401,6 +407,15 @@ impl Session {
                 let ping = self.ping_owed || self.recovery.should_elicit_ack();
                 if !eliciting && ping && Frame::Ping.encode(&mut w).is_ok() {
                     eliciting = true;
+                    if self.ping_owed {
+                        // A keep-alive or probe is padded past the size of
+                        // a stateless reset, so a peer that lost the
+                        // session may answer it with one.
+                        let short = MIN_RESETTABLE_PAYLOAD.saturating_sub(w.written());
+                        if short > 0 && w.remaining() >= short {
+                            let _ = Frame::Padding(short).encode(&mut w);
+                        }
+                    }
                 }
                 if eliciting {
                     self.ping_owed = false;

@@ -16,12 +16,14 @@
 //!                                     └─► Short { header (13 B, the AAD), body: ciphertext+tag }
 //!  plaintext of a short packet ──► frame::Frames ──► Frame, Frame, ...
 //!  Noise payload of Response / Finish ──► params::TransportParams::parse
+//!  short datagram for a session lost ──► reset::reset_tail (token at the end)
 //! ```
 
 pub mod codec;
 pub mod frame;
 pub mod header;
 pub mod params;
+pub mod reset;
 
 pub use codec::{varint_len, Reader, Writer, MAX_VARINT};
 pub use frame::{
@@ -33,6 +35,9 @@ pub use header::{
     SHORT_HEADER_LEN, VERSION,
 };
 pub use params::TransportParams;
+pub use reset::{
+    encode_reset, reset_len, reset_tail, MAX_RESET_LEN, MIN_RESET_LEN, RESET_TOKEN_LEN,
+};
 
 /// Why bytes could not be parsed, or a value could not be encoded.
 ///

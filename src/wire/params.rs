@@ -8,6 +8,7 @@
 //! parameters.
 
 use super::codec::{varint_len, Reader, Writer};
+use super::reset::RESET_TOKEN_LEN;
 use super::WireError;
 
 /// Parameter ids.
@@ -16,6 +17,7 @@ mod id {
     pub const MAX_STREAM_DATA: u64 = 2;
     pub const IDLE_TIMEOUT_MS: u64 = 3;
     pub const MAX_MESSAGE_SIZE: u64 = 4;
+    pub const RESET_TOKEN: u64 = 6;
 }
 
 /// The limits one side announces to the other.
@@ -33,6 +35,10 @@ pub struct TransportParams {
     pub idle_timeout_ms: u64,
     /// The largest message the sender accepts, in bytes. Default 1 MiB.
     pub max_message_size: u64,
+    /// The sender's stateless reset token for this session: a datagram
+    /// ending with it means the sender lost the session. Sent as 16 raw
+    /// bytes; default none (the peer cannot be reset).
+    pub reset_token: Option<[u8; RESET_TOKEN_LEN]>,
 }
 
 impl TransportParams {
@@ -42,6 +48,7 @@ impl TransportParams {
         max_stream_data: 1 << 20,
         idle_timeout_ms: 30_000,
         max_message_size: 1 << 20,
+        reset_token: None,
     };
 
     fn entries(&self) -> [(u64, u64); 4] {
@@ -55,14 +62,20 @@ impl TransportParams {
 
     /// Bytes [`TransportParams::encode`] writes.
     pub fn encoded_len(&self) -> usize {
+        let token = match self.reset_token {
+            Some(_) => varint_len(id::RESET_TOKEN) + 1 + RESET_TOKEN_LEN,
+            None => 0,
+        };
         self.entries()
             .iter()
             .map(|(id, v)| varint_len(*id) + 1 + varint_len(*v))
-            .sum()
+            .sum::<usize>()
+            + token
     }
 
-    /// Writes all four parameters in id order, or nothing on error (a value
-    /// above `MAX_VARINT` gives [`WireError::VarintTooLarge`]).
+    /// Writes the four limits in id order, then the reset token if there
+    /// is one, or nothing on error (a value above `MAX_VARINT` gives
+    /// [`WireError::VarintTooLarge`]).
     pub fn encode(&self, w: &mut Writer) -> Result<(), WireError> {
         if w.remaining() < self.encoded_len() {
             return Err(WireError::BufferTooSmall);
@@ -72,23 +85,39 @@ impl TransportParams {
                 w.put_varint(*id)?;
                 w.put_varint(varint_len(*v) as u64)?;
                 w.put_varint(*v)
-            })
+            })?;
+            if let Some(token) = &self.reset_token {
+                w.put_varint(id::RESET_TOKEN)?;
+                w.put_varint(RESET_TOKEN_LEN as u64)?;
+                w.put_slice(token)?;
+            }
+            Ok(())
         })
     }
 
     /// Parses a whole parameter block. Any order; unknown ids skipped;
     /// missing ones take [`TransportParams::DEFAULT`]. A repeated known id,
     /// or a value that is not exactly one varint filling its length, gives
-    /// [`WireError::InvalidParams`]; a block that ends inside a triple gives
+    /// [`WireError::InvalidParams`], as does a reset token of other than 16
+    /// bytes; a block that ends inside a triple gives
     /// [`WireError::Truncated`].
     pub fn parse(bytes: &[u8]) -> Result<TransportParams, WireError> {
         let mut p = TransportParams::DEFAULT;
-        let mut seen = [false; 4];
+        let mut seen = [false; 5];
         let mut r = Reader::new(bytes);
         while !r.is_empty() {
             let id = r.varint()?;
             let len = r.varint()?;
             let value = r.bytes(usize::try_from(len).map_err(|_| WireError::Truncated)?)?;
+            if id == id::RESET_TOKEN {
+                if core::mem::replace(&mut seen[4], true) {
+                    return Err(WireError::InvalidParams);
+                }
+                let token = <[u8; RESET_TOKEN_LEN]>::try_from(value)
+                    .map_err(|_| WireError::InvalidParams)?;
+                p.reset_token = Some(token);
+                continue;
+            }
             let (slot, index) = match id {
                 id::MAX_DATA => (&mut p.max_data, 0),
                 id::MAX_STREAM_DATA => (&mut p.max_stream_data, 1),
@@ -140,6 +169,7 @@ mod tests {
             max_stream_data: 60,
             idle_timeout_ms: 0,
             max_message_size: 1000,
+            reset_token: None,
         };
         #[rustfmt::skip]
         let bytes = [
@@ -163,6 +193,41 @@ mod tests {
         ];
         assert_eq!(encode(&TransportParams::default()), bytes);
         assert_eq!(TransportParams::parse(&[]), Ok(TransportParams::DEFAULT));
+    }
+
+    #[test]
+    fn golden_reset_token_comes_last() {
+        let p = TransportParams {
+            max_data: 1,
+            max_stream_data: 2,
+            idle_timeout_ms: 3,
+            max_message_size: 4,
+            reset_token: Some(core::array::from_fn(|i| 0xb0 + i as u8)),
+        };
+        #[rustfmt::skip]
+        let bytes = [
+            0x01, 0x01, 0x01,
+            0x02, 0x01, 0x02,
+            0x03, 0x01, 0x03,
+            0x04, 0x01, 0x04,
+            0x06, 0x10,                                     // reset token, 16 bytes
+            0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+            0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+        ];
+        assert_eq!(encode(&p), bytes);
+        assert_eq!(p.encoded_len(), bytes.len());
+        assert_eq!(TransportParams::parse(&bytes), Ok(p));
+        // A token of another length, or a second one, is refused.
+        assert_eq!(
+            TransportParams::parse(&[0x06, 0x01, 0x00]),
+            Err(WireError::InvalidParams)
+        );
+        let mut twice = bytes[12..].to_vec();
+        twice.extend_from_slice(&bytes[12..]);
+        assert_eq!(
+            TransportParams::parse(&twice),
+            Err(WireError::InvalidParams)
+        );
     }
 
     #[test]
@@ -230,8 +295,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn params_round_trip(a in 0..=MAX_VARINT, b in 0..=MAX_VARINT, c in 0u64..1 << 20, d in 0u64..1 << 40) {
-            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d };
+        fn params_round_trip(a in 0..=MAX_VARINT, b in 0..=MAX_VARINT, c in 0u64..1 << 20, d in 0u64..1 << 40,
+                             token: Option<[u8; RESET_TOKEN_LEN]>) {
+            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d, reset_token: token };
             prop_assert_eq!(TransportParams::parse(&encode(&p)), Ok(p));
         }
 

@@ -2,7 +2,8 @@
 //! may panic, and whatever is accepted must re-encode and parse back equal.
 
 use stt::__private::wire::{
-    decode_packet_number, peek_dst, Frame, Frames, Packet, Reader, TransportParams, Writer,
+    decode_packet_number, encode_reset, peek_dst, reset_tail, Frame, Frames, Packet, Reader,
+    TransportParams, Writer, MAX_RESET_LEN, MIN_RESET_LEN, RESET_TOKEN_LEN,
 };
 
 fn encode_packet(p: &Packet<'_>) -> Vec<u8> {
@@ -111,10 +112,31 @@ fn packet_numbers(data: &[u8]) {
     }
 }
 
+/// A stateless reset's tail is the last 16 bytes of a short datagram long
+/// enough; a reset built over `data` keeps its random bytes, ends with the
+/// token and parses as a short packet.
+fn resets(data: &[u8]) {
+    if let Some(tail) = reset_tail(data) {
+        assert!(data.len() >= MIN_RESET_LEN && data[0] & 0x80 == 0);
+        assert_eq!(&data[data.len() - RESET_TOKEN_LEN..], tail);
+    }
+    if !(MIN_RESET_LEN..=MAX_RESET_LEN).contains(&data.len()) {
+        return;
+    }
+    let token = [0x5a; RESET_TOKEN_LEN];
+    let mut reset = data.to_vec();
+    encode_reset(&mut reset, &token).expect("a reset of a valid size");
+    let n = reset.len();
+    assert_eq!(reset[1..n - RESET_TOKEN_LEN], data[1..n - RESET_TOKEN_LEN]);
+    assert_eq!(reset_tail(&reset), Some(&token));
+    assert!(matches!(Packet::parse(&reset), Ok(Packet::Short { .. })));
+}
+
 /// Runs every decoder over `data`.
 pub fn run(data: &[u8]) {
     packets(data);
     frames(data);
     params(data);
     packet_numbers(data);
+    resets(data);
 }
