@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds every cargo-fuzz target of fuzz/ and runs each for a short while
-# (STT_FUZZ_SECONDS, default 20). Fails on any crash, panic, timeout or
-# memory blow-up; the reproducer is left in fuzz/artifacts/<target>/ (copy
-# it to tests/fuzz_regressions/<target>/ once fixed).
+# (STT_FUZZ_SECONDS, default 20), starting from the committed corpus
+# fuzz/corpus/<target>/ (grown and minimised by scripts/fuzz-campaign.sh;
+# loading it takes a few seconds of each run). Fails on any crash, panic,
+# timeout or memory blow-up; the reproducer is left in
+# fuzz/artifacts/<target>/ (copy it to tests/fuzz_regressions/<target>/
+# once fixed).
 #
 # Needs a nightly toolchain (cargo-fuzz builds with -Z flags). Without one
 # it says so and exits 0 unless STT_FUZZ_REQUIRED=1, since a toolchain

@@ -42,8 +42,10 @@ unsafe impl GlobalAlloc for Counting {
 }
 
 /// Runs `f` on `data` and panics if the heap grew by more than
-/// [`MEMORY_LIMIT`] at any point during it.
+/// [`MEMORY_LIMIT`] at any point during it. Picks the input's trace sink
+/// first (see [`harness::trace::choose`]).
 pub fn bounded(data: &[u8], f: fn(&[u8])) {
+    harness::trace::choose(data);
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     f(data);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use stt::{Event, SessionId};
 
-use super::net::{config, Fault, Net};
+use super::net::{built, config, Fault, Net};
 
 /// Where the run starts.
 #[derive(Debug, Arbitrary, Clone, Copy)]
@@ -94,7 +94,7 @@ pub fn reference() -> &'static [(bool, Vec<u8>)] {
         let mut out = n.sent.clone();
         // A responder that demands cookies: Retry and Initial-with-token.
         let b = config("b").max_half_open(0).build().unwrap();
-        let mut n = Net::new(config("a").build().unwrap(), b);
+        let mut n = Net::new(built("a"), b);
         n.a.connect(n.now, n.b_addr).unwrap();
         n.advance(Duration::from_millis(100));
         out.extend(n.sent);

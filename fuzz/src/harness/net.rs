@@ -44,6 +44,24 @@ pub fn config(name: &str) -> stt::ConfigBuilder {
         .streams(limits)
 }
 
+/// `config(name).build()` for node "a" or "b", built once per thread:
+/// building derives the node's key pair from its seed, which costs as much
+/// as a good part of a handshake, and every input starts from the same two.
+pub fn built(name: &str) -> Config {
+    thread_local! {
+        static BUILT: [Config; 2] = [
+            config("a").build().unwrap(),
+            config("b").build().unwrap(),
+        ];
+    }
+    let i = match name {
+        "a" => 0,
+        "b" => 1,
+        _ => return config(name).build().unwrap(),
+    };
+    BUILT.with(|c| c[i].clone())
+}
+
 /// What happens to the next datagram either side sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -112,7 +130,7 @@ impl Net {
 
     /// The harness pair: nodes "a" and "b" with [`config`].
     pub fn standard() -> Net {
-        Net::new(config("a").build().unwrap(), config("b").build().unwrap())
+        Net::new(built("a"), built("b"))
     }
 
     fn enqueue(&mut self, at: Instant, to_b: bool, data: Vec<u8>) {

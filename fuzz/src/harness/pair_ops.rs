@@ -69,12 +69,11 @@ fn content(from_a: bool, stream: u32, seq: u64, len: usize) -> Vec<u8> {
     tag.extend_from_slice(&stream.to_be_bytes());
     tag.extend_from_slice(&seq.to_be_bytes());
     let salt = (stream as u8).wrapping_mul(31) ^ (seq as u8).wrapping_mul(17) ^ u8::from(from_a);
-    (0..len)
-        .map(|i| match tag.get(i) {
-            Some(b) => *b,
-            None => (i as u8).wrapping_mul(7) ^ salt,
-        })
-        .collect()
+    tag.truncate(len);
+    let mut out = tag;
+    out.reserve_exact(len - out.len());
+    out.extend((out.len()..len).map(|i| (i as u8).wrapping_mul(7) ^ salt));
+    out
 }
 
 struct World {

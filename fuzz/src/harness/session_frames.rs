@@ -13,7 +13,7 @@ use std::time::Duration;
 use stt::__private::wire::{Frame, StreamHeader, TransportParams, Writer, MAX_VARINT};
 use stt::{CloseReason, Endpoint, Event, Instant, SessionId};
 
-use super::net::{config, NET_SEED};
+use super::net::{built, NET_SEED};
 use super::raw_peer::{encode_frames, RawPeer};
 
 /// One frame, with fields drawn from small ranges so that they often land
@@ -232,7 +232,7 @@ fn source(k: u8) -> Option<std::net::SocketAddr> {
 
 impl World {
     fn new() -> World {
-        let cfg = config("b").build().unwrap();
+        let cfg = built("b");
         let mut ep = super::trace::traced(Endpoint::new(cfg, [2; 32]));
         let now = Instant::from_millis(1_000);
         let params = TransportParams {
@@ -243,7 +243,7 @@ impl World {
             reset_token: None,
         };
         let addr = "192.0.2.1:1000".parse().unwrap();
-        let peer = RawPeer::connect(
+        let peer = RawPeer::connect_recorded(
             &mut ep,
             now,
             addr,
