@@ -5,25 +5,38 @@
 //! stream or for a whole session (the same rule at both levels).
 //! Never: tracks bytes itself; callers pass what was released and advertised.
 //!
+//! Advertising: a new limit goes out once an eighth of the window has been
+//! released since the last one. The sender sees a limit up to that much
+//! (plus a round trip of releases) short of `released + size`, so a window
+//! of `size` keeps about `7/8 size` in flight: it fills a path whose
+//! bandwidth-delay product is below that.
+//!
 //! Auto-tuning: the window doubles (up to the configured maximum) when it
 //! was what limited the transfer, which shows in one of two ways:
-//! - the reader consumed half a window in less than two round trips since
-//!   the last advertisement; or
+//! - the reader releases credit fast enough to use half the window within
+//!   two round trips (measured from the release rate between two
+//!   advertisements: what was released since the last one over the time
+//!   since). So the window settles at up to four times what the reader's
+//!   rate times the round trip needs, on any path length; or
 //! - the peer had sent up to (nearly) the whole limit while the reader has
 //!   nothing whole left unread (the caller judges both, see
-//!   [`RecvWindow::update`]). Under random loss the first test alone
-//!   locks a small window in place: every lost packet holds the credit
-//!   back until its repair arrives, a round trip or two later, so half a
-//!   window is never released within two round trips however fast the
-//!   reader is, while the sender sits blocked on the limit.
+//!   [`RecvWindow::update`]). Under random loss releases come in bursts,
+//!   each waiting for a lost packet's repair, while the sender sits blocked
+//!   on the limit.
 //!
 //! A slow reader triggers neither: its unread messages mean it is not
-//! caught up, and its unread data holds the limit where it is, which is the
-//! push-back on the sender.
+//! caught up, its releases are slow, and its unread data holds the limit
+//! where it is, which is the push-back on the sender. Growth is credit, not
+//! memory: what a session may hold stays bounded by the configured maxima
+//! and the session's receive budget whatever the window reached.
 
 use core::time::Duration;
 
 use crate::time::Instant;
+
+/// A new limit is advertised once `size / ADVERTISE_FRACTION` has been
+/// released since the last one.
+const ADVERTISE_FRACTION: u64 = 8;
 
 /// A receive window with auto-tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +59,7 @@ impl RecvWindow {
 
     /// Given the units released so far and the limit already advertised,
     /// returns the new limit to advertise, if one is worth a frame: when at
-    /// least half of the window has been released since the last one.
+    /// least an eighth of the window has been released since the last one.
     /// `peer_blocked` is the caller's verdict that the peer used the whole
     /// limit while the reader is caught up (see the module notes); use
     /// [`RecvWindow::peer_used_limit`] for the first half of it.
@@ -60,11 +73,17 @@ impl RecvWindow {
         peer_blocked: bool,
     ) -> Option<u64> {
         let target = released.saturating_add(self.size);
-        if target <= advertised || target - advertised < self.size / 2 {
+        if target <= advertised || target - advertised < self.size / ADVERTISE_FRACTION {
             return None;
         }
         if self.last_update != Instant::MAX && self.size < max_size {
-            let quick = now.saturating_duration_since(self.last_update) < rtt.saturating_mul(2);
+            // The last advertisement was `released + size` then, so what
+            // was released since is `target - advertised`: half a window
+            // within two round trips at that rate is
+            // `released_since * 4 * rtt >= size * elapsed`.
+            let since = u128::from(target - advertised);
+            let elapsed = now.saturating_duration_since(self.last_update).as_nanos();
+            let quick = since * 4 * rtt.as_nanos() >= u128::from(self.size) * elapsed;
             if quick || peer_blocked {
                 self.size = self.size.saturating_mul(2).min(max_size);
             }
@@ -88,11 +107,11 @@ mod tests {
     const RTT: Duration = Duration::from_millis(10);
 
     #[test]
-    fn advertises_after_half_a_window() {
+    fn advertises_after_an_eighth_of_a_window() {
         let mut w = RecvWindow::new(100);
         let t = Instant::from_millis(1000);
-        assert_eq!(w.update(t, RTT, 40, 100, 1000, false), None);
-        assert_eq!(w.update(t, RTT, 50, 100, 1000, false), Some(150));
+        assert_eq!(w.update(t, RTT, 11, 100, 1000, false), None);
+        assert_eq!(w.update(t, RTT, 12, 100, 1000, false), Some(112));
     }
 
     #[test]
@@ -128,14 +147,14 @@ mod tests {
 
     #[test]
     fn a_blocked_peer_grows_the_window_even_when_releases_come_late() {
-        // Releases come every 3 RTT (each waits for a lost packet's
-        // repair): too slow for the two-round-trip test, but the peer sat
+        // A window's worth is released every 5 RTT (each waits for a lost
+        // packet's repair): too slow for the rate test, but the peer sat
         // on the limit each time with nothing left unread.
         let mut w = RecvWindow::new(100);
         let mut adv = 100;
         let mut t = Instant::from_millis(1000);
         for i in 1..6u64 {
-            t += RTT * 3;
+            t += RTT * 5;
             let blocked = w.peer_used_limit(adv, adv);
             if let Some(a) = w.update(t, RTT, adv, adv, 1600, blocked) {
                 adv = a;
@@ -148,7 +167,7 @@ mod tests {
         let mut w = RecvWindow::new(100);
         let mut adv = 100;
         for _ in 1..6u64 {
-            t += RTT * 3;
+            t += RTT * 5;
             let blocked = w.peer_used_limit(adv - 60, adv);
             assert!(!blocked);
             if let Some(a) = w.update(t, RTT, adv, adv, 1600, blocked) {
@@ -156,5 +175,25 @@ mod tests {
             }
         }
         assert_eq!(w.size, 100);
+    }
+
+    #[test]
+    fn the_window_settles_where_the_readers_rate_needs_it() {
+        // A reader taking 1000 units per ms over a 10 ms round trip needs
+        // 10,000 units in flight; growth stops once half the window takes
+        // more than two round trips at that rate (window above 40,000),
+        // however far the maximum is.
+        let mut w = RecvWindow::new(1000);
+        let mut adv = 1000;
+        let mut released = 0;
+        let mut t = Instant::from_millis(1000);
+        for _ in 0..10_000 {
+            t += Duration::from_millis(1);
+            released += 1000;
+            if let Some(a) = w.update(t, RTT, released, adv, 1 << 40, false) {
+                adv = a;
+            }
+        }
+        assert!((10_000..=80_000).contains(&w.size), "{}", w.size);
     }
 }
