@@ -759,6 +759,11 @@ impl StreamManager {
         self.budget.buffered()
     }
 
+    /// Most of [`StreamManager::recv_buffered`] at once so far.
+    pub fn recv_buffered_peak(&self) -> u64 {
+        self.budget.peak()
+    }
+
     /// Session-level figures: (send credit left, receive window size).
     pub fn session_windows(&self) -> (u64, u64) {
         (
