@@ -5,11 +5,16 @@
 //! stream or for a whole session (the same rule at both levels).
 //! Never: tracks bytes itself; callers pass what was released and advertised.
 //!
-//! Advertising: a new limit goes out once an eighth of the window has been
-//! released since the last one. The sender sees a limit up to that much
-//! (plus a round trip of releases) short of `released + size`, so a window
-//! of `size` keeps about `7/8 size` in flight: it fills a path whose
-//! bandwidth-delay product is below that.
+//! Advertising: when the application reads and is left caught up (nothing
+//! whole unread), a new limit goes out once an eighth of the window has
+//! been released since the last one. The sender sees a limit up to that
+//! much (plus a round trip of releases) short of `released + size`, so a
+//! window of `size` keeps about `7/8 size` in flight: it fills a path whose
+//! bandwidth-delay product is below that. Other releases go out after half
+//! a window: a reader with messages left unread is what limits the
+//! transfer, not the window, and the head message's in-order progress
+//! (which releases credit so that a message larger than the window can
+//! complete) must not let a peer trickle more into an unread buffer.
 //!
 //! Auto-tuning: the window doubles (up to the configured maximum) when it
 //! was what limited the transfer, which shows in one of two ways:
@@ -35,8 +40,19 @@ use core::time::Duration;
 use crate::time::Instant;
 
 /// A new limit is advertised once `size / ADVERTISE_FRACTION` has been
-/// released since the last one.
+/// released since the last one (by a read that left the reader caught up).
 const ADVERTISE_FRACTION: u64 = 8;
+
+/// The caller's verdicts on a release (see the module notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reader {
+    /// The release is the application's read, and it left nothing whole
+    /// unread.
+    pub read_caught_up: bool,
+    /// The peer used the whole limit while the reader has nothing whole
+    /// unread; [`RecvWindow::peer_used_limit`] judges the first half.
+    pub peer_blocked: bool,
+}
 
 /// A receive window with auto-tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,10 +75,9 @@ impl RecvWindow {
 
     /// Given the units released so far and the limit already advertised,
     /// returns the new limit to advertise, if one is worth a frame: when at
-    /// least an eighth of the window has been released since the last one.
-    /// `peer_blocked` is the caller's verdict that the peer used the whole
-    /// limit while the reader is caught up (see the module notes); use
-    /// [`RecvWindow::peer_used_limit`] for the first half of it.
+    /// least an eighth of the window has been released since the last one
+    /// and the release is a read that left the reader caught up, half of it
+    /// otherwise (see [`Reader`]).
     pub fn update(
         &mut self,
         now: Instant,
@@ -70,10 +85,19 @@ impl RecvWindow {
         released: u64,
         advertised: u64,
         max_size: u64,
-        peer_blocked: bool,
+        reader: Reader,
     ) -> Option<u64> {
+        let Reader {
+            read_caught_up,
+            peer_blocked,
+        } = reader;
         let target = released.saturating_add(self.size);
-        if target <= advertised || target - advertised < self.size / ADVERTISE_FRACTION {
+        let step = if read_caught_up {
+            self.size / ADVERTISE_FRACTION
+        } else {
+            self.size / 2
+        };
+        if target <= advertised || target - advertised < step {
             return None;
         }
         if self.last_update != Instant::MAX && self.size < max_size {
@@ -106,12 +130,30 @@ mod tests {
 
     const RTT: Duration = Duration::from_millis(10);
 
+    fn reader(read_caught_up: bool, peer_blocked: bool) -> Reader {
+        Reader {
+            read_caught_up,
+            peer_blocked,
+        }
+    }
+
     #[test]
     fn advertises_after_an_eighth_of_a_window() {
         let mut w = RecvWindow::new(100);
         let t = Instant::from_millis(1000);
-        assert_eq!(w.update(t, RTT, 11, 100, 1000, false), None);
-        assert_eq!(w.update(t, RTT, 12, 100, 1000, false), Some(112));
+        assert_eq!(w.update(t, RTT, 11, 100, 1000, reader(true, false)), None);
+        assert_eq!(
+            w.update(t, RTT, 12, 100, 1000, reader(true, false)),
+            Some(112)
+        );
+        // Other releases (a reader with messages left unread, or the head
+        // message's in-order progress): only after half a window.
+        let mut w = RecvWindow::new(100);
+        assert_eq!(w.update(t, RTT, 49, 100, 1000, reader(false, false)), None);
+        assert_eq!(
+            w.update(t, RTT, 50, 100, 1000, reader(false, false)),
+            Some(150)
+        );
     }
 
     #[test]
@@ -123,7 +165,7 @@ mod tests {
         for _ in 0..20 {
             released = adv; // the reader drains everything each millisecond
             t += Duration::from_millis(1);
-            if let Some(a) = w.update(t, RTT, released, adv, 1600, false) {
+            if let Some(a) = w.update(t, RTT, released, adv, 1600, reader(true, false)) {
                 adv = a;
             }
         }
@@ -138,7 +180,7 @@ mod tests {
         let mut t = Instant::from_millis(1000);
         for i in 1..20u64 {
             t += Duration::from_millis(100); // far slower than 2 RTT
-            if let Some(a) = w.update(t, RTT, i * 60, adv, 1600, false) {
+            if let Some(a) = w.update(t, RTT, i * 60, adv, 1600, reader(true, false)) {
                 adv = a;
             }
         }
@@ -156,7 +198,7 @@ mod tests {
         for i in 1..6u64 {
             t += RTT * 5;
             let blocked = w.peer_used_limit(adv, adv);
-            if let Some(a) = w.update(t, RTT, adv, adv, 1600, blocked) {
+            if let Some(a) = w.update(t, RTT, adv, adv, 1600, reader(true, blocked)) {
                 adv = a;
             }
             assert!(i == 1 || w.size > 100, "round {i}: {}", w.size);
@@ -170,7 +212,7 @@ mod tests {
             t += RTT * 5;
             let blocked = w.peer_used_limit(adv - 60, adv);
             assert!(!blocked);
-            if let Some(a) = w.update(t, RTT, adv, adv, 1600, blocked) {
+            if let Some(a) = w.update(t, RTT, adv, adv, 1600, reader(true, blocked)) {
                 adv = a;
             }
         }
@@ -190,7 +232,7 @@ mod tests {
         for _ in 0..10_000 {
             t += Duration::from_millis(1);
             released += 1000;
-            if let Some(a) = w.update(t, RTT, released, adv, 1 << 40, false) {
+            if let Some(a) = w.update(t, RTT, released, adv, 1 << 40, reader(true, false)) {
                 adv = a;
             }
         }
