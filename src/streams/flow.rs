@@ -6,10 +6,10 @@
 //! Never: tracks bytes itself; callers pass what was released and advertised.
 //!
 //! Advertising: when the application reads and is left caught up (nothing
-//! whole unread), a new limit goes out once an eighth of the window has
+//! whole unread), a new limit goes out once a quarter of the window has
 //! been released since the last one. The sender sees a limit up to that
 //! much (plus a round trip of releases) short of `released + size`, so a
-//! window of `size` keeps about `7/8 size` in flight: it fills a path whose
+//! window of `size` keeps about `3/4 size` in flight: it fills a path whose
 //! bandwidth-delay product is below that. Other releases go out after half
 //! a window: a reader with messages left unread is what limits the
 //! transfer, not the window, and the head message's in-order progress
@@ -41,7 +41,7 @@ use crate::time::Instant;
 
 /// A new limit is advertised once `size / ADVERTISE_FRACTION` has been
 /// released since the last one (by a read that left the reader caught up).
-const ADVERTISE_FRACTION: u64 = 8;
+const ADVERTISE_FRACTION: u64 = 4;
 
 /// The caller's verdicts on a release (see the module notes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,7 +75,7 @@ impl RecvWindow {
 
     /// Given the units released so far and the limit already advertised,
     /// returns the new limit to advertise, if one is worth a frame: when at
-    /// least an eighth of the window has been released since the last one
+    /// least a quarter of the window has been released since the last one
     /// and the release is a read that left the reader caught up, half of it
     /// otherwise (see [`Reader`]).
     pub fn update(
@@ -138,13 +138,13 @@ mod tests {
     }
 
     #[test]
-    fn advertises_after_an_eighth_of_a_window() {
+    fn advertises_after_a_quarter_of_a_window() {
         let mut w = RecvWindow::new(100);
         let t = Instant::from_millis(1000);
-        assert_eq!(w.update(t, RTT, 11, 100, 1000, reader(true, false)), None);
+        assert_eq!(w.update(t, RTT, 24, 100, 1000, reader(true, false)), None);
         assert_eq!(
-            w.update(t, RTT, 12, 100, 1000, reader(true, false)),
-            Some(112)
+            w.update(t, RTT, 25, 100, 1000, reader(true, false)),
+            Some(125)
         );
         // Other releases (a reader with messages left unread, or the head
         // message's in-order progress): only after half a window.

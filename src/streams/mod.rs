@@ -48,7 +48,7 @@ pub struct StreamLimits {
     /// default). A window grows only while the reader keeps up and the
     /// window is what holds the sender back, up to about four times what
     /// the reader's rate times the round trip needs. A window of `W` keeps
-    /// up to about `7/8 W` in flight, so it fills a path whose rate times
+    /// up to about `3/4 W` in flight, so it fills a path whose rate times
     /// round trip (queueing included) is below that: the default fills
     /// 1 Gbit/s across 400 ms, or 10 Gbit/s across 40 ms, while nothing is
     /// lost (after a loss the data behind the gap holds its credit until
