@@ -13,7 +13,10 @@
 //!   between a third and two thirds;
 //! - a 10 Mbit/s application-limited phase leaves a window at most twice
 //!   what it had in flight, for every controller, and the bulk send after
-//!   it loses no more than a clean start-up.
+//!   it loses no more than a clean start-up;
+//! - a long fat path, 1 Gbit/s x 100 ms (12.5 MB in flight), filled with
+//!   the default stream limits, the receive side holding no more than its
+//!   budget.
 //!
 //! Virtual time is deterministic: these are not timing assertions, and a
 //! run replays to the same figures on every machine. Goodput counts payload
@@ -24,7 +27,7 @@
 use std::time::Duration;
 
 use stt::sim::{run_bulk, AppLimited, BulkConfig, BulkReport, LinkConfig};
-use stt::ControllerKind;
+use stt::{ControllerKind, StreamLimits};
 
 const RATE: u64 = 100_000_000;
 const RTT: Duration = Duration::from_millis(40);
@@ -237,4 +240,32 @@ fn a_bulk_send_after_an_application_limited_phase_loses_no_more_than_a_clean_sta
             clean.packets_lost[0]
         );
     }
+}
+
+/// 1 Gbit/s x 100 ms with a one-BDP queue: 12.5 MB must be in flight, more
+/// than fixed windows of a few MiB allow. The windows grow from their small
+/// initial sizes to what the path needs by themselves. Datagrams of 60,000
+/// bytes keep the packet count (what a debug build pays for) low: flow
+/// control counts bytes, so the windows face the same path as with 1,452.
+#[test]
+fn a_long_fat_path_is_filled_with_the_default_limits() {
+    const GBIT: u64 = 1_000_000_000;
+    const LFN_BDP: usize = (GBIT / 8 / 10) as usize;
+    let link = LinkConfig::default()
+        .with_latency(Duration::from_millis(50))
+        .with_rate(GBIT)
+        .with_queue_bytes(LFN_BDP);
+    let cfg = BulkConfig {
+        datagram_sizes: Some((60_000, 60_000)),
+        ..config(link, 1, 10)
+    };
+    let r = run_bulk(&cfg).expect("simulation runs");
+    let f = r.goodput_fraction();
+    assert!(f >= 0.85, "goodput {f:.3} of link rate; {r:?}");
+    let limits = StreamLimits::default();
+    assert!(
+        r.receive_buffered_peak <= limits.max_session_buffer,
+        "{} held",
+        r.receive_buffered_peak
+    );
 }

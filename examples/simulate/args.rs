@@ -85,6 +85,11 @@ pub(crate) struct Args {
     /// Datagram size the sessions start at [default: 1200].
     #[arg(long, value_name = "N")]
     pub(crate) base_datagram: Option<usize>,
+    /// Receive windows of both endpoints may grow to W MiB, stream and
+    /// session alike; the send queue is W MiB and the session's receive
+    /// budget W + 16 MiB [default: the crate's limits].
+    #[arg(long, value_name = "W", value_parser = count)]
+    pub(crate) window_mib: Option<usize>,
     /// Draw goodput, congestion window and rates over time.
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<String>,

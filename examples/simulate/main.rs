@@ -94,6 +94,14 @@ fn config(a: &Args) -> BulkConfig {
             .unwrap_or(stt::DEFAULT_BASE_DATAGRAM_SIZE.min(ceiling));
         cfg.datagram_sizes = Some((base, ceiling));
     }
+    if let Some(w) = a.window_mib {
+        let w = (w as u64) << 20;
+        let l = &mut cfg.streams;
+        l.max_stream_window = w;
+        l.max_session_window = w;
+        l.max_send_queue = w;
+        l.max_session_buffer = w.saturating_add(l.max_message_size);
+    }
     if let Some(cc) = a.cc {
         cfg.recovery.controller = cc;
     }
@@ -154,7 +162,7 @@ fn main() -> ExitCode {
         report.queue_drops,
     );
     out!(
-        "datagram_size={} mtu_probes_sent={} mtu_probes_lost={}",
+        "datagram_size={} mtu_probes_sent={} mtu_probes_lost={} receive_peak_bytes={}",
         report
             .datagram_size
             .iter()
@@ -163,6 +171,7 @@ fn main() -> ExitCode {
             .join(","),
         report.mtu_probes.0,
         report.mtu_probes.1,
+        report.receive_buffered_peak,
     );
     if args.session_count() > 1 {
         for (i, g) in report.session_goodput().iter().enumerate() {

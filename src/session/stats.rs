@@ -81,6 +81,10 @@ pub struct SessionStats {
     /// `StreamLimits::max_session_buffer` closes the session with
     /// `Violation::FlowControl`.
     pub receive_buffered: u64,
+    /// Most `receive_buffered` has been at once over the session's life:
+    /// what the receive side needed at its peak, against
+    /// `StreamLimits::max_session_buffer`.
+    pub receive_buffered_peak: u64,
     /// Datagram size the session's packets use now (UDP payload bytes):
     /// the base size at first, then what the path's size search found.
     pub datagram_size: usize,
@@ -170,6 +174,7 @@ impl Session {
             send_window,
             receive_window,
             receive_buffered: self.streams.recv_buffered(),
+            receive_buffered_peak: self.streams.recv_buffered_peak(),
             datagram_size: self.mtu.current(),
             mtu_probes_sent: m.probes_sent,
             mtu_probes_lost: m.probes_lost,

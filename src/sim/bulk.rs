@@ -59,7 +59,9 @@ pub struct BulkConfig {
     /// Bulk message size, at most 64 KiB (larger values are cut to it).
     pub message_size: usize,
     /// Unacknowledged bytes the sender keeps queued per session, so it is
-    /// never application-limited.
+    /// never application-limited. Default `u64::MAX`: as much as the
+    /// stream takes (`StreamLimits::max_send_queue` answers `WouldBlock`
+    /// past it), so the sender never caps what the windows allow.
     pub send_ahead: u64,
     /// Interval of the time series in the report.
     pub sample_every: Duration,
@@ -101,8 +103,9 @@ pub struct AppLimited {
 const APP_MESSAGE: usize = 1250;
 
 impl Default for BulkConfig {
-    /// One session for 10 s over the default link, 64 KiB messages, 16 MiB
-    /// sent ahead, a sample every 100 ms, default recovery and limits.
+    /// One session for 10 s over the default link, 64 KiB messages, as
+    /// much sent ahead as the stream takes, a sample every 100 ms, default
+    /// recovery and limits.
     fn default() -> Self {
         BulkConfig {
             link: LinkConfig::default(),
@@ -110,7 +113,7 @@ impl Default for BulkConfig {
             duration: Duration::from_secs(10),
             seed: 1,
             message_size: MAX_MESSAGE,
-            send_ahead: 16 << 20,
+            send_ahead: u64::MAX,
             sample_every: Duration::from_millis(100),
             recovery: RecoveryConfig::default(),
             streams: StreamLimits::default(),
@@ -527,7 +530,18 @@ pub fn run_bulk_with(
         .map(|c| net.stats(client_addr(c), SERVER_ADDR).dropped_queue)
         .sum();
     let (rtt_p50, rtt_p95) = rtt.percentiles();
+    let receive_buffered_peak = nodes
+        .iter()
+        .filter_map(|n| match n {
+            BulkNode::Server(s) => Some(s.endpoint()),
+            BulkNode::Client(_) => None,
+        })
+        .flat_map(|ep| ep.sessions().filter_map(|id| ep.session(id)))
+        .map(|s| s.stats().receive_buffered_peak)
+        .max()
+        .unwrap_or(0);
     Ok(BulkReport {
+        receive_buffered_peak,
         rtt_p50,
         rtt_p95,
         retransmit_fraction: measure::retransmitted(client_sessions(&nodes)),

@@ -72,6 +72,9 @@ pub struct BulkReport {
     pub retransmit_fraction: f64,
     /// The application-limited phase, if the run had one.
     pub app_phase: Option<AppPhaseReport>,
+    /// Most bytes one of the server's sessions held for its application
+    /// at once (`SessionStats::receive_buffered_peak`, the largest).
+    pub receive_buffered_peak: u64,
 }
 
 impl BulkReport {
@@ -317,6 +320,7 @@ mod tests {
             rtt_p95: Duration::ZERO,
             retransmit_fraction: 0.0,
             app_phase: None,
+            receive_buffered_peak: 0,
         }
     }
 

@@ -16,7 +16,7 @@ use alloc::collections::{BTreeMap, BinaryHeap};
 use alloc::vec::Vec;
 use blake2::{Blake2s256, Digest};
 use bytes::Bytes;
-use core::cmp::{Ordering, Reverse};
+use core::cmp::Reverse;
 use core::net::SocketAddr;
 
 /// A datagram handed out by [`Network::poll_arrival`].
@@ -32,35 +32,12 @@ pub struct Delivery {
     pub at: Instant,
 }
 
-/// A datagram in flight, ordered by arrival then by send order.
-#[derive(Debug)]
-struct InFlight {
-    seq: u64,
-    delivery: Delivery,
-}
-
-impl InFlight {
-    fn key(&self) -> (Instant, u64) {
-        (self.delivery.at, self.seq)
-    }
-}
-
-impl PartialEq for InFlight {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for InFlight {}
-impl PartialOrd for InFlight {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for InFlight {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
-    }
-}
+/// Where a datagram in flight waits: its arrival instant, its send order
+/// (unique: ties on the instant go in send order), and its slot in
+/// `Network::slots`. The heap orders these 24-byte keys, not the datagrams,
+/// so a pop moves little however many are in flight (tens of thousands on
+/// a 1 Gbit/s path with a long round trip).
+type Key = (Instant, u64, u32);
 
 /// A deterministic network of directional links between socket addresses,
 /// run in virtual time.
@@ -90,7 +67,10 @@ pub struct Network {
     links: BTreeMap<(SocketAddr, SocketAddr), Link>,
     /// Bottlenecks shared by several links; a link names one by index.
     shared: Vec<Bottleneck>,
-    in_flight: BinaryHeap<Reverse<InFlight>>,
+    in_flight: BinaryHeap<Reverse<Key>>,
+    /// The datagrams the keys name; `None`: free, its index in `free`.
+    slots: Vec<Option<Delivery>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
@@ -104,6 +84,8 @@ impl Network {
             links: BTreeMap::new(),
             shared: Vec::new(),
             in_flight: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             next_seq: 0,
         }
     }
@@ -183,7 +165,7 @@ impl Network {
 
     /// Arrival instant of the next datagram in flight, if any.
     pub fn next_arrival(&self) -> Option<Instant> {
-        self.in_flight.peek().map(|Reverse(d)| d.delivery.at)
+        self.in_flight.peek().map(|&Reverse((at, _, _))| at)
     }
 
     /// The next datagram whose arrival instant is at or before `now`:
@@ -192,8 +174,9 @@ impl Network {
         if self.next_arrival()? > now {
             return None;
         }
-        let Reverse(d) = self.in_flight.pop()?;
-        let d = d.delivery;
+        let Reverse((_, _, slot)) = self.in_flight.pop()?;
+        let d = self.slots.get_mut(slot as usize)?.take()?;
+        self.free.push(slot);
         if let Some(link) = self.links.get_mut(&(d.from, d.to)) {
             link.delivered(d.data.len());
         }
@@ -248,10 +231,22 @@ impl Network {
     fn push(&mut self, from: SocketAddr, to: SocketAddr, data: Bytes, at: Instant) {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.in_flight.push(Reverse(InFlight {
-            seq,
-            delivery: Delivery { from, to, data, at },
-        }));
+        let d = Some(Delivery { from, to, data, at });
+        let slot = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    *s = d;
+                }
+                i
+            }
+            None => {
+                // Slots never outnumber the datagrams in flight at once,
+                // which the links' rates and queues bound (see above).
+                self.slots.push(d);
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.in_flight.push(Reverse((at, seq, slot)));
     }
 
     fn link_mut(&mut self, from: SocketAddr, to: SocketAddr) -> &mut Link {

@@ -2,8 +2,8 @@
 //! session may hold for the application, across all its streams.
 //!
 //! Owns: the count of bytes buffered on the receive side (whole messages not
-//! yet read, and messages being reassembled or waiting behind a gap) and
-//! the verdict when a peer pushes it past the limit.
+//! yet read, and messages being reassembled or waiting behind a gap), its
+//! high-water mark, and the verdict when a peer pushes it past the limit.
 //! Never: looks inside streams or frees anything; the stream manager
 //! reports every change and closes the session on a verdict.
 //!
@@ -30,17 +30,24 @@
 pub struct RecvBudget {
     limit: u64,
     buffered: u64,
+    /// Most `buffered` has been (a violation's last count included).
+    peak: u64,
 }
 
 impl RecvBudget {
     /// A budget of `limit` bytes, nothing buffered.
     pub const fn new(limit: u64) -> Self {
-        RecvBudget { limit, buffered: 0 }
+        RecvBudget {
+            limit,
+            buffered: 0,
+            peak: 0,
+        }
     }
 
     /// Reports a stream's buffered bytes going from `before` to `after`.
     pub fn changed(&mut self, before: u64, after: u64) {
         self.buffered = self.buffered.saturating_add(after).saturating_sub(before);
+        self.peak = self.peak.max(self.buffered);
     }
 
     /// True if the session holds more than the limit.
@@ -51,6 +58,11 @@ impl RecvBudget {
     /// Bytes buffered on all streams.
     pub fn buffered(&self) -> u64 {
         self.buffered
+    }
+
+    /// Most bytes buffered on all streams at once so far.
+    pub fn peak(&self) -> u64 {
+        self.peak
     }
 }
 
@@ -70,5 +82,6 @@ mod tests {
         b.changed(60, 0);
         assert_eq!(b.buffered(), 41);
         assert!(!b.is_over());
+        assert_eq!(b.peak(), 101, "the high-water mark stays");
     }
 }

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use core::time::Duration;
 
 use super::budget::RecvBudget;
-use super::flow::RecvWindow;
+use super::flow::{Reader, RecvWindow};
 use super::map::StreamMap;
 use super::recv::{Fragment, RecvError};
 use super::scheduler::{Scheduler, DEFAULT_PRIORITY, MAX_PRIORITY};
@@ -352,7 +352,7 @@ impl StreamManager {
         self.budget.changed(data.len() as u64, 0);
         self.recv_released_total += released;
         self.credit_stream(now, rtt, id);
-        self.credit_session(now, rtt, caught_up);
+        self.credit_session(now, rtt, caught_up, true);
         self.gc(id);
         Ok(Some(data))
     }
@@ -757,6 +757,11 @@ impl StreamManager {
     /// streams (bounded by `StreamLimits::max_session_buffer`).
     pub fn recv_buffered(&self) -> u64 {
         self.budget.buffered()
+    }
+
+    /// Most of [`StreamManager::recv_buffered`] at once so far.
+    pub fn recv_buffered_peak(&self) -> u64 {
+        self.budget.peak()
     }
 
     /// Session-level figures: (send credit left, receive window size).

@@ -29,6 +29,11 @@ pub const DEFAULT_SEGMENT_SIZE: usize = 64 * 1024;
 /// default `max_session_window`.
 pub const DEFAULT_MAX_SESSION_BUFFER: u64 = 128 << 20;
 
+/// Default of both [`StreamLimits::max_stream_window`] and
+/// [`StreamLimits::max_session_window`]: 64 MiB, enough for one stream to
+/// fill 1 Gbit/s across a 400 ms round trip.
+const DEFAULT_MAX_WINDOW: u64 = 64 << 20;
+
 /// Limits and initial windows of a session's streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -37,15 +42,29 @@ pub struct StreamLimits {
     pub max_streams: usize,
     /// Largest message `send` accepts and the peer may send.
     pub max_message_size: u64,
-    /// Initial per-stream receive window.
+    /// Initial per-stream receive window (256 KiB by default).
     pub stream_window: u64,
-    /// Largest per-stream receive window auto-tuning may reach.
+    /// Largest per-stream receive window auto-tuning may reach (64 MiB by
+    /// default). A window grows only while the reader keeps up and the
+    /// window is what holds the sender back, up to about four times what
+    /// the reader's rate times the round trip needs. A window of `W` keeps
+    /// up to about `3/4 W` in flight, so it fills a path whose rate times
+    /// round trip (queueing included) is below that: the default fills
+    /// 1 Gbit/s across 400 ms, or 10 Gbit/s across 40 ms, while nothing is
+    /// lost (after a loss the data behind the gap holds its credit until
+    /// the repair arrives, a round trip later). It is credit, not
+    /// memory: without loss a fast reader holds next to nothing, and what
+    /// a peer can make the session hold is bounded by
+    /// `max_session_buffer` whatever the window.
     pub max_stream_window: u64,
-    /// Initial session-wide receive window.
+    /// Initial session-wide receive window (1 MiB by default).
     pub session_window: u64,
-    /// Largest session-wide receive window.
+    /// Largest session-wide receive window (64 MiB by default), grown by
+    /// the same rule as a stream's; a stream can use no more than it.
     pub max_session_window: u64,
-    /// Unacknowledged bytes a stream may hold before `send` says `WouldBlock`.
+    /// Unacknowledged bytes a stream may hold before `send` says
+    /// `WouldBlock` (64 MiB by default). What a stream has in flight is
+    /// part of it, so a path needs it as large as the window it needs.
     pub max_send_queue: u64,
     /// Bytes a stream sends in one turn before the next stream of its
     /// priority gets the packet (round robin inside a priority); 64 KiB
@@ -74,9 +93,9 @@ impl Default for StreamLimits {
             max_streams: 1 << 20,
             max_message_size: 16 << 20,
             stream_window: 256 << 10,
-            max_stream_window: 16 << 20,
+            max_stream_window: DEFAULT_MAX_WINDOW,
             session_window: 1 << 20,
-            max_session_window: 64 << 20,
+            max_session_window: DEFAULT_MAX_WINDOW,
             max_send_queue: 64 << 20,
             turn_quantum: scheduler::DEFAULT_QUANTUM,
             max_session_buffer: DEFAULT_MAX_SESSION_BUFFER,

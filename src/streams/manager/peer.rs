@@ -78,7 +78,7 @@ impl StreamManager {
             s.maybe_free();
             self.release_all_recv(id);
             self.credit_discarded(id);
-            self.credit_session(now, rtt, true);
+            self.credit_session(now, rtt, true, false);
             return Ok(());
         }
         // Past the session's receive budget (see `RecvBudget`).
@@ -94,14 +94,14 @@ impl StreamManager {
         }
         s.counters.bytes_received += acc.delivered_bytes;
         self.recv_released_total += acc.released;
-        if stream_credit(s, now, rtt, self.limits.max_stream_window) {
+        if stream_credit(s, now, rtt, self.limits.max_stream_window, false) {
             self.control.push_back(Control::MaxStreamData(id));
         }
         if finished_now(s) {
             self.events.push_back(StreamEvent::Finished(id));
         }
         let caught_up = s.caught_up();
-        self.credit_session(now, rtt, caught_up);
+        self.credit_session(now, rtt, caught_up, false);
         Ok(())
     }
 
@@ -250,20 +250,28 @@ impl StreamManager {
         }
     }
 
+    /// Credit for `id` after the application read from it.
     pub(super) fn credit_stream(&mut self, now: Instant, rtt: Duration, id: StreamId) {
         let max = self.limits.max_stream_window;
         if self
             .streams
             .get_mut(&id)
-            .is_some_and(|s| stream_credit(s, now, rtt, max))
+            .is_some_and(|s| stream_credit(s, now, rtt, max, true))
         {
             self.control.push_back(Control::MaxStreamData(id));
         }
     }
 
     /// `caught_up`: the stream whose progress released this credit has
-    /// nothing whole left unread.
-    pub(super) fn credit_session(&mut self, now: Instant, rtt: Duration, caught_up: bool) {
+    /// nothing whole left unread; `read`: the application's read released
+    /// it (see `RecvWindow::update`).
+    pub(super) fn credit_session(
+        &mut self,
+        now: Instant,
+        rtt: Duration,
+        caught_up: bool,
+        read: bool,
+    ) {
         let max = self.limits.max_session_window;
         let blocked = caught_up
             && self
@@ -275,7 +283,10 @@ impl StreamManager {
             self.recv_released_total,
             self.recv_advertised,
             max,
-            blocked,
+            Reader {
+                read_caught_up: read && caught_up,
+                peer_blocked: blocked,
+            },
         ) {
             self.recv_advertised = limit;
             self.requeue_control(Control::MaxData);
@@ -284,8 +295,9 @@ impl StreamManager {
 }
 
 /// Grows `s`'s receive credit if its window says so; true if a
-/// MAX_STREAM_DATA must be queued (it was not already).
-fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64) -> bool {
+/// MAX_STREAM_DATA must be queued (it was not already). `read`: the
+/// application's read released the credit.
+fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64, read: bool) -> bool {
     if s.has(flag::PEER_FIN | flag::RESET) {
         return false;
     }
@@ -294,10 +306,17 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64) -> bool 
     // is held back by the window, not by the reader.
     let caught_up = s.caught_up();
     let blocked = caught_up && s.window.peer_used_limit(s.recv.highest, s.recv.max_data);
-    let Some(limit) = s
-        .window
-        .update(now, rtt, s.recv.released, s.recv.max_data, max, blocked)
-    else {
+    let Some(limit) = s.window.update(
+        now,
+        rtt,
+        s.recv.released,
+        s.recv.max_data,
+        max,
+        Reader {
+            read_caught_up: read && caught_up,
+            peer_blocked: blocked,
+        },
+    ) else {
         return false;
     };
     s.recv.max_data = limit;
