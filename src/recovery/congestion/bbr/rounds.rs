@@ -2,7 +2,7 @@
 //! the path, and the reaction to a congestive one.
 //!
 //! Owns: the loss classification (baseline random loss, the 2-point and
-//! 3-sigma margin, queue evidence), start-up's "the estimate stopped
+//! 3-sigma margin, the six-datagram floor, queue evidence), start-up's "the estimate stopped
 //! growing" and "a queue stood through the round" tests, the upper
 //! bound's growth while probing, and the bounds a congestive round sets.
 //! Never: changes the phase except where a round's verdict demands it
@@ -12,8 +12,8 @@
 use core::time::Duration;
 
 use super::{
-    Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_THRESH_PM,
-    MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
+    Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS,
+    LOSS_THRESH_PM, MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
@@ -41,7 +41,8 @@ impl Bbr {
         let b = self.baseline_pm;
         let sigma_pm = (b * (1000 - b.min(1000)) / packets).isqrt();
         let over = loss_pm > b + LOSS_THRESH_PM.max(3 * sigma_pm);
-        let congestive = r.lost >= self.limits.datagram.saturating_mul(2) && over && queue;
+        let enough = r.lost >= self.limits.datagram.saturating_mul(LOSS_MIN_PACKETS);
+        let congestive = enough && over && queue;
         if congestive {
             self.on_congestive_round(now, in_flight);
         }
