@@ -320,6 +320,7 @@ mod tests {
             max_stream_data: 1,
             idle_timeout_ms: 1,
             max_message_size: 1,
+            max_datagram_frame_size: 1,
         };
         HandshakeState::responder(
             &identity(2),

@@ -3,7 +3,8 @@
 //!
 //! Owns: decryption, replay and duplicate checks, and the dispatch of each
 //! frame to the module that owns its state (acks to recovery, stream frames
-//! and credits to the stream manager, CLOSE to the lifecycle).
+//! and credits to the stream manager, datagrams to their queue, CLOSE to
+//! the lifecycle).
 //! Never: trusts a byte before authentication: a packet that fails to open
 //! changes nothing but a counter.
 
@@ -336,6 +337,7 @@ impl Session {
                 };
                 self.streams.on_stream_frame(now, rtt, f.stream_id, frag)?;
             }
+            Frame::Datagram(data) => self.on_datagram_frame(data)?,
         }
         Ok(())
     }

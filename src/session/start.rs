@@ -72,6 +72,7 @@ impl Session {
             max_stream_data: cfg.streams.stream_window,
             idle_timeout_ms: u64::try_from(cfg.idle_timeout.as_millis()).unwrap_or(u64::MAX),
             max_message_size: cfg.streams.max_message_size,
+            max_datagram_frame_size: cfg.datagrams.announced_frame_size(),
         }
     }
 
@@ -90,6 +91,7 @@ impl Session {
             (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
+        self.dgrams.peer_max_frame = p.max_datagram_frame_size;
         self.state = State::Established;
         self.last_rx = self.now;
         trace_event!(

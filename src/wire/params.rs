@@ -16,7 +16,11 @@ mod id {
     pub const MAX_STREAM_DATA: u64 = 2;
     pub const IDLE_TIMEOUT_MS: u64 = 3;
     pub const MAX_MESSAGE_SIZE: u64 = 4;
+    pub const MAX_DATAGRAM_FRAME_SIZE: u64 = 6;
 }
+
+/// Known parameters (the length of the duplicate check).
+const KNOWN: usize = 5;
 
 /// The limits one side announces to the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +37,10 @@ pub struct TransportParams {
     pub idle_timeout_ms: u64,
     /// The largest message the sender accepts, in bytes. Default 1 MiB.
     pub max_message_size: u64,
+    /// The largest DATAGRAM frame the sender accepts (type, length and
+    /// data), in bytes; 0 means it accepts no datagrams. Default 0, so a
+    /// peer that does not name it is sent none.
+    pub max_datagram_frame_size: u64,
 }
 
 impl TransportParams {
@@ -42,14 +50,16 @@ impl TransportParams {
         max_stream_data: 1 << 20,
         idle_timeout_ms: 30_000,
         max_message_size: 1 << 20,
+        max_datagram_frame_size: 0,
     };
 
-    fn entries(&self) -> [(u64, u64); 4] {
+    fn entries(&self) -> [(u64, u64); KNOWN] {
         [
             (id::MAX_DATA, self.max_data),
             (id::MAX_STREAM_DATA, self.max_stream_data),
             (id::IDLE_TIMEOUT_MS, self.idle_timeout_ms),
             (id::MAX_MESSAGE_SIZE, self.max_message_size),
+            (id::MAX_DATAGRAM_FRAME_SIZE, self.max_datagram_frame_size),
         ]
     }
 
@@ -61,7 +71,7 @@ impl TransportParams {
             .sum()
     }
 
-    /// Writes all four parameters in id order, or nothing on error (a value
+    /// Writes every parameter in id order, or nothing on error (a value
     /// above `MAX_VARINT` gives [`WireError::VarintTooLarge`]).
     pub fn encode(&self, w: &mut Writer) -> Result<(), WireError> {
         if w.remaining() < self.encoded_len() {
@@ -83,7 +93,7 @@ impl TransportParams {
     /// [`WireError::Truncated`].
     pub fn parse(bytes: &[u8]) -> Result<TransportParams, WireError> {
         let mut p = TransportParams::DEFAULT;
-        let mut seen = [false; 4];
+        let mut seen = [false; KNOWN];
         let mut r = Reader::new(bytes);
         while !r.is_empty() {
             let id = r.varint()?;
@@ -94,6 +104,7 @@ impl TransportParams {
                 id::MAX_STREAM_DATA => (&mut p.max_stream_data, 1),
                 id::IDLE_TIMEOUT_MS => (&mut p.idle_timeout_ms, 2),
                 id::MAX_MESSAGE_SIZE => (&mut p.max_message_size, 3),
+                id::MAX_DATAGRAM_FRAME_SIZE => (&mut p.max_datagram_frame_size, 4),
                 _ => continue,
             };
             let seen = seen.get_mut(index).ok_or(WireError::InvalidParams)?;
@@ -140,6 +151,7 @@ mod tests {
             max_stream_data: 60,
             idle_timeout_ms: 0,
             max_message_size: 1000,
+            max_datagram_frame_size: 1200,
         };
         #[rustfmt::skip]
         let bytes = [
@@ -147,6 +159,7 @@ mod tests {
             0x02, 0x01, 0x3c,                   // max_stream_data 60
             0x03, 0x01, 0x00,                   // idle_timeout_ms 0
             0x04, 0x02, 0x43, 0xe8,             // max_message_size 1000
+            0x06, 0x02, 0x44, 0xb0,             // max_datagram_frame_size 1200
         ];
         assert_eq!(encode(&p), bytes);
         assert_eq!(TransportParams::parse(&bytes), Ok(p));
@@ -160,6 +173,7 @@ mod tests {
             0x02, 0x04, 0x80, 0x10, 0x00, 0x00, // 1 MiB
             0x03, 0x04, 0x80, 0x00, 0x75, 0x30, // 30 000 ms
             0x04, 0x04, 0x80, 0x10, 0x00, 0x00, // 1 MiB
+            0x06, 0x01, 0x00,                   // no datagrams
         ];
         assert_eq!(encode(&TransportParams::default()), bytes);
         assert_eq!(TransportParams::parse(&[]), Ok(TransportParams::DEFAULT));
@@ -230,8 +244,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn params_round_trip(a in 0..=MAX_VARINT, b in 0..=MAX_VARINT, c in 0u64..1 << 20, d in 0u64..1 << 40) {
-            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d };
+        fn params_round_trip(a in 0..=MAX_VARINT, b in 0..=MAX_VARINT, c in 0u64..1 << 20, d in 0u64..1 << 40, e in 0u64..1 << 16) {
+            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d, max_datagram_frame_size: e };
             prop_assert_eq!(TransportParams::parse(&encode(&p)), Ok(p));
         }
 
@@ -243,7 +257,7 @@ mod tests {
         }
 
         #[test]
-        fn small_id_triples_never_panic(triples in proptest::collection::vec((0u8..6, 0u8..4, any::<u32>()), 0..8)) {
+        fn small_id_triples_never_panic(triples in proptest::collection::vec((0u8..8, 0u8..4, any::<u32>()), 0..8)) {
             // Biased towards well-formed triples to reach the duplicate and
             // length checks.
             let mut bytes = Vec::new();
