@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use stt::sim::{run_game, GameConfig, LinkConfig};
-use stt::DatagramLimits;
 
 const RATE: u64 = 10_000_000;
 const RTT: Duration = Duration::from_millis(40);
