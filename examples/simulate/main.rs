@@ -251,6 +251,7 @@ fn game(args: &Args, bulk: &BulkConfig) -> ExitCode {
         deadline: args.dgram_deadline_ms.map(ms),
         bulk_send_ahead: if args.no_bulk { 0 } else { bulk.send_ahead },
         datagrams,
+        warmup: Duration::from_secs_f64((args.seconds / 6.0).min(5.0)),
     };
     let r = match run_game(&cfg) {
         Ok(r) => r,
@@ -277,6 +278,16 @@ fn game(args: &Args, bulk: &BulkConfig) -> ExitCode {
         msf(r.delay_percentile(99)),
         msf(r.delay_percentile(100)),
         msf(r.delay_percentile(99).saturating_sub(r.one_way_delay)),
+    );
+    out!(
+        "after_warmup_s={:.1} delay_ms p50={:.1} p99={:.1} max={:.1} p99_over_one_way={:.1}",
+        cfg.warmup.as_secs_f64(),
+        msf(r.steady_delay_percentile(50)),
+        msf(r.steady_delay_percentile(99)),
+        msf(r.steady_delay_percentile(100)),
+        msf(r
+            .steady_delay_percentile(99)
+            .saturating_sub(r.one_way_delay)),
     );
     let secs = r.duration.as_secs_f64();
     out!(

@@ -91,7 +91,7 @@ impl Session {
             (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
-        self.dgrams.peer_max_frame = p.max_datagram_frame_size;
+        self.dgrams.peer_max_frame = u32::try_from(p.max_datagram_frame_size).unwrap_or(u32::MAX);
         self.state = State::Established;
         self.last_rx = self.now;
         trace_event!(

@@ -49,6 +49,9 @@ pub struct GameConfig {
     pub bulk_send_ahead: u64,
     /// Datagram limits of both endpoints.
     pub datagrams: DatagramLimits,
+    /// Datagrams sent before this much of the run (the controller's
+    /// start-up) are left out of [`GameReport::steady_delays`].
+    pub warmup: Duration,
 }
 
 impl Default for GameConfig {
@@ -64,6 +67,7 @@ impl Default for GameConfig {
             deadline: None,
             bulk_send_ahead: 4 << 20,
             datagrams: DatagramLimits::default(),
+            warmup: Duration::from_secs(5),
         }
     }
 }
@@ -86,6 +90,8 @@ pub struct GameReport {
     pub dropped: u64,
     /// One-way delays of the datagrams read, ascending.
     pub delays: Vec<Duration>,
+    /// One-way delays of the datagrams sent after the warm-up, ascending.
+    pub steady_delays: Vec<Duration>,
     /// The link's one-way propagation delay.
     pub one_way_delay: Duration,
     /// Bulk payload bytes the receiving application read.
@@ -107,12 +113,13 @@ impl GameReport {
 
     /// The `p`-th percentile (0..=100) of the datagrams' one-way delays.
     pub fn delay_percentile(&self, p: u32) -> Duration {
-        let n = self.delays.len();
-        if n == 0 {
-            return Duration::ZERO;
-        }
-        let i = (n * p.min(100) as usize).div_ceil(100).clamp(1, n) - 1;
-        self.delays.get(i).copied().unwrap_or_default()
+        percentile(&self.delays, p)
+    }
+
+    /// The `p`-th percentile of the delays of datagrams sent after the
+    /// warm-up.
+    pub fn steady_delay_percentile(&self, p: u32) -> Duration {
+        percentile(&self.steady_delays, p)
     }
 
     /// Bulk goodput over what the link has left beside the datagrams'
@@ -126,6 +133,16 @@ impl GameReport {
         let rest = self.link_rate as f64 - dgram_bits;
         self.bulk_bytes as f64 * 8.0 / secs / rest
     }
+}
+
+/// The `p`-th percentile of ascending `v` (nearest rank).
+fn percentile(v: &[Duration], p: u32) -> Duration {
+    let n = v.len();
+    if n == 0 {
+        return Duration::ZERO;
+    }
+    let i = (n * p.min(100) as usize).div_ceil(100).clamp(1, n) - 1;
+    v.get(i).copied().unwrap_or_default()
 }
 
 /// Ticks datagrams on its session and keeps a bulk stream full.
@@ -179,6 +196,9 @@ struct GameReceiver {
     bulk: BulkReceiver,
     seen: Vec<bool>,
     delays: Vec<Duration>,
+    steady: Vec<Duration>,
+    /// Datagrams sent from this instant on count as steady.
+    steady_from: Instant,
     duplicates: u64,
 }
 
@@ -212,7 +232,11 @@ impl App for GameReceiver {
                     continue;
                 }
                 self.seen[seq] = true;
-                self.delays.push(now.saturating_duration_since(sent));
+                let delay = now.saturating_duration_since(sent);
+                self.delays.push(delay);
+                if sent >= self.steady_from {
+                    self.steady.push(delay);
+                }
             }
         }
     }
@@ -255,7 +279,11 @@ pub fn run_game(cfg: &GameConfig) -> Result<GameReport, BulkError> {
         seq: 0,
     };
     let mut client = EndpointNode::new(client_ep, CLIENT_ADDR, sender);
-    let mut server = EndpointNode::new(server_ep, SERVER_ADDR, GameReceiver::default());
+    let receiver = GameReceiver {
+        steady_from: start + cfg.warmup,
+        ..GameReceiver::default()
+    };
+    let mut server = EndpointNode::new(server_ep, SERVER_ADDR, receiver);
     {
         let mut nodes: [&mut dyn Node; 2] = [&mut client, &mut server];
         run_until(&mut net, &mut nodes, start, end, |_, _| false)?;
@@ -265,6 +293,7 @@ pub fn run_game(cfg: &GameConfig) -> Result<GameReport, BulkError> {
     drop(ep);
     let (_, mut receiver) = server.into_parts();
     receiver.delays.sort_unstable();
+    receiver.steady.sort_unstable();
     Ok(GameReport {
         offered: sender.seq,
         sent: stats.map_or(0, |s| s.datagrams_sent),
@@ -273,6 +302,7 @@ pub fn run_game(cfg: &GameConfig) -> Result<GameReport, BulkError> {
         lost: stats.map_or(0, |s| s.datagrams_lost),
         dropped: stats.map_or(0, |s| s.datagrams_expired + s.datagrams_send_dropped),
         delays: receiver.delays,
+        steady_delays: receiver.steady,
         one_way_delay: cfg.link.latency,
         bulk_bytes: receiver.bulk.delivered.iter().sum(),
         link_rate: cfg.link.rate_bits_per_sec.unwrap_or(0),

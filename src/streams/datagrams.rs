@@ -234,8 +234,9 @@ struct Queues {
 /// A session's datagram state: a few bytes until first used.
 #[derive(Debug)]
 pub(crate) struct Datagrams {
-    /// Largest DATAGRAM frame the peer accepts (0: none).
-    pub peer_max_frame: u64,
+    /// Largest DATAGRAM frame the peer accepts (0: none), held to 32 bits
+    /// (no packet is larger).
+    pub peer_max_frame: u32,
     priority: u16,
     /// At equal priority: datagrams led the last packet both wanted.
     led_last: bool,
@@ -531,7 +532,7 @@ mod tests {
         assert!(d.q.is_none());
         assert!(!d.has_pending());
         assert_eq!(d.counters(), DatagramCounters::default());
-        assert!(core::mem::size_of::<Datagrams>() <= 24);
+        assert!(core::mem::size_of::<Datagrams>() <= 16);
     }
 
     #[test]
