@@ -49,6 +49,6 @@ fn datagrams_beside_bulk_at_one_percent_loss() {
     assert!(r.sent <= r.offered);
     assert_eq!(r.duplicates, 0);
     let f = r.delivered_fraction();
-    assert!(f >= 0.97 && f <= 1.0, "delivered {f}");
+    assert!((0.97..=1.0).contains(&f), "delivered {f}");
     assert!(r.bulk_share(cfg.size) >= 0.75, "{}", r.bulk_share(cfg.size));
 }
