@@ -165,6 +165,9 @@ impl Session {
         info: &mut SentInfo,
         limit: u8,
     ) -> bool {
+        if !self.dgrams.has_pending() {
+            return false;
+        }
         let path_max = self.path_datagram_limit();
         let mut wrote = false;
         while info.datagrams < limit {

@@ -410,7 +410,7 @@ impl Session {
                         eliciting = true;
                     }
                 }
-                if data_ok && !dgram_leads {
+                if data_ok && !dgram_leads && self.dgrams.has_pending() {
                     eliciting |= self.write_datagrams(pn, &mut w, &mut info, u8::MAX);
                 }
                 #[cfg(feature = "trace")]

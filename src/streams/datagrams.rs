@@ -313,24 +313,32 @@ impl Datagrams {
     }
 
     /// True if a datagram waits to be sent.
+    #[inline]
     pub fn has_pending(&self) -> bool {
         self.q.as_ref().is_some_and(|q| !q.send.is_empty())
     }
 
     /// When a queued datagram's deadline passes next (perhaps earlier: a
     /// datagram since sent).
+    #[inline]
     pub fn next_deadline(&self) -> Option<Instant> {
         self.q.as_ref().and_then(|q| q.earliest)
     }
 
     /// Drops every queued datagram whose deadline is at or before `now`.
+    /// Called for every packet built: the common case (no deadline due)
+    /// is one comparison, inlined.
+    #[inline]
     pub fn expire(&mut self, now: Instant) {
+        if self.next_deadline().is_some_and(|e| e <= now) {
+            self.expire_due(now);
+        }
+    }
+
+    fn expire_due(&mut self, now: Instant) {
         let Some(q) = self.q.as_mut() else {
             return;
         };
-        if q.earliest.is_none_or(|e| e > now) {
-            return;
-        }
         let mut earliest = None;
         let mut i = 0;
         while i < q.send.len() {
