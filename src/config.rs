@@ -12,7 +12,7 @@ use crate::crypto::{network_key, Cipher, Identity, Provider, ResetKey};
 use crate::ids::NodeId;
 use crate::recovery::RecoveryConfig;
 
-use crate::streams::{StreamLimits, DEFAULT_SEGMENT_SIZE};
+use crate::streams::{DatagramLimits, StreamLimits, DEFAULT_SEGMENT_SIZE};
 
 /// Shortest accepted `shared_seed`, in bytes.
 pub const MIN_SHARED_SEED_LEN: usize = 16;
@@ -139,6 +139,8 @@ pub struct Config {
     /// Stream limits and windows.
     /// Shared with every session's stream manager (one copy per endpoint).
     pub(crate) streams: Arc<StreamLimits>,
+    /// Unreliable datagrams: queue bounds, priority, what is accepted.
+    pub(crate) datagrams: DatagramLimits,
     /// Loss recovery and congestion control.
     pub(crate) recovery: RecoveryConfig,
     /// Update a direction's packet key after this many packets under it.
@@ -168,6 +170,7 @@ impl core::fmt::Debug for Config {
             .field("max_half_open", &self.max_half_open)
             .field("segment_size", &self.segment_size)
             .field("streams", &self.streams)
+            .field("datagrams", &self.datagrams)
             .field("key_update_after_packets", &self.key_update_after_packets)
             .field("key_update_after_bytes", &self.key_update_after_bytes)
             .field("stateless_resets_per_sec", &self.stateless_resets_per_sec)
@@ -284,6 +287,11 @@ impl Config {
     pub fn stateless_resets_per_sec(&self) -> u32 {
         self.stateless_resets_per_sec
     }
+
+    /// Unreliable datagram limits (see [`ConfigBuilder::datagrams`]).
+    pub fn datagrams(&self) -> DatagramLimits {
+        self.datagrams
+    }
 }
 
 /// Builder of a [`Config`]; every setting has a documented default.
@@ -324,6 +332,7 @@ impl ConfigBuilder {
                 cookie_lifetime: Duration::from_secs(10),
                 segment_size: DEFAULT_SEGMENT_SIZE,
                 streams: Arc::new(StreamLimits::default()),
+                datagrams: DatagramLimits::default(),
                 recovery: RecoveryConfig::default(),
                 key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
                 key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
@@ -407,6 +416,14 @@ impl ConfigBuilder {
         self.draft.streams = Arc::new(s);
         self
     }
+    /// Unreliable datagrams (see [`DatagramLimits`] for defaults): how
+    /// large a DATAGRAM frame this node accepts (0 refuses them), the
+    /// bounds of each session's send and receive queues, and their priority
+    /// against the streams.
+    pub fn datagrams(mut self, d: DatagramLimits) -> Self {
+        self.draft.datagrams = d;
+        self
+    }
     /// Recovery and congestion control (see [`RecoveryConfig`]).
     pub fn recovery(mut self, r: RecoveryConfig) -> Self {
         self.draft.recovery = r;
@@ -481,6 +498,16 @@ impl ConfigBuilder {
             (c.streams.session_window == 0, "streams.session_window"),
             (c.key_update_after_packets == 0, "key_update_after_packets"),
             (c.key_update_after_bytes == 0, "key_update_after_bytes"),
+            (c.datagrams.send_queue_len == 0, "datagrams.send_queue_len"),
+            (
+                c.datagrams.send_queue_bytes == 0,
+                "datagrams.send_queue_bytes",
+            ),
+            (c.datagrams.recv_queue_len == 0, "datagrams.recv_queue_len"),
+            (
+                c.datagrams.recv_queue_bytes == 0,
+                "datagrams.recv_queue_bytes",
+            ),
         ];
         if let Some((_, name)) = zero.iter().find(|(z, _)| *z) {
             return Err(ConfigError::Zero(name));
@@ -502,6 +529,7 @@ impl ConfigBuilder {
         // counted in datagrams a session can surely send); sessions move it
         // as their datagram size grows.
         c.recovery.max_datagram_size = c.base_datagram_size;
+        c.datagrams.priority = c.datagrams.priority.min(crate::streams::MAX_PRIORITY);
         Ok(c)
     }
 }

@@ -1,5 +1,5 @@
-//! What the core tells the application: sessions coming and going, and
-//! stream happenings.
+//! What the core tells the application: sessions coming and going, stream
+//! happenings, and datagrams' arrivals and fates.
 //!
 //! Owns: the [`Event`] type and the typed reasons a session ends.
 //! Never: carries message payloads (those are read with `recv`), so the
@@ -9,7 +9,7 @@ use bytes::Bytes;
 use core::net::SocketAddr;
 
 use crate::ids::{NodeId, SessionId, StreamId};
-use crate::streams::StreamEvent;
+use crate::streams::{DatagramEvent, StreamEvent};
 pub use crate::violation::Violation;
 
 /// Something the application should know about.
@@ -55,6 +55,15 @@ pub enum Event {
         /// What happened.
         event: StreamEvent,
     },
+    /// Datagrams arrived for the session, or the fate of one it sent with
+    /// [`DatagramOptions::report_fate`](crate::DatagramOptions::report_fate)
+    /// is known.
+    Datagram {
+        /// The session.
+        session: SessionId,
+        /// What happened.
+        event: DatagramEvent,
+    },
 }
 
 impl Event {
@@ -65,7 +74,8 @@ impl Event {
             | Event::Accepted { session, .. }
             | Event::ConnectFailed { session, .. }
             | Event::Closed { session, .. }
-            | Event::Stream { session, .. } => *session,
+            | Event::Stream { session, .. }
+            | Event::Datagram { session, .. } => *session,
         }
     }
 

@@ -179,13 +179,17 @@ pub use crypto::{Cipher, CryptoError, Provider};
 pub use path::DEFAULT_BASE_DATAGRAM_SIZE;
 pub use recovery::{ControllerKind, ControllerPhase, Ratio, RecoveryConfig};
 pub use streams::{
-    StreamLimits, DEFAULT_PRIORITY, DEFAULT_SEGMENT_SIZE, MAX_PRIORITY, MIN_PRIORITY,
+    DatagramLimits, StreamLimits, DEFAULT_PRIORITY, DEFAULT_SEGMENT_SIZE, MAX_PRIORITY,
+    MIN_PRIORITY,
 };
 
 // What the application hears, and the errors of its calls.
 pub use event::code as close_code;
 pub use event::{CloseReason, Event, Violation};
-pub use streams::{OutOfOrder, Stream, StreamError, StreamEvent};
+pub use streams::{
+    DatagramError, DatagramEvent, DatagramId, DatagramOptions, OutOfOrder, Stream, StreamError,
+    StreamEvent,
+};
 
 // Statistics.
 pub use path::PathStats;

@@ -248,3 +248,36 @@ fn a_writer_blocked_on_a_full_stream_fails_when_the_session_ends() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn datagrams_each_way_and_the_rate() {
+    let (addr, _, h) = server(|n, s| {
+        let d = n.receive_datagram(s, Some(WAIT)).unwrap();
+        n.send_datagram(s, [&b"re: "[..], &d].concat(), None, false)
+            .unwrap();
+        n.closed_timeout(s, WAIT).unwrap();
+    });
+    let mut c = node("client", NET);
+    let s = c.connect(addr).unwrap();
+    let max = c.max_datagram_payload(s).unwrap().unwrap();
+    assert!(matches!(
+        c.send_datagram(s, vec![0u8; max + 1], None, false),
+        Err(Error::Datagram(stt::DatagramError::TooLarge { .. }))
+    ));
+    // Loopback loses nothing; resend now and then in case it did.
+    let answer = loop {
+        c.send_datagram(s, &b"hello"[..], Some(Duration::from_secs(1)), false)
+            .unwrap();
+        match c.receive_datagram(s, Some(Duration::from_millis(500))) {
+            Ok(a) => break a,
+            Err(Error::Timeout) => continue,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(answer, &b"re: hello"[..]);
+    let (rate, rtt) = c.rate(s).unwrap();
+    assert!(rtt > Duration::ZERO);
+    let _ = rate;
+    c.close(s, 0, b"").unwrap();
+    h.join().unwrap();
+}

@@ -657,3 +657,30 @@ async fn a_sender_to_a_restarted_listener_fails_within_a_second() {
     assert!(restarted.stats().await.unwrap().stateless_resets_sent >= 1);
     drop(client);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagrams_each_way_and_the_rate() {
+    let (_client, _server, c, s) = pair().await;
+    let max = c.max_datagram_payload().await.unwrap().unwrap();
+    assert!(matches!(
+        c.send_datagram(vec![0u8; max + 1], None, false).await,
+        Err(Error::Datagram(stt::DatagramError::TooLarge { .. }))
+    ));
+    let echo = tokio::spawn(async move {
+        let d = s.receive_datagram().await.unwrap();
+        s.send_datagram([&b"re: "[..], &d].concat(), None, false)
+            .await
+            .unwrap();
+    });
+    c.send_datagram(&b"hello"[..], Some(WAIT), true)
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(WAIT, c.receive_datagram())
+        .await
+        .expect("loopback delivers")
+        .unwrap();
+    assert_eq!(answer, &b"re: hello"[..]);
+    echo.await.unwrap();
+    let (_rate, rtt) = c.rate().await.unwrap();
+    assert!(rtt > Duration::ZERO);
+}

@@ -246,6 +246,46 @@ impl BlockingNode {
         self.on(s, |x| Ok(x.stats()))
     }
 
+    // ----- datagrams and the path's rate -----
+
+    /// Queues an unreliable datagram (never resent; see
+    /// `stt::Session::send_datagram`), dropped unsent if still queued
+    /// `life` from now; a `DatagramEvent` reports its fate if `report_fate`.
+    pub fn send_datagram(
+        &mut self,
+        s: SessionId,
+        data: impl Into<Bytes>,
+        life: Option<Duration>,
+        report_fate: bool,
+    ) -> Result<stt::DatagramId, Error> {
+        let r = self.core.send_datagram(s, data.into(), life, report_fate);
+        self.flush_transmits()?;
+        r
+    }
+
+    /// The next datagram received on `s`, waiting at most `timeout`
+    /// ([`Error::Timeout`] then; `None`: as long as it takes).
+    pub fn receive_datagram(
+        &mut self,
+        s: SessionId,
+        timeout: Option<Duration>,
+    ) -> Result<Bytes, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.run_until(deadline, |core| core.poll_receive_datagram(s))
+    }
+
+    /// The largest datagram payload `s` takes now (it follows the path's
+    /// datagram size); `None` if the peer accepts no datagrams.
+    pub fn max_datagram_payload(&mut self, s: SessionId) -> Result<Option<usize>, Error> {
+        self.on(s, |x| Ok(x.max_datagram_payload()))
+    }
+
+    /// What the path of `s` delivers, bytes per second, and its smoothed
+    /// RTT: what a source picking its own bitrate follows.
+    pub fn rate(&mut self, s: SessionId) -> Result<(u64, Duration), Error> {
+        self.on(s, |x| Ok((x.delivery_rate(), x.rtt())))
+    }
+
     /// Sends `data` as one message on stream 0 of each session in `ids`.
     pub fn send_to_sessions(
         &mut self,

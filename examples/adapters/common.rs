@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use stt::{
-    CloseReason, ConnectError, Endpoint, Event, SessionId, StreamError, StreamEvent, StreamId,
+    CloseReason, ConnectError, DatagramError, DatagramId, DatagramOptions, Endpoint, Event,
+    SessionId, StreamError, StreamEvent, StreamId,
 };
 
 /// Length of the queue of sessions not yet taken by `accept` at which the
@@ -39,6 +40,10 @@ pub enum Error {
     /// A stream call the core refused.
     #[error(transparent)]
     Stream(#[from] StreamError),
+    /// A datagram call the core refused (too large, peer does not accept
+    /// datagrams, session not established).
+    #[error(transparent)]
+    Datagram(#[from] DatagramError),
     /// `connect` could not even start a handshake.
     #[error("cannot connect: {0}")]
     Connect(#[from] ConnectError),
@@ -344,6 +349,44 @@ impl Core {
             Poll::Pending
         } else {
             Poll::Ready(self.closed.get(&s).cloned())
+        }
+    }
+
+    /// Queues an unreliable datagram on `s`: dropped unsent if still queued
+    /// `life` from now (`None`: no deadline); its fate is reported as a
+    /// `DatagramEvent` if `report_fate`.
+    pub fn send_datagram(
+        &mut self,
+        s: SessionId,
+        data: Bytes,
+        life: Option<Duration>,
+        report_fate: bool,
+    ) -> Result<DatagramId, Error> {
+        let mut opts = DatagramOptions::new().report_fate(report_fate);
+        if let Some(life) = life {
+            opts = opts.deadline(self.clock.now() + life);
+        }
+        let Some(session) = self.ep.session_mut(s) else {
+            return Err(self.session_error(s));
+        };
+        match session.send_datagram_with(data, opts) {
+            Ok(id) => Ok(id),
+            Err(DatagramError::SessionClosed) => Err(self.session_error(s)),
+            Err(e) => Err(Error::Datagram(e)),
+        }
+    }
+
+    /// The next datagram received on `s`; `Pending` while none waits. (A
+    /// datagram handed to a receiver that went away is gone: datagrams are
+    /// unreliable.)
+    pub fn poll_receive_datagram(&mut self, s: SessionId) -> Poll<Result<Bytes, Error>> {
+        let Some(session) = self.ep.session_mut(s) else {
+            return Poll::Ready(Err(self.session_error(s)));
+        };
+        match session.recv_datagram() {
+            Some(b) => Poll::Ready(Ok(b)),
+            None if session.is_closed() => Poll::Ready(Err(self.session_error(s))),
+            None => Poll::Pending,
         }
     }
 

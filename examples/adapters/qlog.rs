@@ -504,6 +504,9 @@ fn frame_json(l: &mut String, f: &FrameInfo) {
             }
             write!(l, "\"}}")
         }
+        FrameInfo::Datagram { len } => {
+            write!(l, "{{\"frame_type\":\"datagram\",\"length\":{len}}}")
+        }
         // A frame kind of a later version of the core.
         _ => write!(l, "{{\"frame_type\":\"unknown\"}}"),
     };

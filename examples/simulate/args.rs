@@ -5,7 +5,7 @@
 
 use std::ffi::OsString;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use stt::ControllerKind;
 
 /// Bulk transfers over the deterministic network simulator: goodput,
@@ -97,6 +97,36 @@ pub(crate) struct Args {
     /// window panel is drawn from it, with losses.
     #[arg(long, value_name = "FILE")]
     pub(crate) qlog: Option<String>,
+    /// What the client sends: `bulk` (every session's stream 0 kept full)
+    /// or `game` (one session: --dgram-rate datagrams a second of
+    /// --dgram-size bytes beside a bulk stream).
+    #[arg(long, value_enum, default_value = "bulk")]
+    pub(crate) workload: Workload,
+    /// Game workload: datagrams per second.
+    #[arg(long, value_name = "N", default_value = "60", value_parser = count)]
+    pub(crate) dgram_rate: usize,
+    /// Game workload: bytes per datagram (at least 16).
+    #[arg(long, value_name = "N", default_value = "200")]
+    pub(crate) dgram_size: usize,
+    /// Game workload: datagrams' priority against the bulk stream, 0..=1000.
+    #[arg(long, value_name = "P", default_value = "500")]
+    pub(crate) dgram_priority: u16,
+    /// Game workload: drop a datagram still queued this long after it was
+    /// produced, ms [default: no deadline].
+    #[arg(long, value_name = "D", value_parser = non_negative)]
+    pub(crate) dgram_deadline_ms: Option<f64>,
+    /// Game workload: no bulk stream beside the datagrams.
+    #[arg(long)]
+    pub(crate) no_bulk: bool,
+}
+
+/// See [`Args::workload`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Workload {
+    /// Bulk transfers.
+    Bulk,
+    /// Datagrams at a fixed rate beside a bulk stream.
+    Game,
 }
 
 impl Args {
@@ -200,6 +230,16 @@ mod tests {
         );
         assert!(a.cc.is_none() && a.cc_mix.is_empty() && a.rtt_mix.is_empty());
         assert!(a.mtu.is_none() && a.plot.is_none() && a.qlog.is_none());
+        assert_eq!(a.workload, Workload::Bulk);
+        assert_eq!(
+            (a.dgram_rate, a.dgram_size, a.dgram_priority),
+            (60, 200, 500)
+        );
+        let g = args(&["--workload", "game", "--dgram-deadline-ms", "50"]).unwrap();
+        assert_eq!(
+            (g.workload, g.dgram_deadline_ms),
+            (Workload::Game, Some(50.0))
+        );
     }
 
     #[test]

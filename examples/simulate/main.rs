@@ -24,6 +24,12 @@
 //! panel is drawn from that trace (every window change, and a tick per lost
 //! packet) instead of the 100 ms samples.
 //!
+//! `--workload game` runs one session that sends `--dgram-rate` datagrams a
+//! second of `--dgram-size` bytes beside a bulk stream, and prints the
+//! datagrams' delivered fraction and one-way delay percentiles against the
+//! path's one-way delay, and the bulk stream's share of the rest of the
+//! link (`docs/PERFORMANCE.md`, "Datagrams beside bulk").
+//!
 //! The command line is declared in `args.rs` (clap derive): `--help` lists
 //! every flag with its default; a bad value is refused with status 2.
 
@@ -31,7 +37,9 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use stt::sim::{run_bulk_with, AppLimited, BulkConfig, BurstLoss, LinkConfig};
+use stt::sim::{
+    run_bulk_with, run_game, AppLimited, BulkConfig, BurstLoss, GameConfig, LinkConfig,
+};
 use stt::Ratio;
 
 mod args;
@@ -40,7 +48,7 @@ mod plot;
 #[path = "../adapters/qlog.rs"]
 mod qlog;
 
-use args::{parse_args, Args};
+use args::{parse_args, Args, Workload};
 use plot::{svg, window_from_qlog};
 
 fn ms(x: f64) -> Duration {
@@ -139,6 +147,9 @@ fn main() -> ExitCode {
         }
     };
     let cfg = config(&args);
+    if args.workload == Workload::Game {
+        return game(&args, &cfg);
+    }
     let report = match run_bulk_with(&cfg, |client, _| trace_to(client, args.qlog.as_deref())) {
         Ok(r) => r,
         Err(e) => {
@@ -233,6 +244,67 @@ fn main() -> ExitCode {
         }
         out!("plot={path}");
     }
+    ExitCode::SUCCESS
+}
+
+/// The game workload: datagrams beside a bulk stream on one session.
+fn game(args: &Args, bulk: &BulkConfig) -> ExitCode {
+    let mut datagrams = stt::DatagramLimits::default();
+    datagrams.priority = args.dgram_priority;
+    let cfg = GameConfig {
+        link: bulk.link,
+        duration: bulk.duration,
+        seed: args.seed,
+        rate_hz: u32::try_from(args.dgram_rate).unwrap_or(u32::MAX),
+        size: args.dgram_size,
+        deadline: args.dgram_deadline_ms.map(ms),
+        bulk_send_ahead: if args.no_bulk { 0 } else { bulk.send_ahead },
+        datagrams,
+        warmup: Duration::from_secs_f64((args.seconds / 6.0).min(5.0)),
+    };
+    let r = match run_game(&cfg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("simulation failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let msf = |d: Duration| d.as_secs_f64() * 1e3;
+    out!(
+        "datagrams offered={} sent={} received={} duplicates={} lost={} dropped={} delivered_fraction={:.4}",
+        r.offered,
+        r.sent,
+        r.received,
+        r.duplicates,
+        r.lost,
+        r.dropped,
+        r.delivered_fraction(),
+    );
+    out!(
+        "delay_ms one_way={:.1} p50={:.1} p99={:.1} max={:.1} p99_over_one_way={:.1}",
+        msf(r.one_way_delay),
+        msf(r.delay_percentile(50)),
+        msf(r.delay_percentile(99)),
+        msf(r.delay_percentile(100)),
+        msf(r.delay_percentile(99).saturating_sub(r.one_way_delay)),
+    );
+    out!(
+        "after_warmup_s={:.1} delay_ms p50={:.1} p99={:.1} max={:.1} p99_over_one_way={:.1}",
+        cfg.warmup.as_secs_f64(),
+        msf(r.steady_delay_percentile(50)),
+        msf(r.steady_delay_percentile(99)),
+        msf(r.steady_delay_percentile(100)),
+        msf(r
+            .steady_delay_percentile(99)
+            .saturating_sub(r.one_way_delay)),
+    );
+    let secs = r.duration.as_secs_f64();
+    out!(
+        "bulk_mbit={:.2} link_mbit={:.2} bulk_share_of_rest={:.4}",
+        r.bulk_bytes as f64 * 8.0 / secs / 1e6,
+        r.link_rate as f64 / 1e6,
+        r.bulk_share(cfg.size),
+    );
     ExitCode::SUCCESS
 }
 

@@ -321,6 +321,7 @@ mod tests {
             idle_timeout_ms: 1,
             max_message_size: 1,
             reset_token: None,
+            max_datagram_frame_size: 1,
         };
         HandshakeState::responder(
             &identity(2),

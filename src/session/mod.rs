@@ -7,7 +7,8 @@
 //! draining), `receive.rs` (packets in, frames routed), `transmit.rs`
 //! (packets built), `outcomes.rs` (acknowledged and lost packets' contents
 //! to their owners), `timers.rs` (deadlines and what is due),
-//! `stream_calls.rs` (the application's stream calls), `stats.rs`,
+//! `stream_calls.rs` (the application's stream calls), `datagrams.rs`
+//! (unreliable datagrams, the rate and RTT accessors), `stats.rs`,
 //! `path_io.rs`, `keys.rs`, `handshake.rs`, `trace.rs`, `layout.rs` (the
 //! size of each part, for the idle-memory breakdown).
 //! Never: routes datagrams (the endpoint does), encodes frames by hand (the
@@ -15,6 +16,7 @@
 //! to the module that owns their state.
 
 mod close;
+mod datagrams;
 mod handshake;
 mod keys;
 pub mod layout;
@@ -49,7 +51,7 @@ use crate::event::Event;
 use crate::ids::{NodeId, SessionId};
 use crate::path::{DatagramSize, MtuConfig, PathStats, PathValidator};
 use crate::recovery::{send_quantum, AckTracker, Outcome, Pacer, Recovery};
-use crate::streams::StreamManager;
+use crate::streams::{Datagrams, StreamManager};
 use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
 use keys::Keys;
@@ -102,6 +104,8 @@ pub struct Session {
     mtu: DatagramSize,
     datagram_size: usize,
     streams: StreamManager,
+    /// Unreliable datagrams: a few bytes until the session uses them.
+    dgrams: Datagrams,
     /// Latest time seen from the caller.
     now: Instant,
     created_at: Instant,
@@ -157,6 +161,7 @@ impl Session {
             now,
         );
         let streams = StreamManager::new(cfg.streams.clone(), now);
+        let dgrams = Datagrams::new(cfg.datagrams.priority);
         Session {
             id,
             peer_id: SessionId(0),
@@ -176,6 +181,7 @@ impl Session {
             datagram_size: mtu.current(),
             mtu,
             streams,
+            dgrams,
             now,
             created_at: now,
             last_rx: now,
@@ -303,6 +309,12 @@ impl Session {
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
         if let Some(e) = self.events.pop_front() {
             return Some(e);
+        }
+        if let Some(event) = self.dgrams.poll_event() {
+            return Some(Event::Datagram {
+                session: self.id,
+                event,
+            });
         }
         let event = self.streams.poll_event()?;
         #[cfg(feature = "trace")]

@@ -3,7 +3,8 @@
 //! Owns: handing each record recovery resolves ([`Outcome`]) to the owner
 //! of what it carried: stream units and control frames to the stream
 //! manager, acknowledgement ranges to the ack tracker, sizes to the
-//! datagram size search, HANDSHAKE_DONE to the session.
+//! datagram size search, DATAGRAM frames' fates to the datagram queue,
+//! HANDSHAKE_DONE to the session.
 //! Never: decides that a packet was acknowledged or lost (recovery does) or
 //! resends anything itself: a lost unit goes back to its stream's queue.
 
@@ -34,6 +35,9 @@ impl Session {
                     } else {
                         self.mtu.on_packet_acked(info.pn, len);
                     }
+                    if info.datagrams > 0 {
+                        self.dgrams.on_outcome(info.pn, info.datagrams, true);
+                    }
                     for (id, units) in info.chunks {
                         match &mut run {
                             Some((rid, r)) if *rid == id && r.end == units.start => {
@@ -62,6 +66,9 @@ impl Session {
                         self.mtu.on_probe_lost(now, info.pn, len);
                     } else {
                         self.mtu.on_packet_lost(now, info.pn, len);
+                    }
+                    if info.datagrams > 0 {
+                        self.dgrams.on_outcome(info.pn, info.datagrams, false);
                     }
                     // Acknowledgements first, so the order of events on a
                     // stream stays the order of the outcomes.

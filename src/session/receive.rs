@@ -3,8 +3,9 @@
 //!
 //! Owns: decryption, replay and duplicate checks, and the dispatch of each
 //! frame to the module that owns its state (acks to recovery, stream frames
-//! and credits to the stream manager, CLOSE to the lifecycle), and the
-//! check of a packet that fails them against the peer's reset token.
+//! and credits to the stream manager, datagrams to their queue, CLOSE to
+//! the lifecycle), and the check of a packet that fails them against the
+//! peer's reset token.
 //! Never: trusts a byte before authentication: a packet that fails to open
 //! changes nothing but a counter.
 
@@ -351,6 +352,7 @@ impl Session {
                 };
                 self.streams.on_stream_frame(now, rtt, f.stream_id, frag)?;
             }
+            Frame::Datagram(data) => self.on_datagram_frame(data)?,
         }
         Ok(())
     }

@@ -29,6 +29,9 @@ pub struct SentInfo {
     pub handshake_done: bool,
     /// It was a datagram size probe (PING and PADDING only).
     pub size_probe: bool,
+    /// DATAGRAM frames it carried (never resent: counted, and their fates
+    /// reported).
+    pub datagrams: u8,
     /// Its size on the wire (UDP payload bytes), for the size search.
     pub len: u16,
     /// Its packet number, for the size search.

@@ -75,6 +75,7 @@ impl Session {
             idle_timeout_ms: u64::try_from(cfg.idle_timeout.as_millis()).unwrap_or(u64::MAX),
             max_message_size: cfg.streams.max_message_size,
             reset_token: Some(cfg.reset_key.token(id).0),
+            max_datagram_frame_size: cfg.datagrams.announced_frame_size(),
         }
     }
 
@@ -90,6 +91,7 @@ impl Session {
             (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
+        self.dgrams.peer_max_frame = u32::try_from(p.max_datagram_frame_size).unwrap_or(u32::MAX);
         self.state = State::Established;
         self.last_rx = self.now;
         trace_event!(

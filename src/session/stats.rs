@@ -1,6 +1,7 @@
 //! Session-level statistics.
 //!
-//! Owns: counters of what a session sent, received, dropped and lost, the
+//! Owns: counters of what a session sent, received, dropped and lost (its
+//! datagrams' counters are kept with their queue and read here), the
 //! snapshot types for the application, and their assembly from the
 //! session's parts (recovery, streams, keys, the datagram size search).
 //! Never: influences behaviour; counting and reading only.
@@ -96,6 +97,30 @@ pub struct SessionStats {
     /// Times the session fell back to the base size after packets above it
     /// kept getting lost while smaller ones got through.
     pub mtu_black_holes: u64,
+    /// Delivery-rate estimate, bytes per second (as
+    /// [`Session::delivery_rate`]).
+    pub delivery_rate: u64,
+    /// Unreliable datagrams sent (each once; never resent).
+    pub datagrams_sent: u64,
+    /// Unreliable datagrams received.
+    pub datagrams_received: u64,
+    /// Datagrams acknowledged (their packet was).
+    pub datagrams_acked: u64,
+    /// Datagrams sent whose packet was declared lost.
+    pub datagrams_lost: u64,
+    /// Datagrams dropped unsent because their deadline passed.
+    pub datagrams_expired: u64,
+    /// Datagrams dropped unsent: pushed out of the full send queue by newer
+    /// ones, or larger than the path's datagram size became.
+    pub datagrams_send_dropped: u64,
+    /// Received datagrams dropped unread: pushed out of the full receive
+    /// queue by newer ones.
+    pub datagrams_recv_dropped: u64,
+    /// Datagrams waiting in the send queue now.
+    pub datagrams_queued: usize,
+    /// Bytes of datagrams waiting in the send queue now (at most
+    /// `DatagramLimits::send_queue_bytes`).
+    pub datagram_queue_bytes: usize,
 }
 
 /// What the session's recovery knows about its path right now: cheap to
@@ -150,6 +175,8 @@ impl Session {
         let r = self.recovery.stats();
         let m = self.mtu.stats();
         let (send_window, receive_window) = self.streams.session_windows();
+        let d = self.dgrams.counters();
+        let (datagrams_queued, datagram_queue_bytes) = self.dgrams.queued();
         SessionStats {
             session_id: self.id,
             remote_node: self.remote_node,
@@ -179,6 +206,16 @@ impl Session {
             mtu_probes_sent: m.probes_sent,
             mtu_probes_lost: m.probes_lost,
             mtu_black_holes: m.black_holes,
+            delivery_rate: self.recovery.delivery_rate(),
+            datagrams_sent: d.sent,
+            datagrams_received: d.received,
+            datagrams_acked: d.acked,
+            datagrams_lost: d.lost,
+            datagrams_expired: d.expired,
+            datagrams_send_dropped: d.send_dropped,
+            datagrams_recv_dropped: d.recv_dropped,
+            datagrams_queued,
+            datagram_queue_bytes,
         }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Owns: the one deadline a session gives the endpoint (the earliest of the
 //! handshake and idle timeouts, keep-alive, loss recovery, the
-//! acknowledgement delay, pacing, the size search, path validation, the
-//! closing period and the scratch trim), and running whatever is due at a
+//! acknowledgement delay, pacing, queued datagrams' deadlines, the size
+//! search, path validation, the closing period and the scratch trim), and running whatever is due at a
 //! given time.
 //! Never: reads a clock (the caller's time is all it knows) or sends:
 //! a timer that owes the peer a packet sets a flag the next transmit reads.
@@ -52,6 +52,7 @@ impl Session {
                 at(self.recovery.timeout());
                 at(self.acks.ack_deadline());
                 at(self.pacing_wait);
+                at(self.dgrams.next_deadline());
                 at(self.mtu.timeout());
                 at(self.paths.next_timeout(self.now));
                 at(self.scratch_trim_at());
@@ -92,6 +93,7 @@ impl Session {
                     }
                 }
                 self.trim_scratch(now);
+                self.dgrams.expire(now);
                 // The size search's quiet period: a new search starts now
                 // (its probes wait for data), so the timer is not due again.
                 self.mtu.on_timeout(now);

@@ -1,5 +1,6 @@
 //! Packets out: handshake datagrams, and protected packets filled with
-//! acknowledgements, control frames and stream data by priority.
+//! acknowledgements, control frames, and stream data and unreliable
+//! datagrams by priority.
 //!
 //! Owns: what goes into the next datagram and in which order, subject to
 //! the congestion window and pacing, and the record of what it carried.
@@ -104,8 +105,13 @@ impl Session {
         self.handshake_done_owed
             || self.ping_owed
             || self.streams.has_control()
-            || self.streams.has_data()
+            || self.has_payload()
             || self.paths.has_response_for(self.peer)
+    }
+
+    /// True if stream data or datagrams wait to be sent (credit permitting).
+    fn has_payload(&self) -> bool {
+        self.streams.has_data() || self.dgrams.has_pending()
     }
 
     /// A datagram size probe, if the path's search wants one: PING, then
@@ -113,11 +119,11 @@ impl Session {
     /// window and pacing (one size at a time, a few packets per search) and
     /// carries nothing that would need resending.
     ///
-    /// Only while stream data waits: a session that sends nothing but
+    /// Only while stream data or datagrams wait: a session that sends nothing but
     /// acknowledgements and keep-alives has no use for larger datagrams, so
     /// it spends neither bytes nor per-session memory on a search.
     fn size_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if !self.streams.has_data() {
+        if !self.has_payload() {
             return None;
         }
         let size = self.mtu.probe_size(now)?;
@@ -242,8 +248,9 @@ impl Session {
             self.cfg.max_datagram_size,
         ));
         let window_ok = self.recovery.can_send(max);
-        // Pacing applies to stream data only.
-        let mut data_ok = window_ok && self.streams.has_data();
+        self.dgrams.expire(now);
+        // Pacing applies to stream data and datagrams only.
+        let mut data_ok = window_ok && self.has_payload();
         if data_ok {
             // The controller's modelled rate when it has one (BBR), else a
             // rate from the window.
@@ -275,8 +282,15 @@ impl Session {
                 .map_or(room, |k| k.cipher.whole_blocks(room));
         let mut info = SentInfo::default();
         let mut eliciting = false;
+        // Datagrams lead the packet or take what the streams leave, by
+        // their priority against the first stream with data.
+        let dgram_leads =
+            data_ok && self.dgrams.has_pending() && self.dgrams.leads(self.streams.top_priority());
         let written = {
             let mut w = Writer::new(&mut buf[SHORT_HEADER_LEN..payload_end]);
+            if !closing && self.datagram_before_ack(dgram_leads, w.remaining()) {
+                eliciting |= self.write_datagrams(pn, &mut w, &mut info, 1);
+            }
             if closing {
                 if let Some((code, reason)) = self.close_frame.as_deref() {
                     let f = Frame::Close {
@@ -355,6 +369,9 @@ impl Session {
                     let _ = info.controls.push(c);
                     eliciting = true;
                 }
+                if dgram_leads {
+                    eliciting |= self.write_datagrams(pn, &mut w, &mut info, u8::MAX);
+                }
                 if data_ok {
                     while info.chunks.len() < MAX_CHUNKS {
                         let room = w.remaining();
@@ -398,6 +415,9 @@ impl Session {
                         }
                         eliciting = true;
                     }
+                }
+                if data_ok && !dgram_leads && self.dgrams.has_pending() {
+                    eliciting |= self.write_datagrams(pn, &mut w, &mut info, u8::MAX);
                 }
                 #[cfg(feature = "trace")]
                 self.trace_blocked();
@@ -451,7 +471,7 @@ impl Session {
             self.last_tx_eliciting = now;
             self.pacer.on_sent(now, len);
         }
-        self.recovery.set_app_limited(!self.streams.has_data());
+        self.recovery.set_app_limited(!self.has_payload());
         trace_event!(
             self.trace.tracer,
             self.now,

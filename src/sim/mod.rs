@@ -16,7 +16,8 @@
 //! the datagrams in flight), `driver` (the [`Node`] trait and event loop),
 //! `endpoint_node` (an [`Endpoint`](crate::Endpoint) with an optional
 //! [`App`] as a [`Node`]), `bulk` (bulk transfers over a bottleneck: the
-//! goodput and fairness scenario; `bulk_report` measures it), `nat` (a
+//! goodput and fairness scenario; `bulk_report` measures it), `game`
+//! (datagrams at a fixed rate beside a bulk stream), `nat` (a
 //! node whose public address changes mid-run), `attacker` (an on-path
 //! attacker that resends copies of a node's datagrams from another
 //! address).
@@ -50,6 +51,7 @@ mod bulk_report;
 mod config;
 mod driver;
 mod endpoint_node;
+mod game;
 mod link;
 mod loss;
 mod nat;
@@ -66,6 +68,7 @@ pub use config::{
 };
 pub use driver::{run_until, step, Node, RunError, MAX_EVENTS_PER_INSTANT};
 pub use endpoint_node::{App, EndpointMut, EndpointNode};
+pub use game::{run_game, GameConfig, GameReport};
 pub use link::LinkStats;
 pub use nat::Nat;
 pub use network::{Delivery, Network};

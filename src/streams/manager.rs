@@ -664,6 +664,11 @@ impl StreamManager {
         !self.sched.is_empty()
     }
 
+    /// The priority of the stream whose data goes next, if any has data.
+    pub fn top_priority(&self) -> Option<u16> {
+        self.sched.top_priority()
+    }
+
     /// Our FIN or RESET for `id` was acknowledged.
     pub fn on_control_acked(&mut self, c: Control) {
         if let Control::Fin(id) | Control::Reset(id, _) = c {

@@ -7,6 +7,7 @@
 //! between the wire and these structures.
 
 pub mod budget;
+pub mod datagrams;
 pub mod flow;
 pub mod manager;
 pub mod map;
@@ -15,6 +16,8 @@ pub mod scheduler;
 pub mod send;
 pub mod stream;
 
+pub(crate) use datagrams::Datagrams;
+pub use datagrams::{DatagramError, DatagramEvent, DatagramId, DatagramLimits, DatagramOptions};
 pub use manager::{Control, ControlFrame, StreamManager};
 pub use recv::OutOfOrder;
 pub use scheduler::{DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY};

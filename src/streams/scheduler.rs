@@ -78,6 +78,12 @@ impl Scheduler {
         self.levels.values().next().and_then(|q| q.front().copied())
     }
 
+    /// The priority of the stream to serve next (what the session's
+    /// datagram queue is weighed against).
+    pub fn top_priority(&self) -> Option<u16> {
+        self.levels.keys().next().map(|Reverse(p)| *p)
+    }
+
     /// Takes the stream at the front out of the queue.
     pub fn pop(&mut self) -> Option<StreamId> {
         let mut entry = self.levels.first_entry()?;
@@ -153,6 +159,7 @@ mod tests {
         s.push(2, 900);
         s.push(3, 900);
         assert_eq!(s.peek(), Some(2));
+        assert_eq!(s.top_priority(), Some(900));
         s.rotate();
         assert_eq!(s.peek(), Some(3));
         s.rotate();
@@ -162,6 +169,7 @@ mod tests {
         assert_eq!(s.pop(), Some(1));
         assert_eq!(s.pop(), None);
         assert!(s.is_empty());
+        assert_eq!(s.top_priority(), None);
     }
 
     #[test]

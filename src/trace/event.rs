@@ -206,6 +206,11 @@ pub enum FrameInfo {
         /// The data echoed.
         data: [u8; PATH_DATA_LEN],
     },
+    /// DATAGRAM: an unreliable application datagram.
+    Datagram {
+        /// Data bytes it carries.
+        len: usize,
+    },
 }
 
 impl FrameInfo {
@@ -255,6 +260,7 @@ impl FrameInfo {
             },
             Frame::PathChallenge(data) => FrameInfo::PathChallenge { data },
             Frame::PathResponse(data) => FrameInfo::PathResponse { data },
+            Frame::Datagram(d) => FrameInfo::Datagram { len: d.len() },
         }
     }
 }

@@ -2,15 +2,18 @@
 //!
 //! Owns: the frame type numbers, the layout of every frame, and the
 //! [`Frames`] iterator that splits a payload. ACK ranges live in `ack`, the
-//! STREAM frame's optional fields in `stream`.
+//! STREAM frame's optional fields in `stream`, the DATAGRAM frame's sizes
+//! in `datagram`.
 //! Never: allocates, copies data, or panics on any payload. Semantics
 //! (flow-control checks, stream state) belong to the layers above; this
 //! module only rejects what is malformed on its face.
 
 mod ack;
+mod datagram;
 mod stream;
 
 pub use ack::{ack_len, encode_ack, AckFrame, AckRanges, MAX_ACK_RANGES};
+pub use datagram::{datagram_frame_len, datagram_overhead, encode_datagram, max_datagram_data_in};
 pub use stream::{StreamFrame, StreamHeader};
 
 use super::codec::{varint_len, Reader, Writer};
@@ -40,6 +43,8 @@ mod ty {
     pub const PATH_RESPONSE: u64 = 0x0c;
     /// STREAM is 0x10 to 0x13; the low two bits are FRAG and LEN.
     pub const STREAM: u64 = 0x10;
+    /// DATAGRAM is 0x30 and 0x31; the low bit is LEN.
+    pub const DATAGRAM: u64 = 0x30;
 }
 
 /// Reads a stream id varint, refusing values above `u32::MAX`.
@@ -118,6 +123,9 @@ pub enum Frame<'a> {
     PathChallenge([u8; PATH_DATA_LEN]),
     /// Echoes the data of a PATH_CHALLENGE.
     PathResponse([u8; PATH_DATA_LEN]),
+    /// An unreliable application datagram, whole (never fragmented, never
+    /// resent).
+    Datagram(&'a [u8]),
 }
 
 impl<'a> Frame<'a> {
@@ -171,6 +179,7 @@ impl<'a> Frame<'a> {
             ty::PATH_CHALLENGE => Frame::PathChallenge(read_path_data(r)?),
             ty::PATH_RESPONSE => Frame::PathResponse(read_path_data(r)?),
             0x10..=0x13 => Frame::Stream(StreamFrame::parse_body(t, r)?),
+            0x30..=0x31 => Frame::Datagram(datagram::parse_body(t, r)?),
             _ => return Err(WireError::UnknownFrame(t)),
         })
     }
@@ -217,6 +226,7 @@ impl<'a> Frame<'a> {
             Frame::Stream(_) => ty::STREAM,
             Frame::PathChallenge(_) => ty::PATH_CHALLENGE,
             Frame::PathResponse(_) => ty::PATH_RESPONSE,
+            Frame::Datagram(_) => ty::DATAGRAM,
         }
     }
 
@@ -226,6 +236,7 @@ impl<'a> Frame<'a> {
             Frame::Padding(n) => *n,
             Frame::Ack(a) => a.encoded_len(),
             Frame::Stream(s) => s.header().encoded_len(s.data.len(), true),
+            Frame::Datagram(d) => datagram_frame_len(d.len()),
             _ => {
                 let (vals, n) = self.fields();
                 let tail = match self {
@@ -238,15 +249,16 @@ impl<'a> Frame<'a> {
         }
     }
 
-    /// Writes the frame, or nothing on error. A STREAM frame is always
-    /// written with its len field, so it may sit anywhere in a packet (the
-    /// packet builder omits it for the last frame with
+    /// Writes the frame, or nothing on error. STREAM and DATAGRAM frames
+    /// are always written with their len field, so they may sit anywhere in
+    /// a packet (the packet builder omits it for the last frame with
     /// [`StreamHeader::encode`]). `Padding(0)` writes nothing.
     pub fn encode(&self, w: &mut Writer) -> Result<(), WireError> {
         match self {
             Frame::Padding(n) => w.put_zeros(*n),
             Frame::Ack(a) => a.encode(w),
             Frame::Stream(s) => s.header().encode(w, s.data, true),
+            Frame::Datagram(d) => encode_datagram(w, d),
             _ => {
                 if let Frame::Close { reason, .. } = self {
                     if reason.len() > MAX_REASON_LEN {
@@ -410,6 +422,7 @@ mod tests {
                 Frame::PathResponse([0xff, 0, 0xa5, 0, 0, 0, 0, 0x5a]),
                 &[0x0c, 0xff, 0, 0xa5, 0, 0, 0, 0, 0x5a],
             ),
+            (Frame::Datagram(b"ok"), &[0x31, 0x02, b'o', b'k']),
         ];
         for (frame, bytes) in cases {
             assert_eq!(encode(frame), *bytes, "encoding {frame:?}");
@@ -444,6 +457,8 @@ mod tests {
     fn malformed_frames_are_rejected() {
         assert_eq!(parse_one(&[0x0d]), Err(WireError::UnknownFrame(0x0d)));
         assert_eq!(parse_one(&[0x14]), Err(WireError::UnknownFrame(0x14)));
+        assert_eq!(parse_one(&[0x2f]), Err(WireError::UnknownFrame(0x2f)));
+        assert_eq!(parse_one(&[0x32]), Err(WireError::UnknownFrame(0x32)));
         // PATH_* frames carry exactly 8 bytes.
         assert_eq!(parse_one(&[0x0b, 1, 2, 3]), Err(WireError::Truncated));
         assert_eq!(parse_one(&[0x0c]), Err(WireError::Truncated));
@@ -522,6 +537,7 @@ mod tests {
         Close(u64, Vec<u8>),
         Ack(u64, Vec<Range<u64>>),
         Stream(StreamHeader, Vec<u8>),
+        Datagram(Vec<u8>),
     }
 
     fn v() -> impl Strategy<Value = u64> {
@@ -608,6 +624,7 @@ mod tests {
                 .prop_map(|(c, r)| Spec::Close(c, r)),
             (v(), ranges).prop_map(|(d, r)| Spec::Ack(d, r)),
             stream.prop_map(|(h, d)| Spec::Stream(h, d)),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Spec::Datagram),
         ]
     }
 
@@ -623,6 +640,7 @@ mod tests {
             .unwrap(),
             Spec::Ack(delay, ranges) => encode_ack(w, *delay, ranges).unwrap(),
             Spec::Stream(h, data) => h.encode(w, data, true).unwrap(),
+            Spec::Datagram(data) => encode_datagram(w, data).unwrap(),
         }
     }
 
@@ -634,6 +652,7 @@ mod tests {
                 a.ack_delay_micros() == *d && a.iter().eq(r.iter().cloned())
             }
             (Spec::Stream(h, d), Frame::Stream(sf)) => sf.header() == *h && sf.data == &d[..],
+            (Spec::Datagram(d), Frame::Datagram(data)) => *data == &d[..],
             _ => false,
         }
     }
@@ -660,7 +679,7 @@ mod tests {
         }
 
         #[test]
-        fn random_payloads_never_panic(first in 0u8..0x16, rest in proptest::collection::vec(any::<u8>(), 0..64)) {
+        fn random_payloads_never_panic(first in 0u8..0x32, rest in proptest::collection::vec(any::<u8>(), 0..64)) {
             let mut payload = vec![first];
             payload.extend_from_slice(&rest);
             let mut consumed_ok = 0;

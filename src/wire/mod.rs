@@ -27,7 +27,8 @@ pub mod reset;
 
 pub use codec::{varint_len, Reader, Writer, MAX_VARINT};
 pub use frame::{
-    ack_len, encode_ack, AckFrame, AckRanges, Frame, Frames, StreamFrame, StreamHeader,
+    ack_len, datagram_frame_len, datagram_overhead, encode_ack, encode_datagram,
+    max_datagram_data_in, AckFrame, AckRanges, Frame, Frames, StreamFrame, StreamHeader,
     MAX_ACK_RANGES, MAX_REASON_LEN, PATH_DATA_LEN,
 };
 pub use header::{

@@ -17,6 +17,7 @@ mod id {
     pub const MAX_STREAM_DATA: u64 = 2;
     pub const IDLE_TIMEOUT_MS: u64 = 3;
     pub const MAX_MESSAGE_SIZE: u64 = 4;
+    pub const MAX_DATAGRAM_FRAME_SIZE: u64 = 5;
     pub const RESET_TOKEN: u64 = 6;
 }
 
@@ -35,6 +36,10 @@ pub struct TransportParams {
     pub idle_timeout_ms: u64,
     /// The largest message the sender accepts, in bytes. Default 1 MiB.
     pub max_message_size: u64,
+    /// The largest DATAGRAM frame the sender accepts (type, length and
+    /// data), in bytes; 0 means it accepts no datagrams. Default 0, so a
+    /// peer that does not name it is sent none.
+    pub max_datagram_frame_size: u64,
     /// The sender's stateless reset token for this session: a datagram
     /// ending with it means the sender lost the session. Sent as 16 raw
     /// bytes; default none (the peer cannot be reset).
@@ -48,15 +53,17 @@ impl TransportParams {
         max_stream_data: 1 << 20,
         idle_timeout_ms: 30_000,
         max_message_size: 1 << 20,
+        max_datagram_frame_size: 0,
         reset_token: None,
     };
 
-    fn entries(&self) -> [(u64, u64); 4] {
+    fn entries(&self) -> [(u64, u64); 5] {
         [
             (id::MAX_DATA, self.max_data),
             (id::MAX_STREAM_DATA, self.max_stream_data),
             (id::IDLE_TIMEOUT_MS, self.idle_timeout_ms),
             (id::MAX_MESSAGE_SIZE, self.max_message_size),
+            (id::MAX_DATAGRAM_FRAME_SIZE, self.max_datagram_frame_size),
         ]
     }
 
@@ -73,7 +80,7 @@ impl TransportParams {
             + token
     }
 
-    /// Writes the four limits in id order, then the reset token if there
+    /// Writes the five limits in id order, then the reset token if there
     /// is one, or nothing on error (a value above `MAX_VARINT` gives
     /// [`WireError::VarintTooLarge`]).
     pub fn encode(&self, w: &mut Writer) -> Result<(), WireError> {
@@ -103,14 +110,14 @@ impl TransportParams {
     /// [`WireError::Truncated`].
     pub fn parse(bytes: &[u8]) -> Result<TransportParams, WireError> {
         let mut p = TransportParams::DEFAULT;
-        let mut seen = [false; 5];
+        let mut seen = [false; 6];
         let mut r = Reader::new(bytes);
         while !r.is_empty() {
             let id = r.varint()?;
             let len = r.varint()?;
             let value = r.bytes(usize::try_from(len).map_err(|_| WireError::Truncated)?)?;
             if id == id::RESET_TOKEN {
-                if core::mem::replace(&mut seen[4], true) {
+                if core::mem::replace(&mut seen[5], true) {
                     return Err(WireError::InvalidParams);
                 }
                 let token = <[u8; RESET_TOKEN_LEN]>::try_from(value)
@@ -123,6 +130,7 @@ impl TransportParams {
                 id::MAX_STREAM_DATA => (&mut p.max_stream_data, 1),
                 id::IDLE_TIMEOUT_MS => (&mut p.idle_timeout_ms, 2),
                 id::MAX_MESSAGE_SIZE => (&mut p.max_message_size, 3),
+                id::MAX_DATAGRAM_FRAME_SIZE => (&mut p.max_datagram_frame_size, 4),
                 _ => continue,
             };
             let seen = seen.get_mut(index).ok_or(WireError::InvalidParams)?;
@@ -169,6 +177,7 @@ mod tests {
             max_stream_data: 60,
             idle_timeout_ms: 0,
             max_message_size: 1000,
+            max_datagram_frame_size: 1200,
             reset_token: None,
         };
         #[rustfmt::skip]
@@ -177,6 +186,7 @@ mod tests {
             0x02, 0x01, 0x3c,                   // max_stream_data 60
             0x03, 0x01, 0x00,                   // idle_timeout_ms 0
             0x04, 0x02, 0x43, 0xe8,             // max_message_size 1000
+            0x05, 0x02, 0x44, 0xb0,             // max_datagram_frame_size 1200
         ];
         assert_eq!(encode(&p), bytes);
         assert_eq!(TransportParams::parse(&bytes), Ok(p));
@@ -190,6 +200,7 @@ mod tests {
             0x02, 0x04, 0x80, 0x10, 0x00, 0x00, // 1 MiB
             0x03, 0x04, 0x80, 0x00, 0x75, 0x30, // 30 000 ms
             0x04, 0x04, 0x80, 0x10, 0x00, 0x00, // 1 MiB
+            0x05, 0x01, 0x00,                   // no datagrams
         ];
         assert_eq!(encode(&TransportParams::default()), bytes);
         assert_eq!(TransportParams::parse(&[]), Ok(TransportParams::DEFAULT));
@@ -202,6 +213,7 @@ mod tests {
             max_stream_data: 2,
             idle_timeout_ms: 3,
             max_message_size: 4,
+            max_datagram_frame_size: 5,
             reset_token: Some(core::array::from_fn(|i| 0xb0 + i as u8)),
         };
         #[rustfmt::skip]
@@ -210,6 +222,7 @@ mod tests {
             0x02, 0x01, 0x02,
             0x03, 0x01, 0x03,
             0x04, 0x01, 0x04,
+            0x05, 0x01, 0x05,
             0x06, 0x10,                                     // reset token, 16 bytes
             0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
             0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
@@ -222,8 +235,8 @@ mod tests {
             TransportParams::parse(&[0x06, 0x01, 0x00]),
             Err(WireError::InvalidParams)
         );
-        let mut twice = bytes[12..].to_vec();
-        twice.extend_from_slice(&bytes[12..]);
+        let mut twice = bytes[15..].to_vec();
+        twice.extend_from_slice(&bytes[15..]);
         assert_eq!(
             TransportParams::parse(&twice),
             Err(WireError::InvalidParams)
@@ -296,8 +309,8 @@ mod tests {
     proptest! {
         #[test]
         fn params_round_trip(a in 0..=MAX_VARINT, b in 0..=MAX_VARINT, c in 0u64..1 << 20, d in 0u64..1 << 40,
-                             token: Option<[u8; RESET_TOKEN_LEN]>) {
-            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d, reset_token: token };
+                             e in 0u64..1 << 16, token: Option<[u8; RESET_TOKEN_LEN]>) {
+            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d, max_datagram_frame_size: e, reset_token: token };
             prop_assert_eq!(TransportParams::parse(&encode(&p)), Ok(p));
         }
 
@@ -309,7 +322,7 @@ mod tests {
         }
 
         #[test]
-        fn small_id_triples_never_panic(triples in proptest::collection::vec((0u8..6, 0u8..4, any::<u32>()), 0..8)) {
+        fn small_id_triples_never_panic(triples in proptest::collection::vec((0u8..8, 0u8..4, any::<u32>()), 0..8)) {
             // Biased towards well-formed triples to reach the duplicate and
             // length checks.
             let mut bytes = Vec::new();

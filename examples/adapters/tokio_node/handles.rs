@@ -333,6 +333,44 @@ impl Session {
         self.on(|s| Ok(s.stats())).await
     }
 
+    /// Queues an unreliable datagram (never resent; see
+    /// `stt::Session::send_datagram`), dropped unsent if still queued
+    /// `life` from now; a `DatagramEvent` reports its fate if `report_fate`.
+    pub async fn send_datagram(
+        &self,
+        data: impl Into<Bytes>,
+        life: Option<Duration>,
+        report_fate: bool,
+    ) -> Result<stt::DatagramId, Error> {
+        let (s, data) = (self.id, data.into());
+        self.node
+            .once(Key::Touch(s), move |core| {
+                core.send_datagram(s, data, life, report_fate)
+            })
+            .await?
+    }
+
+    /// The next datagram received. A datagram is gone once handed out: a
+    /// receive cancelled after that loses it, as the network might have.
+    pub async fn receive_datagram(&self) -> Result<Bytes, Error> {
+        let s = self.id;
+        self.node
+            .call(Key::Session(s), move |core| core.poll_receive_datagram(s))
+            .await?
+    }
+
+    /// The largest datagram payload the session takes now (it follows the
+    /// path's datagram size); `None` if the peer accepts no datagrams.
+    pub async fn max_datagram_payload(&self) -> Result<Option<usize>, Error> {
+        self.on(|s| Ok(s.max_datagram_payload())).await
+    }
+
+    /// What the path delivers, bytes per second, and its smoothed RTT: what
+    /// a source picking its own bitrate follows.
+    pub async fn rate(&self) -> Result<(u64, Duration), Error> {
+        self.on(|s| Ok((s.delivery_rate(), s.rtt()))).await
+    }
+
     /// Waits until everything queued on every stream is acknowledged.
     pub async fn flush(&self) -> Result<(), Error> {
         let s = self.id;

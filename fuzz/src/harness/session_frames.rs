@@ -241,6 +241,7 @@ impl World {
             idle_timeout_ms: 5_000,
             max_message_size: 64 << 10,
             reset_token: None,
+            max_datagram_frame_size: 1200,
         };
         let addr = "192.0.2.1:1000".parse().unwrap();
         let peer = RawPeer::connect_recorded(
