@@ -6,7 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, raw_peer::RawPeer, Fate, Pair, NET};
+use common::raw_peer::{close_codes, RawPeer};
+use common::{config, Fate, Pair, NET};
 use stt::__private::wire::{Frame, Frames, TransportParams};
 use stt::{
     close_code, CloseReason, DatagramError, DatagramEvent, DatagramLimits, DatagramOptions,
@@ -252,17 +253,6 @@ fn raw(limits: DatagramLimits, params: TransportParams) -> (Endpoint, RawPeer, I
     (ep, peer, now)
 }
 
-fn closes(plaintexts: &[Vec<u8>]) -> Vec<u64> {
-    plaintexts
-        .iter()
-        .flat_map(|p| Frames::new(p).filter_map(Result::ok).collect::<Vec<_>>())
-        .filter_map(|f| match f {
-            Frame::Close { code, .. } => Some(code),
-            _ => None,
-        })
-        .collect()
-}
-
 fn closed_for(ep: &mut Endpoint) -> Option<CloseReason> {
     std::iter::from_fn(|| ep.poll_event()).find_map(|e| match e {
         Event::Closed { reason, .. } => Some(reason),
@@ -276,7 +266,7 @@ fn hostile_datagram_not_offered_is_a_protocol_violation() {
     peer.drain(&mut ep, now);
     peer.send(&mut ep, now, &[Frame::Datagram(b"unasked")]);
     let out = peer.drain(&mut ep, now);
-    assert_eq!(closes(&out), [close_code::PROTOCOL_VIOLATION]);
+    assert_eq!(close_codes(&out), [close_code::PROTOCOL_VIOLATION]);
     assert_eq!(
         closed_for(&mut ep),
         Some(CloseReason::Violation(Violation::Protocol))
@@ -292,10 +282,10 @@ fn hostile_datagram_larger_than_offered_is_a_protocol_violation() {
     // 97 bytes: a 100-byte frame (type, 1-byte... 2-byte length, data) is
     // within the limit; 98 is not.
     peer.send(&mut ep, now, &[Frame::Datagram(&[1; 97])]);
-    assert!(closes(&peer.drain(&mut ep, now)).is_empty());
+    assert!(close_codes(&peer.drain(&mut ep, now)).is_empty());
     peer.send(&mut ep, now, &[Frame::Datagram(&[1; 98])]);
     assert_eq!(
-        closes(&peer.drain(&mut ep, now)),
+        close_codes(&peer.drain(&mut ep, now)),
         [close_code::PROTOCOL_VIOLATION]
     );
     assert_eq!(

@@ -14,7 +14,7 @@ mod raw_peer;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use raw_peer::{encode_frames, initial, initial_with_token, RawPeer};
+use raw_peer::{close_codes, encode_frames, initial, initial_with_token, RawPeer};
 use stt::__private::wire::{
     Frame, Frames, LongType, Packet, StreamHeader, TransportParams, Writer,
 };
@@ -143,17 +143,6 @@ impl Scene {
         self.ep.handle_timeout(self.now);
         self.pump();
     }
-}
-
-fn close_codes(plaintexts: &[Vec<u8>]) -> Vec<u64> {
-    plaintexts
-        .iter()
-        .flat_map(|p| Frames::new(p).filter_map(Result::ok).collect::<Vec<_>>())
-        .filter_map(|f| match f {
-            Frame::Close { code, .. } => Some(code),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A STREAM frame: `data` at `frag_offset` of message `seq` (`msg_len`

@@ -10,8 +10,8 @@ use stt::__private::crypto::{
     network_key, Handshake, Identity, PacketKey, Provider, MAX_HANDSHAKE_MSG, TAG_LEN,
 };
 use stt::__private::wire::{
-    decode_packet_number, Frame, LongHeader, LongType, Packet, ShortHeader, TransportParams,
-    Writer, SHORT_HEADER_LEN, VERSION,
+    decode_packet_number, Frame, Frames, LongHeader, LongType, Packet, ShortHeader,
+    TransportParams, Writer, SHORT_HEADER_LEN, VERSION,
 };
 use stt::{Endpoint, Instant, NodeId, SessionId};
 
@@ -41,6 +41,19 @@ pub fn encode_frames(frames: &[Frame<'_>]) -> Vec<u8> {
         f.encode(&mut w).expect("frame encodes");
     }
     out
+}
+
+/// The codes of the CLOSE frames in decrypted `plaintexts` (what a peer
+/// was told), in order.
+pub fn close_codes(plaintexts: &[Vec<u8>]) -> Vec<u64> {
+    plaintexts
+        .iter()
+        .flat_map(|p| Frames::new(p).filter_map(Result::ok).collect::<Vec<_>>())
+        .filter_map(|f| match f {
+            Frame::Close { code, .. } => Some(code),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A long-header datagram.
