@@ -38,7 +38,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let session = client.connect(server.local_addr()).await?;
 
-    // The server reads snapshots and the download until the client closes.
+    // The server reads snapshots and the download until the download ends,
+    // then the snapshots still queued; the client closes only after that,
+    // so no close can overtake what was delivered.
     let reader = tokio::spawn({
         let server = server.clone();
         async move {
@@ -46,19 +48,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let assets = s.open_stream(1).await?;
             let mut snapshots = Vec::new();
             let mut bytes = 0usize;
-            let mut assets_open = true;
+            let first = |d: &[u8]| u64::from_be_bytes(d[..8].try_into().unwrap_or([0; 8]));
             loop {
                 tokio::select! {
-                    d = s.receive_datagram() => match d {
-                        Ok(d) => snapshots.push(u64::from_be_bytes(d[..8].try_into().unwrap_or([0; 8]))),
-                        Err(Error::SessionClosed(_)) => break,
-                        Err(e) => return Err(e),
-                    },
-                    m = assets.receive(), if assets_open => match m? {
+                    d = s.receive_datagram() => snapshots.push(first(&d?)),
+                    m = assets.receive() => match m? {
                         Some(m) => bytes += m.len(),
-                        None => assets_open = false,
+                        None => break,
                     },
                 }
+            }
+            while let Ok(d) =
+                tokio::time::timeout(Duration::from_millis(100), s.receive_datagram()).await
+            {
+                snapshots.push(first(&d?));
             }
             Ok::<_, Error>((snapshots, bytes))
         }
@@ -90,9 +93,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     assets.flush().await?;
     assets.close().await?;
+    let (snapshots, bytes) = tokio::time::timeout(Duration::from_secs(20), reader).await???;
     let stats = session.stats().await?;
     session.close(0, b"game over").await?;
-    let (snapshots, bytes) = tokio::time::timeout(Duration::from_secs(20), reader).await???;
     client.shutdown().await?;
     server.shutdown().await?;
 
