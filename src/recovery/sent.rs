@@ -281,18 +281,41 @@ impl<T> Recovery<T> {
     }
 
     /// True when allocations a quiet sender does not need are held: room
-    /// in the ledger beyond the records it holds (a transfer grew it), or
-    /// the acknowledgement scratch list.
+    /// in the ledger beyond the records it holds (a transfer grew it), the
+    /// acknowledgement scratch list, or records of packets that elicit no
+    /// acknowledgement while nothing that does is outstanding (a pure
+    /// acknowledgement sent last: the peer acknowledges it only with its
+    /// next acknowledgement, which a quiet peer may not send for a while).
     pub fn holds_idle_memory(&self) -> bool {
-        self.sent.slots.capacity() > self.sent.slots.len() || self.scratch.capacity() != 0
+        self.sent.slots.capacity() > self.sent.slots.len()
+            || self.scratch.capacity() != 0
+            || self.only_unelicited_records()
     }
 
     /// Frees what [`holds_idle_memory`](Self::holds_idle_memory) names.
     /// The next packet sent or acknowledgement taken allocates again, so
     /// call it only once a session has been quiet a while.
+    ///
+    /// Records of packets that elicit no acknowledgement are forgotten
+    /// when nothing ack-eliciting is outstanding: nothing in them is ever
+    /// resent and they count in no flight, so the only thing lost is the
+    /// acknowledgement of an acknowledgement (the receive side then keeps
+    /// reporting those ranges a while longer, within its bound). A later
+    /// acknowledgement naming them finds them below the ledger's span and
+    /// is ignored for them, as for any packet already resolved.
     pub fn trim_idle_memory(&mut self) {
+        if self.only_unelicited_records() {
+            self.sent.slots.clear();
+            self.loss.loss_time = None;
+        }
         self.sent.slots.shrink_to_fit();
         self.scratch = Vec::new();
+    }
+
+    /// The ledger holds records, none of an ack-eliciting packet still
+    /// outstanding.
+    fn only_unelicited_records(&self) -> bool {
+        self.flight.eliciting == 0 && !self.sent.slots.is_empty()
     }
 
     /// Bytes of ack-eliciting packets neither acknowledged nor lost.

@@ -611,3 +611,34 @@ fn send_quantum_makes_room_over_a_rate_modelling_window_only() {
     r.set_send_quantum(2000);
     assert!(!r.can_send(1000));
 }
+
+#[test]
+fn idle_trim_forgets_pure_acknowledgements_only_when_nothing_elicits() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..1);
+    // A pure acknowledgement behind an outstanding ack-eliciting packet
+    // stays: the ledger is the eliciting packet's.
+    r.on_packet_sent(t(1), 1, 40, false, 1);
+    r.trim_idle_memory();
+    assert_eq!(r.outstanding().count(), 2);
+    ack(&mut r, t(20), &[0..1]);
+    assert_eq!(
+        r.outstanding().count(),
+        1,
+        "the pure ack is still unresolved"
+    );
+    assert!(r.holds_idle_memory(), "only a pure acknowledgement is held");
+    r.trim_idle_memory();
+    assert!(!r.holds_idle_memory());
+    assert_eq!(r.outstanding().count(), 0);
+    // Its late acknowledgement is accepted and changes nothing; the next
+    // packet is recorded as usual.
+    assert!(ack(&mut r, t(30), &[0..2]).is_empty());
+    send(&mut r, t(40), 2..3);
+    assert_eq!(ack(&mut r, t(60), &[2..3]), vec![Outcome::Acked(2)]);
+    let mut out = Vec::new();
+    assert_eq!(
+        r.on_ack_received(t(61), [3..4], Duration::ZERO, &mut out),
+        Err(RecoveryError::AckOfUnsentPacket(3))
+    );
+}
