@@ -149,7 +149,7 @@ impl Session {
         path_key: [u8; 32],
         now: Instant,
     ) -> Self {
-        let recovery = Recovery::new(&cfg.recovery, now);
+        let recovery = Recovery::with_config(cfg.recovery.clone(), now);
         let acks = AckTracker::new(&cfg.recovery);
         let pacer = send_quantum::new_pacer(
             cfg.recovery.pacing_granularity,
@@ -288,7 +288,7 @@ impl Session {
     /// path. Meant for the start of a session; losses and acknowledgements
     /// already in flight are then read by the new controller.
     pub fn set_congestion_controller(&mut self, kind: crate::recovery::ControllerKind) {
-        let mut config = self.cfg.recovery.clone();
+        let mut config = (*self.cfg.recovery).clone();
         config.controller = kind;
         self.recovery.reset_controller(&config);
     }

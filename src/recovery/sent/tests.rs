@@ -569,11 +569,11 @@ fn delivery_rate_and_app_limited_marks_reach_the_sample() {
     r.set_app_limited(true);
     send(&mut r, t(100), 10..11);
     let _ = ack(&mut r, t(200), &[10..11]);
-    assert!(r.rate.last().app_limited);
+    assert!(r.model.busy().rate.last().app_limited);
     send(&mut r, t(200), 11..12);
     let _ = ack(&mut r, t(300), &[11..12]);
     assert!(
-        !r.rate.last().app_limited,
+        !r.model.busy().rate.last().app_limited,
         "mark cleared once delivered past it"
     );
 }
@@ -641,4 +641,33 @@ fn idle_trim_forgets_pure_acknowledgements_only_when_nothing_elicits() {
         r.on_ack_received(t(61), [3..4], Duration::ZERO, &mut out),
         Err(RecoveryError::AckOfUnsentPacket(3))
     );
+}
+
+#[test]
+fn a_quiet_sender_rests_and_wakes_with_its_window() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..10);
+    ack(&mut r, t(50), &[0..10]);
+    r.set_datagram_size(1200);
+    let window = r.congestion_window();
+    let phase = r.controller_phase();
+    assert!(window > config().datagram_bytes() * 10, "the window grew");
+    assert!(
+        r.holds_idle_memory(),
+        "an empty ledger and a busy controller"
+    );
+    r.trim_idle_memory();
+    assert!(!r.holds_idle_memory());
+    assert!(r.controller().is_none(), "the controller is released");
+    assert_eq!(r.congestion_window(), window);
+    assert_eq!(r.controller_phase(), phase);
+    r.set_app_limited(true);
+    // The next packet wakes it: same window, the datagram size kept, and
+    // the application-limited mark carried over.
+    send(&mut r, t(5000), 10..11);
+    let c = r.controller().expect("woken by a send");
+    assert_eq!(c.window(), window);
+    assert!(r.model.busy().rate.is_app_limited());
+    assert_eq!(ack(&mut r, t(5050), &[10..11]), vec![Outcome::Acked(10)]);
+    assert_eq!(r.congestion_window(), window, "app-limited: no growth");
 }
