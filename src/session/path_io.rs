@@ -112,11 +112,7 @@ impl Session {
         // settled before the search starts over.
         self.restart_path_mtu(now);
         if new_path {
-            self.pacer = crate::recovery::send_quantum::new_pacer(
-                self.cfg.recovery.pacing_granularity,
-                self.cfg.max_datagram_size,
-                self.datagram_size,
-            );
+            self.pacer = None;
             self.pacing_wait = None;
         }
     }

@@ -8,7 +8,6 @@
 //! Never: reads a clock (the caller's time is all it knows) or sends:
 //! a timer that owes the peer a packet sets a flag the next transmit reads.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::time::Duration;
@@ -145,16 +144,19 @@ impl Session {
 
     /// When a quiet session gives back its scratch allocations: the
     /// acknowledgement outcome buffer (an outcome is ~250 bytes), the
-    /// acknowledgement range lists, the empty sent-packet ledger, the
-    /// stream manager's empty queues and an empty event queue; the replay window's bitmap goes too if the
-    /// window is full. `None` while anything is in flight or nothing is
-    /// held.
+    /// acknowledgement range lists, the empty sent-packet ledger (and the
+    /// records of pure acknowledgements), the congestion controller's busy
+    /// part (kept as a summary), the pacer, the stream manager's empty
+    /// queues and an empty event queue; the replay window's bitmap goes too
+    /// if the window is full. `None` while anything is in flight or nothing
+    /// is held.
     fn scratch_trim_at(&self) -> Option<Instant> {
         let holds = self.outcomes.capacity() != 0
             || self.ack_ranges.capacity() != 0
             || self.recovery.holds_idle_memory()
             || self.streams.holds_idle_memory()
-            || (self.events.is_empty() && self.events.capacity() != 0);
+            || (self.events.is_empty() && self.events.is_allocated())
+            || self.pacer.is_some();
         (holds && self.recovery.bytes_in_flight() == 0)
             .then(|| self.last_tx_eliciting.max(self.last_rx) + SCRATCH_TRIM_AFTER)
     }
@@ -172,9 +174,8 @@ impl Session {
             if let Some(keys) = &mut self.keys {
                 keys.replay.compact();
             }
-            if self.events.is_empty() {
-                self.events = VecDeque::new();
-            }
+            self.events.release();
+            self.pacer = None;
         }
     }
 }

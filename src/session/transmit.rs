@@ -243,10 +243,8 @@ impl Session {
             return None;
         }
         let ack_due = self.acks.ack_deadline().is_some_and(|t| t <= now);
-        self.recovery.set_send_quantum(room_burst(
-            self.pacer.timer_burst(),
-            self.cfg.max_datagram_size,
-        ));
+        self.recovery
+            .set_send_quantum(room_burst(self.timer_burst(), self.cfg.max_datagram_size));
         let window_ok = self.recovery.can_send(max);
         self.dgrams.expire(now);
         // Pacing applies to stream data and datagrams only.
@@ -255,7 +253,7 @@ impl Session {
             // The controller's modelled rate when it has one (BBR), else a
             // rate from the window.
             let rate = self.recovery.effective_pacing_rate();
-            if let Some(t) = self.pacer.delay_at(now, max, rate) {
+            if let Some(t) = self.pacer().delay_at(now, max, rate) {
                 self.pacing_wait = Some(t);
                 data_ok = false;
             }
@@ -469,7 +467,7 @@ impl Session {
         info.pn = pn;
         if eliciting {
             self.last_tx_eliciting = now;
-            self.pacer.on_sent(now, len);
+            self.pacer().on_sent(now, len);
         }
         self.recovery.set_app_limited(!self.has_payload());
         trace_event!(

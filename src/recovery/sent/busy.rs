@@ -37,8 +37,9 @@ pub(super) struct Busy {
 #[derive(Debug)]
 pub(super) struct Rest {
     pub(super) controller: ControllerRest,
-    /// The loss signal's smoothed loss fraction.
-    loss_smoothed: u64,
+    /// The loss signal's smoothed loss fraction (at most 1 in its units,
+    /// 2^16).
+    loss_smoothed: u32,
     /// The latest delivery-rate sample's rate, bytes per second.
     pub(super) last_rate: u64,
     /// The sender was application-limited when it went quiet.
@@ -67,7 +68,7 @@ impl Busy {
     fn rest(&self) -> Rest {
         Rest {
             controller: self.controller.rest(),
-            loss_smoothed: self.loss_signal.rest(),
+            loss_smoothed: u32::try_from(self.loss_signal.rest()).unwrap_or(u32::MAX),
             last_rate: self.rate.last().rate(),
             app_limited: self.rate.is_app_limited(),
         }
@@ -87,7 +88,7 @@ impl Rest {
             window_use,
             rate,
             controller: self.controller.wake(config, now),
-            loss_signal: new_loss_signal(config).woken(self.loss_smoothed),
+            loss_signal: new_loss_signal(config).woken(u64::from(self.loss_smoothed)),
         }
     }
 

@@ -30,10 +30,11 @@ pub(crate) struct BbrRest {
     bw_lo: u64,
     inflight_lo: u64,
     inflight_hi: u64,
-    /// Microseconds; 0 before the first sample (a sample is never 0).
-    min_rtt_us: u64,
+    /// Microseconds (saturating at 71 minutes); 0 before the first sample
+    /// (a sample is never 0).
+    min_rtt_us: u32,
     min_rtt_stamp: Instant,
-    datagram: u64,
+    datagram: u32,
     baseline_pm: u16,
     baseline_rounds: u32,
     filled_pipe: bool,
@@ -50,10 +51,10 @@ impl Bbr {
             inflight_lo: self.inflight_lo,
             inflight_hi: self.inflight_hi,
             min_rtt_us: self.min_rtt.map_or(0, |d| {
-                u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+                u32::try_from(d.as_micros()).unwrap_or(u32::MAX).max(1)
             }),
             min_rtt_stamp: self.min_rtt_stamp,
-            datagram: self.limits.datagram,
+            datagram: u32::try_from(self.limits.datagram).unwrap_or(u32::MAX),
             baseline_pm: u16::try_from(self.baseline_pm.min(MAX_BASELINE_PM)).unwrap_or(u16::MAX),
             baseline_rounds: u32::try_from(self.baseline_rounds).unwrap_or(u32::MAX),
             filled_pipe: self.filled_pipe,
@@ -68,14 +69,14 @@ impl Bbr {
         now: Instant,
     ) -> Self {
         let mut b = Bbr::new(limits, initial_rtt);
-        if r.datagram != limits.datagram {
-            b.set_datagram_size(r.datagram);
+        if u64::from(r.datagram) != limits.datagram {
+            b.set_datagram_size(u64::from(r.datagram));
         }
         b.bw = r.bw;
         b.bw_lo = r.bw_lo;
         b.inflight_lo = r.inflight_lo;
         b.inflight_hi = r.inflight_hi;
-        b.min_rtt = (r.min_rtt_us != 0).then(|| Duration::from_micros(r.min_rtt_us));
+        b.min_rtt = (r.min_rtt_us != 0).then(|| Duration::from_micros(u64::from(r.min_rtt_us)));
         b.min_rtt_stamp = r.min_rtt_stamp;
         b.baseline_pm = u64::from(r.baseline_pm);
         b.baseline_rounds = u64::from(r.baseline_rounds);
@@ -118,12 +119,12 @@ impl BbrRest {
 
     /// The datagram size it rests with.
     pub(crate) fn datagram(&self) -> u64 {
-        self.datagram
+        u64::from(self.datagram)
     }
 
     /// The datagram size changed while resting: applied on the restart.
     pub(crate) fn set_datagram_size(&mut self, bytes: u64) {
-        self.datagram = bytes;
+        self.datagram = u32::try_from(bytes).unwrap_or(u32::MAX);
     }
 }
 
