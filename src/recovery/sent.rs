@@ -80,8 +80,9 @@ pub struct Recovery<T> {
     /// The controller, rate sampler, loss signal and window use: boxed
     /// while busy, a summary while resting (see `busy.rs`).
     model: Model,
-    /// An acknowledgement's ranges, kept to reuse the allocation.
-    scratch: Vec<Range<u64>>,
+    /// An acknowledgement's ranges, kept to reuse the allocation (boxed:
+    /// `None` costs a pointer once the idle trim gave it back).
+    scratch: Option<Box<Vec<Range<u64>>>>,
     stats: RecoveryStats,
 }
 
@@ -104,7 +105,7 @@ impl<T> Recovery<T> {
             quantum: SendQuantum::default(),
             rtt: RttEstimator::new(config.initial_rtt),
             model: Model::Busy(Box::new(Busy::new(&config, now))),
-            scratch: Vec::new(),
+            scratch: None,
             stats: RecoveryStats::default(),
             config,
         }
@@ -317,7 +318,7 @@ impl<T> Recovery<T> {
     /// next acknowledgement, which a quiet peer may not send for a while).
     pub fn holds_idle_memory(&self) -> bool {
         self.sent.slots.capacity() > self.sent.slots.len()
-            || self.scratch.capacity() != 0
+            || self.scratch.is_some()
             || self.only_unelicited_records()
             || (self.sent.slots.is_empty() && self.model.is_busy())
     }
@@ -347,7 +348,7 @@ impl<T> Recovery<T> {
             self.model.rest();
         }
         self.sent.slots.shrink_to_fit();
-        self.scratch = Vec::new();
+        self.scratch = None;
     }
 
     /// The ledger holds records, none of an ack-eliciting packet still

@@ -77,6 +77,16 @@ enum State {
     Done,
 }
 
+/// Buffers a session reuses from packet to packet, boxed together so an
+/// idle session pays one pointer for them.
+#[derive(Default)]
+struct Scratch {
+    /// Acknowledged and lost packets' records, as recovery hands them back.
+    outcomes: Vec<Outcome<SentInfo>>,
+    /// The ranges of the next ACK frame.
+    ack_ranges: Vec<Range<u64>>,
+}
+
 /// One session with a peer. Reached through
 /// [`Endpoint::session_mut`](crate::Endpoint::session_mut).
 pub struct Session {
@@ -124,8 +134,9 @@ pub struct Session {
     pacing_wait: Option<Instant>,
     events: Queue<Event>,
     counters: Counters,
-    outcomes: Vec<Outcome<SentInfo>>,
-    ack_ranges: Vec<Range<u64>>,
+    /// Buffers reused from packet to packet; `None` once the idle trim
+    /// gave them back.
+    scratch: Option<Box<Scratch>>,
     /// The endpoint's trace sink while lent to this session.
     #[cfg(feature = "trace")]
     pub(crate) trace: trace::SessionTrace,
@@ -191,8 +202,7 @@ impl Session {
             pacing_wait: None,
             events: Queue::new(),
             counters: Counters::default(),
-            outcomes: Vec::new(),
-            ack_ranges: Vec::new(),
+            scratch: None,
             #[cfg(feature = "trace")]
             trace: Default::default(),
             cfg,
@@ -315,6 +325,12 @@ impl Session {
             )
             .timer_burst(),
         }
+    }
+
+    /// The scratch buffers, taken out (made if the idle trim released
+    /// them); put them back in `self.scratch` when done.
+    fn take_scratch(&mut self) -> Box<Scratch> {
+        self.scratch.take().unwrap_or_default()
     }
 
     // ----- lifecycle -----

@@ -300,21 +300,22 @@ impl Session {
             } else {
                 // Acknowledgements ride along whenever anything goes.
                 if self.acks.new_since_ack() || ack_due {
-                    self.acks.ranges_desc(&mut self.ack_ranges);
-                    if !self.ack_ranges.is_empty() {
+                    let mut scratch = self.take_scratch();
+                    let ranges = &mut scratch.ack_ranges;
+                    self.acks.ranges_desc(ranges);
+                    if !ranges.is_empty() {
                         let delay =
                             u64::try_from(self.acks.ack_delay(now).as_micros()).unwrap_or(u64::MAX);
                         // Keep the ACK to a third of the packet at most.
-                        while ack_len(delay, &self.ack_ranges) > w.remaining() / 3
-                            && self.ack_ranges.len() > 1
-                        {
-                            self.ack_ranges.pop();
+                        while ack_len(delay, ranges) > w.remaining() / 3 && ranges.len() > 1 {
+                            ranges.pop();
                         }
-                        if encode_ack(&mut w, delay, &self.ack_ranges).is_ok() {
-                            info.ack_largest = self.ack_ranges.first().map(|r| r.end - 1);
+                        if encode_ack(&mut w, delay, ranges).is_ok() {
+                            info.ack_largest = ranges.first().map(|r| r.end - 1);
                             self.acks.on_ack_sent(now);
                         }
                     }
+                    self.scratch = Some(scratch);
                 }
                 if self.handshake_done_owed
                     && self.role == Role::Responder

@@ -34,14 +34,14 @@ impl<T> Recovery<T> {
         ack_delay: Duration,
         out: &mut Vec<Outcome<T>>,
     ) -> Result<(), RecoveryError> {
-        let mut scratch = core::mem::take(&mut self.scratch);
+        let mut scratch = self.scratch.take().unwrap_or_default();
         scratch.clear();
         scratch.extend(ranges.into_iter().filter(|r| r.start < r.end));
         let result = self.sent.validate(&scratch);
         if result.is_ok() {
             self.apply_ack(now, &scratch, ack_delay, out);
         }
-        self.scratch = scratch;
+        self.scratch = Some(scratch);
         result
     }
 
