@@ -305,6 +305,18 @@ impl<T> Recovery<T> {
         self.peer_max_ack_delay = max_ack_delay;
     }
 
+    /// Bytes of the busy part (controller, rate sampler, loss signal,
+    /// window use), boxed while packets fly.
+    pub const fn busy_size() -> usize {
+        core::mem::size_of::<Busy>()
+    }
+
+    /// Bytes of what a resting sender keeps in the busy part's place
+    /// (inline in the recovery state).
+    pub const fn rest_size() -> usize {
+        core::mem::size_of::<Rest>()
+    }
+
     /// Bytes of one sent packet's record in the ledger.
     pub const fn record_size() -> usize {
         core::mem::size_of::<Slot<T>>()

@@ -305,9 +305,7 @@ impl Session {
                 if out.capacity() == 0 {
                     out.reserve_exact(1);
                 }
-                let r = self
-                    .recovery
-                    .on_ack_received(now, ack.iter(), delay, out);
+                let r = self.recovery.on_ack_received(now, ack.iter(), delay, out);
                 #[cfg(feature = "trace")]
                 self.trace_outcomes(out);
                 self.apply_outcomes(out);
