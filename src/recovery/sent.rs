@@ -82,6 +82,7 @@ pub struct Recovery<T> {
     model: Model,
     /// An acknowledgement's ranges, kept to reuse the allocation (boxed:
     /// `None` costs a pointer once the idle trim gave it back).
+    #[allow(clippy::box_collection)]
     scratch: Option<Box<Vec<Range<u64>>>>,
     stats: RecoveryStats,
 }
