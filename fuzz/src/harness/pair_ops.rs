@@ -14,8 +14,25 @@ use stt::{CloseReason, Event, SessionId, StreamError};
 
 use super::net::{Fault, Net};
 
-/// Total bytes one run may queue (keeps runs fast and memory small).
-const BUDGET: usize = 2 << 20;
+/// Total bytes one run may queue: enough for a message to span many
+/// packets, several streams to share the link and one stream to fill its
+/// flow window (32 KiB at first), while one input stays a few million
+/// instructions (each datagram sent and received costs about 0.1 M).
+const BUDGET: usize = 36 << 10;
+/// Messages one run may queue: an input's cost grows with its messages
+/// (each is framed, parsed, summarised for the trace and checked), so a
+/// `send_all` of one-byte segments is made of fewer, longer ones once the
+/// run nears this.
+const MAX_MESSAGES: usize = 128;
+/// Largest `send_all` one op asks for (its segments still range from one
+/// byte up).
+const MAX_SEND_ALL: usize = 36 << 10;
+/// Simulated time the ops may let pass in all (`Advance`): past the idle
+/// timeout (5 s), so keep-alives, probes and idle ends all happen, but not
+/// hundreds of keep-alive rounds.
+const MAX_ADVANCE: Duration = Duration::from_secs(8);
+/// Ops read from one input.
+const MAX_OPS: usize = 128;
 
 /// One operation. `side` true is `a`, false is `b`.
 #[derive(Debug, Arbitrary)]
@@ -82,6 +99,8 @@ struct World {
     sb: SessionId,
     flows: BTreeMap<(bool, u32), Flow>,
     budget: usize,
+    messages_left: usize,
+    time_left: Duration,
 }
 
 fn stream_id(s: u8) -> u32 {
@@ -144,7 +163,7 @@ impl World {
         match *op {
             Op::Send(side, s, size) => {
                 let size = usize::from(size);
-                if size > self.budget {
+                if size > self.budget || self.messages_left == 0 {
                     return;
                 }
                 let stream = stream_id(s);
@@ -152,15 +171,18 @@ impl World {
                 let data = content(side, stream, seq_next as u64, size);
                 if let Some(Ok(seq)) = self.session(side).map(|x| x.send(stream, data)) {
                     self.budget -= size;
+                    self.messages_left -= 1;
                     self.record_sent(side, stream, seq, &[size]);
                 }
             }
             Op::SendAll(side, s, size, segment) => {
-                let size = (size as usize) % (256 << 10);
-                let segment = usize::from(segment).max(1);
-                if size > self.budget {
+                let size = (size as usize) % MAX_SEND_ALL;
+                if size > self.budget || self.messages_left == 0 {
                     return;
                 }
+                let segment = usize::from(segment)
+                    .max(1)
+                    .max(size.div_ceil(self.messages_left));
                 let stream = stream_id(s);
                 let first = self.flows.get(&(side, stream)).map_or(0, |f| f.sent.len());
                 let lens: Vec<usize> = (0..size.div_ceil(segment))
@@ -177,6 +199,7 @@ impl World {
                     Some(Ok(seqs)) => {
                         assert_eq!(seqs.end - seqs.start, lens.len() as u64);
                         self.budget -= size;
+                        self.messages_left -= lens.len();
                         self.record_sent(side, stream, seqs.start, &lens);
                     }
                     Some(Err(StreamError::InvalidSegmentSize)) => {
@@ -216,7 +239,11 @@ impl World {
             Op::DuplicateNext => self.fault(Fault::Duplicate),
             Op::ReorderNext => self.fault(Fault::Reorder),
             Op::DelayNext(ms) => self.fault(Fault::Delay(Duration::from_millis(u64::from(ms) * 4))),
-            Op::Advance(ms) => self.n.advance(Duration::from_millis(u64::from(ms % 2_000))),
+            Op::Advance(ms) => {
+                let d = Duration::from_millis(u64::from(ms % 2_000)).min(self.time_left);
+                self.time_left -= d;
+                self.n.advance(d);
+            }
             Op::Step => {
                 self.n.step();
             }
@@ -277,7 +304,7 @@ impl World {
 pub fn describe(data: &[u8]) -> String {
     let mut u = Unstructured::new(data);
     let mut ops = Vec::new();
-    while !u.is_empty() && ops.len() < 512 {
+    while !u.is_empty() && ops.len() < MAX_OPS {
         match Op::arbitrary(&mut u) {
             Ok(x) => ops.push(x),
             Err(_) => break,
@@ -297,9 +324,11 @@ pub fn run(data: &[u8]) {
         sb,
         flows: BTreeMap::new(),
         budget: BUDGET,
+        messages_left: MAX_MESSAGES,
+        time_left: MAX_ADVANCE,
     };
     // An exhausted Unstructured keeps yielding default ops: stop at the end.
-    for _ in 0..512 {
+    for _ in 0..MAX_OPS {
         if u.is_empty() {
             break;
         }
@@ -308,11 +337,13 @@ pub fn run(data: &[u8]) {
         };
         w.apply(&op);
     }
-    // Lossless from here on; both applications read everything.
+    // Lossless from here on; both applications read everything, every
+    // simulated second (a sender blocked on a window the reader frees
+    // goes on without a minute of keep-alives first), for at most 2,000 s.
     w.n.faults.clear();
     let mut quiet = false;
-    for _ in 0..1_000 {
-        quiet = w.n.drive_until(Duration::from_secs(120), |n| n.quiet());
+    for _ in 0..2_000 {
+        quiet = w.n.drive_until(Duration::from_secs(1), |n| n.quiet());
         if std::env::var_os("STT_FUZZ_DEBUG").is_some() {
             let f = |s: &stt::Session| {
                 (
