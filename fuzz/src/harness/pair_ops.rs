@@ -14,25 +14,49 @@ use stt::{CloseReason, Event, SessionId, StreamError};
 
 use super::net::{Fault, Net};
 
-/// Total bytes one run may queue: enough for a message to span many
-/// packets, several streams to share the link and one stream to fill its
-/// flow window (32 KiB at first), while one input stays a few million
-/// instructions (each datagram sent and received costs about 0.1 M).
-const BUDGET: usize = 36 << 10;
-/// Messages one run may queue: an input's cost grows with its messages
-/// (each is framed, parsed, summarised for the trace and checked), so a
-/// `send_all` of one-byte segments is made of fewer, longer ones once the
-/// run nears this.
-const MAX_MESSAGES: usize = 128;
-/// Largest `send_all` one op asks for (its segments still range from one
-/// byte up).
-const MAX_SEND_ALL: usize = 36 << 10;
-/// Simulated time the ops may let pass in all (`Advance`): past the idle
-/// timeout (5 s), so keep-alives, probes and idle ends all happen, but not
-/// hundreds of keep-alive rounds.
-const MAX_ADVANCE: Duration = Duration::from_secs(8);
-/// Ops read from one input.
-const MAX_OPS: usize = 128;
+/// What one run may ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Total bytes queued by sends.
+    pub bytes: usize,
+    /// Messages queued by sends (a `send_all` of tiny segments is made of
+    /// fewer, longer ones near the limit).
+    pub messages: usize,
+    /// Largest `send_all` one op asks for (its segments range from one
+    /// byte up).
+    pub send_all: usize,
+    /// Simulated time the `Advance` ops may let pass in all.
+    pub advance: Duration,
+    /// Ops read from the input.
+    pub ops: usize,
+}
+
+/// The limits of fuzzed inputs, so one stays a few million instructions
+/// (each datagram sent and received costs about 0.1 M, and each message is
+/// framed, parsed, summarised for the trace and checked): enough for a
+/// message to span many packets, several streams to share the link and
+/// one stream to fill its flow window (32 KiB at first), and time past
+/// the idle timeout (5 s), so keep-alives, probes and idle ends happen.
+pub const FUZZ: Limits = Limits {
+    bytes: 36 << 10,
+    messages: 128,
+    send_all: 36 << 10,
+    advance: Duration::from_secs(8),
+    ops: 128,
+};
+
+/// Wider limits (megabytes, messages of the maximum size, minutes of
+/// simulated time; tens of millions of instructions an input), under
+/// which `tests/fuzz_regressions.rs` also replays the reproducers of
+/// `tests/fuzz_regressions/pair_ops/`: several need more than [`FUZZ`]
+/// allows to reach the state they pin.
+pub const WIDE: Limits = Limits {
+    bytes: 2 << 20,
+    messages: usize::MAX,
+    send_all: 256 << 10,
+    advance: Duration::from_secs(1_024),
+    ops: 512,
+};
 
 /// One operation. `side` true is `a`, false is `b`.
 #[derive(Debug, Arbitrary)]
@@ -98,6 +122,7 @@ struct World {
     sa: SessionId,
     sb: SessionId,
     flows: BTreeMap<(bool, u32), Flow>,
+    send_all: usize,
     budget: usize,
     messages_left: usize,
     time_left: Duration,
@@ -176,7 +201,7 @@ impl World {
                 }
             }
             Op::SendAll(side, s, size, segment) => {
-                let size = (size as usize) % MAX_SEND_ALL;
+                let size = (size as usize) % self.send_all;
                 if size > self.budget || self.messages_left == 0 {
                     return;
                 }
@@ -304,7 +329,7 @@ impl World {
 pub fn describe(data: &[u8]) -> String {
     let mut u = Unstructured::new(data);
     let mut ops = Vec::new();
-    while !u.is_empty() && ops.len() < MAX_OPS {
+    while !u.is_empty() && ops.len() < WIDE.ops {
         match Op::arbitrary(&mut u) {
             Ok(x) => ops.push(x),
             Err(_) => break,
@@ -313,8 +338,18 @@ pub fn describe(data: &[u8]) -> String {
     format!("{ops:#?}")
 }
 
-/// Runs one input.
+/// Runs one input under the [`FUZZ`] limits.
 pub fn run(data: &[u8]) {
+    run_with(data, FUZZ);
+}
+
+/// Runs one input under the [`WIDE`] limits.
+pub fn run_wide(data: &[u8]) {
+    run_with(data, WIDE);
+}
+
+/// Runs one input under `limits`.
+pub fn run_with(data: &[u8], limits: Limits) {
     let mut u = Unstructured::new(data);
     let mut n = Net::standard();
     let (sa, sb) = n.connect();
@@ -323,12 +358,13 @@ pub fn run(data: &[u8]) {
         sa,
         sb,
         flows: BTreeMap::new(),
-        budget: BUDGET,
-        messages_left: MAX_MESSAGES,
-        time_left: MAX_ADVANCE,
+        send_all: limits.send_all,
+        budget: limits.bytes,
+        messages_left: limits.messages,
+        time_left: limits.advance,
     };
     // An exhausted Unstructured keeps yielding default ops: stop at the end.
-    for _ in 0..MAX_OPS {
+    for _ in 0..limits.ops {
         if u.is_empty() {
             break;
         }
