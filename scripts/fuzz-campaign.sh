@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # A fuzzing campaign: runs every cargo-fuzz target of fuzz/ (or the ones
-# named) for SECONDS each, then merges what it found into the committed
-# corpus fuzz/corpus/<target>/ and minimises it (`cargo fuzz cmin`), so
+# named) for SECONDS each (or until STT_FUZZ_RUNS executions), then merges
+# what it found into the committed corpus fuzz/corpus/<target>/ and
+# minimises it (`cargo fuzz cmin`), so
 # CI's .ci/fuzz.sh and tests/fuzz_regressions.rs start from it. Commit the
 # changed corpus afterwards.
 #
 #   scripts/fuzz-campaign.sh 3600                       # an hour a target
 #   scripts/fuzz-campaign.sh 600 session_frames pair_ops
 #   STT_FUZZ_PARALLEL=2 scripts/fuzz-campaign.sh 1800   # two targets at once
+#   STT_FUZZ_RUNS=1000000 scripts/fuzz-campaign.sh 14400 # a million each
 #
 # Prints one markdown row per target (the table of docs/SECURITY.md,
-# "Fuzzing campaigns"): executions, executions a second, corpus files and
-# bytes after minimising. Logs stay in $work/<target>.log.
+# "Fuzzing campaigns"): seconds it ran, executions, executions a second,
+# corpus files and bytes after minimising. Logs stay in $work/<target>.log.
 #
 # Environment:
+#   STT_FUZZ_RUNS        stop a target after this many executions
+#                        (libFuzzer's -runs; SECONDS stays the limit)
 #   STT_FUZZ_PARALLEL    targets fuzzed at once (default 1)
-#   STT_FUZZ_NICE        niceness of the fuzzers (default 10: a shared
+#   STT_FUZZ_NICE        niceness of the fuzzers (default 15: a shared
 #                        machine stays usable)
 #   STT_FUZZ_TARGET_DIR  cargo target directory (default fuzz/target)
 #   STT_FUZZ_TIMEOUT     seconds one input may take before it counts as a
@@ -35,7 +39,8 @@ shift
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(wire_decode endpoint_datagrams session_frames pair_ops)
 parallel="${STT_FUZZ_PARALLEL:-1}"
-niceness="${STT_FUZZ_NICE:-10}"
+niceness="${STT_FUZZ_NICE:-15}"
+runs="${STT_FUZZ_RUNS:-}"
 target_dir="${STT_FUZZ_TARGET_DIR:-fuzz/target}"
 timeout="${STT_FUZZ_TIMEOUT:-60}"
 work="$target_dir/campaign"
@@ -53,15 +58,26 @@ options() {
     echo "${o[@]}"
 }
 
+# Only while fuzzing: -runs would cut a merge short.
+limits() {
+    local o=(-max_total_time="$seconds")
+    [ -n "$runs" ] && o+=(-runs="$runs")
+    echo "${o[@]}"
+}
+
 fuzz_one() {
     local t=$1
     rm -rf "${work:?}/$t"
     mkdir -p "$work/$t" "fuzz/corpus/$t"
+    local start status=0
+    start=$(date +%s)
     # New inputs go to the first directory; the corpus is only read.
     # shellcheck disable=SC2046
     nice -n "$niceness" cargo +nightly fuzz run "${flags[@]}" "$t" \
-        "$work/$t" "fuzz/corpus/$t" -- -max_total_time="$seconds" \
-        $(options "$t") -print_final_stats=1 >"$work/$t.log" 2>&1
+        "$work/$t" "fuzz/corpus/$t" -- $(limits) \
+        $(options "$t") -print_final_stats=1 >"$work/$t.log" 2>&1 || status=$?
+    echo $(($(date +%s) - start)) >"$work/$t.seconds"
+    return $status
 }
 
 mkdir -p "$work"
@@ -93,10 +109,12 @@ for t in "${targets[@]}"; do
     nice -n "$niceness" cargo +nightly fuzz cmin "${flags[@]}" "$t" "fuzz/corpus/$t" -- \
         $(options "$t") -set_cover_merge=1 >"$work/$t.cmin.log" 2>&1
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -1)
+    took=$(cat "$work/$t.seconds" 2>/dev/null || echo "$seconds")
+    took=$((took > 0 ? took : 1))
     files=$(find "fuzz/corpus/$t" -maxdepth 1 -type f ! -name '.*' | wc -l)
     bytes=$(find "fuzz/corpus/$t" -maxdepth 1 -type f ! -name '.*' -printf '%s\n' |
         awk '{s += $1} END {print s + 0}')
-    echo "| \`$t\` | $seconds | ${execs:-?} | $(( ${execs:-0} / seconds )) | $files | $bytes |"
+    echo "| \`$t\` | $took | ${execs:-?} | $(( ${execs:-0} / took )) | $files | $bytes |"
 done
 
 if [ ${#failed[@]} -gt 0 ]; then

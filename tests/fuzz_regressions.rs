@@ -46,8 +46,13 @@ fn replay(target: &str) {
         .find(|(n, _)| *n == target)
         .map(|(_, r)| *r)
         .unwrap();
-    let n = replay_dir(&root.join("tests/fuzz_regressions").join(target), run)
-        + replay_dir(&root.join("fuzz/corpus").join(target), run);
+    let reproducers = root.join("tests/fuzz_regressions").join(target);
+    let n = replay_dir(&reproducers, run) + replay_dir(&root.join("fuzz/corpus").join(target), run);
+    // Reproducers that needed more than a fuzzed input may ask for replay
+    // under the limits they were found with too.
+    if let Some((_, wide)) = harness::WIDE.iter().find(|(n, _)| *n == target) {
+        replay_dir(&reproducers, *wide);
+    }
     // An empty input is always a valid case.
     run(&[]);
     eprintln!("{target}: {n} files replayed");

@@ -80,7 +80,7 @@ impl Identity {
     /// use. The same seed gives the same node on every run.
     pub fn from_seed(node_seed: &[u8]) -> Identity {
         let private = blake2s256(&[b"stt node key v1", node_seed]);
-        let public = curve25519_dalek::MontgomeryPoint::mul_base_clamped(private).to_bytes();
+        let public = mul_base(private);
         Identity {
             private,
             public: NodeId(public),
@@ -409,7 +409,7 @@ impl X25519 {
         self.public = if self.private == self.known.0 {
             self.known.1
         } else {
-            curve25519_dalek::MontgomeryPoint::mul_base_clamped(self.private).to_bytes()
+            mul_base(self.private)
         };
     }
 }
@@ -454,8 +454,34 @@ impl Dh for X25519 {
         };
         let mut p = [0u8; 32];
         p.copy_from_slice(point);
-        out.copy_from_slice(x25519(self.private, p).as_bytes());
+        out.copy_from_slice(&x25519_memo(self.private, p));
         Ok(())
+    }
+}
+
+/// The public key of `private`: X25519 with the base point.
+fn mul_base(private: [u8; 32]) -> [u8; 32] {
+    let compute = || curve25519_dalek::MontgomeryPoint::mul_base_clamped(private).to_bytes();
+    #[cfg(all(fuzzing, feature = "std"))]
+    {
+        super::fuzz_memo::x25519(&private, &super::fuzz_memo::BASE, compute)
+    }
+    #[cfg(not(all(fuzzing, feature = "std")))]
+    {
+        compute()
+    }
+}
+
+/// [`x25519`]'s bytes (remembered in fuzzing builds, see `fuzz_memo.rs`).
+fn x25519_memo(scalar: [u8; 32], u: [u8; 32]) -> [u8; 32] {
+    let compute = || x25519(scalar, u).to_bytes();
+    #[cfg(all(fuzzing, feature = "std"))]
+    {
+        super::fuzz_memo::x25519(&scalar, &u, compute)
+    }
+    #[cfg(not(all(fuzzing, feature = "std")))]
+    {
+        compute()
     }
 }
 

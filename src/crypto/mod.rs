@@ -16,9 +16,13 @@
 //! | `replay.rs`    | [`ReplayWindow`], a 2048-packet sliding bitmap          |
 //! | `cookie.rs`    | [`CookieKey`], stateless address-validation tokens      |
 //! | `reset.rs`     | [`ResetKey`], [`ResetToken`]: stateless reset tokens    |
+//! | `fuzz_memo.rs` | fuzzing builds only: X25519 results remembered per thread |
 
 pub mod aead;
 pub mod cookie;
+#[cfg(all(any(fuzzing, test), feature = "std"))]
+#[cfg_attr(not(fuzzing), allow(dead_code))]
+mod fuzz_memo;
 pub mod handshake;
 pub mod replay;
 pub mod reset;

@@ -66,7 +66,7 @@ impl Endpoint {
             return;
         };
         let params = Session::local_params(&self.cfg, local);
-        let seed = self.rng.seed32();
+        let seed = self.handshake_seed();
         let hs = match HandshakeState::responder(
             &self.cfg.identity,
             &self.cfg.network_key,

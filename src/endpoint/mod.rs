@@ -102,6 +102,13 @@ pub struct EndpointStats {
 pub struct Endpoint {
     cfg: Arc<Config>,
     rng: Rng,
+    /// Fuzzing builds only: a random stream of its own for handshake
+    /// seeds, so an endpoint's k-th handshake draws the same ephemeral key
+    /// in every run from the same seed whatever else drew from `rng`
+    /// before it, and a fuzz target multiplies it once per process
+    /// (`crypto/fuzz_memo.rs`).
+    #[cfg(fuzzing)]
+    handshake_rng: Rng,
     cookie: CookieKey,
     /// The sessions by the slot in their id's low bits, each with its
     /// flags (ready, dirty, stale, half-open) and indexed deadline.
@@ -226,6 +233,11 @@ impl Endpoint {
         let cookie = CookieKey::new(&rng.seed32());
         Endpoint {
             rng,
+            #[cfg(fuzzing)]
+            handshake_rng: Rng::from_seed(crate::crypto::blake2s256(&[
+                b"stt fuzz handshakes",
+                &seed,
+            ])),
             cookie,
             sessions: Table::new(config.max_sessions),
             cfg: Arc::new(config),
@@ -272,6 +284,18 @@ impl Endpoint {
         }
     }
 
+    /// The seed of a new handshake's ephemeral key.
+    fn handshake_seed(&mut self) -> [u8; 32] {
+        #[cfg(fuzzing)]
+        {
+            self.handshake_rng.seed32()
+        }
+        #[cfg(not(fuzzing))]
+        {
+            self.rng.seed32()
+        }
+    }
+
     /// Counts a datagram the endpoint dropped for `reason` in the counter
     /// that reason has in [`EndpointStats`], and traces it (one event per
     /// count, which `tests/trace.rs` checks).
@@ -301,7 +325,7 @@ impl Endpoint {
             return Err(ConnectError::TooManySessions);
         }
         let id = self.fresh_id().ok_or(ConnectError::TooManySessions)?;
-        let seed = self.rng.seed32();
+        let seed = self.handshake_seed();
         let s = Session::initiator(self.cfg.clone(), id, addr, seed, now)?;
         if self.sessions.insert(s).is_none() {
             return Err(ConnectError::TooManySessions);

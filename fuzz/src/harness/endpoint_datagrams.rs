@@ -13,6 +13,17 @@ use stt::{Event, SessionId};
 
 use super::net::{built, config, Fault, Net};
 
+/// Ops read from one input: room for a handshake flood, a rebinding and
+/// an attack on the session that follows, while an input stays a few
+/// million instructions (every datagram an endpoint handles costs about
+/// 0.1 M in the fuzz build).
+const MAX_OPS: usize = 24;
+/// Simulated time the ops may let pass in all (`Advance`): past the
+/// handshake timeout (2 s) with keep-alives (1 s) between, but not dozens
+/// of keep-alive rounds of up to eight sessions; the idle timeout (5 s)
+/// comes in the recovery check that ends every run.
+const MAX_ADVANCE: Duration = Duration::from_secs(4);
+
 /// Where the run starts.
 #[derive(Debug, Arbitrary, Clone, Copy)]
 pub enum Stage {
@@ -185,7 +196,7 @@ fn setup(stage: Stage) -> Net {
 
 /// Applies `op`; true if it injected a protected packet of the reference
 /// run (see [`source`]).
-fn apply(n: &mut Net, op: &Op) -> bool {
+fn apply(n: &mut Net, op: &Op, time_left: &mut Duration) -> bool {
     let mut foreign = false;
     match op {
         Op::Raw(to_b, from, bytes) => {
@@ -212,7 +223,11 @@ fn apply(n: &mut Net, op: &Op) -> bool {
         Op::Step => {
             n.step();
         }
-        Op::Advance(ms) => n.advance(Duration::from_millis(u64::from(*ms % 3_000))),
+        Op::Advance(ms) => {
+            let d = Duration::from_millis(u64::from(*ms % 3_000)).min(*time_left);
+            *time_left -= d;
+            n.advance(d);
+        }
         Op::Fault(k) => {
             if n.faults.len() < 16 {
                 n.faults.push(match k % 4 {
@@ -226,7 +241,7 @@ fn apply(n: &mut Net, op: &Op) -> bool {
         Op::Send(from_a, len) => {
             let ep = if *from_a { &mut n.a } else { &mut n.b };
             let ids: Vec<SessionId> = ep.sessions().collect();
-            let _ = ep.send_to_sessions(&ids, vec![7u8; usize::from(*len % 4096)]);
+            let _ = ep.send_to_sessions(&ids, vec![7u8; usize::from(*len % 2048)]);
         }
         Op::Connect => {
             let _ = n.a.connect(n.now, n.b_addr);
@@ -304,8 +319,9 @@ pub fn run(data: &[u8]) {
     };
     let mut n = setup(input.stage);
     let mut foreign = false;
-    for op in input.ops.iter().take(200) {
-        foreign |= apply(&mut n, op);
+    let mut time_left = MAX_ADVANCE;
+    for op in input.ops.iter().take(MAX_OPS) {
+        foreign |= apply(&mut n, op, &mut time_left);
         check_bounds(&n);
     }
     if !foreign {

@@ -21,3 +21,7 @@ pub const TARGETS: &[(&str, Run)] = &[
     ("session_frames", session_frames::run),
     ("pair_ops", pair_ops::run),
 ];
+
+/// Targets whose reproducers also replay under wider limits than fuzzed
+/// inputs get (see [`pair_ops::WIDE`]), and that run.
+pub const WIDE: &[(&str, Run)] = &[("pair_ops", pair_ops::run_wide)];

@@ -14,8 +14,49 @@ use stt::{CloseReason, Event, SessionId, StreamError};
 
 use super::net::{Fault, Net};
 
-/// Total bytes one run may queue (keeps runs fast and memory small).
-const BUDGET: usize = 2 << 20;
+/// What one run may ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Total bytes queued by sends.
+    pub bytes: usize,
+    /// Messages queued by sends (a `send_all` of tiny segments is made of
+    /// fewer, longer ones near the limit).
+    pub messages: usize,
+    /// Largest `send_all` one op asks for (its segments range from one
+    /// byte up).
+    pub send_all: usize,
+    /// Simulated time the `Advance` ops may let pass in all.
+    pub advance: Duration,
+    /// Ops read from the input.
+    pub ops: usize,
+}
+
+/// The limits of fuzzed inputs, so one stays a few million instructions
+/// (each datagram sent and received costs about 0.1 M, and each message is
+/// framed, parsed, summarised for the trace and checked): enough for a
+/// message to span many packets, several streams to share the link and
+/// one stream to fill its flow window (32 KiB at first), and time past
+/// the idle timeout (5 s), so keep-alives, probes and idle ends happen.
+pub const FUZZ: Limits = Limits {
+    bytes: 36 << 10,
+    messages: 128,
+    send_all: 36 << 10,
+    advance: Duration::from_secs(8),
+    ops: 128,
+};
+
+/// Wider limits (megabytes, messages of the maximum size, minutes of
+/// simulated time; tens of millions of instructions an input), under
+/// which `tests/fuzz_regressions.rs` also replays the reproducers of
+/// `tests/fuzz_regressions/pair_ops/`: several need more than [`FUZZ`]
+/// allows to reach the state they pin.
+pub const WIDE: Limits = Limits {
+    bytes: 2 << 20,
+    messages: usize::MAX,
+    send_all: 256 << 10,
+    advance: Duration::from_secs(1_024),
+    ops: 512,
+};
 
 /// One operation. `side` true is `a`, false is `b`.
 #[derive(Debug, Arbitrary)]
@@ -81,7 +122,10 @@ struct World {
     sa: SessionId,
     sb: SessionId,
     flows: BTreeMap<(bool, u32), Flow>,
+    send_all: usize,
     budget: usize,
+    messages_left: usize,
+    time_left: Duration,
 }
 
 fn stream_id(s: u8) -> u32 {
@@ -144,7 +188,7 @@ impl World {
         match *op {
             Op::Send(side, s, size) => {
                 let size = usize::from(size);
-                if size > self.budget {
+                if size > self.budget || self.messages_left == 0 {
                     return;
                 }
                 let stream = stream_id(s);
@@ -152,15 +196,18 @@ impl World {
                 let data = content(side, stream, seq_next as u64, size);
                 if let Some(Ok(seq)) = self.session(side).map(|x| x.send(stream, data)) {
                     self.budget -= size;
+                    self.messages_left -= 1;
                     self.record_sent(side, stream, seq, &[size]);
                 }
             }
             Op::SendAll(side, s, size, segment) => {
-                let size = (size as usize) % (256 << 10);
-                let segment = usize::from(segment).max(1);
-                if size > self.budget {
+                let size = (size as usize) % self.send_all;
+                if size > self.budget || self.messages_left == 0 {
                     return;
                 }
+                let segment = usize::from(segment)
+                    .max(1)
+                    .max(size.div_ceil(self.messages_left));
                 let stream = stream_id(s);
                 let first = self.flows.get(&(side, stream)).map_or(0, |f| f.sent.len());
                 let lens: Vec<usize> = (0..size.div_ceil(segment))
@@ -177,6 +224,7 @@ impl World {
                     Some(Ok(seqs)) => {
                         assert_eq!(seqs.end - seqs.start, lens.len() as u64);
                         self.budget -= size;
+                        self.messages_left -= lens.len();
                         self.record_sent(side, stream, seqs.start, &lens);
                     }
                     Some(Err(StreamError::InvalidSegmentSize)) => {
@@ -216,7 +264,11 @@ impl World {
             Op::DuplicateNext => self.fault(Fault::Duplicate),
             Op::ReorderNext => self.fault(Fault::Reorder),
             Op::DelayNext(ms) => self.fault(Fault::Delay(Duration::from_millis(u64::from(ms) * 4))),
-            Op::Advance(ms) => self.n.advance(Duration::from_millis(u64::from(ms % 2_000))),
+            Op::Advance(ms) => {
+                let d = Duration::from_millis(u64::from(ms % 2_000)).min(self.time_left);
+                self.time_left -= d;
+                self.n.advance(d);
+            }
             Op::Step => {
                 self.n.step();
             }
@@ -277,7 +329,7 @@ impl World {
 pub fn describe(data: &[u8]) -> String {
     let mut u = Unstructured::new(data);
     let mut ops = Vec::new();
-    while !u.is_empty() && ops.len() < 512 {
+    while !u.is_empty() && ops.len() < WIDE.ops {
         match Op::arbitrary(&mut u) {
             Ok(x) => ops.push(x),
             Err(_) => break,
@@ -286,8 +338,18 @@ pub fn describe(data: &[u8]) -> String {
     format!("{ops:#?}")
 }
 
-/// Runs one input.
+/// Runs one input under the [`FUZZ`] limits.
 pub fn run(data: &[u8]) {
+    run_with(data, FUZZ);
+}
+
+/// Runs one input under the [`WIDE`] limits.
+pub fn run_wide(data: &[u8]) {
+    run_with(data, WIDE);
+}
+
+/// Runs one input under `limits`.
+pub fn run_with(data: &[u8], limits: Limits) {
     let mut u = Unstructured::new(data);
     let mut n = Net::standard();
     let (sa, sb) = n.connect();
@@ -296,10 +358,13 @@ pub fn run(data: &[u8]) {
         sa,
         sb,
         flows: BTreeMap::new(),
-        budget: BUDGET,
+        send_all: limits.send_all,
+        budget: limits.bytes,
+        messages_left: limits.messages,
+        time_left: limits.advance,
     };
     // An exhausted Unstructured keeps yielding default ops: stop at the end.
-    for _ in 0..512 {
+    for _ in 0..limits.ops {
         if u.is_empty() {
             break;
         }
@@ -308,11 +373,13 @@ pub fn run(data: &[u8]) {
         };
         w.apply(&op);
     }
-    // Lossless from here on; both applications read everything.
+    // Lossless from here on; both applications read everything, every
+    // simulated second (a sender blocked on a window the reader frees
+    // goes on without a minute of keep-alives first), for at most 2,000 s.
     w.n.faults.clear();
     let mut quiet = false;
-    for _ in 0..1_000 {
-        quiet = w.n.drive_until(Duration::from_secs(120), |n| n.quiet());
+    for _ in 0..2_000 {
+        quiet = w.n.drive_until(Duration::from_secs(1), |n| n.quiet());
         if std::env::var_os("STT_FUZZ_DEBUG").is_some() {
             let f = |s: &stt::Session| {
                 (
