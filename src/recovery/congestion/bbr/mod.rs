@@ -116,6 +116,9 @@ const PACING_MARGIN: u64 = 99;
 /// [`FULL_BW_ROUNDS`] rounds.
 const FULL_BW_GROWTH: u64 = 125;
 const FULL_BW_ROUNDS: u32 = 3;
+/// A round is congestive only when its loss exceeds the baseline by this
+/// many standard deviations of a round of its size at the baseline rate.
+const LOSS_SIGMAS: u64 = 4;
 /// Start-up ends after a round whose every RTT sample exceeded the minimum
 /// by this share (per cent) of it: a standing queue.
 const STARTUP_QUEUE_PCT: u64 = 25;

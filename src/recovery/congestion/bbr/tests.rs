@@ -302,11 +302,16 @@ fn a_few_losses_in_a_small_flows_round_are_not_congestion() {
     for _ in 0..4 {
         h.round(BW / 10, RTT_MS * 5 / 4, 5 * MSS, BDP / 10, false);
     }
-    assert_eq!(h.bbr.bw(), BW, "no lower bound was set");
-    assert_eq!(h.bbr.window(), window);
-    // Six lost in one round is an overflow: the lower bounds cut.
-    h.round(BW / 10, RTT_MS * 5 / 4, 6 * MSS, BDP / 10, false);
+    // Not congestion, so the baseline learned it (queue or not), and the
+    // model paces above the estimate by it.
+    assert!(h.bbr.baseline_loss_pm() > 0);
+    assert!(h.bbr.bw() >= BW, "no lower bound was set: {}", h.bbr.bw());
+    assert!(h.bbr.window() >= window);
+    // Far more lost in one round than the baseline explains is an
+    // overflow: the lower bounds cut.
+    let before = h.bbr.bw();
+    h.round(BW / 10, RTT_MS * 5 / 4, 20 * MSS, BDP / 10, false);
     h.round(BW / 10, RTT_MS * 5 / 4, 0, BDP / 10, false);
-    assert_eq!(h.bbr.bw(), BW * 70 / 100, "bw_lo: 0.7x the estimate");
+    assert!(h.bbr.bw() < before * 80 / 100, "bw_lo cut: {}", h.bbr.bw());
     assert!(h.bbr.window() < window, "{}", h.bbr.window());
 }
