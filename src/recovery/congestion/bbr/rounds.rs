@@ -12,8 +12,9 @@
 use core::time::Duration;
 
 use super::{
-    Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS,
-    LOSS_SIGMAS, LOSS_THRESH_PM, MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
+    Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, EXCESS_QUEUE, EXCESS_QUEUE_FLOOR, FULL_BW_GROWTH,
+    FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM, MAX_BASELINE_PM,
+    STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
@@ -49,6 +50,19 @@ impl Bbr {
         if congestive {
             self.on_congestive_round(now, in_flight);
         }
+        if !congestive
+            && !rs.app_limited
+            && r.bw > 0
+            && matches!(self.phase, BbrPhase::ProbeBwCruise | BbrPhase::ProbeBwDown)
+            && self.excess_queue(&r)
+        {
+            // The estimates sharing the link add up to more than it
+            // carries: pace at what was delivered, not at a maximum another
+            // flow's probe has since taken from us (see the module notes).
+            let max = self.max_bw();
+            let floor = mul_div(max, EXCESS_QUEUE_FLOOR, 100);
+            self.bw_lo = self.bw_lo.min(max).min(r.bw.max(floor));
+        }
         if !congestive && total > 0 {
             // Loss that is not congestion is the path's own: the baseline
             // learns it, quickly (a running mean) over the first rounds. A
@@ -79,10 +93,10 @@ impl Bbr {
                 self.phase = BbrPhase::Drain;
             }
         }
-        if self.phase == BbrPhase::ProbeBwUp
+        self.up_raised = self.phase == BbrPhase::ProbeBwUp
             && self.inflight_hi != u64::MAX
-            && self.cwnd >= self.inflight_hi
-        {
+            && self.cwnd >= self.inflight_hi;
+        if self.up_raised {
             // The upper bound is what limits the window while probing: raise
             // it, by a step that doubles each round.
             self.inflight_hi = self.inflight_hi.saturating_add(self.up_step);
@@ -108,6 +122,18 @@ impl Bbr {
                 .saturating_mul(STARTUP_QUEUE_MIN_PACKETS);
         let margin = floor * u32::try_from(STARTUP_QUEUE_PCT).unwrap_or(u32::MAX) / 100;
         enough && round_min > floor + margin.max(Duration::from_millis(1))
+    }
+
+    /// True when even the round's smallest RTT sample sat
+    /// [`EXCESS_QUEUE`] above the minimum: more queue than the allowance
+    /// each flow keeps, standing through the whole round. The margin is in
+    /// time, not a share of the RTT, so flows of different round trips
+    /// behind one queue judge it alike.
+    fn excess_queue(&self, r: &Round) -> bool {
+        let (Some(floor), Some(round_min)) = (self.min_rtt, r.min_rtt) else {
+            return false;
+        };
+        round_min > floor + EXCESS_QUEUE
     }
 
     fn on_congestive_round(&mut self, now: Instant, in_flight: u64) {

@@ -315,3 +315,47 @@ fn a_few_losses_in_a_small_flows_round_are_not_congestion() {
     assert!(h.bbr.bw() < before * 80 / 100, "bw_lo cut: {}", h.bbr.bw());
     assert!(h.bbr.window() < window, "{}", h.bbr.window());
 }
+
+#[test]
+fn an_excess_queue_paces_at_the_delivery_rate() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    // Another flow's probe took a fifth of the link: every sample of the
+    // round 30 ms above the minimum (more than the 20 ms allowance), no
+    // loss. The estimate keeps its maximum; the lower bound follows what
+    // was delivered.
+    h.round(BW * 8 / 10, RTT_MS + 30, 0, BDP, false);
+    h.round(BW * 8 / 10, RTT_MS + 30, 0, BDP, false);
+    assert_eq!(h.bbr.max_bw(), BW);
+    assert_eq!(h.bbr.bw(), BW * 8 / 10);
+    // A queue within the allowance leaves the model alone.
+    let mut g = Harness::new();
+    g.reach_probe_bw();
+    for _ in 0..5 {
+        g.round(BW * 8 / 10, RTT_MS + 15, 0, BDP, false);
+    }
+    assert_eq!(g.bbr.bw(), BW);
+}
+
+#[test]
+fn down_cruises_after_a_round_behind_a_queue_it_did_not_build() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    // Probe: REFILL then UP, then DOWN with 1.5 BDP still in flight (the
+    // other flow's queue), which 0.9x cannot drain.
+    let mut guard = 0;
+    while h.bbr.bbr_phase() != BbrPhase::ProbeBwDown || guard == 0 {
+        h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
+        guard += 1;
+        assert!(guard < 200, "never probed: {:?}", h.bbr.bbr_phase());
+    }
+    h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
+    h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
+    h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+}
