@@ -20,10 +20,13 @@
 //!   whole round (see below);
 //! - drain: pacing at 0.35x until what is in flight fits one BDP;
 //! - probing cycle: DOWN (0.9x, until in flight is at most one BDP and
-//!   below the upper bound's headroom), CRUISE (1.0x, the lower bounds
-//!   react to congestive loss), REFILL (1.0x for one round with the lower
-//!   bounds lifted), UP (1.25x, the upper bound raised by a doubling step
-//!   each round, until a congestive round or 1.25 BDP in flight). A cycle
+//!   below the upper bound's headroom, or a full round has passed), CRUISE
+//!   (1.0x, the lower bounds react to congestive loss and to an excess
+//!   queue), REFILL (1.0x for one round with the lower bounds lifted), UP
+//!   (1.25x, the upper bound raised by a doubling step each round in which
+//!   it limited the window, until a congestive round, or a round with
+//!   1.25 BDP in flight that neither lifted the estimate by 5 % nor raised
+//!   the bound). A cycle
 //!   probes again after 2-3 s or 63 rounds, whichever comes first (the
 //!   second keeps it fair to Reno/CUBIC flows on short paths);
 //! - min-RTT probing: when the minimum RTT is 10 s old, the window drops to
@@ -35,26 +38,40 @@
 //! that drops 5-20 % at random every round is over that, and the lower
 //! bounds then shrink the rate round after round (each round's delivery
 //! rate is itself cut by the loss). Here a round's loss is congestive only
-//! when both
+//! when all of these hold:
 //! - the round saw a **queue**: its largest RTT sample exceeded the minimum
 //!   by 1/16 of it (at least 1 ms). A drop-tail queue that overflows has
 //!   filled first; random loss comes without delay; and
 //! - its loss fraction exceeds the path's **baseline** loss by 2 points:
-//!   the baseline is the loss fraction of rounds that saw no queue (a
-//!   running mean over the first eight, then a moving average of weight
+//!   the baseline is the loss fraction of rounds that were not congestive
+//!   (a running mean over the first eight, then a moving average of weight
 //!   1/8), so random loss raises it and stops counting, while a queue
 //!   overflow is a jump above it; and
-//! - it lost at least **six datagrams**. A flow holding a small share
-//!   sends few datagrams a round: at 40 a round and 1 % random loss, two
-//!   losses (5 %) come in one round of 16 and three in one of 100, and
-//!   before the baseline is learned (a flow that joins a standing queue
-//!   sees few queue-free rounds) nothing else tells them from an
-//!   overflow. Each such verdict cut the small flow's lower bounds to
-//!   0.7x, or ended its start-up, while a flow with hundreds of datagrams
-//!   a round stayed under the 2-point margin: random loss starved the
-//!   smaller flow and never the larger. A real overflow drops a datagram
-//!   of every flow at the tail for as long as it lasts, so six is reached
-//!   in a round of any flow that holds a share of the queue.
+//! - it lost at least **six datagrams**; and
+//! - the margin over the baseline is also **four standard deviations** of a
+//!   round of that many datagrams at the baseline rate: a small flow's
+//!   round holds a few losses, and their tail is heavier than the normal
+//!   one (at three, a flow of 80 datagrams a round on a 5 % link reads one
+//!   round in fifty as congestion, the large flow beside it almost none).
+//!
+//! The six-datagram floor: a flow holding a small share sends few
+//! datagrams a round: at 40 a round and 1 % random loss, two losses (5 %)
+//! come in one round of 16 and three in one of 100, and before the
+//! baseline is learned nothing else tells them from an overflow. Each such
+//! verdict would cut the small flow's lower bounds to 0.7x, or end its
+//! start-up, while a flow with hundreds of datagrams a round stays under
+//! the 2-point margin: random loss would starve the smaller flow and never
+//! the larger. A real overflow drops a datagram of every flow at the tail
+//! for as long as it lasts, so six is reached in a round of any flow that
+//! holds a share of the queue.
+//!
+//! The baseline learns from every round that was not congestive, queue or
+//! not: a flow that joins a link another flow already shares sees that
+//! flow's queue (its 20 ms allowance, below) in nearly every round, and a
+//! baseline learned only from queue-free rounds would stay near zero for
+//! it while the incumbent's holds the path's loss rate: on a 5 % link the
+//! newcomer would pace below its share and read rounds of ordinary loss as
+//! congestion.
 //!
 //! A buffer too shallow to show as delay (under 1/16 of the RTT) leaves
 //! only the other signals: start-up still ends when the estimate stops
@@ -70,6 +87,29 @@
 //! loss rate and its estimate can only grow by `1.25 * (1 - b)` per probe.
 //! If part of the baseline were in fact congestion, the extra rate builds a
 //! queue, and the next loss above the baseline is read as congestion.
+//!
+//! # Converging to a fair share (this crate's design)
+//! Outside start-up each flow's window is its estimate times the minimum
+//! RTT plus 20 ms of queue at its estimate (below): both in proportion to
+//! its own rate, so whatever split two flows reach, the windows hold it,
+//! and random loss (which is not read as congestion) never makes the
+//! larger one yield. A flow that starts late beside an incumbent ends its
+//! start-up at a fraction of the link; three things let it catch up:
+//! - DOWN ends after a full round even if in flight still exceeds a BDP:
+//!   the queue the other flow keeps does not drain at this flow's 0.9x,
+//!   and a small flow would otherwise spend whole cycles below its
+//!   estimate;
+//! - UP goes on while it pays: while a round lifts the estimate by 5 % or
+//!   raises the upper bound (a bound set by one congestive round would
+//!   otherwise grow by one datagram per cycle, UP ending after a round);
+//! - an **excess queue**, every RTT sample of a round at least 25 ms above
+//!   the minimum (more than the 20 ms allowance), means the estimates
+//!   sharing the link add up to more than it carries: the lower bound
+//!   drops to the round's delivery rate (at least 0.7x the estimate) in
+//!   DOWN and CRUISE, so the incumbent paces at what it now gets rather
+//!   than at a maximum the newcomer's probe took from it. The margin is
+//!   in time, the same for a 20 ms and an 80 ms flow behind one queue;
+//!   REFILL lifts the bound again.
 //!
 //! # Other choices
 //! - Start-up also ends when every RTT sample of a round (ack delay
@@ -116,6 +156,16 @@ const PACING_MARGIN: u64 = 99;
 /// [`FULL_BW_ROUNDS`] rounds.
 const FULL_BW_GROWTH: u64 = 125;
 const FULL_BW_ROUNDS: u32 = 3;
+/// Probing up goes on while a round lifts the estimate by this (per cent).
+const UP_GROWTH: u64 = 105;
+/// A round whose every RTT sample sat this much above the minimum saw more
+/// queue than the flows' allowances add up to (see the module notes).
+const EXCESS_QUEUE: Duration = Duration::from_millis(25);
+/// Floor of the lower bound an excess queue sets, per cent of the estimate.
+const EXCESS_QUEUE_FLOOR: u64 = 70;
+/// A round is congestive only when its loss exceeds the baseline by this
+/// many standard deviations of a round of its size at the baseline rate.
+const LOSS_SIGMAS: u64 = 4;
 /// Start-up ends after a round whose every RTT sample exceeded the minimum
 /// by this share (per cent) of it: a standing queue.
 const STARTUP_QUEUE_PCT: u64 = 25;
@@ -221,6 +271,10 @@ pub struct Bbr {
     probe_wait: Duration,
     phase_round: u64,
     up_step: u64,
+    /// The estimate when the current UP round began.
+    up_bw: u64,
+    /// The round that just ended raised the upper bound while probing up.
+    up_raised: bool,
     probe_rtt_done: Option<Instant>,
     probe_rtt_round_done: bool,
     /// Acknowledged bytes of window-limited packets since the last sample.
@@ -256,6 +310,8 @@ impl Bbr {
             probe_wait: PROBE_WAIT_BASE,
             phase_round: 0,
             up_step: limits.datagram,
+            up_bw: 0,
+            up_raised: false,
             probe_rtt_done: None,
             probe_rtt_round_done: false,
             growth: 0,
@@ -379,6 +435,7 @@ impl Bbr {
                 self.inflight_lo = u64::MAX;
                 self.up_step = self.limits.datagram;
             }
+            BbrPhase::ProbeBwUp => self.up_bw = self.max_bw(),
             _ => {}
         }
     }
@@ -402,7 +459,11 @@ impl Bbr {
             BbrPhase::ProbeBwDown => {
                 if self.time_to_probe(now) {
                     self.enter(BbrPhase::ProbeBwRefill, now);
-                } else if bdp.is_none_or(|b| in_flight <= b.min(self.headroom_bound(b))) {
+                } else if bdp.is_none_or(|b| in_flight <= b.min(self.headroom_bound(b)))
+                    // A queue this flow did not build may not drain at its
+                    // 0.9x: after a full round it cruises all the same.
+                    || (round_start && self.round_count > self.phase_round + 1)
+                {
                     self.enter(BbrPhase::ProbeBwCruise, now);
                 }
             }
@@ -417,9 +478,18 @@ impl Bbr {
                 }
             }
             BbrPhase::ProbeBwUp => {
+                // Probing is judged by what it delivers: it goes on while a
+                // round lifts the estimate or raises the upper bound (the
+                // bound, not the path, limited the window), and ends at a
+                // round that did neither once 1.25 BDP is in flight.
                 let target = self.bdp(UP_PACING).unwrap_or(0);
-                if round_start && self.round_count > self.phase_round && in_flight >= target {
-                    self.enter(BbrPhase::ProbeBwDown, now);
+                if round_start && self.round_count > self.phase_round {
+                    let max = self.max_bw();
+                    let grew = max >= mul_div(self.up_bw, UP_GROWTH, 100);
+                    self.up_bw = max;
+                    if !grew && !self.up_raised && in_flight >= target {
+                        self.enter(BbrPhase::ProbeBwDown, now);
+                    }
                 }
             }
             BbrPhase::ProbeRtt => {
