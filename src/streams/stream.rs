@@ -50,6 +50,12 @@ pub(crate) mod flag {
     /// A `send` returned `WouldBlock` and no `Writable` event has said
     /// the stream can take more since.
     pub const WRITE_BLOCKED: u16 = 1 << 13;
+    /// In the deadline table's list of streams to watch: it has messages
+    /// with a deadline, or owes a skip.
+    pub const TIMED: u16 = 1 << 14;
+    /// A STREAM_SKIP frame is queued or in flight, not yet acknowledged:
+    /// the stream stays until it is (the peer may be waiting on it).
+    pub const SKIP_QUEUED: u16 = 1 << 15;
 }
 
 /// Send and receive buffers of an active stream.
@@ -218,6 +224,8 @@ impl Stream {
             receive_window: self.receive_window(),
             unacked: self.unacked(),
             out_of_order: self.out_of_order(),
+            messages_expired: 0,
+            messages_skipped: 0,
         }
     }
 }
@@ -261,6 +269,13 @@ pub struct StreamStats {
     pub unacked: u64,
     /// The out-of-order buffer.
     pub out_of_order: OutOfOrder,
+    /// Messages this side abandoned because of their deadline (each told
+    /// by a [`StreamEvent::MessageExpired`](crate::StreamEvent)), sent or
+    /// not.
+    pub messages_expired: u64,
+    /// Messages the peer abandoned that this side skipped, never
+    /// delivering them.
+    pub messages_skipped: u64,
 }
 
 #[cfg(test)]

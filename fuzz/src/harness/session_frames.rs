@@ -57,6 +57,8 @@ pub enum FrameSpec {
     PathResponse([u8; 8]),
     /// PATH_RESPONSE echoing one of the latest challenges `b` sent.
     EchoChallenge(u8),
+    /// STREAM_SKIP: stream, offset, seq (malformed when seq > offset).
+    Skip(u8, u32, u8),
 }
 
 /// What happens next.
@@ -194,6 +196,11 @@ fn encode_one(f: &FrameSpec, peer: &RawPeer, out: &mut Vec<u8>) {
                 out.extend_from_slice(&buf);
             }
         }
+        FrameSpec::Skip(s, off, seq) => put(Frame::StreamSkip {
+            stream_id: stream_id(*s),
+            offset: u64::from(*off % 300_000),
+            seq: u64::from(*seq),
+        }),
         FrameSpec::Raw(bytes) => out.extend_from_slice(bytes),
         FrameSpec::PathChallenge(d) => put(Frame::PathChallenge(*d)),
         FrameSpec::PathResponse(d) => put(Frame::PathResponse(*d)),
@@ -242,6 +249,7 @@ impl World {
             max_message_size: 64 << 10,
             reset_token: None,
             max_datagram_frame_size: 1200,
+            stream_skip: true,
         };
         let addr = "192.0.2.1:1000".parse().unwrap();
         let peer = RawPeer::connect_recorded(

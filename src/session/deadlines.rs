@@ -1,0 +1,88 @@
+//! Deadline messages at the session: the clock and round-trip figures the
+//! streams' expiry and resending decisions need, and the peer's skips.
+//!
+//! Owns: handing the stream manager the session's time and RTT estimate
+//! for deadline decisions, and tracing skips.
+//! Never: decides which message expires (the streams do) or when a packet
+//! is lost (recovery does).
+
+use super::Session;
+use crate::ids::StreamId;
+use crate::streams::deadline::Clock;
+use crate::time::Instant;
+use crate::trace::{trace_event, Side, TraceEvent};
+use crate::violation::Violation;
+
+impl Session {
+    /// The streams' expiry pass (see `StreamManager::expire`), when any
+    /// stream uses deadlines. The test is inlined into the packet builder;
+    /// the pass is not, so a session without deadlines pays one branch.
+    /// Nothing expires towards a peer that cannot read skips.
+    #[inline(always)]
+    pub(super) fn expire_deadlines(&mut self, now: Instant) {
+        if self.peer_skips && self.streams.has_deadlines() {
+            self.expire_pass(now);
+        }
+    }
+
+    #[inline(never)]
+    fn expire_pass(&mut self, now: Instant) {
+        let rtt = self.recovery.rtt();
+        let rate = self.recovery.delivery_rate();
+        let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
+        self.streams.expire(clock);
+    }
+
+    /// When the expiry pass must next run: the earliest deadline among
+    /// the streams' messages. Earlier decisions (a message with bytes
+    /// still to send) are taken as packets are built.
+    pub(super) fn deadline_timeout(&self) -> Option<Instant> {
+        if !self.peer_skips {
+            return None;
+        }
+        self.streams.earliest_deadline()
+    }
+
+    /// Traces a STREAM_SKIP this side is sending.
+    #[cfg(feature = "trace")]
+    pub(super) fn trace_skip_sent(&mut self, frame: &crate::streams::ControlFrame) {
+        if let crate::streams::ControlFrame::Skip(stream, offset, seq) = *frame {
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::StreamSkipped {
+                    stream,
+                    offset,
+                    seq,
+                    by: Side::Local
+                }
+            );
+        }
+    }
+
+    /// A STREAM_SKIP from the peer.
+    pub(super) fn on_skip_frame(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        offset: u64,
+        seq: u64,
+    ) -> Result<(), Violation> {
+        let rtt = self.recovery.rtt().smoothed();
+        if self.streams.on_skip(now, rtt, id, offset, seq)? {
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::StreamSkipped {
+                    stream: id,
+                    offset,
+                    seq,
+                    by: Side::Remote
+                }
+            );
+        }
+        Ok(())
+    }
+}
