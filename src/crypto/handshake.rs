@@ -45,6 +45,17 @@ pub const MAX_HANDSHAKE_PAYLOAD: usize = 1024;
 /// (16).
 pub const HANDSHAKE_OVERHEAD: [usize; 3] = [32 + 16, 32 + 48 + 16, 48 + 16];
 
+/// The resume pattern: a fresh ephemeral exchange keyed with a ticket's
+/// resumption secret as the PSK (`handshake.rs` module docs).
+const RESUME_PARAMS: &str = "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s";
+/// The resume pattern's prologue starts with this; the ticket follows, so
+/// a ticket changed on the way fails the handshake.
+const RESUME_PROLOGUE: &[u8] = b"stt/1 resume";
+
+/// Bytes each message of the resume pattern adds to its payload: an
+/// ephemeral key (32) and the payload tag (16).
+pub const RESUME_OVERHEAD: [usize; 2] = [32 + 16, 32 + 16];
+
 /// Largest handshake message: a buffer this long holds any message
 /// [`Handshake::write_message`] writes or [`Handshake::read_message`] accepts.
 pub const MAX_HANDSHAKE_MSG: usize = 96 + MAX_HANDSHAKE_PAYLOAD;
@@ -151,6 +162,8 @@ impl core::fmt::Debug for TrafficSecrets {
 pub struct Handshake {
     state: snow::HandshakeState,
     initiator: bool,
+    /// Runs the resume pattern (two messages, no static keys).
+    resume: bool,
     /// Messages written or read so far (0..=3).
     done: usize,
     /// Set after a failure that may have left `state` inconsistent.
@@ -165,7 +178,7 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
     ) -> Result<Self, CryptoError> {
-        Self::new(identity, psk, rng_seed, true)
+        Self::new(identity, psk, rng_seed, true, None)
     }
 
     /// The side that answers message 1. Arguments as for
@@ -175,7 +188,60 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
     ) -> Result<Self, CryptoError> {
-        Self::new(identity, psk, rng_seed, false)
+        Self::new(identity, psk, rng_seed, false, None)
+    }
+
+    /// The full pattern's initiator sending the same ephemeral key as a
+    /// resume initiator built from the same `rng_seed`, whose message 1
+    /// began with `ephemeral` (its public key): the key is not derived a
+    /// second time. This is the fallback a resume attempt carries.
+    pub fn initiator_sharing_ephemeral(
+        identity: &Identity,
+        psk: &[u8; 32],
+        rng_seed: [u8; 32],
+        ephemeral: [u8; 32],
+    ) -> Result<Self, CryptoError> {
+        let private = Rng::from_seed(rng_seed).seed32();
+        Self::new(identity, psk, rng_seed, true, Some((private, ephemeral)))
+    }
+
+    /// One side of the resume pattern: `-> psk, e` then `<- e, ee`, with
+    /// the resumption secret as PSK and the ticket in the prologue. No
+    /// static key travels: the ticket names both.
+    pub fn resume(
+        initiator: bool,
+        resumption: &[u8; 32],
+        ticket: &[u8],
+        rng_seed: [u8; 32],
+    ) -> Result<Self, CryptoError> {
+        let params = RESUME_PARAMS.parse().map_err(|_| CryptoError::Handshake)?;
+        let mut prologue = alloc::vec::Vec::with_capacity(RESUME_PROLOGUE.len() + ticket.len());
+        prologue.extend_from_slice(RESUME_PROLOGUE);
+        prologue.extend_from_slice(ticket);
+        let builder = snow::Builder::with_resolver(
+            params,
+            Box::new(SeededResolver {
+                seed: rng_seed,
+                identity: ([0; 32], [0; 32]),
+                hint: None,
+            }),
+        )
+        .prologue(&prologue)
+        .and_then(|b| b.psk(0, resumption))
+        .map_err(|_| CryptoError::Handshake)?;
+        let state = if initiator {
+            builder.build_initiator()
+        } else {
+            builder.build_responder()
+        }
+        .map_err(|_| CryptoError::Handshake)?;
+        Ok(Handshake {
+            state,
+            initiator,
+            resume: true,
+            done: 0,
+            broken: false,
+        })
     }
 
     fn new(
@@ -183,6 +249,7 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
         initiator: bool,
+        hint: Option<([u8; 32], [u8; 32])>,
     ) -> Result<Self, CryptoError> {
         let params = NOISE_PARAMS.parse().map_err(|_| CryptoError::Handshake)?;
         let builder = snow::Builder::with_resolver(
@@ -190,6 +257,7 @@ impl Handshake {
             Box::new(SeededResolver {
                 seed: rng_seed,
                 identity: (identity.private, identity.public.0),
+                hint,
             }),
         )
         .prologue(PROLOGUE)
@@ -205,6 +273,7 @@ impl Handshake {
         Ok(Handshake {
             state,
             initiator,
+            resume: false,
             done: 0,
             broken: false,
         })
@@ -268,7 +337,7 @@ impl Handshake {
                 // Messages 1 and 2 open with an ephemeral key, which rekeys
                 // snow's cipher state from the chaining key it restored, so
                 // a retry starts clean. Message 3 does not.
-                if self.done >= 2 {
+                if self.done >= 2 && !self.resume {
                     self.broken = true;
                 }
                 Err(map_snow(e))
@@ -282,13 +351,15 @@ impl Handshake {
         if self.broken || self.state.is_handshake_finished() || self.state.is_my_turn() != write {
             return Err(CryptoError::Handshake);
         }
-        HANDSHAKE_OVERHEAD
-            .get(self.done)
-            .copied()
-            .ok_or(CryptoError::Handshake)
+        let table: &[usize] = if self.resume {
+            &RESUME_OVERHEAD
+        } else {
+            &HANDSHAKE_OVERHEAD
+        };
+        table.get(self.done).copied().ok_or(CryptoError::Handshake)
     }
 
-    /// True once all three messages have been written or read.
+    /// True once every message of the pattern has been written or read.
     pub fn is_finished(&self) -> bool {
         !self.broken && self.state.is_handshake_finished()
     }
@@ -299,10 +370,11 @@ impl Handshake {
     }
 
     /// The peer's node id, once a message carrying it has authenticated
-    /// (message 2 for the initiator, message 3 for the responder).
+    /// (message 2 for the initiator, message 3 for the responder). Always
+    /// `None` in the resume pattern: the ticket names the peer.
     pub fn remote_node(&self) -> Option<NodeId> {
         let proven = if self.initiator { 2 } else { 3 };
-        if self.broken || self.done < proven {
+        if self.resume || self.broken || self.done < proven {
             return None;
         }
         let key = self.state.get_remote_static()?;
@@ -353,12 +425,18 @@ struct SeededResolver {
     seed: [u8; 32],
     /// The identity's (private, public) keys.
     identity: ([u8; 32], [u8; 32]),
+    /// An ephemeral key pair already derived by another handshake from
+    /// the same seed.
+    hint: Option<([u8; 32], [u8; 32])>,
 }
 
 impl Drop for SeededResolver {
     fn drop(&mut self) {
         self.seed.zeroize();
         self.identity.0.zeroize();
+        if let Some(h) = self.hint.as_mut() {
+            h.0.zeroize();
+        }
     }
 }
 
@@ -371,6 +449,7 @@ impl CryptoResolver for SeededResolver {
         match choice {
             DHChoice::Curve25519 => Some(Box::new(X25519 {
                 known: self.identity,
+                hint: self.hint,
                 private: [0; 32],
                 public: [0; 32],
             })),
@@ -393,6 +472,8 @@ impl CryptoResolver for SeededResolver {
 /// multiplication, about an eighth of a handshake's work per side).
 struct X25519 {
     known: ([u8; 32], [u8; 32]),
+    /// A second known pair: an ephemeral key shared with another pattern.
+    hint: Option<([u8; 32], [u8; 32])>,
     private: [u8; 32],
     public: [u8; 32],
 }
@@ -401,6 +482,9 @@ impl Drop for X25519 {
     fn drop(&mut self) {
         self.private.zeroize();
         self.known.0.zeroize();
+        if let Some(h) = self.hint.as_mut() {
+            h.0.zeroize();
+        }
     }
 }
 
@@ -408,6 +492,8 @@ impl X25519 {
     fn derive(&mut self) {
         self.public = if self.private == self.known.0 {
             self.known.1
+        } else if let Some((_, public)) = self.hint.filter(|h| h.0 == self.private) {
+            public
         } else {
             curve25519_dalek::MontgomeryPoint::mul_base_clamped(self.private).to_bytes()
         };

@@ -2,16 +2,19 @@
 //! accepts new sessions, and gathers what sessions want to send and tell.
 //!
 //! Owns: the session table, half-open handshake bookkeeping, Retry cookies,
-//! stateless resets (`reset.rs`), the timer index and the queues of
-//! transmits and events.
+//! stateless resets (`reset.rs`), session tickets, the strike register and
+//! the ticket store (`tickets.rs`, `resume.rs`), the timer index and the
+//! queues of transmits and events.
 //! Never: reads a socket or a clock, or keeps state for a datagram that did
 //! not prove the network key (or, under load, its address).
 
 mod accept;
 mod reset;
+mod resume;
 mod table;
 #[cfg(test)]
 mod tests;
+mod tickets;
 pub(crate) mod timers;
 #[cfg(feature = "trace")]
 mod trace;
@@ -34,6 +37,8 @@ use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
 use crate::wire::{peek_dst, Packet};
 use reset::Resets;
 use table::{Entry, Table};
+pub use tickets::TicketConfig;
+use tickets::Tickets;
 use timers::Timers;
 
 /// Stateless datagrams (Retry, stateless reset) queued at most; more are
@@ -96,6 +101,16 @@ pub struct EndpointStats {
     pub sessions_accepted: u64,
     /// Stateless resets sent in answer to packets for unknown sessions.
     pub stateless_resets_sent: u64,
+    /// Session tickets given to peers (as responder).
+    pub tickets_issued: u64,
+    /// Sessions accepted with a ticket: the resumed handshake (counted in
+    /// `sessions_accepted` too).
+    pub sessions_resumed: u64,
+    /// Tickets refused (unknown key, expired, replayed, forged): those
+    /// handshakes fell back to the full one.
+    pub tickets_refused: u64,
+    /// Sessions started with a stored ticket (as initiator).
+    pub resumptions_attempted: u64,
 }
 
 /// One node of an STT network: the sans-IO core an application drives.
@@ -120,6 +135,8 @@ pub struct Endpoint {
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     /// Peers' reset tokens, and the resets this node sends.
     resets: Resets,
+    /// Ticket keys, the strike register and the ticket store.
+    tickets: Tickets,
     stats: EndpointStats,
     /// The trace sink, when not lent to a session (`trace_lent`).
     #[cfg(feature = "trace")]
@@ -156,6 +173,8 @@ enum After {
     Established,
     /// The session is over: out of the table.
     Done,
+    /// The endpoint has ticket work with it (`resume.rs`).
+    Ticket,
 }
 
 /// What [`Endpoint::call`] does once the call on a session returns.
@@ -197,6 +216,9 @@ impl Book {
             e.reset_indexed = true;
             after = After::Established;
         }
+        if after == After::Keep && e.session.ticket_work() {
+            after = After::Ticket;
+        }
         after
     }
 
@@ -224,6 +246,7 @@ impl Endpoint {
     pub fn new(config: Config, seed: [u8; 32]) -> Self {
         let mut rng = Rng::from_seed(seed);
         let cookie = CookieKey::new(&rng.seed32());
+        let tickets = Tickets::new(&config, &seed);
         Endpoint {
             rng,
             cookie,
@@ -237,6 +260,7 @@ impl Endpoint {
             due: Vec::new(),
             stateless: VecDeque::new(),
             resets: Resets::new(&seed),
+            tickets,
             stats: EndpointStats::default(),
             #[cfg(feature = "trace")]
             trace: Default::default(),
@@ -302,7 +326,20 @@ impl Endpoint {
         }
         let id = self.fresh_id().ok_or(ConnectError::TooManySessions)?;
         let seed = self.rng.seed32();
-        let s = Session::initiator(self.cfg.clone(), id, addr, seed, now)?;
+        let ticket = match self.cfg.tickets.resume {
+            true => self
+                .tickets
+                .store
+                .take(addr, now, self.cfg.tickets.lifetime),
+            false => None,
+        };
+        let s = match ticket {
+            Some(t) => {
+                self.stats.resumptions_attempted += 1;
+                Session::initiator_resuming(self.cfg.clone(), id, addr, seed, now, &t)?
+            }
+            None => Session::initiator(self.cfg.clone(), id, addr, seed, now)?,
+        };
         if self.sessions.insert(s).is_none() {
             return Err(ConnectError::TooManySessions);
         }
@@ -334,9 +371,18 @@ impl Endpoint {
                 self.count_drop(now, DropReason::Malformed, len);
                 return;
             };
-            if header.ty == crate::wire::LongType::Initial && header.dst.0 == 0 {
-                self.on_initial(now, from, &header, payload, len);
-                return;
+            if header.dst.0 == 0 {
+                match header.ty {
+                    crate::wire::LongType::Initial => {
+                        self.on_initial(now, from, &header, payload, len);
+                        return;
+                    }
+                    crate::wire::LongType::Resume => {
+                        self.on_resume(now, from, &header, payload, len);
+                        return;
+                    }
+                    _ => {}
+                }
             }
             let called = self.call(dst, Then::Book, |e| {
                 e.session.handle_long(now, from, &header, payload, len);
@@ -583,9 +629,15 @@ impl Endpoint {
         match after {
             After::Keep => {}
             After::Established => {
-                self.forget_half_open(id);
+                // A resumed responder has its keys (and its peer's token)
+                // but stays half-open until the initiator's first packet.
+                if !self.sessions.get(id).is_some_and(|e| e.half_open) {
+                    self.forget_half_open(id);
+                }
                 self.index_reset_token(id);
+                self.ticket_work(id);
             }
+            After::Ticket => self.ticket_work(id),
             After::Done => self.remove(id),
         }
     }

@@ -78,7 +78,8 @@ impl Session {
             return None;
         }
         let n = hs.datagram.len();
-        if n > buf.len() {
+        if n == 0 || n > buf.len() {
+            hs.send_owed = false;
             return None;
         }
         if !hs.amplification_allows(n) {
@@ -316,6 +317,15 @@ impl Session {
                         }
                     }
                     self.scratch = Some(scratch);
+                }
+                if self.handshake_done_owed && self.role == Role::Responder {
+                    // The ticket goes first: the initiator lets go of its
+                    // handshake state at HANDSHAKE_DONE.
+                    if let Some(t) = self.hs.as_ref().and_then(|h| h.ticket_out.as_deref()) {
+                        if Frame::NewTicket(t).encode(&mut w).is_ok() {
+                            info.ticket = true;
+                        }
+                    }
                 }
                 if self.handshake_done_owed
                     && self.role == Role::Responder

@@ -79,6 +79,10 @@ pub enum HandshakeKind {
     Finish,
     /// A stateless Retry carrying an address cookie.
     Retry,
+    /// The initiator's first message with a session ticket.
+    Resume,
+    /// The responder's answer to a ticket it accepted.
+    Resumed,
 }
 
 impl HandshakeKind {
@@ -90,6 +94,8 @@ impl HandshakeKind {
             LongType::Response => HandshakeKind::Response,
             LongType::Finish => HandshakeKind::Finish,
             LongType::Retry => HandshakeKind::Retry,
+            LongType::Resume => HandshakeKind::Resume,
+            LongType::Resumed => HandshakeKind::Resumed,
         }
     }
 }
@@ -211,6 +217,11 @@ pub enum FrameInfo {
         /// Data bytes it carries.
         len: usize,
     },
+    /// NEW_TICKET: a session ticket for a later resumed handshake.
+    NewTicket {
+        /// Its length in bytes.
+        len: usize,
+    },
 }
 
 impl FrameInfo {
@@ -261,6 +272,7 @@ impl FrameInfo {
             Frame::PathChallenge(data) => FrameInfo::PathChallenge { data },
             Frame::PathResponse(data) => FrameInfo::PathResponse { data },
             Frame::Datagram(d) => FrameInfo::Datagram { len: d.len() },
+            Frame::NewTicket(t) => FrameInfo::NewTicket { len: t.len() },
         }
     }
 }

@@ -45,7 +45,11 @@ mod ty {
     pub const STREAM: u64 = 0x10;
     /// DATAGRAM is 0x30 and 0x31; the low bit is LEN.
     pub const DATAGRAM: u64 = 0x30;
+    pub const NEW_TICKET: u64 = 0x33;
 }
+
+/// Longest session ticket a NEW_TICKET frame may carry.
+pub const MAX_TICKET_LEN: usize = 256;
 
 /// Reads a stream id varint, refusing values above `u32::MAX`.
 fn read_stream_id(r: &mut Reader<'_>) -> Result<StreamId, WireError> {
@@ -126,6 +130,9 @@ pub enum Frame<'a> {
     /// An unreliable application datagram, whole (never fragmented, never
     /// resent).
     Datagram(&'a [u8]),
+    /// A session ticket from the responder (opaque to the receiver), at
+    /// most [`MAX_TICKET_LEN`] bytes.
+    NewTicket(&'a [u8]),
 }
 
 impl<'a> Frame<'a> {
@@ -180,6 +187,14 @@ impl<'a> Frame<'a> {
             ty::PATH_RESPONSE => Frame::PathResponse(read_path_data(r)?),
             0x10..=0x13 => Frame::Stream(StreamFrame::parse_body(t, r)?),
             0x30..=0x31 => Frame::Datagram(datagram::parse_body(t, r)?),
+            ty::NEW_TICKET => {
+                let len = r.varint()?;
+                if len == 0 || len > MAX_TICKET_LEN as u64 {
+                    return Err(WireError::TicketLength);
+                }
+                // len <= MAX_TICKET_LEN: the cast cannot truncate.
+                Frame::NewTicket(r.bytes(len as usize)?)
+            }
             _ => return Err(WireError::UnknownFrame(t)),
         })
     }
@@ -206,6 +221,7 @@ impl<'a> Frame<'a> {
                 final_seq,
             } => ([sid(stream_id), *final_offset, *final_seq, 0], 3),
             Frame::Close { code, reason } => ([*code, reason.len() as u64, 0, 0], 2),
+            Frame::NewTicket(t) => ([t.len() as u64, 0, 0, 0], 1),
             _ => ([0; 4], 0),
         }
     }
@@ -227,6 +243,7 @@ impl<'a> Frame<'a> {
             Frame::PathChallenge(_) => ty::PATH_CHALLENGE,
             Frame::PathResponse(_) => ty::PATH_RESPONSE,
             Frame::Datagram(_) => ty::DATAGRAM,
+            Frame::NewTicket(_) => ty::NEW_TICKET,
         }
     }
 
@@ -241,6 +258,7 @@ impl<'a> Frame<'a> {
                 let (vals, n) = self.fields();
                 let tail = match self {
                     Frame::Close { reason, .. } => reason.len(),
+                    Frame::NewTicket(t) => t.len(),
                     Frame::PathChallenge(_) | Frame::PathResponse(_) => PATH_DATA_LEN,
                     _ => 0,
                 };
@@ -265,6 +283,11 @@ impl<'a> Frame<'a> {
                         return Err(WireError::ReasonTooLong);
                     }
                 }
+                if let Frame::NewTicket(t) = self {
+                    if t.is_empty() || t.len() > MAX_TICKET_LEN {
+                        return Err(WireError::TicketLength);
+                    }
+                }
                 if w.remaining() < self.encoded_len() {
                     return Err(WireError::BufferTooSmall);
                 }
@@ -274,6 +297,7 @@ impl<'a> Frame<'a> {
                     vals.iter().take(n).try_for_each(|v| w.put_varint(*v))?;
                     match self {
                         Frame::Close { reason, .. } => w.put_slice(reason)?,
+                        Frame::NewTicket(t) => w.put_slice(t)?,
                         Frame::PathChallenge(d) | Frame::PathResponse(d) => w.put_slice(d)?,
                         _ => {}
                     }
@@ -423,6 +447,7 @@ mod tests {
                 &[0x0c, 0xff, 0, 0xa5, 0, 0, 0, 0, 0x5a],
             ),
             (Frame::Datagram(b"ok"), &[0x31, 0x02, b'o', b'k']),
+            (Frame::NewTicket(b"tk"), &[0x33, 0x02, b't', b'k']),
         ];
         for (frame, bytes) in cases {
             assert_eq!(encode(frame), *bytes, "encoding {frame:?}");

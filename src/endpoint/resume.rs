@@ -1,0 +1,140 @@
+//! Resumption at the endpoint: a Resume packet from a stranger (accepted
+//! with its ticket, or answered as the full handshake it also carries),
+//! tickets sealed for sessions that finish a handshake as responder, and
+//! tickets received as initiator put in the store.
+//!
+//! Owns: the order of the checks on a presented ticket (open, node,
+//! lifetime, the resume message's authentication, then the strike
+//! register), and the fallback to the full handshake.
+//! Never: strikes a ticket whose handshake message did not authenticate
+//! (a forged packet carrying a ticket seen on the wire cannot burn it),
+//! or keeps state for a Resume that proves nothing.
+
+use core::net::SocketAddr;
+
+use super::tickets::Refusal;
+use super::{Endpoint, Then};
+use crate::crypto::TicketContents;
+use crate::ids::SessionId;
+use crate::session::{HandshakeState, Session};
+use crate::time::Instant;
+use crate::trace::{trace_event, DropReason, TraceEvent};
+use crate::wire::{LongHeader, ResumePayload};
+
+impl Endpoint {
+    pub(super) fn on_resume(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        header: &LongHeader<'_>,
+        payload: &[u8],
+        len: usize,
+    ) {
+        let Ok(body) = ResumePayload::parse(payload) else {
+            self.count_drop(now, DropReason::Malformed, len);
+            return;
+        };
+        let room = self.cfg.accept_incoming
+            && header.src.0 != 0
+            && !self.half_open_by_peer.contains_key(&(from, header.src))
+            && self.sessions.len() < self.cfg.max_sessions
+            && self.half_open.len() < self.cfg.max_half_open;
+        if room && self.cfg.tickets.issue {
+            match self.try_resume(now, from, header.src, &body, len) {
+                Ok(()) => return,
+                Err(_) => self.stats.tickets_refused += 1,
+            }
+        }
+        // Refused, or no room to resume without a cookie: the full
+        // handshake the packet also carries.
+        self.on_initial(now, from, header, body.full_msg, len);
+    }
+
+    fn try_resume(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        initiator: SessionId,
+        body: &ResumePayload<'_>,
+        len: usize,
+    ) -> Result<(), Refusal> {
+        let (ticket_id, contents) = self.tickets.check(self.cfg.node_id(), now, body.ticket)?;
+        let Some(local) = self.fresh_id() else {
+            return Err(Refusal::Replay);
+        };
+        let params = Session::local_params(&self.cfg, local);
+        let seed = self.rng.seed32();
+        let (mut hs, out) = HandshakeState::responder_resumed(
+            &contents,
+            body.ticket,
+            body.resume_msg,
+            seed,
+            local,
+            initiator,
+            &params,
+        )
+        .map_err(|_| Refusal::Ticket(crate::crypto::TicketError::Auth))?;
+        self.tickets.strike(now, ticket_id, contents.issued)?;
+        hs.rx_bytes = len as u64;
+        let path_key = crate::rand::Rng::derive(&seed, crate::session::PATH_KEY_STREAM);
+        let s = Session::responder_resumed(
+            self.cfg.clone(),
+            local,
+            from,
+            initiator,
+            hs,
+            out,
+            path_key,
+            now,
+        );
+        let Some(e) = self.sessions.insert(s) else {
+            return Err(Refusal::Replay);
+        };
+        e.half_open = true;
+        self.half_open.insert(local, (from, initiator));
+        self.half_open_by_peer.insert((from, initiator), local);
+        self.stats.sessions_accepted += 1;
+        self.stats.sessions_resumed += 1;
+        trace_event!(
+            self.trace,
+            now,
+            Some(local),
+            TraceEvent::SessionStarted {
+                role: crate::ids::Role::Responder,
+                peer: from
+            }
+        );
+        self.call(local, Then::Book, |_| ());
+        Ok(())
+    }
+
+    /// Ticket traffic of session `id`: a responder's resumption secret
+    /// sealed into a ticket it will send, an initiator's received ticket
+    /// put in the store.
+    pub(super) fn ticket_work(&mut self, id: SessionId) {
+        let Some(e) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let now = e.session.clock();
+        if let Some((resumption, node)) = e.session.take_resumption() {
+            let mut ticket = None;
+            if self.cfg.tickets.issue {
+                let contents = TicketContents {
+                    issued: now,
+                    resumption,
+                    initiator: node,
+                    responder: self.cfg.node_id(),
+                };
+                ticket = Some(self.tickets.issue(now, &contents).to_vec());
+                self.stats.tickets_issued += 1;
+            }
+            e.session.queue_ticket(ticket);
+        }
+        if let Some(ticket) = e.session.take_ticket() {
+            if self.cfg.tickets.resume {
+                let peer = e.session.peer();
+                self.tickets.store.insert(peer, ticket);
+            }
+        }
+    }
+}
