@@ -459,8 +459,8 @@ mod tests {
         assert_eq!(Packet::parse(&b), Err(WireError::ReservedBits));
         b[0] = 0x81; // fixed bit clear
         assert_eq!(Packet::parse(&b), Err(WireError::ReservedBits));
-        b[0] = 0xc5;
-        assert_eq!(Packet::parse(&b), Err(WireError::UnknownPacketType(0xc5)));
+        b[0] = 0xc7;
+        assert_eq!(Packet::parse(&b), Err(WireError::UnknownPacketType(0xc7)));
         b[0] = 0xc0;
         assert_eq!(Packet::parse(&b), Err(WireError::UnknownPacketType(0xc0)));
         let mut b = INITIAL;
