@@ -507,6 +507,11 @@ fn frame_json(l: &mut String, f: &FrameInfo) {
         FrameInfo::Datagram { len } => {
             write!(l, "{{\"frame_type\":\"datagram\",\"length\":{len}}}")
         }
+        // NEW_TICKET (0x33) has no qlog frame of its own.
+        FrameInfo::NewTicket { len } => write!(
+            l,
+            "{{\"frame_type\":\"unknown\",\"raw_frame_type\":51,\"raw\":{{\"length\":{len}}}}}"
+        ),
         // A frame kind of a later version of the core.
         _ => write!(l, "{{\"frame_type\":\"unknown\"}}"),
     };

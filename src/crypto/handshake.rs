@@ -782,6 +782,44 @@ mod tests {
     }
 
     #[test]
+    fn resume_pattern_agrees_and_binds_secret_and_ticket() {
+        let secret = [5u8; 32];
+        let mut i = Handshake::resume(true, &secret, b"ticket", [1; 32]).expect("i");
+        let mut r = Handshake::resume(false, &secret, b"ticket", [2; 32]).expect("r");
+        let m1 = write(&mut i, b"hello");
+        assert_eq!(m1.len(), RESUME_OVERHEAD[0] + 5);
+        assert_eq!(read(&mut r, &m1).expect("read 1"), b"hello");
+        let m2 = write(&mut r, b"params");
+        assert_eq!(m2.len(), RESUME_OVERHEAD[1] + 6);
+        assert_eq!(read(&mut i, &m2).expect("read 2"), b"params");
+        assert!(i.is_finished() && r.is_finished());
+        assert_eq!(i.remote_node(), None, "the ticket names the peer");
+        let (si, sr) = (i.into_secrets().unwrap(), r.into_secrets().unwrap());
+        assert_eq!((si.tx, si.rx), (sr.rx, sr.tx));
+        // Another secret or another ticket: message 1 does not open.
+        for (s2, t2) in [([6u8; 32], &b"ticket"[..]), (secret, &b"tickeu"[..])] {
+            let mut i = Handshake::resume(true, &secret, b"ticket", [1; 32]).expect("i");
+            let mut r = Handshake::resume(false, &s2, t2, [2; 32]).expect("r");
+            let m1 = write(&mut i, b"");
+            assert_eq!(read(&mut r, &m1), Err(CryptoError::HandshakeAuth));
+        }
+    }
+
+    #[test]
+    fn the_fallback_shares_the_resume_ephemeral_key() {
+        let a = Identity::from_seed(b"alice");
+        let mut resume = Handshake::resume(true, &[5; 32], b"t", [1; 32]).expect("resume");
+        let m1 = write(&mut resume, b"");
+        let mut e = [0u8; 32];
+        e.copy_from_slice(&m1[..32]);
+        let mut full = Handshake::initiator_sharing_ephemeral(&a, &psk(), [1; 32], e).expect("i");
+        let f1 = write(&mut full, b"");
+        assert_eq!(&f1[..32], &e[..]);
+        // And it is the full pattern's usual message 1 from that seed.
+        assert_eq!(f1, run(1, 2).msgs[0]);
+    }
+
+    #[test]
     fn secrets_only_after_finish() {
         let i = Handshake::initiator(&Identity::from_seed(b"a"), &psk(), [1; 32]).expect("i");
         assert_eq!(i.into_secrets().map(|_| ()), Err(CryptoError::NotFinished));

@@ -22,6 +22,16 @@ use crate::trace::{trace_event, DropReason, TraceEvent};
 use crate::wire::{LongHeader, ResumePayload};
 
 impl Endpoint {
+    /// True if this endpoint holds a session ticket for `peer` (received
+    /// less than `TicketConfig::lifetime` ago): the next
+    /// [`connect`](Self::connect) to that address presents it and runs the
+    /// resumed handshake. Each ticket is used once.
+    pub fn has_ticket(&self, peer: SocketAddr, now: Instant) -> bool {
+        self.tickets
+            .store
+            .contains(peer, now, self.cfg.tickets.lifetime)
+    }
+
     pub(super) fn on_resume(
         &mut self,
         now: Instant,

@@ -205,6 +205,14 @@ impl TicketStore {
         self.held.push_back((peer, ticket));
     }
 
+    /// True if a ticket for `peer` received less than `lifetime` before
+    /// `now` is held.
+    pub(crate) fn contains(&self, peer: SocketAddr, now: Instant, lifetime: Duration) -> bool {
+        self.held
+            .iter()
+            .any(|(a, t)| *a == peer && now.saturating_duration_since(t.received) < lifetime)
+    }
+
     /// The newest ticket for `peer` received less than `lifetime` before
     /// `now`, taken out of the store (single use). Expired ones for that
     /// peer go too.

@@ -540,6 +540,12 @@ impl HandshakeState {
         self.resend_at = Some(now + self.backoff);
     }
 
+    /// Responder: bytes that may still go to the unvalidated address.
+    pub fn amplification_room(&self) -> usize {
+        let budget = self.rx_bytes.saturating_mul(3).saturating_sub(self.tx_bytes);
+        usize::try_from(budget).unwrap_or(usize::MAX)
+    }
+
     /// Responder: may `len` more bytes go to an unvalidated address?
     pub fn amplification_allows(&self, len: usize) -> bool {
         self.role == Role::Initiator

@@ -85,8 +85,10 @@ impl Session {
                         self.counters.packets_received += 1;
                         self.counters.bytes_received += datagram_len as u64;
                         // Only the holder of the resumption secret could
-                        // answer: the handshake is confirmed.
+                        // answer: the handshake is confirmed. A first
+                        // packet proves this address to the responder.
                         self.confirmed = true;
+                        self.ping_owed = true;
                         self.establish(out);
                     }
                     Err(_) => {

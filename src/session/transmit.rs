@@ -51,6 +51,17 @@ impl Session {
             return Some((n, self.peer));
         }
         let n = match self.state {
+            State::Established if self.role == Role::Responder && !self.confirmed => {
+                // Resumed, and the initiator's address is not proven yet:
+                // at most three times what it sent (PROTOCOL.md §14).
+                let room = self.hs.as_ref().map_or(0, |h| h.amplification_room());
+                let room = room.min(buf.len());
+                let n = self.protected_packet(now, &mut buf[..room], false)?;
+                if let Some(hs) = self.hs.as_mut() {
+                    hs.tx_bytes += n as u64;
+                }
+                Some(n)
+            }
             State::Established => {
                 if let Some(probe) = self.path_probe(now, buf) {
                     return Some(probe);
