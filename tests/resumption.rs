@@ -142,3 +142,127 @@ fn tickets_off_means_full_handshakes() {
     assert_eq!(p.b.stats().tickets_issued, 0);
     assert_eq!(p.a.stats().resumptions_attempted, 0);
 }
+
+/// Connects with one early message on stream 0 and waits for b to read
+/// it; returns a's session and b's events of this session.
+fn connect_early(p: &mut Pair, msg: &'static [u8]) -> (SessionId, usize) {
+    p.events_a.clear();
+    p.events_b.clear();
+    let c = p
+        .a
+        .connect_with_early(p.now, p.b_addr, &[(0, bytes::Bytes::from_static(msg))])
+        .unwrap();
+    p.drive_until(Duration::from_millis(500), |_| false);
+    (c.session, c.early)
+}
+
+fn b_reads_all(p: &mut Pair) -> Vec<Vec<u8>> {
+    let ids: Vec<SessionId> = p.b.sessions().collect();
+    let mut out = Vec::new();
+    for id in ids {
+        out.extend(p.recv_all_b(id, 0));
+    }
+    out
+}
+
+#[test]
+fn early_messages_arrive_flagged_once_and_a_replay_delivers_nothing() {
+    let mut p = Pair::default_pair();
+    connect_and_settle(&mut p);
+    b_reads_all(&mut p);
+    p.sent.clear();
+    let (sa, early) = connect_early(&mut p, b"early request");
+    assert_eq!(early, 1);
+    assert!(p.a.session(sa).unwrap().is_resumed());
+    let flagged: Vec<_> = p
+        .events_b
+        .iter()
+        .filter_map(|e| match e {
+            Event::EarlyMessages {
+                stream, messages, ..
+            } => Some((*stream, *messages)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flagged, vec![(0, 1)]);
+    assert_eq!(b_reads_all(&mut p), vec![b"early request".to_vec()]);
+    // The same first flight again, from the same address and from another:
+    // the ticket was used, so nothing is delivered and nothing flagged.
+    let resume = p
+        .sent
+        .iter()
+        .find(|(a, d)| *a && d[0] == 0xc5)
+        .map(|(_, d)| d.clone())
+        .unwrap();
+    p.events_b.clear();
+    for from in [p.a_addr, "10.9.9.9:9".parse().unwrap()] {
+        let mut d = resume.clone();
+        p.b.handle_datagram(p.now, from, &mut d);
+    }
+    p.drive_until(Duration::from_millis(500), |_| false);
+    assert!(b_reads_all(&mut p).is_empty(), "delivered twice");
+    assert!(!p
+        .events_b
+        .iter()
+        .any(|e| matches!(e, Event::EarlyMessages { .. })));
+}
+
+#[test]
+fn refused_early_messages_are_reported_and_sent_after_the_handshake() {
+    let mut p = Pair::default_pair();
+    connect_and_settle(&mut p);
+    b_reads_all(&mut p);
+    // A restart (default ticket keys, drawn from the seed): the ticket
+    // and with it the early message are refused.
+    p.b = stt::Endpoint::new(config("b").build().unwrap(), [9; 32]);
+    let (sa, early) = connect_early(&mut p, b"early request");
+    assert_eq!(early, 1, "it went early");
+    assert!(!p.a.session(sa).unwrap().is_resumed());
+    assert!(p.events_a.iter().any(|e| matches!(
+        e,
+        Event::EarlyRefused {
+            stream: 0,
+            messages: 1,
+            ..
+        }
+    )));
+    assert!(!p
+        .events_b
+        .iter()
+        .any(|e| matches!(e, Event::EarlyMessages { .. })));
+    assert_eq!(b_reads_all(&mut p), vec![b"early request".to_vec()]);
+}
+
+#[test]
+fn with_a_stored_ticket_secret_a_restart_accepts_one_replay_flagged_as_early() {
+    // The documented cost of honouring tickets across restarts.
+    let secret = [42u8; 32];
+    let b = || config("b").ticket_secret(secret).build().unwrap();
+    let mut p = Pair::new(config("a").build().unwrap(), b());
+    connect_and_settle(&mut p);
+    b_reads_all(&mut p);
+    p.sent.clear();
+    connect_early(&mut p, b"early request");
+    assert_eq!(b_reads_all(&mut p), vec![b"early request".to_vec()]);
+    let resume = p
+        .sent
+        .iter()
+        .find(|(a, d)| *a && d[0] == 0xc5)
+        .map(|(_, d)| d.clone())
+        .unwrap();
+    // Restart with the same secret: the register is empty.
+    p.b = stt::Endpoint::new(b(), [9; 32]);
+    p.events_b.clear();
+    let mut d = resume.clone();
+    p.b.handle_datagram(p.now, p.a_addr, &mut d);
+    assert!(p
+        .events_b
+        .iter()
+        .chain(std::iter::from_fn(|| p.b.poll_event()).collect::<Vec<_>>().iter())
+        .any(|e| matches!(e, Event::EarlyMessages { messages: 1, .. })));
+    assert_eq!(b_reads_all(&mut p), vec![b"early request".to_vec()]);
+    // Once: the restarted node's register now holds it.
+    let mut d = resume;
+    p.b.handle_datagram(p.now, "10.9.9.9:9".parse().unwrap(), &mut d);
+    assert!(b_reads_all(&mut p).is_empty());
+}

@@ -68,15 +68,19 @@ fn server(seed: u8) -> Node {
 const A: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 5000);
 const B: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)), 6000);
 
-/// Connects at `at`, queues the request at once, runs until the reply:
-/// how long it took, and whether the session was resumed.
-fn first_reply(net: &mut Network, nodes: &mut [Node], at: Instant) -> (Duration, bool) {
+/// Connects at `at`, queues the request at once (as early data if
+/// `early`), runs until the reply: how long it took, and whether the
+/// session was resumed.
+fn first_reply(net: &mut Network, nodes: &mut [Node], at: Instant, early: bool) -> (Duration, bool) {
     let sa = nodes[0].with(|ep, _| {
+        let request = Bytes::from_static(b"request");
+        if early {
+            let c = ep.connect_with_early(at, B, &[(0, request)]).unwrap();
+            assert_eq!(c.early, 1, "the request goes in the first flight");
+            return c.session;
+        }
         let sa = ep.connect(at, B).unwrap();
-        ep.session_mut(sa)
-            .unwrap()
-            .send(0, Bytes::from_static(b"request"))
-            .unwrap();
+        ep.session_mut(sa).unwrap().send(0, request).unwrap();
         sa
     });
     let end = run_until(net, nodes, at, at + Duration::from_secs(5), |_, n| {
@@ -98,21 +102,23 @@ fn the_first_reply_comes_two_round_trips_after_connect_full_resumed_or_refused()
     let mut nodes = vec![client, server(2)];
     let rtt = ONE_WAY * 2;
 
-    let (full, resumed) = first_reply(&mut net, &mut nodes, Instant::ZERO);
+    let (full, resumed) = first_reply(&mut net, &mut nodes, Instant::ZERO, false);
     assert!(!resumed);
-    let t1 = Instant::from_millis(10_000);
-    let (again, resumed) = first_reply(&mut net, &mut nodes, t1);
+    let (again, resumed) = first_reply(&mut net, &mut nodes, Instant::from_millis(10_000), false);
     assert!(resumed, "the second session presents the first one's ticket");
-    // The server restarts: its new ticket keys refuse the ticket.
+    let (zero_rtt, resumed) = first_reply(&mut net, &mut nodes, Instant::from_millis(20_000), true);
+    assert!(resumed);
+    // The server restarts: its new ticket keys refuse the ticket, and the
+    // early request arrives after the handshake instead.
     nodes[1] = server(3);
-    let t2 = Instant::from_millis(20_000);
-    let (refused, resumed) = first_reply(&mut net, &mut nodes, t2);
+    let (refused, resumed) = first_reply(&mut net, &mut nodes, Instant::from_millis(30_000), true);
     assert!(!resumed);
     assert_eq!(nodes[1].endpoint().stats().tickets_refused, 1);
     println!(
-        "time_to_first_reply_ms full={} resumed={} refused_ticket={} (RTT {} ms)",
+        "time_to_first_reply_ms full={} resumed={} resumed_0rtt={} refused_ticket_0rtt={} (RTT {} ms)",
         full.as_millis(),
         again.as_millis(),
+        zero_rtt.as_millis(),
         refused.as_millis(),
         rtt.as_millis()
     );
@@ -122,4 +128,8 @@ fn the_first_reply_comes_two_round_trips_after_connect_full_resumed_or_refused()
             "{what}: first reply after {t:?}"
         );
     }
+    assert!(
+        zero_rtt >= rtt && zero_rtt < rtt + Duration::from_millis(5),
+        "0-RTT: first reply after {zero_rtt:?}"
+    );
 }

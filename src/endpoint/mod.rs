@@ -28,7 +28,7 @@ use core::net::SocketAddr;
 use crate::config::Config;
 use crate::crypto::{CookieKey, CryptoError};
 use crate::event::Event;
-use crate::ids::{NodeId, SessionId};
+use crate::ids::{NodeId, SessionId, StreamId};
 use crate::rand::Rng;
 use crate::session::Session;
 use crate::streams::StreamError;
@@ -79,6 +79,17 @@ pub enum ConnectError {
     /// The handshake could not start.
     #[error("handshake setup failed: {0}")]
     Crypto(#[from] CryptoError),
+}
+
+/// What [`Endpoint::connect_with_early`] started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EarlyConnect {
+    /// The new session.
+    pub session: SessionId,
+    /// How many of the messages, from the first, travel in the first
+    /// flight as early data (0 without a ticket for the address).
+    pub early: usize,
 }
 
 /// Endpoint-wide counters.
@@ -321,6 +332,38 @@ impl Endpoint {
     /// from now on; [`Event::Connected`] or [`Event::ConnectFailed`] follows.
     /// Messages may be queued on it right away.
     pub fn connect(&mut self, now: Instant, addr: SocketAddr) -> Result<SessionId, ConnectError> {
+        self.start(now, addr, &[]).map(|c| c.session)
+    }
+
+    /// [`connect`](Self::connect), with `messages` queued on the new
+    /// session in order, each on its stream (opened if need be). If this
+    /// endpoint holds a session ticket for `addr`, the leading messages
+    /// that fit the first flight (about 900 bytes, whole messages only)
+    /// also travel in it as 0-RTT early data: the peer can read them half
+    /// a round trip after `connect` and answer at once. The peer's
+    /// application sees them flagged ([`Event::EarlyMessages`]); if the
+    /// peer refuses the ticket they arrive after the handshake like any
+    /// message and this side hears [`Event::EarlyRefused`].
+    ///
+    /// Early data can be replayed by whoever records the first flight
+    /// (docs/SECURITY.md says when): send early only requests that are
+    /// harmless to repeat.
+    pub fn connect_with_early(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        messages: &[(StreamId, Bytes)],
+    ) -> Result<EarlyConnect, ConnectError> {
+        self.start(now, addr, messages)
+    }
+
+    fn start(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        early: &[(StreamId, Bytes)],
+    ) -> Result<EarlyConnect, ConnectError> {
+        let mut sent_early = 0;
         if self.sessions.len() >= self.cfg.max_sessions {
             return Err(ConnectError::TooManySessions);
         }
@@ -336,7 +379,9 @@ impl Endpoint {
         let s = match ticket {
             Some(t) => {
                 self.stats.resumptions_attempted += 1;
-                Session::initiator_resuming(self.cfg.clone(), id, addr, seed, now, &t)?
+                let early = self.early_frames(&t, id, early);
+                sent_early = early.counts.iter().map(|(_, n)| *n as usize).sum();
+                Session::initiator_resuming(self.cfg.clone(), id, addr, seed, now, &t, &early)?
             }
             None => Session::initiator(self.cfg.clone(), id, addr, seed, now)?,
         };
@@ -352,8 +397,20 @@ impl Endpoint {
                 peer: addr
             }
         );
-        self.call(id, Then::Book, |_| ());
-        Ok(id)
+        self.call(id, Then::Book, |e| {
+            for (stream, data) in early {
+                let s = &mut e.session;
+                // A stream id past the limit fails here as it would on
+                // a later `send`; the messages that queued stay queued.
+                if s.open_stream(*stream).is_ok() {
+                    let _ = s.send(*stream, data.clone());
+                }
+            }
+        });
+        Ok(EarlyConnect {
+            session: id,
+            early: sent_early,
+        })
     }
 
     /// Takes in one datagram received from `from`. The buffer is used as

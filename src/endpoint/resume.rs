@@ -12,14 +12,21 @@
 
 use core::net::SocketAddr;
 
+use alloc::vec::Vec;
+use bytes::Bytes;
+
 use super::tickets::Refusal;
 use super::{Endpoint, Then};
-use crate::crypto::TicketContents;
-use crate::ids::SessionId;
-use crate::session::{HandshakeState, Session};
+use crate::crypto::{ClientTicket, TicketContents, MAX_HANDSHAKE_PAYLOAD, RESUME_OVERHEAD};
+use crate::ids::{SessionId, StreamId};
+use crate::session::{Early, HandshakeState, Session};
 use crate::time::Instant;
 use crate::trace::{trace_event, DropReason, TraceEvent};
-use crate::wire::{LongHeader, ResumePayload};
+use crate::wire::{Frame, LongHeader, ResumePayload, StreamFrame, Writer};
+
+/// Bytes of the full handshake's message 1 in a Resume packet (its
+/// ephemeral key and tag, and a cipher code).
+const HANDSHAKE_OVERHEAD_1: usize = 32 + 16 + 1;
 
 impl Endpoint {
     /// True if this endpoint holds a session ticket for `peer` (received
@@ -30,6 +37,74 @@ impl Endpoint {
         self.tickets
             .store
             .contains(peer, now, self.cfg.tickets.lifetime)
+    }
+
+    /// STREAM frames for the leading `messages` that fit a Resume packet
+    /// presenting `ticket` within the base datagram size, each whole, as
+    /// the session's streams will number them (fresh streams: message
+    /// `k` of a stream has sequence `k`, and each message takes its
+    /// length plus one unit).
+    pub(super) fn early_frames(
+        &self,
+        ticket: &ClientTicket,
+        id: SessionId,
+        messages: &[(StreamId, Bytes)],
+    ) -> Early {
+        let mut early = Early::default();
+        if messages.is_empty() {
+            return early;
+        }
+        let params = Session::local_params(&self.cfg, id).encoded_len();
+        // Header, ticket, the two Noise messages with their lengths and
+        // the resume payload's cipher code and parameters.
+        let fixed = 21
+            + 2
+            + ticket.ticket.len()
+            + 2
+            + RESUME_OVERHEAD[0]
+            + 3
+            + params
+            + HANDSHAKE_OVERHEAD_1;
+        let budget = self
+            .cfg
+            .base_datagram_size
+            .saturating_sub(fixed)
+            .min(MAX_HANDSHAKE_PAYLOAD.saturating_sub(3 + params));
+        let mut next: Vec<(StreamId, u64, u64)> = Vec::new();
+        for (stream, data) in messages {
+            let (seq, offset) = match next.iter().find(|(s, _, _)| s == stream) {
+                Some(&(_, seq, offset)) => (seq, offset),
+                None => (0, 0),
+            };
+            let f = Frame::Stream(StreamFrame {
+                stream_id: *stream,
+                offset,
+                seq,
+                msg_len: data.len() as u64,
+                frag_offset: 0,
+                data,
+            });
+            let len = f.encoded_len();
+            if early.frames.len() + len > budget {
+                break;
+            }
+            let start = early.frames.len();
+            early.frames.resize(start + len, 0);
+            if f.encode(&mut Writer::new(&mut early.frames[start..])).is_err() {
+                early.frames.truncate(start);
+                break;
+            }
+            let units = offset + data.len() as u64 + 1;
+            match next.iter_mut().find(|(s, _, _)| s == stream) {
+                Some(n) => *n = (*stream, seq + 1, units),
+                None => next.push((*stream, 1, units)),
+            }
+            match early.counts.iter_mut().find(|(s, _)| s == stream) {
+                Some((_, n)) => *n += 1,
+                None => early.counts.push((*stream, 1)),
+            }
+        }
+        early
     }
 
     pub(super) fn on_resume(

@@ -20,7 +20,7 @@ use crate::crypto::{
     resumption_secret, Cipher, ClientTicket, CryptoError, Handshake, Identity, TicketContents,
     TrafficSecrets, MAX_HANDSHAKE_MSG,
 };
-use crate::ids::{NodeId, Role, SessionId};
+use crate::ids::{NodeId, Role, SessionId, StreamId};
 use crate::time::Instant;
 use crate::wire::{LongHeader, LongType, ResumePayload, TransportParams, Writer, VERSION};
 
@@ -90,12 +90,28 @@ pub(crate) struct HandshakeState {
     pub ticket_in: Option<ClientTicket>,
     /// Initiator: HANDSHAKE_DONE arrived, so no ticket follows.
     pub done_seen: bool,
+    /// Initiator: early messages the responder did not take (it refused
+    /// the ticket), per stream, for the session to report. Responder: the
+    /// early STREAM frames that came with an accepted Resume, for the
+    /// session to deliver.
+    pub early_refused: Vec<(StreamId, u64)>,
+    pub early_in: Vec<u8>,
 }
 
 /// The resume pattern's initiator state and the peer its ticket names.
 struct Resuming {
     noise: Handshake,
     node: NodeId,
+    /// Messages that went with the Resume as early data, per stream.
+    early: Vec<(StreamId, u64)>,
+}
+
+/// Early (0-RTT) messages for a Resume packet: their STREAM frames, and
+/// how many whole messages of each stream they carry.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Early {
+    pub frames: Vec<u8>,
+    pub counts: Vec<(StreamId, u64)>,
 }
 
 impl core::fmt::Debug for HandshakeState {
@@ -191,6 +207,8 @@ impl HandshakeState {
             ticket_out: None,
             ticket_in: None,
             done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
         })
     }
 
@@ -211,10 +229,19 @@ impl HandshakeState {
         cipher: Cipher,
         ticket: &ClientTicket,
         our_params: &TransportParams,
+        early: &Early,
     ) -> Result<Self, CryptoError> {
         let mut resume = Handshake::resume(true, &ticket.resumption, &ticket.ticket, rng_seed)?;
+        let params = params_bytes(our_params);
         let mut payload = vec![cipher.code()];
-        payload.extend_from_slice(&params_bytes(our_params));
+        let mut len = [0u8; 8];
+        let mut w = Writer::new(&mut len);
+        w.put_varint(params.len() as u64)
+            .map_err(|_| CryptoError::BufferTooSmall)?;
+        let n = w.written();
+        payload.extend_from_slice(&len[..n]);
+        payload.extend_from_slice(&params);
+        payload.extend_from_slice(&early.frames);
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
         let n = resume.write_message(&payload, &mut buf)?;
         let resume_msg = buf[..n].to_vec();
@@ -249,12 +276,22 @@ impl HandshakeState {
             resuming: Some(Box::new(Resuming {
                 noise: resume,
                 node: ticket.node,
+                early: early.counts.clone(),
             })),
             resumption: None,
             ticket_out: None,
             ticket_in: None,
             done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
         })
+    }
+
+    /// The responder refused the ticket: its early messages are reported.
+    fn drop_resuming(&mut self) {
+        if let Some(r) = self.resuming.take() {
+            self.early_refused = r.early;
+        }
     }
 
     /// True while this initiator's Resume is unanswered.
@@ -299,11 +336,18 @@ impl HandshakeState {
         let mut noise = Handshake::resume(false, &contents.resumption, ticket, rng_seed)?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
         let n = noise.read_message(msg1, &mut buf)?;
-        let (cipher, params) = match buf.get(..n) {
-            Some([code, rest @ ..]) => (
-                Cipher::from_code(*code).ok_or(CryptoError::Handshake)?,
-                TransportParams::parse(rest).map_err(|_| CryptoError::Handshake)?,
-            ),
+        let (cipher, params, early) = match buf.get(..n) {
+            Some([code, rest @ ..]) => {
+                let mut r = crate::wire::Reader::new(rest);
+                let len = r.varint().map_err(|_| CryptoError::Handshake)?;
+                let len = usize::try_from(len).map_err(|_| CryptoError::Handshake)?;
+                let params = r.bytes(len).map_err(|_| CryptoError::Handshake)?;
+                (
+                    Cipher::from_code(*code).ok_or(CryptoError::Handshake)?,
+                    TransportParams::parse(params).map_err(|_| CryptoError::Handshake)?,
+                    r.peek_rest().to_vec(),
+                )
+            }
             _ => return Err(CryptoError::Handshake),
         };
         let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
@@ -327,7 +371,10 @@ impl HandshakeState {
             ticket_out: None,
             ticket_in: None,
             done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
         };
+        hs.early_in = early;
         let out = hs
             .finish(noise, params, contents.initiator, true)
             .map_err(|_| CryptoError::Handshake)?;
@@ -335,6 +382,7 @@ impl HandshakeState {
     }
 
     /// Initiator: the handshake is confirmed; nothing is resent any more.
+    /// (Early messages, accepted or not, are settled by then.)
     /// What ticket traffic remains stays.
     pub fn on_confirmed(&mut self) {
         self.resuming = None;
@@ -388,7 +436,7 @@ impl HandshakeState {
         }
         // The responder asks for a cookie before it reads a ticket: the
         // full handshake follows.
-        self.resuming = None;
+        self.drop_resuming();
         self.retried = true;
         self.token = token.to_vec();
         self.datagram = long_datagram(
@@ -413,7 +461,7 @@ impl HandshakeState {
     ) -> Result<Outcome, HsError> {
         let (params, remote_node) = self.read_peer_message(payload)?;
         // The responder refused the ticket: the full handshake goes on.
-        self.resuming = None;
+        self.drop_resuming();
         let noise = self
             .noise
             .as_mut()
@@ -470,6 +518,8 @@ impl HandshakeState {
             ticket_out: None,
             ticket_in: None,
             done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
         })
     }
 

@@ -37,7 +37,7 @@ mod transmit;
 pub use crate::ids::Role;
 pub use stats::{CongestionStats, SessionStats};
 
-pub(crate) use handshake::HandshakeState;
+pub(crate) use handshake::{Early, HandshakeState};
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;

@@ -49,6 +49,7 @@ impl Session {
         match (header.ty, hs.role) {
             (LongType::Retry, Role::Initiator) if self.state == State::Handshake => {
                 hs.on_retry(self.id, header.token, now);
+                self.report_early_refused();
             }
             (LongType::Response, Role::Initiator) => {
                 if self.state != State::Handshake && hs.datagram.is_empty() {
@@ -68,6 +69,7 @@ impl Session {
                         self.counters.packets_received += 1;
                         self.counters.bytes_received += datagram_len as u64;
                         self.establish(out);
+                        self.report_early_refused();
                     }
                     Err(_) => {
                         self.count_drop(DropReason::AuthFailure, datagram_len);

@@ -59,6 +59,7 @@ impl Session {
         rng_seed: [u8; 32],
         now: Instant,
         ticket: &ClientTicket,
+        early: &handshake::Early,
     ) -> Result<Self, crate::crypto::CryptoError> {
         let first_resend = cfg.recovery.initial_rtt.saturating_mul(3);
         let params = Session::local_params(&cfg, id);
@@ -72,6 +73,7 @@ impl Session {
             cfg.cipher,
             ticket,
             &params,
+            early,
         )?;
         let path_key = crate::rand::Rng::derive(&rng_seed, PATH_KEY_STREAM);
         let mut s = Session::new(cfg, id, peer, Role::Initiator, path_key, now);
@@ -95,6 +97,7 @@ impl Session {
         let mut s = Session::responder(cfg, id, peer, peer_id, hs, path_key, now);
         s.handshake_done_owed = true;
         s.establish(out);
+        s.deliver_early(now);
         s
     }
 

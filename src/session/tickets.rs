@@ -12,7 +12,11 @@ use alloc::vec::Vec;
 
 use super::Session;
 use crate::crypto::ClientTicket;
-use crate::ids::{NodeId, Role};
+use crate::event::Event;
+use crate::ids::{NodeId, Role, StreamId};
+use crate::streams::recv::Fragment;
+use crate::time::Instant;
+use crate::wire::{Frame, Frames};
 
 impl Session {
     /// True if the session was resumed from a session ticket (a cheaper
@@ -68,6 +72,70 @@ impl Session {
             hs.ticket_out = None;
         }
         self.release_handshake();
+    }
+
+    /// Responder, resumed: hands the early STREAM frames that came with
+    /// the Resume to the streams, as frames of an authenticated packet,
+    /// and tells the application which messages came that way. Anything
+    /// but STREAM frames ends the early data there.
+    pub(super) fn deliver_early(&mut self, now: Instant) {
+        let Some(early) = self.hs.as_mut().map(|h| core::mem::take(&mut h.early_in)) else {
+            return;
+        };
+        let rtt = self.recovery.rtt().smoothed();
+        let mut counts: Vec<(StreamId, u64)> = Vec::new();
+        for frame in Frames::new(&early) {
+            let Ok(Frame::Stream(f)) = frame else {
+                break;
+            };
+            let whole = f.frag_offset == 0 && f.data.len() as u64 == f.msg_len;
+            let frag = Fragment {
+                offset: f.offset,
+                seq: f.seq,
+                msg_len: f.msg_len,
+                frag_offset: f.frag_offset,
+                data: f.data,
+            };
+            if let Err(v) = self.streams.on_stream_frame(now, rtt, f.stream_id, frag) {
+                self.violation(v);
+                return;
+            }
+            if whole {
+                match counts.iter_mut().find(|(s, _)| *s == f.stream_id) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((f.stream_id, 1)),
+                }
+            }
+        }
+        let session = self.id;
+        for (stream, messages) in counts {
+            self.events.push_back(Event::EarlyMessages {
+                session,
+                stream,
+                messages,
+            });
+        }
+    }
+
+    /// Initiator: the early messages the responder did not take (it
+    /// refused the ticket), reported; they are queued on their streams
+    /// like any message and go out once the session is up.
+    pub(super) fn report_early_refused(&mut self) {
+        let Some(refused) = self
+            .hs
+            .as_mut()
+            .map(|h| core::mem::take(&mut h.early_refused))
+        else {
+            return;
+        };
+        let session = self.id;
+        for (stream, messages) in refused {
+            self.events.push_back(Event::EarlyRefused {
+                session,
+                stream,
+                messages,
+            });
+        }
     }
 
     /// Drops the handshake state once nothing is left for it to do.
