@@ -148,10 +148,9 @@ fn tickets_off_means_full_handshakes() {
 fn connect_early(p: &mut Pair, msg: &'static [u8]) -> (SessionId, usize) {
     p.events_a.clear();
     p.events_b.clear();
-    let c = p
-        .a
-        .connect_with_early(p.now, p.b_addr, &[(0, bytes::Bytes::from_static(msg))])
-        .unwrap();
+    let c =
+        p.a.connect_with_early(p.now, p.b_addr, &[(0, bytes::Bytes::from_static(msg))])
+            .unwrap();
     p.drive_until(Duration::from_millis(500), |_| false);
     (c.session, c.early)
 }
@@ -258,11 +257,68 @@ fn with_a_stored_ticket_secret_a_restart_accepts_one_replay_flagged_as_early() {
     assert!(p
         .events_b
         .iter()
-        .chain(std::iter::from_fn(|| p.b.poll_event()).collect::<Vec<_>>().iter())
+        .chain(
+            std::iter::from_fn(|| p.b.poll_event())
+                .collect::<Vec<_>>()
+                .iter()
+        )
         .any(|e| matches!(e, Event::EarlyMessages { messages: 1, .. })));
     assert_eq!(b_reads_all(&mut p), vec![b"early request".to_vec()]);
     // Once: the restarted node's register now holds it.
     let mut d = resume;
     p.b.handle_datagram(p.now, "10.9.9.9:9".parse().unwrap(), &mut d);
     assert!(b_reads_all(&mut p).is_empty());
+}
+
+#[test]
+fn a_ticket_seen_on_the_wire_cannot_be_burnt_or_used_by_a_forger() {
+    let mut p = Pair::default_pair();
+    connect_and_settle(&mut p);
+    // Hold a's Resume back, forge one from its ticket, then deliver it.
+    p.filter = Some(Box::new(|from_a, d: &mut Vec<u8>| {
+        if from_a && d[0] == 0xc5 {
+            Fate::Drop
+        } else {
+            Fate::Deliver
+        }
+    }));
+    p.sent.clear();
+    let sa = p.a.connect(p.now, p.b_addr).unwrap();
+    p.drive_until(Duration::from_millis(1), |_| false);
+    let real = p
+        .sent
+        .iter()
+        .find(|(a, d)| *a && d[0] == 0xc5)
+        .unwrap()
+        .1
+        .clone();
+    // The Resume payload starts after the 21-byte header: ticket length
+    // (2-byte varint), the ticket, then the resume message. Flip a bit of
+    // the resume message: the ticket is intact, the proof of its secret
+    // is not.
+    let mut forged = real.clone();
+    let msg_at = 21 + 2 + 132 + 2;
+    forged[msg_at + 40] ^= 1;
+    let before = p.b.stats();
+    p.b.handle_datagram(p.now, "10.9.9.9:9".parse().unwrap(), &mut forged);
+    let after = p.b.stats();
+    assert_eq!(after.sessions_resumed, before.sessions_resumed);
+    assert_eq!(after.tickets_refused, before.tickets_refused + 1);
+    // Garbage in place of the ticket: refused, and the XX part from a
+    // stranger's address builds at most a half-open handshake.
+    let mut junk = real.clone();
+    junk[24..40].fill(0x55);
+    p.b.handle_datagram(p.now, "10.9.9.8:9".parse().unwrap(), &mut junk);
+    assert_eq!(p.b.stats().tickets_refused, before.tickets_refused + 2);
+    // What b answered went to the forgers' addresses: lost to a here.
+    let mut buf = vec![0u8; 2048];
+    while p.b.poll_transmit(p.now, &mut buf).is_some() {}
+    // The real one still resumes: the forgeries burnt nothing.
+    let mut d = real;
+    p.b.handle_datagram(p.now, p.a_addr, &mut d);
+    assert_eq!(p.b.stats().sessions_resumed, before.sessions_resumed + 1);
+    assert_eq!(p.b.stats().tickets_refused, before.tickets_refused + 2);
+    p.filter = None;
+    p.drive_until(Duration::from_millis(500), |_| false);
+    assert!(p.a.session(sa).unwrap().is_resumed());
 }

@@ -65,13 +65,24 @@ fn server(seed: u8) -> Node {
     EndpointNode::new(Endpoint::new(config("server"), [seed; 32]), B, app)
 }
 
-const A: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 5000);
-const B: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)), 6000);
+const A: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)),
+    5000,
+);
+const B: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)),
+    6000,
+);
 
 /// Connects at `at`, queues the request at once (as early data if
 /// `early`), runs until the reply: how long it took, and whether the
 /// session was resumed.
-fn first_reply(net: &mut Network, nodes: &mut [Node], at: Instant, early: bool) -> (Duration, bool) {
+fn first_reply(
+    net: &mut Network,
+    nodes: &mut [Node],
+    at: Instant,
+    early: bool,
+) -> (Duration, bool) {
     let sa = nodes[0].with(|ep, _| {
         let request = Bytes::from_static(b"request");
         if early {
@@ -105,7 +116,10 @@ fn the_first_reply_comes_two_round_trips_after_connect_full_resumed_or_refused()
     let (full, resumed) = first_reply(&mut net, &mut nodes, Instant::ZERO, false);
     assert!(!resumed);
     let (again, resumed) = first_reply(&mut net, &mut nodes, Instant::from_millis(10_000), false);
-    assert!(resumed, "the second session presents the first one's ticket");
+    assert!(
+        resumed,
+        "the second session presents the first one's ticket"
+    );
     let (zero_rtt, resumed) = first_reply(&mut net, &mut nodes, Instant::from_millis(20_000), true);
     assert!(resumed);
     // The server restarts: its new ticket keys refuse the ticket, and the

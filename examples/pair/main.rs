@@ -47,6 +47,7 @@ struct Args {
     idle_streams: Option<u32>,
     handshakes: Option<u32>,
     quinn: Option<std::path::PathBuf>,
+    only: Option<String>,
     no_aead: bool,
 }
 
@@ -88,6 +89,10 @@ struct Cli {
     /// measurement for the ratio (its CPU time, as ours).
     #[arg(long, value_name = "PATH")]
     quinn: Option<std::path::PathBuf>,
+    /// With `--handshakes`: run only the sequential `full` or `resumed`
+    /// handshakes (for an instruction count of one kind under callgrind).
+    #[arg(long, value_name = "KIND")]
+    only: Option<String>,
     /// Datagrams one side may queue towards the other (0: unbounded).
     #[arg(long, default_value_t = Opts::default().queue)]
     queue: usize,
@@ -149,6 +154,7 @@ fn parse() -> Args {
         idle_streams: c.idle_streams,
         handshakes: c.handshakes,
         quinn: c.quinn,
+        only: c.only,
         no_aead: c.no_aead,
     }
 }
@@ -314,6 +320,11 @@ fn dh_limit(n: u32) -> f64 {
 
 fn handshakes(args: &Args, n: u32) {
     let o = &args.opts;
+    if let Some(kind) = &args.only {
+        let rate = sequential(o, n, kind == "resumed");
+        println!("handshakes={n} {kind}_per_s={rate:.0}");
+        return;
+    }
     let (ca, cb) = (driver::config("a", o), driver::config("b", o));
     let (t0, c0) = (StdInstant::now(), driver::cpu_time());
     for i in 0..n {

@@ -90,7 +90,9 @@ impl Endpoint {
             }
             let start = early.frames.len();
             early.frames.resize(start + len, 0);
-            if f.encode(&mut Writer::new(&mut early.frames[start..])).is_err() {
+            if f.encode(&mut Writer::new(&mut early.frames[start..]))
+                .is_err()
+            {
                 early.frames.truncate(start);
                 break;
             }

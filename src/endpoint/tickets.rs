@@ -360,9 +360,15 @@ mod tests {
         s.insert(b, ticket(11, 0));
         assert_eq!(s.len(), 3, "three in all");
         let now = Instant::from_micros(1);
-        assert_eq!(s.take(a, now, life).map(|t| t.ticket.clone()), Some(vec![4]));
+        assert_eq!(
+            s.take(a, now, life).map(|t| t.ticket.clone()),
+            Some(vec![4])
+        );
         assert!(s.take(a, now, life).is_none());
-        assert_eq!(s.take(b, now, life).map(|t| t.ticket.clone()), Some(vec![11]));
+        assert_eq!(
+            s.take(b, now, life).map(|t| t.ticket.clone()),
+            Some(vec![11])
+        );
         let late = Instant::from_micros(10_000_000);
         assert!(s.take(b, late, life).is_none(), "expired");
         assert_eq!(s.len(), 0);

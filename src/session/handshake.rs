@@ -592,7 +592,10 @@ impl HandshakeState {
 
     /// Responder: bytes that may still go to the unvalidated address.
     pub fn amplification_room(&self) -> usize {
-        let budget = self.rx_bytes.saturating_mul(3).saturating_sub(self.tx_bytes);
+        let budget = self
+            .rx_bytes
+            .saturating_mul(3)
+            .saturating_sub(self.tx_bytes);
         usize::try_from(budget).unwrap_or(usize::MAX)
     }
 
