@@ -84,6 +84,7 @@ impl Session {
     /// A responder session resumed from a ticket the endpoint accepted:
     /// established at once, its Resumed packet ready to go, and half-open
     /// until the initiator's first packet arrives.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn responder_resumed(
         cfg: Arc<Config>,
         id: SessionId,
