@@ -12,7 +12,8 @@
 //! | file           | owns                                                    |
 //! |----------------|---------------------------------------------------------|
 //! | `aead.rs`      | [`PacketKey`] seal/open in place, key update            |
-//! | `handshake.rs` | [`Identity`], [`network_key`], [`Handshake`] (Noise XXpsk0) |
+//! | `handshake.rs` | [`Identity`], [`network_key`], [`Handshake`] (Noise XXpsk0, and NNpsk0 to resume) |
+//! | `resolver.rs`  | what `snow` computes with: seeded randomness, X25519   |
 //! | `replay.rs`    | [`ReplayWindow`], a 2048-packet sliding bitmap          |
 //! | `cookie.rs`    | [`CookieKey`], stateless address-validation tokens      |
 //! | `reset.rs`     | [`ResetKey`], [`ResetToken`]: stateless reset tokens    |
@@ -23,6 +24,7 @@ pub mod cookie;
 pub mod handshake;
 pub mod replay;
 pub mod reset;
+mod resolver;
 pub mod ticket;
 
 pub use aead::{next_secret, Cipher, PacketKey, Provider, KEY_LEN, TAG_LEN};
