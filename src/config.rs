@@ -9,6 +9,7 @@ use alloc::sync::Arc;
 use core::time::Duration;
 
 use crate::crypto::{network_key, Cipher, Identity, Provider, ResetKey};
+use crate::endpoint::TicketConfig;
 use crate::ids::NodeId;
 use crate::recovery::RecoveryConfig;
 
@@ -75,6 +76,10 @@ pub enum ConfigError {
         /// The smallest accepted value.
         min: u64,
     },
+    /// `tickets.lifetime` is longer than `tickets.key_rotation`: a ticket
+    /// would outlive the keys that open it.
+    #[error("tickets.lifetime must not exceed tickets.key_rotation")]
+    TicketLifetime,
 }
 
 /// A validated endpoint configuration. Build it with [`Config::builder`].
@@ -152,6 +157,11 @@ pub struct Config {
     /// Stateless resets sent per second at most (and in one burst); 0:
     /// never answer a datagram for an unknown session.
     pub(crate) stateless_resets_per_sec: u32,
+    /// Session tickets: issuing, resuming, their bounds.
+    pub(crate) tickets: TicketConfig,
+    /// The ticket keys' master secret, if the application stores one;
+    /// else each endpoint draws its own from its seed.
+    pub(crate) ticket_secret: Option<zeroize::Zeroizing<[u8; 32]>>,
 }
 
 impl core::fmt::Debug for Config {
@@ -174,6 +184,7 @@ impl core::fmt::Debug for Config {
             .field("key_update_after_packets", &self.key_update_after_packets)
             .field("key_update_after_bytes", &self.key_update_after_bytes)
             .field("stateless_resets_per_sec", &self.stateless_resets_per_sec)
+            .field("tickets", &self.tickets)
             .finish_non_exhaustive()
     }
 }
@@ -288,6 +299,11 @@ impl Config {
         self.stateless_resets_per_sec
     }
 
+    /// Session tickets and resumption (see [`ConfigBuilder::tickets`]).
+    pub fn tickets(&self) -> TicketConfig {
+        self.tickets
+    }
+
     /// Unreliable datagram limits (see [`ConfigBuilder::datagrams`]).
     pub fn datagrams(&self) -> DatagramLimits {
         self.datagrams
@@ -337,6 +353,8 @@ impl ConfigBuilder {
                 key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
                 key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
                 stateless_resets_per_sec: DEFAULT_STATELESS_RESETS_PER_SEC,
+                tickets: TicketConfig::default(),
+                ticket_secret: None,
             },
         }
     }
@@ -454,6 +472,24 @@ impl ConfigBuilder {
         self.draft.reset_key = ResetKey::new(&secret);
         self
     }
+    /// Session tickets and resumption (see [`TicketConfig`]).
+    pub fn tickets(mut self, t: TicketConfig) -> Self {
+        self.draft.tickets = t;
+        self
+    }
+
+    /// The master secret of this node's ticket keys. Unset (the default),
+    /// every endpoint draws its own from its seed, so a restarted endpoint
+    /// refuses the tickets it gave before (they fall back to the full
+    /// handshake). Set it from a stored secret to honour tickets across
+    /// restarts, or across endpoints that answer for one node; the strike
+    /// register is not shared or kept, so a ticket may then be used once
+    /// per endpoint and once more after each restart (docs/SECURITY.md).
+    pub fn ticket_secret(mut self, secret: [u8; 32]) -> Self {
+        self.draft.ticket_secret = Some(zeroize::Zeroizing::new(secret));
+        self
+    }
+
     /// Stateless resets this endpoint sends per second at most, in bursts of
     /// up to as many (default 100); 0 never answers a datagram for a
     /// session it does not know.
@@ -508,9 +544,13 @@ impl ConfigBuilder {
                 c.datagrams.recv_queue_bytes == 0,
                 "datagrams.recv_queue_bytes",
             ),
+            (c.tickets.lifetime.is_zero(), "tickets.lifetime"),
         ];
         if let Some((_, name)) = zero.iter().find(|(z, _)| *z) {
             return Err(ConfigError::Zero(name));
+        }
+        if c.tickets.key_rotation < c.tickets.lifetime {
+            return Err(ConfigError::TicketLifetime);
         }
         if c.streams.max_stream_window < c.streams.stream_window {
             return Err(ConfigError::MaxBelowInitial("streams.max_stream_window"));

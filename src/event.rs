@@ -55,6 +55,32 @@ pub enum Event {
         /// What happened.
         event: StreamEvent,
     },
+    /// 0-RTT: the first `messages` messages of `stream` on this accepted
+    /// session came with the initiator's first flight, before the
+    /// handshake ended (`Endpoint::connect_with_early` on the other side).
+    /// Such messages may be a replay of another session's first flight
+    /// (docs/SECURITY.md): act on them only where doing it twice is
+    /// harmless. Raised before the stream's `Readable`.
+    EarlyMessages {
+        /// The session.
+        session: SessionId,
+        /// The stream.
+        stream: StreamId,
+        /// How many messages, from the stream's first.
+        messages: u64,
+    },
+    /// 0-RTT refused: the peer did not take this session's ticket, so the
+    /// `messages` early messages of `stream` did not arrive with the first
+    /// flight. They go out again once the session is up, as any message:
+    /// nothing is lost, nothing is delivered twice.
+    EarlyRefused {
+        /// The session.
+        session: SessionId,
+        /// The stream.
+        stream: StreamId,
+        /// How many messages, from the stream's first.
+        messages: u64,
+    },
     /// Datagrams arrived for the session, or the fate of one it sent with
     /// [`DatagramOptions::report_fate`](crate::DatagramOptions::report_fate)
     /// is known.
@@ -75,6 +101,8 @@ impl Event {
             | Event::ConnectFailed { session, .. }
             | Event::Closed { session, .. }
             | Event::Stream { session, .. }
+            | Event::EarlyMessages { session, .. }
+            | Event::EarlyRefused { session, .. }
             | Event::Datagram { session, .. } => *session,
         }
     }

@@ -218,6 +218,26 @@ impl BlockingNode {
         Ok(s)
     }
 
+    /// [`connect`](Self::connect), with `messages` queued on the session
+    /// and, if a ticket for `addr` is held, the leading ones sent as 0-RTT
+    /// early data in the first flight; returns once the handshake
+    /// completed, with how many went early.
+    pub fn connect_with_early(
+        &mut self,
+        addr: SocketAddr,
+        messages: &[(stt::StreamId, bytes::Bytes)],
+    ) -> Result<(SessionId, usize), Error> {
+        let (s, early) = self.core.connect_with_early(addr, messages)?;
+        self.run_until(None, |core| core.poll_connect(s))?;
+        Ok((s, early))
+    }
+
+    /// True if a session ticket for `addr` is held (the next connect to
+    /// it resumes).
+    pub fn has_ticket(&self, addr: SocketAddr) -> bool {
+        self.core.has_ticket(addr)
+    }
+
     /// Waits for the next session a peer opens.
     pub fn accept(&mut self) -> Result<SessionId, Error> {
         self.run_until(None, |core| core.poll_accept().map(Ok))

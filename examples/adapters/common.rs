@@ -353,6 +353,27 @@ impl Core {
         Ok(self.ep.connect(now, addr)?)
     }
 
+    /// Starts a handshake with `addr`, queueing `messages` on the new
+    /// session; with a session ticket for `addr` the leading ones travel
+    /// in the first flight as 0-RTT early data (see
+    /// `Endpoint::connect_with_early`). Returns the session and how many
+    /// went early.
+    pub fn connect_with_early(
+        &mut self,
+        addr: std::net::SocketAddr,
+        messages: &[(stt::StreamId, bytes::Bytes)],
+    ) -> Result<(SessionId, usize), Error> {
+        let now = self.clock.now();
+        let c = self.ep.connect_with_early(now, addr, messages)?;
+        Ok((c.session, c.early))
+    }
+
+    /// True if a session ticket for `addr` is held: the next connect to
+    /// it resumes (a cheaper handshake, and 0-RTT if asked for).
+    pub fn has_ticket(&self, addr: std::net::SocketAddr) -> bool {
+        self.ep.has_ticket(addr, self.clock.now())
+    }
+
     /// Ready once the handshake of `s` finished, either way.
     pub fn poll_connect(&mut self, s: SessionId) -> Poll<Result<(), Error>> {
         match self.connects.remove(&s) {

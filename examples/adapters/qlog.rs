@@ -533,6 +533,11 @@ fn frame_json(l: &mut String, f: &FrameInfo) {
             l,
             "{{\"frame_type\":\"stt_stream_skip\",\"stream_id\":{stream},\"offset\":{offset},\"seq\":{seq}}}"
         ),
+        // NEW_TICKET (0x33) has no qlog frame of its own.
+        FrameInfo::NewTicket { len } => write!(
+            l,
+            "{{\"frame_type\":\"unknown\",\"raw_frame_type\":51,\"raw\":{{\"length\":{len}}}}}"
+        ),
         // A frame kind of a later version of the core.
         _ => write!(l, "{{\"frame_type\":\"unknown\"}}"),
     };

@@ -300,6 +300,27 @@ impl Pair {
         }
     }
 
+    /// Opens one session a -> b and moves datagrams until nothing is left
+    /// to move: the handshake, its confirmation and the ticket the
+    /// responder gives are all through. Events are drained unread.
+    pub fn connect_until_quiet(&mut self) {
+        let now = self.now();
+        self.a.connect(now, self.b_addr).expect("connect");
+        loop {
+            let moved = self.step_raw();
+            while self.a.poll_event().is_some() {}
+            while self.b.poll_event().is_some() {}
+            if moved == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Sessions b accepted with a ticket so far.
+    pub fn resumed(&self) -> u64 {
+        self.b.stats().sessions_resumed
+    }
+
     /// Puts `n` datagram buffers in each direction's pool, so that a
     /// measurement of the endpoints' memory does not see the pool grow.
     pub fn reserve(&mut self, n: usize) {

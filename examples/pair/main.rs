@@ -46,6 +46,8 @@ struct Args {
     opts: Opts,
     idle_streams: Option<u32>,
     handshakes: Option<u32>,
+    quinn: Option<std::path::PathBuf>,
+    only: Option<String>,
     no_aead: bool,
 }
 
@@ -78,9 +80,19 @@ struct Cli {
     /// Measure what N idle streams (and 100 idle sessions) cost in memory.
     #[arg(long, value_name = "N")]
     idle_streams: Option<u32>,
-    /// Measure handshakes per second over N handshakes.
+    /// Measure handshakes per second over N handshakes: full ones and
+    /// resumed ones (session tickets), and the quinn anchor's if `--quinn`.
     #[arg(long, value_name = "N")]
     handshakes: Option<u32>,
+    /// With `--handshakes`: the quinn anchor's `handshakes` binary
+    /// (`/work/shared/anchors/quinn-pair`), run in the same process's
+    /// measurement for the ratio (its CPU time, as ours).
+    #[arg(long, value_name = "PATH")]
+    quinn: Option<std::path::PathBuf>,
+    /// With `--handshakes`: run only the sequential `full` or `resumed`
+    /// handshakes (for an instruction count of one kind under callgrind).
+    #[arg(long, value_name = "KIND")]
+    only: Option<String>,
     /// Datagrams one side may queue towards the other (0: unbounded).
     #[arg(long, default_value_t = Opts::default().queue)]
     queue: usize,
@@ -141,6 +153,8 @@ fn parse() -> Args {
         },
         idle_streams: c.idle_streams,
         handshakes: c.handshakes,
+        quinn: c.quinn,
+        only: c.only,
         no_aead: c.no_aead,
     }
 }
@@ -306,6 +320,11 @@ fn dh_limit(n: u32) -> f64 {
 
 fn handshakes(args: &Args, n: u32) {
     let o = &args.opts;
+    if let Some(kind) = &args.only {
+        let rate = sequential(o, n, kind == "resumed");
+        println!("handshakes={n} {kind}_per_s={rate:.0}");
+        return;
+    }
     let (ca, cb) = (driver::config("a", o), driver::config("b", o));
     let (t0, c0) = (StdInstant::now(), driver::cpu_time());
     for i in 0..n {
@@ -335,6 +354,80 @@ fn handshakes(args: &Args, n: u32) {
         "handshakes={n} handshakes_per_s_one_endpoint_pair={:.0}",
         f64::from(n) / secs
     );
+
+    // Full against resumed, one at a time between one long-lived pair,
+    // each until nothing is left to move (the responder's ticket
+    // delivered): the same work per handshake but for the pattern.
+    let full = sequential(o, n, false);
+    let resumed = sequential(o, n, true);
+    println!("handshakes={n} full_per_s={full:.0} resumed_per_s={resumed:.0}");
+    println!("resumed_over_full={:.2}", resumed / full);
+    if let Some(path) = &args.quinn {
+        let quinn = quinn_rate(path, n);
+        println!("quinn_full_per_s={quinn:.0}");
+        println!("resumed_over_quinn_full={:.2}", resumed / quinn);
+        println!("full_over_quinn_full={:.2}", full / quinn);
+    }
+}
+
+/// Handshakes a second, one after another between one pair of
+/// endpoints: full ones (the initiator keeps no tickets) or resumed ones
+/// (each presents the ticket the one before left).
+fn sequential(o: &Opts, n: u32, resume: bool) -> f64 {
+    let mut tickets = stt::TicketConfig::default();
+    tickets.resume = resume;
+    let ca = driver::config("a", o)
+        .to_builder()
+        .tickets(tickets)
+        .max_sessions(n as usize + 2)
+        .build()
+        .expect("valid configuration");
+    let cb = driver::config("b", o)
+        .to_builder()
+        .max_sessions(n as usize + 2)
+        .build()
+        .expect("valid configuration");
+    let mut p = Pair::with_configs(o, ca, cb, [3; 32], [4; 32]);
+    // The first leaves a ticket behind.
+    p.connect_until_quiet();
+    let (t0, c0) = (StdInstant::now(), driver::cpu_time());
+    for _ in 0..n {
+        p.connect_until_quiet();
+    }
+    let secs = driver::cpu_time()
+        .map_or(t0.elapsed(), |c| c - c0.unwrap_or_default())
+        .as_secs_f64();
+    assert_eq!(
+        p.resumed(),
+        if resume { u64::from(n) } else { 0 },
+        "every handshake of the resumed run resumed, none of the full run"
+    );
+    f64::from(n) / secs
+}
+
+/// The quinn anchor's full TLS 1.3 handshakes a second: `n` of them in a
+/// child process, over its CPU time (user and system, as ours).
+fn quinn_rate(path: &std::path::Path, n: u32) -> f64 {
+    let before = children_cpu();
+    let out = std::process::Command::new(path)
+        .arg(n.to_string())
+        .output()
+        .expect("run the quinn anchor");
+    assert!(out.status.success(), "quinn anchor failed");
+    let cpu = children_cpu() - before;
+    f64::from(n) / cpu.as_secs_f64()
+}
+
+/// CPU time of the children waited for so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_CHILDREN is a valid `who`.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 fn main() {

@@ -22,10 +22,7 @@
 
 use alloc::boxed::Box;
 
-use snow::params::{CipherChoice, DHChoice, HashChoice};
-use snow::resolvers::{CryptoResolver, DefaultResolver};
-use snow::types::{Cipher, Dh, Hash, Random};
-
+use super::resolver::{mul_base, SeededResolver};
 use super::{blake2s256, CryptoError};
 use crate::ids::NodeId;
 use crate::rand::Rng;
@@ -44,6 +41,17 @@ pub const MAX_HANDSHAKE_PAYLOAD: usize = 1024;
 /// ephemeral keys (32), encrypted static keys (32 + 16) and the payload tag
 /// (16).
 pub const HANDSHAKE_OVERHEAD: [usize; 3] = [32 + 16, 32 + 48 + 16, 48 + 16];
+
+/// The resume pattern: a fresh ephemeral exchange keyed with a ticket's
+/// resumption secret as the PSK (`handshake.rs` module docs).
+const RESUME_PARAMS: &str = "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s";
+/// The resume pattern's prologue starts with this; the ticket follows, so
+/// a ticket changed on the way fails the handshake.
+const RESUME_PROLOGUE: &[u8] = b"stt/1 resume";
+
+/// Bytes each message of the resume pattern adds to its payload: an
+/// ephemeral key (32) and the payload tag (16).
+pub const RESUME_OVERHEAD: [usize; 2] = [32 + 16, 32 + 16];
 
 /// Largest handshake message: a buffer this long holds any message
 /// [`Handshake::write_message`] writes or [`Handshake::read_message`] accepts.
@@ -151,6 +159,8 @@ impl core::fmt::Debug for TrafficSecrets {
 pub struct Handshake {
     state: snow::HandshakeState,
     initiator: bool,
+    /// Runs the resume pattern (two messages, no static keys).
+    resume: bool,
     /// Messages written or read so far (0..=3).
     done: usize,
     /// Set after a failure that may have left `state` inconsistent.
@@ -165,7 +175,7 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
     ) -> Result<Self, CryptoError> {
-        Self::new(identity, psk, rng_seed, true)
+        Self::new(identity, psk, rng_seed, true, None)
     }
 
     /// The side that answers message 1. Arguments as for
@@ -175,7 +185,60 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
     ) -> Result<Self, CryptoError> {
-        Self::new(identity, psk, rng_seed, false)
+        Self::new(identity, psk, rng_seed, false, None)
+    }
+
+    /// The full pattern's initiator sending the same ephemeral key as a
+    /// resume initiator built from the same `rng_seed`, whose message 1
+    /// began with `ephemeral` (its public key): the key is not derived a
+    /// second time. This is the fallback a resume attempt carries.
+    pub fn initiator_sharing_ephemeral(
+        identity: &Identity,
+        psk: &[u8; 32],
+        rng_seed: [u8; 32],
+        ephemeral: [u8; 32],
+    ) -> Result<Self, CryptoError> {
+        let private = Rng::from_seed(rng_seed).seed32();
+        Self::new(identity, psk, rng_seed, true, Some((private, ephemeral)))
+    }
+
+    /// One side of the resume pattern: `-> psk, e` then `<- e, ee`, with
+    /// the resumption secret as PSK and the ticket in the prologue. No
+    /// static key travels: the ticket names both.
+    pub fn resume(
+        initiator: bool,
+        resumption: &[u8; 32],
+        ticket: &[u8],
+        rng_seed: [u8; 32],
+    ) -> Result<Self, CryptoError> {
+        let params = RESUME_PARAMS.parse().map_err(|_| CryptoError::Handshake)?;
+        let mut prologue = alloc::vec::Vec::with_capacity(RESUME_PROLOGUE.len() + ticket.len());
+        prologue.extend_from_slice(RESUME_PROLOGUE);
+        prologue.extend_from_slice(ticket);
+        let builder = snow::Builder::with_resolver(
+            params,
+            Box::new(SeededResolver {
+                seed: rng_seed,
+                identity: ([0; 32], [0; 32]),
+                hint: None,
+            }),
+        )
+        .prologue(&prologue)
+        .and_then(|b| b.psk(0, resumption))
+        .map_err(|_| CryptoError::Handshake)?;
+        let state = if initiator {
+            builder.build_initiator()
+        } else {
+            builder.build_responder()
+        }
+        .map_err(|_| CryptoError::Handshake)?;
+        Ok(Handshake {
+            state,
+            initiator,
+            resume: true,
+            done: 0,
+            broken: false,
+        })
     }
 
     fn new(
@@ -183,6 +246,7 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
         initiator: bool,
+        hint: Option<([u8; 32], [u8; 32])>,
     ) -> Result<Self, CryptoError> {
         let params = NOISE_PARAMS.parse().map_err(|_| CryptoError::Handshake)?;
         let builder = snow::Builder::with_resolver(
@@ -190,6 +254,7 @@ impl Handshake {
             Box::new(SeededResolver {
                 seed: rng_seed,
                 identity: (identity.private, identity.public.0),
+                hint,
             }),
         )
         .prologue(PROLOGUE)
@@ -205,6 +270,7 @@ impl Handshake {
         Ok(Handshake {
             state,
             initiator,
+            resume: false,
             done: 0,
             broken: false,
         })
@@ -268,7 +334,7 @@ impl Handshake {
                 // Messages 1 and 2 open with an ephemeral key, which rekeys
                 // snow's cipher state from the chaining key it restored, so
                 // a retry starts clean. Message 3 does not.
-                if self.done >= 2 {
+                if self.done >= 2 && !self.resume {
                     self.broken = true;
                 }
                 Err(map_snow(e))
@@ -282,13 +348,15 @@ impl Handshake {
         if self.broken || self.state.is_handshake_finished() || self.state.is_my_turn() != write {
             return Err(CryptoError::Handshake);
         }
-        HANDSHAKE_OVERHEAD
-            .get(self.done)
-            .copied()
-            .ok_or(CryptoError::Handshake)
+        let table: &[usize] = if self.resume {
+            &RESUME_OVERHEAD
+        } else {
+            &HANDSHAKE_OVERHEAD
+        };
+        table.get(self.done).copied().ok_or(CryptoError::Handshake)
     }
 
-    /// True once all three messages have been written or read.
+    /// True once every message of the pattern has been written or read.
     pub fn is_finished(&self) -> bool {
         !self.broken && self.state.is_handshake_finished()
     }
@@ -299,10 +367,11 @@ impl Handshake {
     }
 
     /// The peer's node id, once a message carrying it has authenticated
-    /// (message 2 for the initiator, message 3 for the responder).
+    /// (message 2 for the initiator, message 3 for the responder). Always
+    /// `None` in the resume pattern: the ticket names the peer.
     pub fn remote_node(&self) -> Option<NodeId> {
         let proven = if self.initiator { 2 } else { 3 };
-        if self.broken || self.done < proven {
+        if self.resume || self.broken || self.done < proven {
             return None;
         }
         let key = self.state.get_remote_static()?;
@@ -347,169 +416,6 @@ fn map_snow(e: snow::Error) -> CryptoError {
     }
 }
 
-/// snow's default primitives, but randomness from our seeded [`Rng`] and
-/// an X25519 that knows the node's static key pair.
-struct SeededResolver {
-    seed: [u8; 32],
-    /// The identity's (private, public) keys.
-    identity: ([u8; 32], [u8; 32]),
-}
-
-impl Drop for SeededResolver {
-    fn drop(&mut self) {
-        self.seed.zeroize();
-        self.identity.0.zeroize();
-    }
-}
-
-impl CryptoResolver for SeededResolver {
-    fn resolve_rng(&self) -> Option<Box<dyn Random>> {
-        Some(Box::new(SnowRng(Rng::from_seed(self.seed))))
-    }
-
-    fn resolve_dh(&self, choice: &DHChoice) -> Option<Box<dyn Dh>> {
-        match choice {
-            DHChoice::Curve25519 => Some(Box::new(X25519 {
-                known: self.identity,
-                private: [0; 32],
-                public: [0; 32],
-            })),
-            _ => DefaultResolver.resolve_dh(choice),
-        }
-    }
-
-    fn resolve_hash(&self, choice: &HashChoice) -> Option<Box<dyn Hash>> {
-        DefaultResolver.resolve_hash(choice)
-    }
-
-    fn resolve_cipher(&self, choice: &CipherChoice) -> Option<Box<dyn Cipher>> {
-        DefaultResolver.resolve_cipher(choice)
-    }
-}
-
-/// X25519 from curve25519-dalek, as snow's default does it, except that
-/// setting the node's own static private key takes its public key from the
-/// [`Identity`] instead of computing it again (a fixed-base scalar
-/// multiplication, about an eighth of a handshake's work per side).
-struct X25519 {
-    known: ([u8; 32], [u8; 32]),
-    private: [u8; 32],
-    public: [u8; 32],
-}
-
-impl Drop for X25519 {
-    fn drop(&mut self) {
-        self.private.zeroize();
-        self.known.0.zeroize();
-    }
-}
-
-impl X25519 {
-    fn derive(&mut self) {
-        self.public = if self.private == self.known.0 {
-            self.known.1
-        } else {
-            mul_base(self.private)
-        };
-    }
-}
-
-impl Dh for X25519 {
-    fn name(&self) -> &'static str {
-        "25519"
-    }
-
-    fn pub_len(&self) -> usize {
-        32
-    }
-
-    fn priv_len(&self) -> usize {
-        32
-    }
-
-    fn set(&mut self, privkey: &[u8]) {
-        let n = privkey.len().min(32);
-        self.private = [0; 32];
-        self.private[..n].copy_from_slice(&privkey[..n]);
-        self.derive();
-    }
-
-    fn generate(&mut self, rng: &mut dyn Random) -> Result<(), snow::Error> {
-        rng.try_fill_bytes(&mut self.private)?;
-        self.derive();
-        Ok(())
-    }
-
-    fn pubkey(&self) -> &[u8] {
-        &self.public
-    }
-
-    fn privkey(&self) -> &[u8] {
-        &self.private
-    }
-
-    fn dh(&self, pubkey: &[u8], out: &mut [u8]) -> Result<(), snow::Error> {
-        let (Some(point), Some(out)) = (pubkey.get(..32), out.get_mut(..32)) else {
-            return Err(snow::Error::Dh);
-        };
-        let mut p = [0u8; 32];
-        p.copy_from_slice(point);
-        out.copy_from_slice(&x25519_memo(self.private, p));
-        Ok(())
-    }
-}
-
-/// The public key of `private`: X25519 with the base point.
-fn mul_base(private: [u8; 32]) -> [u8; 32] {
-    let compute = || curve25519_dalek::MontgomeryPoint::mul_base_clamped(private).to_bytes();
-    #[cfg(all(fuzzing, feature = "std"))]
-    {
-        super::fuzz_memo::x25519(&private, &super::fuzz_memo::BASE, compute)
-    }
-    #[cfg(not(all(fuzzing, feature = "std")))]
-    {
-        compute()
-    }
-}
-
-/// [`x25519`]'s bytes (remembered in fuzzing builds, see `fuzz_memo.rs`).
-fn x25519_memo(scalar: [u8; 32], u: [u8; 32]) -> [u8; 32] {
-    let compute = || x25519(scalar, u).to_bytes();
-    #[cfg(all(fuzzing, feature = "std"))]
-    {
-        super::fuzz_memo::x25519(&scalar, &u, compute)
-    }
-    #[cfg(not(all(fuzzing, feature = "std")))]
-    {
-        compute()
-    }
-}
-
-/// X25519 of `scalar` and the peer's `u`, as RFC 7748 defines it. For a
-/// point on the curve (every honest public key) it multiplies on the
-/// equivalent Edwards curve, where curve25519-dalek has a vectorised
-/// (AVX2) constant-time multiplication about twice as fast as the
-/// Montgomery ladder; the u-coordinate of the result does not depend on
-/// the sign chosen for the lift. A u on the twist cannot be lifted and
-/// takes the ladder, so every input gets the RFC's answer; which path ran
-/// reveals only whether the public input was on the curve.
-fn x25519(scalar: [u8; 32], u: [u8; 32]) -> curve25519_dalek::MontgomeryPoint {
-    let point = curve25519_dalek::MontgomeryPoint(u);
-    match point.to_edwards(0) {
-        Some(p) => p.mul_clamped(scalar).to_montgomery(),
-        None => point.mul_clamped(scalar),
-    }
-}
-
-struct SnowRng(Rng);
-
-impl Random for SnowRng {
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), snow::Error> {
-        self.0.fill(dest);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,41 +426,6 @@ mod tests {
         msgs: [Vec<u8>; 3],
         init: TrafficSecrets,
         resp: TrafficSecrets,
-    }
-
-    #[test]
-    fn x25519_matches_the_ladder_on_curve_twist_and_small_order_points() {
-        use curve25519_dalek::MontgomeryPoint;
-        let mut rng = Rng::from_seed([7; 32]);
-        let mut inputs: Vec<[u8; 32]> = Vec::new();
-        for _ in 0..64 {
-            let mut k = [0u8; 32];
-            rng.fill(&mut k);
-            inputs.push(MontgomeryPoint::mul_base_clamped(k).to_bytes()); // on the curve
-            let mut raw = [0u8; 32];
-            rng.fill(&mut raw);
-            inputs.push(raw); // about half on the twist, some non-canonical
-        }
-        // Small-order and exceptional u: 0, 1, -1 (= p - 1), p, p + 1, 2^255 - 1.
-        let mut minus_one = [0xff; 32];
-        minus_one[0] = 0xec;
-        minus_one[31] = 0x7f;
-        let mut p = minus_one;
-        p[0] = 0xed;
-        let mut p1 = minus_one;
-        p1[0] = 0xee;
-        let mut one = [0u8; 32];
-        one[0] = 1;
-        inputs.extend([[0u8; 32], one, minus_one, p, p1, [0xff; 32]]);
-        for (i, u) in inputs.iter().enumerate() {
-            let mut k = [0u8; 32];
-            rng.fill(&mut k);
-            assert_eq!(
-                x25519(k, *u),
-                MontgomeryPoint(*u).mul_clamped(k),
-                "input {i}"
-            );
-        }
     }
 
     fn psk() -> [u8; 32] {
@@ -722,6 +593,44 @@ mod tests {
     }
 
     #[test]
+    fn resume_pattern_agrees_and_binds_secret_and_ticket() {
+        let secret = [5u8; 32];
+        let mut i = Handshake::resume(true, &secret, b"ticket", [1; 32]).expect("i");
+        let mut r = Handshake::resume(false, &secret, b"ticket", [2; 32]).expect("r");
+        let m1 = write(&mut i, b"hello");
+        assert_eq!(m1.len(), RESUME_OVERHEAD[0] + 5);
+        assert_eq!(read(&mut r, &m1).expect("read 1"), b"hello");
+        let m2 = write(&mut r, b"params");
+        assert_eq!(m2.len(), RESUME_OVERHEAD[1] + 6);
+        assert_eq!(read(&mut i, &m2).expect("read 2"), b"params");
+        assert!(i.is_finished() && r.is_finished());
+        assert_eq!(i.remote_node(), None, "the ticket names the peer");
+        let (si, sr) = (i.into_secrets().unwrap(), r.into_secrets().unwrap());
+        assert_eq!((si.tx, si.rx), (sr.rx, sr.tx));
+        // Another secret or another ticket: message 1 does not open.
+        for (s2, t2) in [([6u8; 32], &b"ticket"[..]), (secret, &b"tickeu"[..])] {
+            let mut i = Handshake::resume(true, &secret, b"ticket", [1; 32]).expect("i");
+            let mut r = Handshake::resume(false, &s2, t2, [2; 32]).expect("r");
+            let m1 = write(&mut i, b"");
+            assert_eq!(read(&mut r, &m1), Err(CryptoError::HandshakeAuth));
+        }
+    }
+
+    #[test]
+    fn the_fallback_shares_the_resume_ephemeral_key() {
+        let a = Identity::from_seed(b"alice");
+        let mut resume = Handshake::resume(true, &[5; 32], b"t", [1; 32]).expect("resume");
+        let m1 = write(&mut resume, b"");
+        let mut e = [0u8; 32];
+        e.copy_from_slice(&m1[..32]);
+        let mut full = Handshake::initiator_sharing_ephemeral(&a, &psk(), [1; 32], e).expect("i");
+        let f1 = write(&mut full, b"");
+        assert_eq!(&f1[..32], &e[..]);
+        // And it is the full pattern's usual message 1 from that seed.
+        assert_eq!(f1, run(1, 2).msgs[0]);
+    }
+
+    #[test]
     fn secrets_only_after_finish() {
         let i = Handshake::initiator(&Identity::from_seed(b"a"), &psk(), [1; 32]).expect("i");
         assert_eq!(i.into_secrets().map(|_| ()), Err(CryptoError::NotFinished));
@@ -732,8 +641,9 @@ mod tests {
         let a = Identity::from_seed(b"node seed");
         assert_eq!(a.node_id(), Identity::from_seed(b"node seed").node_id());
         assert_ne!(a.node_id(), Identity::from_seed(b"node seee").node_id());
-        let mut dh = DefaultResolver
-            .resolve_dh(&DHChoice::Curve25519)
+        use snow::resolvers::CryptoResolver;
+        let mut dh = snow::resolvers::DefaultResolver
+            .resolve_dh(&snow::params::DHChoice::Curve25519)
             .expect("snow has 25519");
         dh.set(&a.private);
         assert_eq!(dh.pubkey(), &a.node_id().0[..]);

@@ -12,11 +12,13 @@
 //! | file           | owns                                                    |
 //! |----------------|---------------------------------------------------------|
 //! | `aead.rs`      | [`PacketKey`] seal/open in place, key update            |
-//! | `handshake.rs` | [`Identity`], [`network_key`], [`Handshake`] (Noise XXpsk0) |
+//! | `handshake.rs` | [`Identity`], [`network_key`], [`Handshake`] (Noise XXpsk0, and NNpsk0 to resume) |
+//! | `resolver.rs`  | what `snow` computes with: seeded randomness, X25519   |
 //! | `replay.rs`    | [`ReplayWindow`], a 2048-packet sliding bitmap          |
 //! | `cookie.rs`    | [`CookieKey`], stateless address-validation tokens      |
 //! | `reset.rs`     | [`ResetKey`], [`ResetToken`]: stateless reset tokens    |
 //! | `fuzz_memo.rs` | fuzzing builds only: X25519 results remembered per thread |
+//! | `ticket.rs`    | [`TicketKeys`]: session tickets, the resumption secret  |
 
 pub mod aead;
 pub mod cookie;
@@ -26,14 +28,20 @@ mod fuzz_memo;
 pub mod handshake;
 pub mod replay;
 pub mod reset;
+mod resolver;
+pub mod ticket;
 
 pub use aead::{next_secret, Cipher, PacketKey, Provider, KEY_LEN, TAG_LEN};
 pub use cookie::{CookieKey, COOKIE_LEN};
 pub use handshake::{
     network_key, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG, MAX_HANDSHAKE_PAYLOAD,
+    RESUME_OVERHEAD,
 };
 pub use replay::{ReplayError, ReplayWindow, REPLAY_WINDOW};
 pub use reset::{ResetKey, ResetToken, TokenIndexKey, RESET_TOKEN_LEN};
+pub use ticket::{
+    resumption_secret, ClientTicket, TicketContents, TicketError, TicketKeys, TICKET_LEN,
+};
 
 /// What can go wrong in the crypto layer. None of these carries data from
 /// the peer: the reason is the variant.

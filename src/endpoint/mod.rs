@@ -2,16 +2,19 @@
 //! accepts new sessions, and gathers what sessions want to send and tell.
 //!
 //! Owns: the session table, half-open handshake bookkeeping, Retry cookies,
-//! stateless resets (`reset.rs`), the timer index and the queues of
-//! transmits and events.
+//! stateless resets (`reset.rs`), session tickets, the strike register and
+//! the ticket store (`tickets.rs`, `resume.rs`), the timer index and the
+//! queues of transmits and events.
 //! Never: reads a socket or a clock, or keeps state for a datagram that did
 //! not prove the network key (or, under load, its address).
 
 mod accept;
 mod reset;
+mod resume;
 mod table;
 #[cfg(test)]
 mod tests;
+mod tickets;
 pub(crate) mod timers;
 #[cfg(feature = "trace")]
 mod trace;
@@ -25,7 +28,7 @@ use core::net::SocketAddr;
 use crate::config::Config;
 use crate::crypto::{CookieKey, CryptoError};
 use crate::event::Event;
-use crate::ids::{NodeId, SessionId};
+use crate::ids::{NodeId, SessionId, StreamId};
 use crate::rand::Rng;
 use crate::session::Session;
 use crate::streams::StreamError;
@@ -34,6 +37,8 @@ use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
 use crate::wire::{peek_dst, Packet};
 use reset::Resets;
 use table::{Entry, Table};
+pub use tickets::TicketConfig;
+use tickets::Tickets;
 use timers::Timers;
 
 /// Stateless datagrams (Retry, stateless reset) queued at most; more are
@@ -76,6 +81,17 @@ pub enum ConnectError {
     Crypto(#[from] CryptoError),
 }
 
+/// What [`Endpoint::connect_with_early`] started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EarlyConnect {
+    /// The new session.
+    pub session: SessionId,
+    /// How many of the messages, from the first, travel in the first
+    /// flight as early data (0 without a ticket for the address).
+    pub early: usize,
+}
+
 /// Endpoint-wide counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -96,6 +112,16 @@ pub struct EndpointStats {
     pub sessions_accepted: u64,
     /// Stateless resets sent in answer to packets for unknown sessions.
     pub stateless_resets_sent: u64,
+    /// Session tickets given to peers (as responder).
+    pub tickets_issued: u64,
+    /// Sessions accepted with a ticket: the resumed handshake (counted in
+    /// `sessions_accepted` too).
+    pub sessions_resumed: u64,
+    /// Tickets refused (unknown key, expired, replayed, forged): those
+    /// handshakes fell back to the full one.
+    pub tickets_refused: u64,
+    /// Sessions started with a stored ticket (as initiator).
+    pub resumptions_attempted: u64,
 }
 
 /// One node of an STT network: the sans-IO core an application drives.
@@ -127,6 +153,8 @@ pub struct Endpoint {
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     /// Peers' reset tokens, and the resets this node sends.
     resets: Resets,
+    /// Ticket keys, the strike register and the ticket store.
+    tickets: Tickets,
     stats: EndpointStats,
     /// The trace sink, when not lent to a session (`trace_lent`).
     #[cfg(feature = "trace")]
@@ -163,6 +191,8 @@ enum After {
     Established,
     /// The session is over: out of the table.
     Done,
+    /// The endpoint has ticket work with it (`resume.rs`).
+    Ticket,
 }
 
 /// What [`Endpoint::call`] does once the call on a session returns.
@@ -204,6 +234,9 @@ impl Book {
             e.reset_indexed = true;
             after = After::Established;
         }
+        if after == After::Keep && e.session.ticket_work() {
+            after = After::Ticket;
+        }
         after
     }
 
@@ -231,6 +264,7 @@ impl Endpoint {
     pub fn new(config: Config, seed: [u8; 32]) -> Self {
         let mut rng = Rng::from_seed(seed);
         let cookie = CookieKey::new(&rng.seed32());
+        let tickets = Tickets::new(&config, &seed);
         Endpoint {
             rng,
             #[cfg(fuzzing)]
@@ -249,6 +283,7 @@ impl Endpoint {
             due: Vec::new(),
             stateless: VecDeque::new(),
             resets: Resets::new(&seed),
+            tickets,
             stats: EndpointStats::default(),
             #[cfg(feature = "trace")]
             trace: Default::default(),
@@ -321,12 +356,59 @@ impl Endpoint {
     /// from now on; [`Event::Connected`] or [`Event::ConnectFailed`] follows.
     /// Messages may be queued on it right away.
     pub fn connect(&mut self, now: Instant, addr: SocketAddr) -> Result<SessionId, ConnectError> {
+        self.start(now, addr, &[]).map(|c| c.session)
+    }
+
+    /// [`connect`](Self::connect), with `messages` queued on the new
+    /// session in order, each on its stream (opened if need be). If this
+    /// endpoint holds a session ticket for `addr`, the leading messages
+    /// that fit the first flight (about 900 bytes, whole messages only)
+    /// also travel in it as 0-RTT early data: the peer can read them half
+    /// a round trip after `connect` and answer at once. The peer's
+    /// application sees them flagged ([`Event::EarlyMessages`]); if the
+    /// peer refuses the ticket they arrive after the handshake like any
+    /// message and this side hears [`Event::EarlyRefused`].
+    ///
+    /// Early data can be replayed by whoever records the first flight
+    /// (docs/SECURITY.md says when): send early only requests that are
+    /// harmless to repeat.
+    pub fn connect_with_early(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        messages: &[(StreamId, Bytes)],
+    ) -> Result<EarlyConnect, ConnectError> {
+        self.start(now, addr, messages)
+    }
+
+    fn start(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        early: &[(StreamId, Bytes)],
+    ) -> Result<EarlyConnect, ConnectError> {
+        let mut sent_early = 0;
         if self.sessions.len() >= self.cfg.max_sessions {
             return Err(ConnectError::TooManySessions);
         }
         let id = self.fresh_id().ok_or(ConnectError::TooManySessions)?;
         let seed = self.handshake_seed();
-        let s = Session::initiator(self.cfg.clone(), id, addr, seed, now)?;
+        let ticket = match self.cfg.tickets.resume {
+            true => self
+                .tickets
+                .store
+                .take(addr, now, self.cfg.tickets.lifetime),
+            false => None,
+        };
+        let s = match ticket {
+            Some(t) => {
+                self.stats.resumptions_attempted += 1;
+                let early = self.early_frames(&t, id, early);
+                sent_early = early.counts.iter().map(|(_, n)| *n as usize).sum();
+                Session::initiator_resuming(self.cfg.clone(), id, addr, seed, now, &t, &early)?
+            }
+            None => Session::initiator(self.cfg.clone(), id, addr, seed, now)?,
+        };
         if self.sessions.insert(s).is_none() {
             return Err(ConnectError::TooManySessions);
         }
@@ -339,8 +421,20 @@ impl Endpoint {
                 peer: addr
             }
         );
-        self.call(id, Then::Book, |_| ());
-        Ok(id)
+        self.call(id, Then::Book, |e| {
+            for (stream, data) in early {
+                let s = &mut e.session;
+                // A stream id past the limit fails here as it would on
+                // a later `send`; the messages that queued stay queued.
+                if s.open_stream(*stream).is_ok() {
+                    let _ = s.send(*stream, data.clone());
+                }
+            }
+        });
+        Ok(EarlyConnect {
+            session: id,
+            early: sent_early,
+        })
     }
 
     /// Takes in one datagram received from `from`. The buffer is used as
@@ -358,9 +452,18 @@ impl Endpoint {
                 self.count_drop(now, DropReason::Malformed, len);
                 return;
             };
-            if header.ty == crate::wire::LongType::Initial && header.dst.0 == 0 {
-                self.on_initial(now, from, &header, payload, len);
-                return;
+            if header.dst.0 == 0 {
+                match header.ty {
+                    crate::wire::LongType::Initial => {
+                        self.on_initial(now, from, &header, payload, len);
+                        return;
+                    }
+                    crate::wire::LongType::Resume => {
+                        self.on_resume(now, from, &header, payload, len);
+                        return;
+                    }
+                    _ => {}
+                }
             }
             let called = self.call(dst, Then::Book, |e| {
                 e.session.handle_long(now, from, &header, payload, len);
@@ -608,9 +711,15 @@ impl Endpoint {
         match after {
             After::Keep => {}
             After::Established => {
-                self.forget_half_open(id);
+                // A resumed responder has its keys (and its peer's token)
+                // but stays half-open until the initiator's first packet.
+                if !self.sessions.get(id).is_some_and(|e| e.half_open) {
+                    self.forget_half_open(id);
+                }
                 self.index_reset_token(id);
+                self.ticket_work(id);
             }
+            After::Ticket => self.ticket_work(id),
             After::Done => self.remove(id),
         }
     }

@@ -1,20 +1,28 @@
 //! A session's handshake: Noise messages wrapped in long-header packets, and
 //! their retransmission.
 //!
-//! Owns: the Noise state until the split, the handshake datagram last sent
-//! (resent on a timer by the initiator, on a duplicate by the responder),
-//! the Retry token, and the responder's anti-amplification budget.
-//! Never: decides whether to accept a peer (the endpoint does) or touches
-//! stream data.
+//! Owns: the Noise state until the split (the full pattern, and for an
+//! initiator presenting a ticket the resume pattern beside it), the
+//! handshake datagram last sent (resent on a timer by the initiator, on a
+//! duplicate by the responder), the Retry token, the responder's
+//! anti-amplification budget, and after the split the session's ticket
+//! traffic: its resumption secret until a ticket carries it, the ticket
+//! the responder sends, the ticket the initiator received.
+//! Never: decides whether to accept a peer or a ticket (the endpoint does)
+//! or touches stream data.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use crate::crypto::{Cipher, CryptoError, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG};
-use crate::ids::{NodeId, Role, SessionId};
+use crate::crypto::{
+    resumption_secret, Cipher, ClientTicket, CryptoError, Handshake, Identity, TicketContents,
+    TrafficSecrets, MAX_HANDSHAKE_MSG,
+};
+use crate::ids::{NodeId, Role, SessionId, StreamId};
 use crate::time::Instant;
-use crate::wire::{LongHeader, LongType, TransportParams, Writer, VERSION};
+use crate::wire::{LongHeader, LongType, ResumePayload, TransportParams, Writer, VERSION};
 
 /// What a completed handshake yields.
 #[derive(Debug)]
@@ -24,6 +32,8 @@ pub(crate) struct Outcome {
     pub params: TransportParams,
     /// The packet cipher the initiator chose.
     pub cipher: Cipher,
+    /// The session was resumed from a ticket.
+    pub resumed: bool,
 }
 
 /// Why a handshake message was refused.
@@ -66,6 +76,42 @@ pub(crate) struct HandshakeState {
     /// Responder: bytes received from the peer's address so far, and sent.
     pub rx_bytes: u64,
     pub tx_bytes: u64,
+    /// Initiator presenting a ticket: the resume pattern, run beside the
+    /// full one until the responder's answer says which it took.
+    resuming: Option<Box<Resuming>>,
+    /// After the split: this session's resumption secret and the peer's
+    /// identity, until the endpoint seals them in a ticket (responder) or
+    /// the peer's ticket arrives (initiator).
+    pub resumption: Option<([u8; 32], NodeId)>,
+    /// Responder: the ticket it sends with HANDSHAKE_DONE, until a packet
+    /// carrying both is acknowledged.
+    pub ticket_out: Option<Vec<u8>>,
+    /// Initiator: a ticket received, until the endpoint stores it.
+    pub ticket_in: Option<ClientTicket>,
+    /// Initiator: HANDSHAKE_DONE arrived, so no ticket follows.
+    pub done_seen: bool,
+    /// Initiator: early messages the responder did not take (it refused
+    /// the ticket), per stream, for the session to report. Responder: the
+    /// early STREAM frames that came with an accepted Resume, for the
+    /// session to deliver.
+    pub early_refused: Vec<(StreamId, u64)>,
+    pub early_in: Vec<u8>,
+}
+
+/// The resume pattern's initiator state and the peer its ticket names.
+struct Resuming {
+    noise: Handshake,
+    node: NodeId,
+    /// Messages that went with the Resume as early data, per stream.
+    early: Vec<(StreamId, u64)>,
+}
+
+/// Early (0-RTT) messages for a Resume packet: their STREAM frames, and
+/// how many whole messages of each stream they carry.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Early {
+    pub frames: Vec<u8>,
+    pub counts: Vec<(StreamId, u64)>,
 }
 
 impl core::fmt::Debug for HandshakeState {
@@ -156,7 +202,231 @@ impl HandshakeState {
             retried: false,
             rx_bytes: 0,
             tx_bytes: 0,
+            resuming: None,
+            resumption: None,
+            ticket_out: None,
+            ticket_in: None,
+            done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
         })
+    }
+
+    /// Starts an initiator presenting `ticket`: builds a Resume packet
+    /// carrying the ticket, message 1 of the resume pattern (payload: the
+    /// cipher's code, then this side's transport parameters) and message 1
+    /// of the full pattern, both with the same ephemeral key, so a
+    /// responder that refuses the ticket answers the full handshake at
+    /// once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn resuming(
+        identity: &Identity,
+        psk: &[u8; 32],
+        rng_seed: [u8; 32],
+        local: SessionId,
+        now: Instant,
+        first_resend: Duration,
+        cipher: Cipher,
+        ticket: &ClientTicket,
+        our_params: &TransportParams,
+        early: &Early,
+    ) -> Result<Self, CryptoError> {
+        let mut resume = Handshake::resume(true, &ticket.resumption, &ticket.ticket, rng_seed)?;
+        let params = params_bytes(our_params);
+        let mut payload = vec![cipher.code()];
+        let mut len = [0u8; 8];
+        let mut w = Writer::new(&mut len);
+        w.put_varint(params.len() as u64)
+            .map_err(|_| CryptoError::BufferTooSmall)?;
+        let n = w.written();
+        payload.extend_from_slice(&len[..n]);
+        payload.extend_from_slice(&params);
+        payload.extend_from_slice(&early.frames);
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = resume.write_message(&payload, &mut buf)?;
+        let resume_msg = buf[..n].to_vec();
+        let mut e = [0u8; 32];
+        e.copy_from_slice(&resume_msg[..32]);
+        let mut full = Handshake::initiator_sharing_ephemeral(identity, psk, rng_seed, e)?;
+        let n = full.write_message(&cipher_payload(cipher), &mut buf)?;
+        let msg1 = buf[..n].to_vec();
+        let body = ResumePayload {
+            ticket: &ticket.ticket,
+            resume_msg: &resume_msg,
+            full_msg: &msg1,
+        };
+        let mut bytes = vec![0u8; body.encoded_len()];
+        body.encode(&mut Writer::new(&mut bytes))
+            .map_err(|_| CryptoError::BufferTooSmall)?;
+        let datagram = long_datagram(LongType::Resume, SessionId(0), local, &[], &bytes);
+        Ok(HandshakeState {
+            role: Role::Initiator,
+            noise: Some(full),
+            msg1,
+            datagram,
+            send_owed: true,
+            resend_at: Some(now + first_resend),
+            backoff: first_resend,
+            first_backoff: first_resend,
+            token: Vec::new(),
+            cipher,
+            retried: false,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            resuming: Some(Box::new(Resuming {
+                noise: resume,
+                node: ticket.node,
+                early: early.counts.clone(),
+            })),
+            resumption: None,
+            ticket_out: None,
+            ticket_in: None,
+            done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
+        })
+    }
+
+    /// The responder refused the ticket: its early messages are reported.
+    fn drop_resuming(&mut self) {
+        if let Some(r) = self.resuming.take() {
+            self.early_refused = r.early;
+        }
+    }
+
+    /// True while this initiator's Resume is unanswered.
+    pub fn is_resuming(&self) -> bool {
+        self.resuming.is_some()
+    }
+
+    /// Initiator: the responder accepted the ticket and answered with
+    /// message 2 of the resume pattern. Yields the keys; no Finish follows.
+    pub fn on_resumed(&mut self, payload: &[u8]) -> Result<Outcome, HsError> {
+        let r = self
+            .resuming
+            .as_mut()
+            .ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = r.noise.read_message(payload, &mut buf)?;
+        let params = TransportParams::parse(&buf[..n]).map_err(|_| HsError::Params)?;
+        let node = r.node;
+        let Some(r) = self.resuming.take() else {
+            return Err(HsError::Crypto(CryptoError::Handshake));
+        };
+        self.noise = None;
+        self.on_confirmed();
+        self.finish(r.noise, params, node, true)
+    }
+
+    /// Responder: message 1 of the resume pattern, under the resumption
+    /// secret of a ticket the endpoint accepted. Reads the initiator's
+    /// cipher and parameters and builds the Resumed packet; the session is
+    /// established at once. Fails (and the caller keeps nothing) if the
+    /// message does not authenticate.
+    #[allow(clippy::too_many_arguments)]
+    pub fn responder_resumed(
+        contents: &TicketContents,
+        ticket: &[u8],
+        msg1: &[u8],
+        rng_seed: [u8; 32],
+        local: SessionId,
+        initiator: SessionId,
+        our_params: &TransportParams,
+    ) -> Result<(Self, Outcome), CryptoError> {
+        let mut noise = Handshake::resume(false, &contents.resumption, ticket, rng_seed)?;
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = noise.read_message(msg1, &mut buf)?;
+        let (cipher, params, early) = match buf.get(..n) {
+            Some([code, rest @ ..]) => {
+                let mut r = crate::wire::Reader::new(rest);
+                let len = r.varint().map_err(|_| CryptoError::Handshake)?;
+                let len = usize::try_from(len).map_err(|_| CryptoError::Handshake)?;
+                let params = r.bytes(len).map_err(|_| CryptoError::Handshake)?;
+                (
+                    Cipher::from_code(*code).ok_or(CryptoError::Handshake)?,
+                    TransportParams::parse(params).map_err(|_| CryptoError::Handshake)?,
+                    r.peek_rest().to_vec(),
+                )
+            }
+            _ => return Err(CryptoError::Handshake),
+        };
+        let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
+        let datagram = long_datagram(LongType::Resumed, initiator, local, &[], &buf[..n]);
+        let mut hs = HandshakeState {
+            role: Role::Responder,
+            noise: None,
+            msg1: Vec::new(),
+            datagram,
+            send_owed: true,
+            resend_at: None,
+            backoff: Duration::ZERO,
+            first_backoff: Duration::ZERO,
+            token: Vec::new(),
+            cipher,
+            retried: false,
+            rx_bytes: 0,
+            tx_bytes: 0,
+            resuming: None,
+            resumption: None,
+            ticket_out: None,
+            ticket_in: None,
+            done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
+        };
+        hs.early_in = early;
+        let out = hs
+            .finish(noise, params, contents.initiator, true)
+            .map_err(|_| CryptoError::Handshake)?;
+        Ok((hs, out))
+    }
+
+    /// Initiator: the handshake is confirmed; nothing is resent any more.
+    /// (Early messages, accepted or not, are settled by then.)
+    /// What ticket traffic remains stays.
+    pub fn on_confirmed(&mut self) {
+        self.resuming = None;
+        self.msg1 = Vec::new();
+        self.datagram = Vec::new();
+        self.token = Vec::new();
+        self.send_owed = false;
+        self.resend_at = None;
+    }
+
+    /// Responder: the handshake is over; the Response is never resent.
+    pub fn on_established(&mut self) {
+        self.datagram = Vec::new();
+        self.send_owed = false;
+    }
+
+    /// Initiator: a NEW_TICKET arrived. Kept for the endpoint with this
+    /// session's resumption secret; a second one, or one without a secret
+    /// to pair it with, is ignored.
+    pub fn on_ticket(&mut self, ticket: &[u8], now: Instant) {
+        if self.role != Role::Initiator || self.ticket_in.is_some() {
+            return;
+        }
+        if let Some((resumption, node)) = self.resumption.take() {
+            self.ticket_in = Some(ClientTicket {
+                ticket: ticket.to_vec(),
+                resumption,
+                node,
+                received: now,
+            });
+        }
+    }
+
+    /// Nothing is left for this state to do once the session is confirmed:
+    /// the session may drop it.
+    pub fn is_spent(&self, confirmed: bool) -> bool {
+        confirmed
+            && self.noise.is_none()
+            && self.ticket_in.is_none()
+            && self.ticket_out.is_none()
+            && match self.role {
+                Role::Initiator => self.done_seen,
+                Role::Responder => self.resumption.is_none(),
+            }
     }
 
     /// Initiator: a Retry arrived; resend the Initial with its token.
@@ -164,6 +434,9 @@ impl HandshakeState {
         if self.retried || self.role != Role::Initiator || self.noise.is_none() {
             return;
         }
+        // The responder asks for a cookie before it reads a ticket: the
+        // full handshake follows.
+        self.drop_resuming();
         self.retried = true;
         self.token = token.to_vec();
         self.datagram = long_datagram(
@@ -187,6 +460,8 @@ impl HandshakeState {
         now: Instant,
     ) -> Result<Outcome, HsError> {
         let (params, remote_node) = self.read_peer_message(payload)?;
+        // The responder refused the ticket: the full handshake goes on.
+        self.drop_resuming();
         let noise = self
             .noise
             .as_mut()
@@ -238,6 +513,13 @@ impl HandshakeState {
             retried: false,
             rx_bytes: 0,
             tx_bytes: 0,
+            resuming: None,
+            resumption: None,
+            ticket_out: None,
+            ticket_in: None,
+            done_seen: false,
+            early_refused: Vec::new(),
+            early_in: Vec::new(),
         })
     }
 
@@ -269,17 +551,36 @@ impl HandshakeState {
             .noise
             .take()
             .ok_or(HsError::Crypto(CryptoError::Handshake))?;
+        self.finish(noise, params, remote_node, false)
+    }
+
+    /// The split of a finished exchange, and the resumption secret kept
+    /// for the ticket traffic that follows.
+    fn finish(
+        &mut self,
+        noise: Handshake,
+        params: TransportParams,
+        remote_node: NodeId,
+        resumed: bool,
+    ) -> Result<Outcome, HsError> {
+        let secrets = noise.into_secrets()?;
+        let (i2r, r2i) = match self.role {
+            Role::Initiator => (&secrets.tx, &secrets.rx),
+            Role::Responder => (&secrets.rx, &secrets.tx),
+        };
+        self.resumption = Some((resumption_secret(i2r, r2i), remote_node));
         Ok(Outcome {
-            secrets: noise.into_secrets()?,
+            secrets,
             remote_node,
             params,
             cipher: self.cipher,
+            resumed,
         })
     }
 
     /// True once the Noise exchange is over on this side.
     pub fn is_split(&self) -> bool {
-        self.noise.is_none()
+        self.noise.is_none() && self.resuming.is_none()
     }
 
     /// Initiator: the resend timer fired.
@@ -287,6 +588,15 @@ impl HandshakeState {
         self.send_owed = true;
         self.backoff = self.backoff.saturating_mul(2);
         self.resend_at = Some(now + self.backoff);
+    }
+
+    /// Responder: bytes that may still go to the unvalidated address.
+    pub fn amplification_room(&self) -> usize {
+        let budget = self
+            .rx_bytes
+            .saturating_mul(3)
+            .saturating_sub(self.tx_bytes);
+        usize::try_from(budget).unwrap_or(usize::MAX)
     }
 
     /// Responder: may `len` more bytes go to an unvalidated address?

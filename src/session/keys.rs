@@ -81,6 +81,8 @@ pub(crate) struct Keys {
     /// The peer's stateless reset token for this session, if it sent one:
     /// kept beside the keys, so a session without keys holds none.
     pub peer_reset_token: Option<ResetToken>,
+    /// The session was resumed from a ticket.
+    pub resumed: bool,
 }
 
 impl Drop for Keys {
@@ -120,6 +122,7 @@ impl Keys {
             updates_sent: 0,
             updates_received: 0,
             peer_reset_token: None,
+            resumed: false,
         }
     }
 

@@ -7,7 +7,8 @@
 //! draining), `receive.rs` (packets in, frames routed), `transmit.rs`
 //! (packets built), `outcomes.rs` (acknowledged and lost packets' contents
 //! to their owners), `timers.rs` (deadlines and what is due),
-//! `stream_calls.rs` (the application's stream calls), `datagrams.rs`
+//! `stream_calls.rs` (the application's stream calls), `tickets.rs`
+//! (resumption secrets and tickets to and from the endpoint), `datagrams.rs`
 //! (unreliable datagrams, the rate and RTT accessors), `stats.rs`,
 //! `path_io.rs`, `keys.rs`, `handshake.rs`, `trace.rs`, `layout.rs` (the
 //! size of each part, for the idle-memory breakdown).
@@ -28,6 +29,7 @@ mod sent;
 mod start;
 mod stats;
 mod stream_calls;
+mod tickets;
 mod timers;
 #[cfg(feature = "trace")]
 mod trace;
@@ -36,7 +38,7 @@ mod transmit;
 pub use crate::ids::Role;
 pub use stats::{CongestionStats, SessionStats};
 
-pub(crate) use handshake::HandshakeState;
+pub(crate) use handshake::{Early, HandshakeState};
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -346,9 +348,12 @@ impl Session {
         self.state == State::Done
     }
 
-    /// True while the responder's handshake is incomplete (half-open).
+    /// True while the responder's handshake is incomplete (half-open), or
+    /// a resumed session has not yet heard the initiator's first packet.
     pub(crate) fn is_half_open(&self) -> bool {
-        self.role == Role::Responder && self.state == State::Handshake
+        self.role == Role::Responder
+            && (self.state == State::Handshake
+                || (self.state == State::Established && !self.confirmed))
     }
 
     /// The next session event (stream events included).

@@ -59,6 +59,9 @@ impl Session {
                     if info.handshake_done {
                         self.handshake_done_owed = false;
                     }
+                    if info.ticket {
+                        self.on_ticket_acked();
+                    }
                 }
                 Outcome::Lost(info) => {
                     let len = usize::from(info.len);
@@ -81,7 +84,7 @@ impl Session {
                     for c in info.controls {
                         self.streams.requeue_control(c);
                     }
-                    if info.handshake_done && self.role == Role::Responder {
+                    if (info.handshake_done || info.ticket) && self.role == Role::Responder {
                         self.handshake_done_owed = true;
                     }
                 }

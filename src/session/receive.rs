@@ -49,8 +49,13 @@ impl Session {
         match (header.ty, hs.role) {
             (LongType::Retry, Role::Initiator) if self.state == State::Handshake => {
                 hs.on_retry(self.id, header.token, now);
+                self.report_early_refused();
             }
             (LongType::Response, Role::Initiator) => {
+                if self.state != State::Handshake && hs.datagram.is_empty() {
+                    // Resumed, or confirmed: nothing to answer.
+                    return;
+                }
                 if hs.is_split() {
                     // Our Finish was lost: send it again.
                     hs.send_owed = true;
@@ -64,17 +69,40 @@ impl Session {
                         self.counters.packets_received += 1;
                         self.counters.bytes_received += datagram_len as u64;
                         self.establish(out);
+                        self.report_early_refused();
                     }
                     Err(_) => {
                         self.count_drop(DropReason::AuthFailure, datagram_len);
                     }
                 }
             }
-            (LongType::Initial, Role::Responder) => {
+            (LongType::Resumed, Role::Initiator) => {
+                if !hs.is_resuming() {
+                    return;
+                }
+                match hs.on_resumed(payload) {
+                    Ok(out) => {
+                        self.peer_id = header.src;
+                        self.peer = from;
+                        self.counters.packets_received += 1;
+                        self.counters.bytes_received += datagram_len as u64;
+                        // Only the holder of the resumption secret could
+                        // answer: the handshake is confirmed. A first
+                        // packet proves this address to the responder.
+                        self.confirmed = true;
+                        self.ping_owed = true;
+                        self.establish(out);
+                    }
+                    Err(_) => {
+                        self.count_drop(DropReason::AuthFailure, datagram_len);
+                    }
+                }
+            }
+            (LongType::Initial | LongType::Resume, Role::Responder) => {
                 // The initiator did not hear our Response: resend it, within
                 // the amplification budget.
                 hs.rx_bytes += datagram_len as u64;
-                if !hs.is_split() {
+                if !hs.is_split() || (!self.confirmed && !hs.datagram.is_empty()) {
                     hs.send_owed = true;
                 }
             }
@@ -94,7 +122,9 @@ impl Session {
                         self.confirmed = true;
                         self.establish(out);
                         // The responder never resends its Response now.
-                        self.hs = None;
+                        if let Some(hs) = self.hs.as_mut() {
+                            hs.on_established();
+                        }
                     }
                     Err(_) => {
                         self.count_drop(DropReason::AuthFailure, datagram_len);
@@ -247,10 +277,18 @@ impl Session {
             self.paths
                 .on_received(now, self.peer, from, len, highest, pto);
         }
-        if self.role == Role::Initiator && !self.confirmed {
-            // Only a responder holding the keys can send this.
+        if !self.confirmed {
+            // Only a peer holding the keys can send this (for a resumed
+            // responder: the initiator's first packet proves its address).
             self.confirmed = true;
-            self.hs = None;
+            if let Some(hs) = self.hs.as_mut() {
+                if self.role == Role::Initiator {
+                    hs.on_confirmed();
+                } else {
+                    hs.on_established();
+                }
+            }
+            self.release_handshake();
         }
         if let State::Closing { until } = self.state {
             if Frames::new(plain).any(|f| matches!(f, Ok(Frame::Close { .. }))) {
@@ -319,7 +357,19 @@ impl Session {
                     return Err(Violation::Protocol);
                 }
                 self.confirmed = true;
-                self.hs = None;
+                if let Some(hs) = self.hs.as_mut() {
+                    hs.on_confirmed();
+                    hs.done_seen = true;
+                }
+                self.release_handshake();
+            }
+            Frame::NewTicket(ticket) => {
+                if self.role == Role::Responder {
+                    return Err(Violation::Protocol);
+                }
+                if let Some(hs) = self.hs.as_mut() {
+                    hs.on_ticket(ticket, now);
+                }
             }
             Frame::Close { code, reason } => self.on_peer_close(code, reason),
             Frame::PathChallenge(data) => self.paths.on_challenge(from, data),

@@ -27,6 +27,8 @@ pub struct SentInfo {
     pub ack_largest: Option<u64>,
     /// It carried HANDSHAKE_DONE.
     pub handshake_done: bool,
+    /// It carried NEW_TICKET.
+    pub ticket: bool,
     /// It was a datagram size probe (PING and PADDING only).
     pub size_probe: bool,
     /// DATAGRAM frames it carried (never resent: counted, and their fates

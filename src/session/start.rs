@@ -18,7 +18,7 @@ use super::handshake::{self, HandshakeState};
 use super::keys::Keys;
 use super::{Session, State, PATH_KEY_STREAM};
 use crate::config::Config;
-use crate::crypto::ResetToken;
+use crate::crypto::{ClientTicket, ResetToken};
 use crate::event::Event;
 use crate::ids::{Role, SessionId};
 use crate::time::Instant;
@@ -48,6 +48,58 @@ impl Session {
         let mut s = Session::new(cfg, id, peer, Role::Initiator, path_key, now);
         s.hs = Some(Box::new(hs));
         Ok(s)
+    }
+
+    /// An initiator session presenting `ticket`: its Resume packet is ready
+    /// to go (and falls back to the full handshake if the peer refuses it).
+    pub(crate) fn initiator_resuming(
+        cfg: Arc<Config>,
+        id: SessionId,
+        peer: SocketAddr,
+        rng_seed: [u8; 32],
+        now: Instant,
+        ticket: &ClientTicket,
+        early: &handshake::Early,
+    ) -> Result<Self, crate::crypto::CryptoError> {
+        let first_resend = cfg.recovery.initial_rtt.saturating_mul(3);
+        let params = Session::local_params(&cfg, id);
+        let hs = HandshakeState::resuming(
+            &cfg.identity,
+            &cfg.network_key,
+            rng_seed,
+            id,
+            now,
+            first_resend,
+            cfg.cipher,
+            ticket,
+            &params,
+            early,
+        )?;
+        let path_key = crate::rand::Rng::derive(&rng_seed, PATH_KEY_STREAM);
+        let mut s = Session::new(cfg, id, peer, Role::Initiator, path_key, now);
+        s.hs = Some(Box::new(hs));
+        Ok(s)
+    }
+
+    /// A responder session resumed from a ticket the endpoint accepted:
+    /// established at once, its Resumed packet ready to go, and half-open
+    /// until the initiator's first packet arrives.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn responder_resumed(
+        cfg: Arc<Config>,
+        id: SessionId,
+        peer: SocketAddr,
+        peer_id: SessionId,
+        hs: HandshakeState,
+        out: handshake::Outcome,
+        path_key: [u8; 32],
+        now: Instant,
+    ) -> Self {
+        let mut s = Session::responder(cfg, id, peer, peer_id, hs, path_key, now);
+        s.handshake_done_owed = true;
+        s.establish(out);
+        s.deliver_early(now);
+        s
     }
 
     /// A responder session for an accepted Initial.
@@ -86,6 +138,7 @@ impl Session {
         let p = out.params;
         let mut keys = Keys::new(provider, out.cipher, &out.secrets.tx, &out.secrets.rx);
         keys.peer_reset_token = p.reset_token.map(ResetToken);
+        keys.resumed = out.resumed;
         self.keys = Some(Box::new(keys));
         self.remote_node = Some(out.remote_node);
         self.peer_idle_timeout =

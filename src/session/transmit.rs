@@ -51,6 +51,17 @@ impl Session {
             return Some((n, self.peer));
         }
         let n = match self.state {
+            State::Established if self.role == Role::Responder && !self.confirmed => {
+                // Resumed, and the initiator's address is not proven yet:
+                // at most three times what it sent (PROTOCOL.md §14).
+                let room = self.hs.as_ref().map_or(0, |h| h.amplification_room());
+                let room = room.min(buf.len());
+                let n = self.protected_packet(now, &mut buf[..room], false)?;
+                if let Some(hs) = self.hs.as_mut() {
+                    hs.tx_bytes += n as u64;
+                }
+                Some(n)
+            }
             State::Established => {
                 if let Some(probe) = self.path_probe(now, buf) {
                     return Some(probe);
@@ -78,7 +89,8 @@ impl Session {
             return None;
         }
         let n = hs.datagram.len();
-        if n > buf.len() {
+        if n == 0 || n > buf.len() {
+            hs.send_owed = false;
             return None;
         }
         if !hs.amplification_allows(n) {
@@ -317,6 +329,15 @@ impl Session {
                         }
                     }
                     self.scratch = Some(scratch);
+                }
+                if self.handshake_done_owed && self.role == Role::Responder {
+                    // The ticket goes first: the initiator lets go of its
+                    // handshake state at HANDSHAKE_DONE.
+                    if let Some(t) = self.hs.as_ref().and_then(|h| h.ticket_out.as_deref()) {
+                        if Frame::NewTicket(t).encode(&mut w).is_ok() {
+                            info.ticket = true;
+                        }
+                    }
                 }
                 if self.handshake_done_owed
                     && self.role == Role::Responder

@@ -79,6 +79,10 @@ pub enum HandshakeKind {
     Finish,
     /// A stateless Retry carrying an address cookie.
     Retry,
+    /// The initiator's first message with a session ticket.
+    Resume,
+    /// The responder's answer to a ticket it accepted.
+    Resumed,
 }
 
 impl HandshakeKind {
@@ -90,6 +94,8 @@ impl HandshakeKind {
             LongType::Response => HandshakeKind::Response,
             LongType::Finish => HandshakeKind::Finish,
             LongType::Retry => HandshakeKind::Retry,
+            LongType::Resume => HandshakeKind::Resume,
+            LongType::Resumed => HandshakeKind::Resumed,
         }
     }
 }
@@ -220,6 +226,11 @@ pub enum FrameInfo {
         /// Sequence number delivery goes on from.
         seq: u64,
     },
+    /// NEW_TICKET: a session ticket for a later resumed handshake.
+    NewTicket {
+        /// Its length in bytes.
+        len: usize,
+    },
 }
 
 impl FrameInfo {
@@ -279,6 +290,7 @@ impl FrameInfo {
                 offset,
                 seq,
             },
+            Frame::NewTicket(t) => FrameInfo::NewTicket { len: t.len() },
         }
     }
 }

@@ -46,7 +46,11 @@ mod ty {
     /// DATAGRAM is 0x30 and 0x31; the low bit is LEN.
     pub const DATAGRAM: u64 = 0x30;
     pub const STREAM_SKIP: u64 = 0x32;
+    pub const NEW_TICKET: u64 = 0x33;
 }
+
+/// Longest session ticket a NEW_TICKET frame may carry.
+pub const MAX_TICKET_LEN: usize = 256;
 
 /// Reads a stream id varint, refusing values above `u32::MAX`.
 fn read_stream_id(r: &mut Reader<'_>) -> Result<StreamId, WireError> {
@@ -139,6 +143,9 @@ pub enum Frame<'a> {
         /// each message takes at least one unit).
         seq: u64,
     },
+    /// A session ticket from the responder (opaque to the receiver), at
+    /// most [`MAX_TICKET_LEN`] bytes.
+    NewTicket(&'a [u8]),
 }
 
 impl<'a> Frame<'a> {
@@ -206,6 +213,14 @@ impl<'a> Frame<'a> {
                     seq,
                 }
             }
+            ty::NEW_TICKET => {
+                let len = r.varint()?;
+                if len == 0 || len > MAX_TICKET_LEN as u64 {
+                    return Err(WireError::TicketLength);
+                }
+                // len <= MAX_TICKET_LEN: the cast cannot truncate.
+                Frame::NewTicket(r.bytes(len as usize)?)
+            }
             _ => return Err(WireError::UnknownFrame(t)),
         })
     }
@@ -237,6 +252,7 @@ impl<'a> Frame<'a> {
                 seq,
             } => ([sid(stream_id), *offset, *seq, 0], 3),
             Frame::Close { code, reason } => ([*code, reason.len() as u64, 0, 0], 2),
+            Frame::NewTicket(t) => ([t.len() as u64, 0, 0, 0], 1),
             _ => ([0; 4], 0),
         }
     }
@@ -259,6 +275,7 @@ impl<'a> Frame<'a> {
             Frame::PathResponse(_) => ty::PATH_RESPONSE,
             Frame::Datagram(_) => ty::DATAGRAM,
             Frame::StreamSkip { .. } => ty::STREAM_SKIP,
+            Frame::NewTicket(_) => ty::NEW_TICKET,
         }
     }
 
@@ -273,6 +290,7 @@ impl<'a> Frame<'a> {
                 let (vals, n) = self.fields();
                 let tail = match self {
                     Frame::Close { reason, .. } => reason.len(),
+                    Frame::NewTicket(t) => t.len(),
                     Frame::PathChallenge(_) | Frame::PathResponse(_) => PATH_DATA_LEN,
                     _ => 0,
                 };
@@ -297,6 +315,11 @@ impl<'a> Frame<'a> {
                         return Err(WireError::ReasonTooLong);
                     }
                 }
+                if let Frame::NewTicket(t) = self {
+                    if t.is_empty() || t.len() > MAX_TICKET_LEN {
+                        return Err(WireError::TicketLength);
+                    }
+                }
                 if w.remaining() < self.encoded_len() {
                     return Err(WireError::BufferTooSmall);
                 }
@@ -306,6 +329,7 @@ impl<'a> Frame<'a> {
                     vals.iter().take(n).try_for_each(|v| w.put_varint(*v))?;
                     match self {
                         Frame::Close { reason, .. } => w.put_slice(reason)?,
+                        Frame::NewTicket(t) => w.put_slice(t)?,
                         Frame::PathChallenge(d) | Frame::PathResponse(d) => w.put_slice(d)?,
                         _ => {}
                     }
@@ -463,6 +487,7 @@ mod tests {
                 },
                 &[0x32, 0x03, 0x67, 0x11, 0x01],
             ),
+            (Frame::NewTicket(b"tk"), &[0x33, 0x02, b't', b'k']),
         ];
         for (frame, bytes) in cases {
             assert_eq!(encode(frame), *bytes, "encoding {frame:?}");

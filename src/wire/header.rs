@@ -45,6 +45,12 @@ pub enum LongType {
     Finish,
     /// Responder to initiator: a token to echo in a new Initial; no payload.
     Retry,
+    /// Initiator to responder: a session ticket, message 1 of the resume
+    /// pattern and, as the fallback, message 1 of the full handshake.
+    Resume,
+    /// Responder to initiator: message 2 of the resume pattern with the
+    /// responder's parameters.
+    Resumed,
 }
 
 impl LongType {
@@ -55,6 +61,8 @@ impl LongType {
             LongType::Response => 2,
             LongType::Finish => 3,
             LongType::Retry => 4,
+            LongType::Resume => 5,
+            LongType::Resumed => 6,
         }
     }
 
@@ -65,6 +73,8 @@ impl LongType {
             2 => Some(LongType::Response),
             3 => Some(LongType::Finish),
             4 => Some(LongType::Retry),
+            5 => Some(LongType::Resume),
+            6 => Some(LongType::Resumed),
             _ => None,
         }
     }
@@ -449,8 +459,8 @@ mod tests {
         assert_eq!(Packet::parse(&b), Err(WireError::ReservedBits));
         b[0] = 0x81; // fixed bit clear
         assert_eq!(Packet::parse(&b), Err(WireError::ReservedBits));
-        b[0] = 0xc5;
-        assert_eq!(Packet::parse(&b), Err(WireError::UnknownPacketType(0xc5)));
+        b[0] = 0xc7;
+        assert_eq!(Packet::parse(&b), Err(WireError::UnknownPacketType(0xc7)));
         b[0] = 0xc0;
         assert_eq!(Packet::parse(&b), Err(WireError::UnknownPacketType(0xc0)));
         let mut b = INITIAL;

@@ -16,6 +16,7 @@
 //!                                     └─► Short { header (13 B, the AAD), body: ciphertext+tag }
 //!  plaintext of a short packet ──► frame::Frames ──► Frame, Frame, ...
 //!  Noise payload of Response / Finish ──► params::TransportParams::parse
+//!  payload of a Resume packet ──► resume::ResumePayload (ticket, two Noise messages)
 //!  short datagram for a session lost ──► reset::reset_tail (token at the end)
 //! ```
 
@@ -24,12 +25,13 @@ pub mod frame;
 pub mod header;
 pub mod params;
 pub mod reset;
+pub mod resume;
 
 pub use codec::{varint_len, Reader, Writer, MAX_VARINT};
 pub use frame::{
     ack_len, datagram_frame_len, datagram_overhead, encode_ack, encode_datagram,
     max_datagram_data_in, AckFrame, AckRanges, Frame, Frames, StreamFrame, StreamHeader,
-    MAX_ACK_RANGES, MAX_REASON_LEN, PATH_DATA_LEN,
+    MAX_ACK_RANGES, MAX_REASON_LEN, MAX_TICKET_LEN, PATH_DATA_LEN,
 };
 pub use header::{
     decode_packet_number, peek_dst, LongHeader, LongType, Packet, ShortHeader, MAX_TOKEN_LEN,
@@ -39,6 +41,7 @@ pub use params::TransportParams;
 pub use reset::{
     encode_reset, reset_len, reset_tail, MAX_RESET_LEN, MIN_RESET_LEN, RESET_TOKEN_LEN,
 };
+pub use resume::ResumePayload;
 
 /// Why bytes could not be parsed, or a value could not be encoded.
 ///
@@ -74,6 +77,10 @@ pub enum WireError {
     /// Finish); only encoders return this.
     #[error("token not allowed in this packet type")]
     UnexpectedToken,
+    /// A NEW_TICKET frame or Resume packet whose ticket is empty or longer
+    /// than [`frame::MAX_TICKET_LEN`].
+    #[error("ticket of a bad length")]
+    TicketLength,
     /// A frame type this version does not define.
     #[error("unknown frame type {0:#x}")]
     UnknownFrame(u64),

@@ -164,6 +164,29 @@ impl Node {
         self.session_handle(id).await
     }
 
+    /// [`connect`](Self::connect), with `messages` queued on the session
+    /// and, if a ticket for `addr` is held, the leading ones sent as 0-RTT
+    /// early data in the first flight; returns once the handshake
+    /// completed, with how many went early.
+    pub async fn connect_with_early(
+        &self,
+        addr: SocketAddr,
+        messages: Vec<(stt::StreamId, bytes::Bytes)>,
+    ) -> Result<(Session, usize), Error> {
+        let (id, early) = self
+            .now(move |core| core.connect_with_early(addr, &messages))
+            .await??;
+        self.call(Key::Session(id), move |core| core.poll_connect(id))
+            .await??;
+        Ok((self.session_handle(id).await?, early))
+    }
+
+    /// True if a session ticket for `addr` is held (the next connect to
+    /// it resumes).
+    pub async fn has_ticket(&self, addr: SocketAddr) -> Result<bool, Error> {
+        self.now(move |core| core.has_ticket(addr)).await
+    }
+
     /// The next session a peer opened.
     pub async fn accept(&self) -> Result<Session, Error> {
         let id = self.call(Key::Accept, |core| core.poll_accept()).await?;

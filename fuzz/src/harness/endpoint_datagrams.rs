@@ -87,7 +87,7 @@ pub struct Input {
 }
 
 /// Datagrams of a complete reference run with the same seeds: handshake
-/// (direct and with a Retry), messages, close. Being deterministic, they are
+/// (direct, with a Retry, and resumed with a ticket), messages, close. Being deterministic, they are
 /// authentic for the sessions of every run.
 pub fn reference() -> &'static [(bool, Vec<u8>)] {
     static R: OnceLock<Vec<(bool, Vec<u8>)>> = OnceLock::new();
@@ -108,6 +108,15 @@ pub fn reference() -> &'static [(bool, Vec<u8>)] {
         let mut n = Net::new(built("a"), b);
         n.a.connect(n.now, n.b_addr).unwrap();
         n.advance(Duration::from_millis(100));
+        out.extend(n.sent);
+        // A resumed handshake: NEW_TICKET, then Resume and Resumed (last,
+        // so the indices of the datagrams above stay as they were).
+        let mut n = Net::standard();
+        n.connect();
+        n.drive_until(Duration::from_secs(2), |n| n.quiet());
+        n.sent.clear();
+        n.connect();
+        n.drive_until(Duration::from_secs(2), |n| n.quiet());
         out.extend(n.sent);
         out
     })
