@@ -14,8 +14,9 @@
 //! point: rates are bytes per second, gains integer percentages.
 //!
 //! # Phases
-//! - start-up: pacing at 2.77x the estimate, window growing with what is
-//!   acknowledged, until the estimate stops growing by 25 % for three
+//! - start-up: pacing at 2.77x the estimate, window growing with every
+//!   byte acknowledged (application-limited or not) up to twice the
+//!   estimate's BDP, until the estimate stops growing by 25 % for three
 //!   rounds, a round's loss is congestive, or a queue persists through a
 //!   whole round (see below);
 //! - drain: pacing at 0.35x until what is in flight fits one BDP;
@@ -223,7 +224,8 @@ pub struct Bbr {
     up_step: u64,
     probe_rtt_done: Option<Instant>,
     probe_rtt_round_done: bool,
-    /// Acknowledged bytes of window-limited packets since the last sample.
+    /// Acknowledged bytes since the last sample: of window-limited packets
+    /// only, except in start-up.
     growth: u64,
     recovery: RecoveryPeriod,
 }
@@ -548,7 +550,14 @@ impl Controller for Bbr {
         _rtt: &RttEstimator,
         app_limited: bool,
     ) {
-        if !app_limited {
+        // In start-up every acknowledged byte counts, as in BBR: the window
+        // is bounded there by twice the estimate's BDP (`set_cwnd`), which
+        // only grows with what the path delivered. A sender that flow
+        // control held back for a moment marks a whole round's packets
+        // application-limited; counting only window-limited bytes, the next
+        // round could not grow and start-up would lose a round trip at every
+        // such step.
+        if !app_limited || self.phase == BbrPhase::Startup {
             self.growth = self.growth.saturating_add(to_u64(bytes));
         }
     }

@@ -218,19 +218,53 @@ fn min_rtt_is_probed_after_ten_seconds() {
 }
 
 #[test]
-fn app_limited_acks_do_not_grow_the_window() {
+fn app_limited_startup_grows_only_to_twice_what_was_delivered() {
     let mut h = Harness::new();
     let w0 = h.bbr.window();
     for _ in 0..20 {
         h.round(BW / 10, RTT_MS, 0, BDP / 10, true);
     }
-    assert_eq!(h.bbr.window(), w0, "never window-limited: no growth");
+    // Twice the BDP of what the application sent (BW / 10) and three
+    // datagrams, overshot by at most one acknowledgement's bytes.
+    let target = 2 * BDP / 10 + 3 * MSS;
+    let w = h.bbr.window();
+    assert!(w > w0, "start-up grows with every acknowledgement");
+    assert!(
+        (target..target + BDP / 100).contains(&w),
+        "bounded by the model: {w} against {target}"
+    );
     assert_eq!(
         h.bbr.bbr_phase(),
         BbrPhase::Startup,
         "app-limited rounds do not end start-up"
     );
     assert_eq!(h.bbr.max_bw(), BW / 10);
+}
+
+#[test]
+fn a_flow_control_stall_costs_startup_no_round() {
+    // Every round ends held back by flow control, so each round's packets
+    // are marked application-limited; the window still doubles a round.
+    let mut h = Harness::new();
+    for _ in 0..4 {
+        let w = h.bbr.window();
+        h.round(w * 1000 / RTT_MS, RTT_MS, 0, w, true);
+        assert!(h.bbr.window() >= 2 * w, "{} from {w}", h.bbr.window());
+    }
+}
+
+#[test]
+fn app_limited_acks_do_not_grow_the_window_after_startup() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    let w = h.bbr.window();
+    for _ in 0..20 {
+        h.round(BW / 10, RTT_MS, 0, BDP / 10, true);
+    }
+    assert!(h.bbr.window() <= w, "{} over {w}", h.bbr.window());
 }
 
 #[test]
