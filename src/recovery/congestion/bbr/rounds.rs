@@ -12,8 +12,9 @@
 use core::time::Duration;
 
 use super::{
-    Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS,
-    LOSS_THRESH_PM, MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
+    queue_slack, Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS,
+    LOSS_MIN_PACKETS, LOSS_THRESH_PM, MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS,
+    STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
@@ -30,10 +31,7 @@ impl Bbr {
         } else {
             0
         };
-        let queue = self.min_rtt.is_some_and(|m| {
-            let slack = (m / 16).max(Duration::from_millis(1));
-            r.max_rtt > m + slack
-        });
+        let queue = self.min_rtt.is_some_and(|m| r.max_rtt > m + queue_slack(m));
         // Above the baseline by 2 points and by three standard deviations
         // of a round of this many packets at the baseline rate (a round of
         // 300 packets at 10 % random loss varies by 1.7 points).

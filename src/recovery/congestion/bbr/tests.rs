@@ -344,3 +344,16 @@ fn a_few_losses_in_a_small_flows_round_are_not_congestion() {
     assert_eq!(h.bbr.bw(), BW * 70 / 100, "bw_lo: 0.7x the estimate");
     assert!(h.bbr.window() < window, "{}", h.bbr.window());
 }
+
+#[test]
+fn samples_near_the_floor_keep_min_rtt_probing_away() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    // 2 ms above a 40 ms floor: inside the no-queue slack (2.5 ms), so
+    // 12 s pass without min-RTT probing; 10 ms above it would probe.
+    for _ in 0..300 {
+        h.round(BW, RTT_MS + 2, 0, BDP, false);
+        assert_ne!(h.bbr.bbr_phase(), BbrPhase::ProbeRtt);
+    }
+    assert_eq!(h.bbr.min_rtt(), Some(Duration::from_millis(RTT_MS)));
+}
