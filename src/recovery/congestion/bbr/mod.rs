@@ -237,9 +237,11 @@ pub struct Bbr {
     up_step: u64,
     probe_rtt_done: Option<Instant>,
     probe_rtt_round_done: bool,
-    /// Acknowledged bytes since the last sample: of window-limited packets
-    /// only, except in start-up.
+    /// Acknowledged bytes of window-limited packets since the last sample.
     growth: u64,
+    /// Acknowledged bytes of application-limited packets since the last
+    /// sample, counted in start-up only.
+    growth_app: u64,
     recovery: RecoveryPeriod,
 }
 
@@ -274,6 +276,7 @@ impl Bbr {
             probe_rtt_done: None,
             probe_rtt_round_done: false,
             growth: 0,
+            growth_app: 0,
             recovery: RecoveryPeriod::default(),
         };
         b.pacing_rate = b.initial_pacing(initial_rtt);
@@ -532,14 +535,25 @@ impl Bbr {
 
     fn set_cwnd(&mut self, total_delivered: u64) {
         let growth = core::mem::take(&mut self.growth);
+        let growth_app = core::mem::take(&mut self.growth_app);
         let quanta = self.limits.datagram.saturating_mul(QUANTA_PACKETS);
         match self.bdp(CWND_GAIN) {
             Some(target) => {
                 let target = target.saturating_add(quanta);
                 if self.filled_pipe {
                     self.cwnd = self.cwnd.saturating_add(growth).min(target);
-                } else if self.cwnd < target || total_delivered < self.limits.initial {
-                    self.cwnd = self.cwnd.saturating_add(growth);
+                } else {
+                    if self.cwnd < target || total_delivered < self.limits.initial {
+                        self.cwnd = self.cwnd.saturating_add(growth);
+                    }
+                    // Application-limited bytes grow the window to twice
+                    // the BDP and no further: no allowance for aggregated
+                    // acknowledgements, which only a window-limited
+                    // sender needs.
+                    let plain = target.saturating_sub(quanta);
+                    if self.cwnd < plain {
+                        self.cwnd = self.cwnd.saturating_add(growth_app).min(plain);
+                    }
                 }
             }
             None => self.cwnd = self.cwnd.saturating_add(growth),
@@ -581,8 +595,10 @@ impl Controller for Bbr {
         // application-limited; counting only window-limited bytes, the next
         // round could not grow and start-up would lose a round trip at every
         // such step.
-        if !app_limited || self.phase == BbrPhase::Startup {
+        if !app_limited {
             self.growth = self.growth.saturating_add(to_u64(bytes));
+        } else if self.phase == BbrPhase::Startup {
+            self.growth_app = self.growth_app.saturating_add(to_u64(bytes));
         }
     }
 

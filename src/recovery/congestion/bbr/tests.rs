@@ -224,15 +224,10 @@ fn app_limited_startup_grows_only_to_twice_what_was_delivered() {
     for _ in 0..20 {
         h.round(BW / 10, RTT_MS, 0, BDP / 10, true);
     }
-    // Twice the BDP of what the application sent (BW / 10) and three
-    // datagrams, overshot by at most one acknowledgement's bytes.
-    let target = 2 * BDP / 10 + 3 * MSS;
+    // Twice the BDP of what the application sent (BW / 10), exactly.
     let w = h.bbr.window();
     assert!(w > w0, "start-up grows with every acknowledgement");
-    assert!(
-        (target..target + BDP / 100).contains(&w),
-        "bounded by the model: {w} against {target}"
-    );
+    assert_eq!(w, 2 * BDP / 10, "bounded by the model");
     assert_eq!(
         h.bbr.bbr_phase(),
         BbrPhase::Startup,
