@@ -17,8 +17,9 @@
 //! - start-up: pacing at 2.77x the estimate, window growing with every
 //!   byte acknowledged (application-limited or not) up to twice the
 //!   estimate's BDP, until the estimate stops growing by 25 % for three
-//!   rounds, a round's loss is congestive, or a queue persists through a
-//!   whole round (see below);
+//!   rounds, a round's loss is congestive, a queue persists through a
+//!   whole round, or a datagram is lost while every sample of the round so
+//!   far showed that queue (see below);
 //! - drain: pacing at 0.35x until what is in flight fits one BDP;
 //! - probing cycle: DOWN (0.9x, until in flight is at most one BDP and
 //!   below the upper bound's headroom), CRUISE (1.0x, the lower bounds
@@ -88,7 +89,13 @@
 //!   its count (a bulk send after an application-limited phase lost four
 //!   rounds of overflow that way, where a clean start lost one). The
 //!   quarter is above what jitter, reordering or a delayed ack leave in a
-//!   round's smallest sample.
+//!   round's smallest sample. A loss while every sample of the round so
+//!   far sat that high ends start-up at once: the buffer behind the queue
+//!   overflowed. Waiting for the round's end keeps a window of two BDPs
+//!   for up to another round trip, which overflows a one-BDP buffer a
+//!   second time; each overflow holds the data behind it at the receiver
+//!   until its repair arrives, and the flow windows can run dry meanwhile.
+//!   Random loss comes without that queue.
 //! - In cruise the window keeps 15 % headroom below the upper bound, but
 //!   never less than one BDP: pacing at the estimate already keeps the queue
 //!   empty, and a window below one BDP would leave the link idle.
@@ -645,6 +652,7 @@ impl Controller for Bbr {
             self.round.bw = self.round.bw.max(rate);
             self.round.inflight = self.round.inflight.max(rs.delivered);
         }
+        self.check_startup_overflow(rs);
         self.advance(now, in_flight, round_start, probe_rtt_due);
         self.set_pacing_rate(rtt.smoothed());
         self.set_cwnd(rs.total_delivered);

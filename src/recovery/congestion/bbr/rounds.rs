@@ -2,10 +2,12 @@
 //! the path, and the reaction to a congestive one.
 //!
 //! Owns: the loss classification (baseline random loss, the 2-point and
-//! 3-sigma margin, the six-datagram floor, queue evidence), start-up's "the estimate stopped
-//! growing" and "a queue stood through the round" tests, the upper
-//! bound's growth while probing, and the bounds a congestive round sets.
-//! Never: changes the phase except where a round's verdict demands it
+//! 3-sigma margin, the six-datagram floor, queue evidence), start-up's
+//! "the estimate stopped growing", "a queue stood through the round" and
+//! "a loss behind a standing queue" tests, the upper bound's growth while
+//! probing, and the bounds a congestive round sets.
+//! Never: changes the phase except where a round's verdict (or, for a
+//! loss behind a standing queue, the round's verdict so far) demands it
 //! (start-up to drain, probing up to down), or paces and sizes the window
 //! (the parent module does, after this).
 
@@ -83,6 +85,25 @@ impl Bbr {
             delivered_start: rs.total_delivered,
             ..Round::default()
         };
+    }
+
+    /// Ends start-up at the first loss of a round whose every RTT sample so
+    /// far sat a quarter above the minimum: the buffer behind a standing
+    /// queue overflowed, so the pipe is full. Waiting for the round's end
+    /// (the standing-queue test) keeps a window of two BDPs for up to one
+    /// more round trip, which overflows the buffer again; each overflow
+    /// holds the data behind it at the receiver until the repair arrives.
+    pub(super) fn check_startup_overflow(&mut self, rs: &RateSample) {
+        if self.phase != BbrPhase::Startup || self.round.lost == 0 {
+            return;
+        }
+        let delivered = rs
+            .total_delivered
+            .saturating_sub(self.round.delivered_start);
+        if self.standing_queue(&self.round, delivered) {
+            self.filled_pipe = true;
+            self.phase = BbrPhase::Drain;
+        }
     }
 
     /// True when the round's smallest RTT sample sat a quarter above the

@@ -352,3 +352,53 @@ fn samples_near_the_floor_keep_min_rtt_probing_away() {
     }
     assert_eq!(h.bbr.min_rtt(), Some(Duration::from_millis(RTT_MS)));
 }
+
+#[test]
+fn a_loss_behind_a_standing_queue_ends_startup_at_once() {
+    let mut h = Harness::new();
+    let mut rate = 200_000;
+    for _ in 0..3 {
+        rate *= 2;
+        h.round(rate, RTT_MS, 0, h.bbr.window(), false);
+    }
+    // Every sample of the next round 30 % over the floor; a datagram is
+    // lost after the fourth: start-up ends there, not at the round's end.
+    let prior = h.delivered;
+    let per = rate * RTT_MS / 1000 / 10;
+    for i in 0..6 {
+        h.now += Duration::from_millis(RTT_MS / 10);
+        let rtt = Duration::from_millis(RTT_MS * 13 / 10);
+        h.rtt.update(Duration::ZERO, rtt, Duration::from_millis(25));
+        if i == 4 {
+            h.bbr.on_packet_lost(MSS, h.bbr.window());
+        }
+        h.bbr.on_ack(h.now, h.now, per as usize, &h.rtt, false);
+        h.delivered += per;
+        let rs = RateSample {
+            delivered: per * 10,
+            interval: Duration::from_millis(RTT_MS),
+            prior_delivered: if i == 0 { prior } else { prior + 1 },
+            total_delivered: h.delivered,
+            newly_acked: per,
+            app_limited: false,
+        };
+        h.bbr.on_rate_sample(h.now, &rs, h.bbr.window(), &h.rtt);
+        let want = if i < 4 {
+            BbrPhase::Startup
+        } else {
+            BbrPhase::Drain
+        };
+        assert_eq!(h.bbr.bbr_phase(), want, "after sample {i}");
+    }
+}
+
+#[test]
+fn a_random_loss_without_a_queue_does_not_end_startup() {
+    let mut h = Harness::new();
+    let mut rate = 200_000;
+    for _ in 0..3 {
+        rate *= 2;
+        h.round(rate, RTT_MS, MSS, h.bbr.window(), false);
+        assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup);
+    }
+}
