@@ -14,10 +14,12 @@
 //! point: rates are bytes per second, gains integer percentages.
 //!
 //! # Phases
-//! - start-up: pacing at 2.77x the estimate, window growing with what is
-//!   acknowledged, until the estimate stops growing by 25 % for three
-//!   rounds, a round's loss is congestive, or a queue persists through a
-//!   whole round (see below);
+//! - start-up: pacing at 2.77x the estimate, window growing with every
+//!   byte acknowledged (application-limited or not) up to twice the
+//!   estimate's BDP, until the estimate stops growing by 25 % for three
+//!   rounds, a round's loss is congestive, a queue persists through a
+//!   whole round, or a datagram is lost while every sample of the round so
+//!   far showed that queue (see below);
 //! - drain: pacing at 0.35x until what is in flight fits one BDP;
 //! - probing cycle: DOWN (0.9x, until in flight is at most one BDP and
 //!   below the upper bound's headroom, or a full round has passed), CRUISE
@@ -29,9 +31,16 @@
 //!   the bound). A cycle
 //!   probes again after 2-3 s or 63 rounds, whichever comes first (the
 //!   second keeps it fair to Reno/CUBIC flows on short paths);
-//! - min-RTT probing: when the minimum RTT is 10 s old, the window drops to
+//! - min-RTT probing: when for 10 s no RTT sample came within the no-queue
+//!   slack of the minimum (1/16 of it, at least 1 ms), the window drops to
 //!   half a BDP for 200 ms and a round, so queues drain and the floor is
-//!   measured again.
+//!   measured again. A sample that close already shows the path without a
+//!   queue, so a flow that keeps none (pacing at the estimate, alone on
+//!   its bottleneck) never gives up that window. BBR's rule, a sample at
+//!   or below the minimum itself, rarely holds on a path with microseconds
+//!   of jitter, and then costs a 200 ms path about 2 % of the link (half
+//!   the window for 1.5 round trips every 10 s). A floor that rose by less
+//!   than the slack stays that much low.
 //!
 //! # Telling congestion from random loss (this crate's design)
 //! BBRv3 reacts when more than 2 % of a round's packets are lost. On a link
@@ -120,7 +129,13 @@
 //!   its count (a bulk send after an application-limited phase lost four
 //!   rounds of overflow that way, where a clean start lost one). The
 //!   quarter is above what jitter, reordering or a delayed ack leave in a
-//!   round's smallest sample.
+//!   round's smallest sample. A loss while every sample of the round so
+//!   far sat that high ends start-up at once: the buffer behind the queue
+//!   overflowed. Waiting for the round's end keeps a window of two BDPs
+//!   for up to another round trip, which overflows a one-BDP buffer a
+//!   second time; each overflow holds the data behind it at the receiver
+//!   until its repair arrives, and the flow windows can run dry meanwhile.
+//!   Random loss comes without that queue.
 //! - In cruise the window keeps 15 % headroom below the upper bound, but
 //!   never less than one BDP: pacing at the estimate already keeps the queue
 //!   empty, and a window below one BDP would leave the link idle.
@@ -203,6 +218,12 @@ const MIN_CWND_PACKETS: u64 = 4;
 /// acknowledgements).
 const QUANTA_PACKETS: u64 = 3;
 
+/// The most an RTT sample may exceed the minimum by and still show no
+/// queue: 1/16 of it, at least 1 ms.
+fn queue_slack(min_rtt: Duration) -> Duration {
+    (min_rtt / 16).max(Duration::from_millis(1))
+}
+
 /// BBR's state machine; reported as a [`ControllerPhase`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BbrPhase {
@@ -279,6 +300,9 @@ pub struct Bbr {
     probe_rtt_round_done: bool,
     /// Acknowledged bytes of window-limited packets since the last sample.
     growth: u64,
+    /// Acknowledged bytes of application-limited packets since the last
+    /// sample, counted in start-up only.
+    growth_app: u64,
     recovery: RecoveryPeriod,
 }
 
@@ -315,6 +339,7 @@ impl Bbr {
             probe_rtt_done: None,
             probe_rtt_round_done: false,
             growth: 0,
+            growth_app: 0,
             recovery: RecoveryPeriod::default(),
         };
         b.pacing_rate = b.initial_pacing(initial_rtt);
@@ -399,9 +424,20 @@ impl Bbr {
         if rtt.is_zero() {
             return expired;
         }
-        if self.min_rtt.is_none_or(|m| rtt <= m) || expired {
-            self.min_rtt = Some(rtt);
-            self.min_rtt_stamp = now;
+        match self.min_rtt {
+            Some(m) if rtt > m && !expired => {
+                // A sample within the no-queue slack of the floor shows the
+                // path without a queue: the floor holds, and min-RTT probing
+                // (a half-BDP window for 200 ms and a round) would only
+                // measure it again.
+                if rtt <= m + queue_slack(m) {
+                    self.min_rtt_stamp = now;
+                }
+            }
+            _ => {
+                self.min_rtt = Some(rtt);
+                self.min_rtt_stamp = now;
+            }
         }
         expired
     }
@@ -576,14 +612,25 @@ impl Bbr {
 
     fn set_cwnd(&mut self, total_delivered: u64) {
         let growth = core::mem::take(&mut self.growth);
+        let growth_app = core::mem::take(&mut self.growth_app);
         let quanta = self.limits.datagram.saturating_mul(QUANTA_PACKETS);
         match self.bdp(CWND_GAIN) {
             Some(target) => {
                 let target = target.saturating_add(quanta);
                 if self.filled_pipe {
                     self.cwnd = self.cwnd.saturating_add(growth).min(target);
-                } else if self.cwnd < target || total_delivered < self.limits.initial {
-                    self.cwnd = self.cwnd.saturating_add(growth);
+                } else {
+                    if self.cwnd < target || total_delivered < self.limits.initial {
+                        self.cwnd = self.cwnd.saturating_add(growth);
+                    }
+                    // Application-limited bytes grow the window to twice
+                    // the BDP and no further: no allowance for aggregated
+                    // acknowledgements, which only a window-limited
+                    // sender needs.
+                    let plain = target.saturating_sub(quanta);
+                    if self.cwnd < plain {
+                        self.cwnd = self.cwnd.saturating_add(growth_app).min(plain);
+                    }
                 }
             }
             None => self.cwnd = self.cwnd.saturating_add(growth),
@@ -618,8 +665,17 @@ impl Controller for Bbr {
         _rtt: &RttEstimator,
         app_limited: bool,
     ) {
+        // In start-up every acknowledged byte counts, as in BBR: the window
+        // is bounded there by twice the estimate's BDP (`set_cwnd`), which
+        // only grows with what the path delivered. A sender that flow
+        // control held back for a moment marks a whole round's packets
+        // application-limited; counting only window-limited bytes, the next
+        // round could not grow and start-up would lose a round trip at every
+        // such step.
         if !app_limited {
             self.growth = self.growth.saturating_add(to_u64(bytes));
+        } else if self.phase == BbrPhase::Startup {
+            self.growth_app = self.growth_app.saturating_add(to_u64(bytes));
         }
     }
 
@@ -666,6 +722,7 @@ impl Controller for Bbr {
             self.round.bw = self.round.bw.max(rate);
             self.round.inflight = self.round.inflight.max(rs.delivered);
         }
+        self.check_startup_overflow(rs);
         self.advance(now, in_flight, round_start, probe_rtt_due);
         self.set_pacing_rate(rtt.smoothed());
         self.set_cwnd(rs.total_delivered);

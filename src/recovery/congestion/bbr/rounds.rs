@@ -2,19 +2,21 @@
 //! the path, and the reaction to a congestive one.
 //!
 //! Owns: the loss classification (baseline random loss, the 2-point and
-//! 4-sigma margin, the six-datagram floor, queue evidence), start-up's "the estimate stopped
-//! growing" and "a queue stood through the round" tests, the upper
-//! bound's growth while probing, and the bounds a congestive round sets.
-//! Never: changes the phase except where a round's verdict demands it
+//! 4-sigma margin, the six-datagram floor, queue evidence), start-up's
+//! "the estimate stopped growing", "a queue stood through the round" and
+//! "a loss behind a standing queue" tests, the upper bound's growth while
+//! probing, and the bounds a congestive round sets.
+//! Never: changes the phase except where a round's verdict (or, for a
+//! loss behind a standing queue, the round's verdict so far) demands it
 //! (start-up to drain, probing up to down), or paces and sizes the window
 //! (the parent module does, after this).
 
 use core::time::Duration;
 
 use super::{
-    Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, EXCESS_QUEUE, EXCESS_QUEUE_FLOOR, FULL_BW_GROWTH,
-    FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM, MAX_BASELINE_PM,
-    STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
+    queue_slack, Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, EXCESS_QUEUE, EXCESS_QUEUE_FLOOR,
+    FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM,
+    MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
@@ -31,10 +33,7 @@ impl Bbr {
         } else {
             0
         };
-        let queue = self.min_rtt.is_some_and(|m| {
-            let slack = (m / 16).max(Duration::from_millis(1));
-            r.max_rtt > m + slack
-        });
+        let queue = self.min_rtt.is_some_and(|m| r.max_rtt > m + queue_slack(m));
         // Above the baseline by 2 points and by four standard deviations
         // of a round of this many packets at the baseline rate (a round of
         // 300 packets at 10 % random loss varies by 1.7 points). Four, not
@@ -106,6 +105,25 @@ impl Bbr {
             delivered_start: rs.total_delivered,
             ..Round::default()
         };
+    }
+
+    /// Ends start-up at the first loss of a round whose every RTT sample so
+    /// far sat a quarter above the minimum: the buffer behind a standing
+    /// queue overflowed, so the pipe is full. Waiting for the round's end
+    /// (the standing-queue test) keeps a window of two BDPs for up to one
+    /// more round trip, which overflows the buffer again; each overflow
+    /// holds the data behind it at the receiver until the repair arrives.
+    pub(super) fn check_startup_overflow(&mut self, rs: &RateSample) {
+        if self.phase != BbrPhase::Startup || self.round.lost == 0 {
+            return;
+        }
+        let delivered = rs
+            .total_delivered
+            .saturating_sub(self.round.delivered_start);
+        if self.standing_queue(&self.round, delivered) {
+            self.filled_pipe = true;
+            self.phase = BbrPhase::Drain;
+        }
     }
 
     /// True when the round's smallest RTT sample sat a quarter above the

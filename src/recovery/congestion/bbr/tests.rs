@@ -218,19 +218,48 @@ fn min_rtt_is_probed_after_ten_seconds() {
 }
 
 #[test]
-fn app_limited_acks_do_not_grow_the_window() {
+fn app_limited_startup_grows_only_to_twice_what_was_delivered() {
     let mut h = Harness::new();
     let w0 = h.bbr.window();
     for _ in 0..20 {
         h.round(BW / 10, RTT_MS, 0, BDP / 10, true);
     }
-    assert_eq!(h.bbr.window(), w0, "never window-limited: no growth");
+    // Twice the BDP of what the application sent (BW / 10), exactly.
+    let w = h.bbr.window();
+    assert!(w > w0, "start-up grows with every acknowledgement");
+    assert_eq!(w, 2 * BDP / 10, "bounded by the model");
     assert_eq!(
         h.bbr.bbr_phase(),
         BbrPhase::Startup,
         "app-limited rounds do not end start-up"
     );
     assert_eq!(h.bbr.max_bw(), BW / 10);
+}
+
+#[test]
+fn a_flow_control_stall_costs_startup_no_round() {
+    // Every round ends held back by flow control, so each round's packets
+    // are marked application-limited; the window still doubles a round.
+    let mut h = Harness::new();
+    for _ in 0..4 {
+        let w = h.bbr.window();
+        h.round(w * 1000 / RTT_MS, RTT_MS, 0, w, true);
+        assert!(h.bbr.window() >= 2 * w, "{} from {w}", h.bbr.window());
+    }
+}
+
+#[test]
+fn app_limited_acks_do_not_grow_the_window_after_startup() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    let w = h.bbr.window();
+    for _ in 0..20 {
+        h.round(BW / 10, RTT_MS, 0, BDP / 10, true);
+    }
+    assert!(h.bbr.window() <= w, "{} over {w}", h.bbr.window());
 }
 
 #[test]
@@ -358,4 +387,67 @@ fn down_cruises_after_a_round_behind_a_queue_it_did_not_build() {
     h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
     assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+}
+
+#[test]
+fn samples_near_the_floor_keep_min_rtt_probing_away() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    // 2 ms above a 40 ms floor: inside the no-queue slack (2.5 ms), so
+    // 12 s pass without min-RTT probing; 10 ms above it would probe.
+    for _ in 0..300 {
+        h.round(BW, RTT_MS + 2, 0, BDP, false);
+        assert_ne!(h.bbr.bbr_phase(), BbrPhase::ProbeRtt);
+    }
+    assert_eq!(h.bbr.min_rtt(), Some(Duration::from_millis(RTT_MS)));
+}
+
+#[test]
+fn a_loss_behind_a_standing_queue_ends_startup_at_once() {
+    let mut h = Harness::new();
+    let mut rate = 200_000;
+    for _ in 0..3 {
+        rate *= 2;
+        h.round(rate, RTT_MS, 0, h.bbr.window(), false);
+    }
+    // Every sample of the next round 30 % over the floor; a datagram is
+    // lost after the fourth: start-up ends there, not at the round's end.
+    let prior = h.delivered;
+    let per = rate * RTT_MS / 1000 / 10;
+    for i in 0..6 {
+        h.now += Duration::from_millis(RTT_MS / 10);
+        let rtt = Duration::from_millis(RTT_MS * 13 / 10);
+        h.rtt.update(Duration::ZERO, rtt, Duration::from_millis(25));
+        if i == 4 {
+            h.bbr.on_packet_lost(MSS, h.bbr.window());
+        }
+        h.bbr.on_ack(h.now, h.now, per as usize, &h.rtt, false);
+        h.delivered += per;
+        let rs = RateSample {
+            delivered: per * 10,
+            interval: Duration::from_millis(RTT_MS),
+            prior_delivered: if i == 0 { prior } else { prior + 1 },
+            total_delivered: h.delivered,
+            newly_acked: per,
+            app_limited: false,
+        };
+        h.bbr.on_rate_sample(h.now, &rs, h.bbr.window(), &h.rtt);
+        let want = if i < 4 {
+            BbrPhase::Startup
+        } else {
+            BbrPhase::Drain
+        };
+        assert_eq!(h.bbr.bbr_phase(), want, "after sample {i}");
+    }
+}
+
+#[test]
+fn a_random_loss_without_a_queue_does_not_end_startup() {
+    let mut h = Harness::new();
+    let mut rate = 200_000;
+    for _ in 0..3 {
+        rate *= 2;
+        h.round(rate, RTT_MS, MSS, h.bbr.window(), false);
+        assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup);
+    }
 }
