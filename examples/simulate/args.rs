@@ -18,6 +18,11 @@ pub(crate) struct Args {
     /// Bottleneck rate, Mbit/s of UDP payload.
     #[arg(long, value_name = "R", default_value = "100", value_parser = positive)]
     pub(crate) rate_mbit: f64,
+    /// Bottleneck rate over time: `R@T,...` sets R Mbit/s from T seconds
+    /// on (e.g. `20@0,4@10,20@15`); the queue stays sized by --queue-bdp
+    /// from --rate-mbit. At most 8 changes.
+    #[arg(long, value_name = "R@T,...", value_delimiter = ',', value_parser = rate_step)]
+    pub(crate) rate_schedule: Vec<(f64, f64)>,
     /// Round-trip propagation delay, ms.
     #[arg(long, value_name = "T", default_value = "40", value_parser = non_negative)]
     pub(crate) rtt_ms: f64,
@@ -164,6 +169,14 @@ fn probability(v: &str) -> Result<f64, String> {
     }
 }
 
+/// One `R@T` step of --rate-schedule: (Mbit/s, seconds).
+fn rate_step(v: &str) -> Result<(f64, f64), String> {
+    let (r, t) = v
+        .split_once('@')
+        .ok_or("a step is RATE_MBIT@SECONDS, e.g. 4@10")?;
+    Ok((positive(r)?, non_negative(t)?))
+}
+
 fn controller(v: &str) -> Result<ControllerKind, String> {
     Ok(match v {
         "cubic" => ControllerKind::Cubic,
@@ -267,6 +280,8 @@ mod tests {
         assert_eq!(a.cc_mix, [ControllerKind::Bbr, ControllerKind::Cubic]);
         assert_eq!(a.cc, Some(ControllerKind::NewReno));
         assert_eq!((a.mtu, a.sessions, a.seed), (Some(1400), 2, 7));
+        let a = args(&["--rate-schedule", "20@0,4@10,20@15.5"]).unwrap();
+        assert_eq!(a.rate_schedule, [(20.0, 0.0), (4.0, 10.0), (20.0, 15.5)]);
         let a = args(&["--rtt-mix", "20,80", "--queue-bdp=0.5"]).unwrap();
         assert_eq!(
             (a.rtt_mix.as_slice(), a.session_count()),
@@ -288,6 +303,9 @@ mod tests {
             &["--rtt-ms", "NaN"],
             &["--rtt-mix", "20,x"],
             &["--mtu", "-1"],
+            &["--rate-schedule", "4"],
+            &["--rate-schedule", "0@10"],
+            &["--rate-schedule", "4@-1"],
         ] {
             let k = kind(bad);
             assert!(

@@ -24,6 +24,10 @@
 //! panel is drawn from that trace (every window change, and a tick per lost
 //! packet) instead of the 100 ms samples.
 //!
+//! `--rate-schedule 20@0,4@10,20@15` changes the bottleneck rate over
+//! time (Mbit/s from a second of the run on); the queue stays sized from
+//! `--rate-mbit`.
+//!
 //! `--workload game` runs one session that sends `--dgram-rate` datagrams a
 //! second of `--dgram-size` bytes beside a bulk stream, and prints the
 //! datagrams' delivered fraction and one-way delay percentiles against the
@@ -78,6 +82,10 @@ fn config(a: &Args) -> BulkConfig {
         .with_jitter(ms(a.jitter_ms));
     if let Some(mtu) = a.mtu {
         link = link.with_mtu(mtu);
+    }
+    for &(mbit, secs) in &a.rate_schedule {
+        let at = stt::Instant::from_micros((secs * 1e6) as u64);
+        link = link.with_rate_change(at, (mbit * 1e6) as u64);
     }
     if a.burst > 0.0 {
         // Bad periods of 4 datagrams on average, all lost; entered often

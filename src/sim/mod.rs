@@ -3,8 +3,9 @@
 //! time. Compiled with the `sim` feature.
 //!
 //! Owns: the simulated links (latency, jitter, random and burst loss,
-//! reordering, duplication, bottleneck rate and queue, MTU), the datagrams in
-//! flight, and an optional driver that runs nodes from event to event.
+//! reordering, duplication, bottleneck rate and its changes over time,
+//! queue, MTU), the datagrams in flight, and an optional driver that runs
+//! nodes from event to event.
 //! Never: reads a clock, sleeps, or touches a socket or the OS's randomness.
 //! All randomness comes from the crate's seeded generators, derived from the
 //! one seed given to [`Network::new`], so a seed and the same sequence of
@@ -64,7 +65,8 @@ pub use bulk::{
 };
 pub use bulk_report::{AppPhaseReport, BulkReport, Sample};
 pub use config::{
-    BurstLoss, ConfigError, LinkConfig, ProbabilityField, DEFAULT_MTU, DEFAULT_QUEUE_BYTES,
+    BurstLoss, ConfigError, LinkConfig, ProbabilityField, RateSchedule, DEFAULT_MTU,
+    DEFAULT_QUEUE_BYTES, MAX_RATE_CHANGES,
 };
 pub use driver::{run_until, step, Node, RunError, MAX_EVENTS_PER_INSTANT};
 pub use endpoint_node::{App, EndpointMut, EndpointNode};
