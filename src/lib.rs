@@ -187,8 +187,8 @@ pub use streams::{
 pub use event::code as close_code;
 pub use event::{CloseReason, Event, Violation};
 pub use streams::{
-    DatagramError, DatagramEvent, DatagramId, DatagramOptions, OutOfOrder, Stream, StreamError,
-    StreamEvent,
+    DatagramError, DatagramEvent, DatagramId, DatagramOptions, OutOfOrder, SendOptions, Stream,
+    StreamError, StreamEvent,
 };
 
 // Statistics.

@@ -17,6 +17,7 @@
 
 mod close;
 mod datagrams;
+mod deadlines;
 mod handshake;
 mod keys;
 pub mod layout;

@@ -353,6 +353,11 @@ impl Session {
                 self.streams.on_stream_frame(now, rtt, f.stream_id, frag)?;
             }
             Frame::Datagram(data) => self.on_datagram_frame(data)?,
+            Frame::StreamSkip {
+                stream_id,
+                offset,
+                seq,
+            } => self.on_skip_frame(now, stream_id, offset, seq)?,
         }
         Ok(())
     }

@@ -11,10 +11,11 @@
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::ops::Range;
+use core::time::Duration;
 
 use super::Session;
 use crate::ids::StreamId;
-use crate::streams::{Stream, StreamError, StreamStats};
+use crate::streams::{SendOptions, Stream, StreamError, StreamStats};
 use crate::trace::{trace_event, Side, TraceEvent};
 
 impl Session {
@@ -68,6 +69,41 @@ impl Session {
     pub fn send(&mut self, id: StreamId, data: impl Into<Bytes>) -> Result<u64, StreamError> {
         self.open()?;
         self.streams.send(self.now, id, data.into())
+    }
+
+    /// Sends one message with options: a deadline after which it is worth
+    /// nothing (see [`SendOptions`]); returns its sequence number. Without
+    /// a deadline in `opts` the stream's lifetime applies, if it has one
+    /// ([`set_stream_lifetime`](Self::set_stream_lifetime)). A message that
+    /// can no longer arrive in time is abandoned and a
+    /// [`StreamEvent::MessageExpired`](crate::StreamEvent) says so; the
+    /// peer skips it and delivers the messages after it in order.
+    pub fn send_with(
+        &mut self,
+        id: StreamId,
+        data: impl Into<Bytes>,
+        opts: SendOptions,
+    ) -> Result<u64, StreamError> {
+        self.open()?;
+        self.streams.send_with(self.now, id, data.into(), opts)
+    }
+
+    /// Sets the default lifetime of stream `id`'s messages: each message
+    /// sent after this call without a deadline of its own gets
+    /// `now + lifetime` (`send`, `send_all` and `send_with` alike).
+    /// `None` makes later messages reliable again. Messages already queued
+    /// keep the deadline they got.
+    pub fn set_stream_lifetime(
+        &mut self,
+        id: StreamId,
+        lifetime: Option<Duration>,
+    ) -> Result<(), StreamError> {
+        self.streams.set_lifetime(id, lifetime)
+    }
+
+    /// The default lifetime of stream `id`'s messages, if it has one.
+    pub fn stream_lifetime(&self, id: StreamId) -> Option<Duration> {
+        self.streams.lifetime(id)
     }
 
     /// Sends bulk data cut into messages of the configured segment size

@@ -111,6 +111,9 @@ impl Session {
                 code,
                 by: Side::Remote,
             },
+            StreamEvent::MessageExpired { stream, seq, sent } => {
+                TraceEvent::MessageExpired { stream, seq, sent }
+            }
             StreamEvent::Readable(_) | StreamEvent::Writable(_) => return,
         };
         trace_event!(self.trace.tracer, self.now, Some(self.id), e);

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use core::time::Duration;
 
 use super::budget::RecvBudget;
+use super::deadline::{Deadlines, SendOptions};
 use super::flow::{Reader, RecvWindow};
 use super::map::StreamMap;
 use super::recv::{Fragment, RecvError};
@@ -122,6 +123,9 @@ pub struct StreamManager {
     max_data_queued: bool,
     /// Bytes buffered for the application on all streams.
     budget: RecvBudget,
+    /// Lifetimes, owed skips and expiry counts of the streams that use
+    /// deadlines; `None` until one does.
+    deadlines: Option<Box<Deadlines>>,
 }
 
 /// Bytes a stream's receive side holds.
@@ -153,6 +157,7 @@ impl StreamManager {
             recv_highest_total: 0,
             recv_released_total: 0,
             max_data_queued: false,
+            deadlines: None,
         };
         m.insert(now, 0);
         m
@@ -290,6 +295,40 @@ impl StreamManager {
         Ok(seq)
     }
 
+    /// Queues one message with options (a deadline); returns its sequence
+    /// number.
+    pub fn send_with(
+        &mut self,
+        now: Instant,
+        id: StreamId,
+        data: Bytes,
+        opts: SendOptions,
+    ) -> Result<u64, StreamError> {
+        let _ = opts;
+        self.send(now, id, data)
+    }
+
+    /// Sets the default lifetime of `id`'s messages.
+    pub fn set_lifetime(
+        &mut self,
+        id: StreamId,
+        lifetime: Option<Duration>,
+    ) -> Result<(), StreamError> {
+        self.usable(id)?;
+        let d = self.deadlines.get_or_insert_default();
+        d.streams.entry(id).or_default().lifetime = lifetime;
+        Ok(())
+    }
+
+    /// The default lifetime of `id`'s messages.
+    pub fn lifetime(&self, id: StreamId) -> Option<Duration> {
+        self.deadlines
+            .as_ref()?
+            .streams
+            .get(&id)
+            .and_then(|t| t.lifetime)
+    }
+
     /// Queues `data` cut into messages of `segment` bytes (the last may be
     /// shorter; empty data sends nothing). Returns the sequence numbers used.
     pub fn send_all(
@@ -421,7 +460,12 @@ impl StreamManager {
 
     /// Statistics of one stream.
     pub fn stats(&self, now: Instant, id: StreamId, session: SessionId) -> Option<StreamStats> {
-        self.get(id).map(|s| s.stats(now, id, session))
+        let mut stats = self.get(id)?.stats(now, id, session);
+        if let Some(t) = self.deadlines.as_ref().and_then(|d| d.streams.get(&id)) {
+            stats.messages_expired = t.expired;
+            stats.messages_skipped = t.skipped;
+        }
+        Some(stats)
     }
 
     /// The next stream event.

@@ -8,6 +8,7 @@
 
 pub mod budget;
 pub mod datagrams;
+pub mod deadline;
 pub mod flow;
 pub mod manager;
 pub mod map;
@@ -18,6 +19,7 @@ pub mod stream;
 
 pub(crate) use datagrams::Datagrams;
 pub use datagrams::{DatagramError, DatagramEvent, DatagramId, DatagramLimits, DatagramOptions};
+pub use deadline::SendOptions;
 pub use manager::{Control, ControlFrame, StreamManager};
 pub use recv::OutOfOrder;
 pub use scheduler::{DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY};
@@ -127,6 +129,19 @@ pub enum StreamEvent {
     /// closed or reset (by either side, or with its session) while
     /// refused gets no `Writable`: its calls answer with the error.
     Writable(StreamId),
+    /// The sender abandoned message `seq` of `stream`: its deadline came
+    /// too close for it to arrive in time (see [`SendOptions`]). Once per
+    /// abandoned message; the peer delivers it only if every byte had
+    /// already reached it.
+    #[non_exhaustive]
+    MessageExpired {
+        /// The stream.
+        stream: StreamId,
+        /// The message's sequence number.
+        seq: u64,
+        /// Some of its bytes had been sent; false: it never left.
+        sent: bool,
+    },
 }
 
 impl StreamEvent {
@@ -137,7 +152,8 @@ impl StreamEvent {
             | StreamEvent::Readable(id)
             | StreamEvent::Finished(id)
             | StreamEvent::Reset(id, _)
-            | StreamEvent::Writable(id) => id,
+            | StreamEvent::Writable(id)
+            | StreamEvent::MessageExpired { stream: id, .. } => id,
         }
     }
 }

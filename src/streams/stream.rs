@@ -218,6 +218,8 @@ impl Stream {
             receive_window: self.receive_window(),
             unacked: self.unacked(),
             out_of_order: self.out_of_order(),
+            messages_expired: 0,
+            messages_skipped: 0,
         }
     }
 }
@@ -261,6 +263,13 @@ pub struct StreamStats {
     pub unacked: u64,
     /// The out-of-order buffer.
     pub out_of_order: OutOfOrder,
+    /// Messages this side abandoned because of their deadline (each told
+    /// by a [`StreamEvent::MessageExpired`](crate::StreamEvent)), sent or
+    /// not.
+    pub messages_expired: u64,
+    /// Messages the peer abandoned that this side skipped, never
+    /// delivering them.
+    pub messages_skipped: u64,
 }
 
 #[cfg(test)]

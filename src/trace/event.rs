@@ -211,6 +211,15 @@ pub enum FrameInfo {
         /// Data bytes it carries.
         len: usize,
     },
+    /// STREAM_SKIP: the receiver moves past abandoned messages.
+    StreamSkip {
+        /// The stream.
+        stream: StreamId,
+        /// Unit offset delivery goes on from.
+        offset: u64,
+        /// Sequence number delivery goes on from.
+        seq: u64,
+    },
 }
 
 impl FrameInfo {
@@ -261,6 +270,15 @@ impl FrameInfo {
             Frame::PathChallenge(data) => FrameInfo::PathChallenge { data },
             Frame::PathResponse(data) => FrameInfo::PathResponse { data },
             Frame::Datagram(d) => FrameInfo::Datagram { len: d.len() },
+            Frame::StreamSkip {
+                stream_id,
+                offset,
+                seq,
+            } => FrameInfo::StreamSkip {
+                stream: stream_id,
+                offset,
+                seq,
+            },
         }
     }
 }
@@ -483,6 +501,28 @@ pub enum TraceEvent<'a> {
         /// change (NAT rebinding: kept).
         new_path: bool,
     },
+    /// This side abandoned a message whose deadline came too close for it
+    /// to arrive in time.
+    MessageExpired {
+        /// The stream.
+        stream: StreamId,
+        /// The message's sequence number.
+        seq: u64,
+        /// Some of its bytes had been sent; false: it never left.
+        sent: bool,
+    },
+    /// A stream's in-order point moved past abandoned messages: this side
+    /// (`Local`) sent a STREAM_SKIP, or the peer's (`Remote`) was applied.
+    StreamSkipped {
+        /// The stream.
+        stream: StreamId,
+        /// Unit offset delivery goes on from.
+        offset: u64,
+        /// Sequence number delivery goes on from.
+        seq: u64,
+        /// Whose skip.
+        by: Side,
+    },
 }
 
 impl TraceEvent<'_> {
@@ -512,6 +552,8 @@ impl TraceEvent<'_> {
             TraceEvent::PathValidated { .. } => "path_validated",
             TraceEvent::PathValidationFailed { .. } => "path_validation_failed",
             TraceEvent::PathChanged { .. } => "path_changed",
+            TraceEvent::MessageExpired { .. } => "message_expired",
+            TraceEvent::StreamSkipped { .. } => "stream_skipped",
         }
     }
 }

@@ -45,6 +45,7 @@ mod ty {
     pub const STREAM: u64 = 0x10;
     /// DATAGRAM is 0x30 and 0x31; the low bit is LEN.
     pub const DATAGRAM: u64 = 0x30;
+    pub const STREAM_SKIP: u64 = 0x32;
 }
 
 /// Reads a stream id varint, refusing values above `u32::MAX`.
@@ -126,6 +127,18 @@ pub enum Frame<'a> {
     /// An unreliable application datagram, whole (never fragmented, never
     /// resent).
     Datagram(&'a [u8]),
+    /// The sender abandoned messages of a stream: the receiver delivers
+    /// what it holds whole below `offset`, drops the rest, and goes on
+    /// with message `seq` at `offset`.
+    StreamSkip {
+        /// The stream.
+        stream_id: StreamId,
+        /// Unit offset of message `seq`: where delivery goes on.
+        offset: u64,
+        /// Sequence number delivery goes on from (never above `offset`:
+        /// each message takes at least one unit).
+        seq: u64,
+    },
 }
 
 impl<'a> Frame<'a> {
@@ -180,6 +193,19 @@ impl<'a> Frame<'a> {
             ty::PATH_RESPONSE => Frame::PathResponse(read_path_data(r)?),
             0x10..=0x13 => Frame::Stream(StreamFrame::parse_body(t, r)?),
             0x30..=0x31 => Frame::Datagram(datagram::parse_body(t, r)?),
+            ty::STREAM_SKIP => {
+                let stream_id = read_stream_id(r)?;
+                let offset = r.varint()?;
+                let seq = r.varint()?;
+                if seq > offset {
+                    return Err(WireError::InvalidSkip);
+                }
+                Frame::StreamSkip {
+                    stream_id,
+                    offset,
+                    seq,
+                }
+            }
             _ => return Err(WireError::UnknownFrame(t)),
         })
     }
@@ -205,6 +231,11 @@ impl<'a> Frame<'a> {
                 final_offset,
                 final_seq,
             } => ([sid(stream_id), *final_offset, *final_seq, 0], 3),
+            Frame::StreamSkip {
+                stream_id,
+                offset,
+                seq,
+            } => ([sid(stream_id), *offset, *seq, 0], 3),
             Frame::Close { code, reason } => ([*code, reason.len() as u64, 0, 0], 2),
             _ => ([0; 4], 0),
         }
@@ -227,6 +258,7 @@ impl<'a> Frame<'a> {
             Frame::PathChallenge(_) => ty::PATH_CHALLENGE,
             Frame::PathResponse(_) => ty::PATH_RESPONSE,
             Frame::Datagram(_) => ty::DATAGRAM,
+            Frame::StreamSkip { .. } => ty::STREAM_SKIP,
         }
     }
 

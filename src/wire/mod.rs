@@ -93,6 +93,10 @@ pub enum WireError {
     /// A STREAM frame whose offsets and lengths contradict each other.
     #[error("invalid STREAM frame")]
     InvalidStreamFrame,
+    /// A STREAM_SKIP whose sequence number exceeds its offset: every
+    /// message takes at least one unit, so no stream can have that.
+    #[error("invalid STREAM_SKIP frame")]
+    InvalidSkip,
     /// Malformed transport parameters (duplicate id, or a value that does
     /// not fill its length exactly).
     #[error("invalid transport parameters")]

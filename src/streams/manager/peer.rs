@@ -185,6 +185,20 @@ impl StreamManager {
         Ok(())
     }
 
+    /// STREAM_SKIP: the peer abandoned messages; delivery goes on from
+    /// message `seq` at unit `offset`.
+    pub fn on_skip(
+        &mut self,
+        now: Instant,
+        rtt: Duration,
+        id: StreamId,
+        offset: u64,
+        seq: u64,
+    ) -> Result<(), Violation> {
+        let _ = (now, rtt, id, offset, seq);
+        Ok(())
+    }
+
     /// MAX_DATA.
     pub fn on_max_data(&mut self, max: u64) {
         if max > self.send_max {

@@ -1,0 +1,82 @@
+//! Deadline messages: the options of one send, and the per-stream record
+//! of lifetimes, skips owed and expiry counts.
+//!
+//! Owns: [`SendOptions`], and the side table the stream manager keeps for
+//! the streams that use deadlines (a stream's default lifetime, how far a
+//! skip must reach, the counts its statistics show).
+//! Never: holds anything for a stream that uses no deadline: the table is
+//! boxed and absent until the first deadline, lifetime or skip, so plain
+//! streams and idle sessions pay one pointer for the feature.
+//!
+//! # Ordered with gaps
+//! A message sent with a deadline is sent and resent like any other until
+//! it can no longer arrive in time: its deadline passed, or what is left of
+//! it is shorter than one more delivery takes (about half the smoothed
+//! round trip plus half its variation). Then the sender abandons it: its
+//! bytes are dropped from the send buffer and from what waits for
+//! retransmission, an [`StreamEvent::MessageExpired`](super::StreamEvent)
+//! tells the application, and once everything before it on the stream is
+//! acknowledged or abandoned too, a STREAM_SKIP frame tells the receiver
+//! where delivery goes on. The receiver delivers every message it holds
+//! whole below that point, in order, drops the rest, and goes on with the
+//! next message. So each message is delivered exactly once or not at all,
+//! always in sequence order; a gap never blocks later messages.
+
+use alloc::collections::BTreeMap;
+use core::time::Duration;
+
+use crate::ids::StreamId;
+use crate::time::Instant;
+
+/// Options of one message sent with
+/// [`Session::send_with`](crate::Session::send_with).
+///
+/// ```
+/// let opts = stt::SendOptions::new().deadline(stt::Instant::from_millis(150));
+/// assert_eq!(opts.deadline, Some(stt::Instant::from_millis(150)));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendOptions {
+    /// When the message is worth nothing any more: it is sent and resent
+    /// until it can no longer arrive by then, then abandoned (see the
+    /// crate's "Deadlines" section). `None`: the stream's lifetime (see
+    /// [`Session::set_stream_lifetime`](crate::Session::set_stream_lifetime))
+    /// if it has one, else the message is reliable.
+    pub deadline: Option<Instant>,
+}
+
+impl SendOptions {
+    /// No deadline of its own: the stream's lifetime applies, if any.
+    pub fn new() -> Self {
+        SendOptions::default()
+    }
+
+    /// Sets the deadline.
+    pub fn deadline(mut self, at: Instant) -> Self {
+        self.deadline = Some(at);
+        self
+    }
+}
+
+/// What the manager keeps for one stream that uses deadlines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Timed {
+    /// Default lifetime of the stream's messages.
+    pub lifetime: Option<Duration>,
+    /// Sender: a skip must reach at least this unit (the end of the last
+    /// abandoned message); 0 when none is owed.
+    pub skip_to: u64,
+    /// Sender: messages abandoned.
+    pub expired: u64,
+    /// Receiver: messages the peer's skips moved past undelivered.
+    pub skipped: u64,
+}
+
+/// The deadline side table of a session's streams.
+#[derive(Debug, Default)]
+pub(crate) struct Deadlines {
+    /// Per-stream records, for streams with a lifetime, deadline messages,
+    /// or skip counts.
+    pub streams: BTreeMap<StreamId, Timed>,
+}
