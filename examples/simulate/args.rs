@@ -102,9 +102,11 @@ pub(crate) struct Args {
     /// window panel is drawn from it, with losses.
     #[arg(long, value_name = "FILE")]
     pub(crate) qlog: Option<String>,
-    /// What the client sends: `bulk` (every session's stream 0 kept full)
-    /// or `game` (one session: --dgram-rate datagrams a second of
-    /// --dgram-size bytes beside a bulk stream).
+    /// What the client sends: `bulk` (every session's stream 0 kept full),
+    /// `game` (one session: --dgram-rate datagrams a second of
+    /// --dgram-size bytes beside a bulk stream) or `live` (one session:
+    /// --fps frames a second of --frame-bytes on one stream, each due
+    /// --frame-deadline-ms after it is produced).
     #[arg(long, value_enum, default_value = "bulk")]
     pub(crate) workload: Workload,
     /// Game workload: datagrams per second.
@@ -123,6 +125,31 @@ pub(crate) struct Args {
     /// Game workload: no bulk stream beside the datagrams.
     #[arg(long)]
     pub(crate) no_bulk: bool,
+    /// Live workload: how frames are sent: `deadline` (messages with a
+    /// deadline), `reliable` (plain messages) or `adaptive` (deadline
+    /// messages sized to the session's delivery rate).
+    #[arg(long, value_enum, default_value = "deadline")]
+    pub(crate) live_mode: LiveModeArg,
+    /// Live workload: frames per second.
+    #[arg(long, value_name = "N", default_value = "30", value_parser = count)]
+    pub(crate) fps: usize,
+    /// Live workload: bytes per frame (at least 16).
+    #[arg(long, value_name = "N", default_value = "25000")]
+    pub(crate) frame_bytes: usize,
+    /// Live workload: a frame is due this long after it is produced, ms.
+    #[arg(long, value_name = "D", default_value = "150", value_parser = positive)]
+    pub(crate) frame_deadline_ms: f64,
+}
+
+/// See [`Args::live_mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LiveModeArg {
+    /// Messages with a deadline.
+    Deadline,
+    /// Plain reliable messages.
+    Reliable,
+    /// Deadline messages sized to the delivery rate.
+    Adaptive,
 }
 
 /// See [`Args::workload`].
@@ -132,6 +159,8 @@ pub(crate) enum Workload {
     Bulk,
     /// Datagrams at a fixed rate beside a bulk stream.
     Game,
+    /// Frames with a deadline on one stream.
+    Live,
 }
 
 impl Args {
@@ -247,6 +276,15 @@ mod tests {
         assert_eq!(
             (a.dgram_rate, a.dgram_size, a.dgram_priority),
             (60, 200, 500)
+        );
+        assert_eq!(
+            (a.live_mode, a.fps, a.frame_bytes, a.frame_deadline_ms),
+            (LiveModeArg::Deadline, 30, 25_000, 150.0)
+        );
+        let l = args(&["--workload", "live", "--live-mode", "reliable"]).unwrap();
+        assert_eq!(
+            (l.workload, l.live_mode),
+            (Workload::Live, LiveModeArg::Reliable)
         );
         let g = args(&["--workload", "game", "--dgram-deadline-ms", "50"]).unwrap();
         assert_eq!(

@@ -34,19 +34,33 @@
 //! path's one-way delay, and the bulk stream's share of the rest of the
 //! link (`docs/PERFORMANCE.md`, "Datagrams beside bulk").
 //!
+//! `--workload live` runs one session that sends `--fps` frames a second
+//! of `--frame-bytes` on one stream, each due `--frame-deadline-ms` after it
+//! is produced, as deadline messages, plain reliable messages or deadline
+//! messages sized to the session's delivery rate (`--live-mode`), and
+//! prints the on-time fraction, delays and, with a `--rate-schedule` drop,
+//! how the frames fared through it (`docs/PERFORMANCE.md`, "Live media").
+//!
 //! The command line is declared in `args.rs` (clap derive): `--help` lists
 //! every flag with its default; a bad value is refused with status 2.
 
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use stt::sim::{
-    run_bulk_with, run_game, AppLimited, BulkConfig, BurstLoss, GameConfig, LinkConfig,
+    run_bulk_with, run_game_with, AppLimited, BulkConfig, BurstLoss, GameConfig, LinkConfig,
 };
 use stt::Ratio;
 
+/// Prints a line to stdout; a closed pipe (`| head -1`) is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        let _ = std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($arg)*)));
+    };
+}
+
 mod args;
+mod live;
 mod plot;
 #[cfg(feature = "trace")]
 #[path = "../adapters/qlog.rs"]
@@ -55,7 +69,7 @@ mod qlog;
 use args::{parse_args, Args, Workload};
 use plot::{svg, window_from_qlog};
 
-fn ms(x: f64) -> Duration {
+pub(crate) fn ms(x: f64) -> Duration {
     Duration::from_secs_f64(x / 1000.0)
 }
 
@@ -137,13 +151,6 @@ fn config(a: &Args) -> BulkConfig {
     cfg
 }
 
-/// Prints a line to stdout; a closed pipe (`| head -1`) is not an error.
-macro_rules! out {
-    ($($arg:tt)*) => {
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    };
-}
-
 fn main() -> ExitCode {
     let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(a) => a,
@@ -155,8 +162,10 @@ fn main() -> ExitCode {
         }
     };
     let cfg = config(&args);
-    if args.workload == Workload::Game {
-        return game(&args, &cfg);
+    match args.workload {
+        Workload::Game => return game(&args, &cfg),
+        Workload::Live => return live::live(&args, &cfg),
+        Workload::Bulk => {}
     }
     let report = match run_bulk_with(&cfg, |client, _| trace_to(client, args.qlog.as_deref())) {
         Ok(r) => r,
@@ -270,7 +279,7 @@ fn game(args: &Args, bulk: &BulkConfig) -> ExitCode {
         datagrams,
         warmup: Duration::from_secs_f64((args.seconds / 6.0).min(5.0)),
     };
-    let r = match run_game(&cfg) {
+    let r = match run_game_with(&cfg, |client, _| trace_to(client, args.qlog.as_deref())) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("simulation failed: {e}");
@@ -320,7 +329,7 @@ fn game(args: &Args, bulk: &BulkConfig) -> ExitCode {
 
 /// Installs a qlog sink on the client if `--qlog` asked for one.
 #[cfg(feature = "trace")]
-fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
+pub(crate) fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
     let Some(path) = path else { return };
     match qlog::QlogSink::file(path.as_ref(), "stt simulate", qlog::Vantage::Client) {
         Ok(sink) => {
@@ -331,7 +340,7 @@ fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
 }
 
 #[cfg(not(feature = "trace"))]
-fn trace_to(_: &mut stt::Endpoint, path: Option<&str>) {
+pub(crate) fn trace_to(_: &mut stt::Endpoint, path: Option<&str>) {
     if path.is_some() {
         eprintln!("--qlog needs the `trace` feature (--features sim,trace); running without");
     }
