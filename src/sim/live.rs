@@ -36,11 +36,19 @@ const STREAM: StreamId = 0;
 /// Frame sizes the rate-following source steps between, as fractions of
 /// the configured size: 1, 1/2, 1/4, 1/8.
 const ADAPTIVE_STEPS: u32 = 4;
-/// Share (per cent) of the delivery rate the rate-following source uses.
+/// Share (per cent) of the delivery rate the rate-following source may use.
 const ADAPTIVE_SHARE: u64 = 80;
-/// The rate-following source steps up at most once per this long, so an
-/// estimate that lags the path does not make it oscillate.
-const ADAPTIVE_HOLD: Duration = Duration::from_secs(1);
+/// Smoothed RTT above the smallest seen by this much: a queue is building.
+const QUEUE_SIGNAL: Duration = Duration::from_millis(25);
+/// The rate-following source steps down at most once per this long (about
+/// what a step takes to show in the smoothed RTT)...
+const DOWN_HOLD: Duration = Duration::from_millis(250);
+/// ...and up at most once per this long, after a quiet spell.
+const UP_HOLD: Duration = Duration::from_secs(1);
+/// A size that built a queue is not tried again for this long, doubled
+/// each time it builds one again (up to [`MAX_RETRY_HOLD`]).
+const RETRY_HOLD: Duration = Duration::from_secs(4);
+const MAX_RETRY_HOLD: Duration = Duration::from_secs(16);
 
 /// How the source sends its frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,11 +117,71 @@ struct LiveSource {
     end: Instant,
     /// Produced frames: (instant, bytes), by sequence number.
     produced: Vec<(Instant, u32)>,
-    /// Rate-following: the current step (0: full size) and when it last
-    /// stepped up.
-    step: u32,
-    stepped_up: Instant,
+    /// Rate-following: the frame size's step.
+    follower: Follower,
     zeros: Bytes,
+}
+
+/// How the rate-following source picks its frame size: the session's
+/// delivery rate caps it, and signs of a queue (the smoothed RTT well above
+/// its floor, a frame abandoned) step it down.
+///
+/// An application-limited source's delivery rate only measures what it
+/// sends, so the rate alone never says "more would fit", and after the
+/// path slows down it still shows the old rate for a while (the estimate
+/// is a maximum over recent probing cycles). So the source steps down (at
+/// least one step, to what fits the rate if that is lower) when a queue
+/// shows, and steps up by probing: one step after a quiet second, while
+/// the rate shows room for the larger size, and not to a size that built
+/// a queue in the last few seconds.
+#[derive(Debug)]
+struct Follower {
+    /// 0: the full size; each step halves it.
+    step: u32,
+    /// When the step last changed.
+    changed: Instant,
+    /// The smallest smoothed RTT seen.
+    floor: Option<Duration>,
+    /// A frame was abandoned since the last choice.
+    expired: bool,
+    /// The last step that built a queue, until when it is not tried again,
+    /// and that hold.
+    failed: Option<(u32, Instant, Duration)>,
+}
+
+impl Follower {
+    /// The step for the next frame of a source of `full` bytes a frame at
+    /// `fps`, given the session's delivery rate and smoothed RTT.
+    fn choose(&mut self, now: Instant, rate: u64, srtt: Duration, full: u64, fps: u64) -> u32 {
+        let floor = *self.floor.get_or_insert(srtt);
+        self.floor = Some(floor.min(srtt));
+        let budget = rate.saturating_mul(ADAPTIVE_SHARE) / 100;
+        let bits = |step: u32| (full >> step).saturating_mul(fps);
+        let queue = srtt > floor + QUEUE_SIGNAL || core::mem::take(&mut self.expired);
+        if queue && now >= self.changed + DOWN_HOLD {
+            let fits = (0..ADAPTIVE_STEPS)
+                .find(|&s| bits(s) <= budget)
+                .unwrap_or(ADAPTIVE_STEPS - 1);
+            let hold = match self.failed {
+                Some((s, _, hold)) if s == self.step => (hold * 2).min(MAX_RETRY_HOLD),
+                _ => RETRY_HOLD,
+            };
+            self.failed = Some((self.step, now + hold, hold));
+            self.step = (self.step + 1).max(fits).min(ADAPTIVE_STEPS - 1);
+            self.changed = now;
+        } else if !queue
+            && self.step > 0
+            && now >= self.changed + UP_HOLD
+            && bits(self.step - 1) <= rate
+            && self
+                .failed
+                .is_none_or(|(s, until, _)| self.step - 1 > s || now >= until)
+        {
+            self.step -= 1;
+            self.changed = now;
+        }
+        self.step
+    }
 }
 
 impl LiveSource {
@@ -122,25 +190,15 @@ impl LiveSource {
         if self.mode != LiveMode::Adaptive {
             return self.frame_bytes;
         }
-        let rate = ep.session(self.session).map_or(0, |s| s.delivery_rate());
+        let Some(s) = ep.session(self.session) else {
+            return self.frame_bytes;
+        };
         let full = self.frame_bytes as u64;
-        let fps = 1_000_000 / (self.every.as_micros().max(1) as u64).max(1);
-        // The largest step whose rate fits the share of the estimate; none
-        // before the first estimate.
-        let budget = rate.saturating_mul(ADAPTIVE_SHARE) / 100;
-        let fits = (0..ADAPTIVE_STEPS)
-            .find(|&s| (full >> s).saturating_mul(fps) <= budget)
-            .unwrap_or(ADAPTIVE_STEPS - 1);
-        let want = if rate == 0 { 0 } else { fits };
-        if want > self.step {
-            self.step = want;
-        } else if want < self.step && now >= self.stepped_up + ADAPTIVE_HOLD {
-            self.step -= 1;
-            self.stepped_up = now;
-        }
-        usize::try_from(full >> self.step)
-            .unwrap_or(usize::MAX)
-            .max(HEADER)
+        let fps = 1_000_000 / (self.every.as_micros().max(1) as u64);
+        let step = self
+            .follower
+            .choose(now, s.delivery_rate(), s.rtt(), full, fps);
+        usize::try_from(full >> step).unwrap_or(usize::MAX)
     }
 
     fn produce(&mut self, now: Instant, ep: &mut Endpoint) {
@@ -178,11 +236,18 @@ impl LiveSource {
 impl App for LiveSource {
     fn on_wake(&mut self, now: Instant, ep: &mut Endpoint) {
         while let Some(e) = ep.poll_event() {
-            if let Event::Connected { session, .. } = e {
-                if session == self.session && self.next_tick.is_none() {
-                    self.next_tick = Some(now);
-                    self.stepped_up = now;
+            match e {
+                Event::Connected { session, .. } if session == self.session => {
+                    if self.next_tick.is_none() {
+                        self.next_tick = Some(now);
+                        self.follower.changed = now;
+                    }
                 }
+                Event::Stream {
+                    event: StreamEvent::MessageExpired { .. },
+                    ..
+                } => self.follower.expired = true,
+                _ => {}
             }
         }
         self.produce(now, ep);
@@ -279,8 +344,13 @@ pub fn run_live_with(
         next_tick: None,
         end,
         produced: Vec::new(),
-        step: 0,
-        stepped_up: start,
+        follower: Follower {
+            step: 0,
+            changed: start,
+            floor: None,
+            expired: false,
+            failed: None,
+        },
         zeros: Bytes::from(vec![0u8; frame_bytes]),
     };
     let mut client = EndpointNode::new(client_ep, CLIENT_ADDR, source);
@@ -331,7 +401,7 @@ mod tests {
 
     #[test]
     fn a_clean_link_delivers_every_frame_on_time_and_replays() {
-        for mode in [LiveMode::Deadline, LiveMode::Reliable] {
+        for mode in [LiveMode::Deadline, LiveMode::Reliable, LiveMode::Adaptive] {
             let r = run_live(&cfg(mode)).unwrap();
             assert!(r.produced() >= 55, "{mode:?}: {}", r.produced());
             assert_eq!(r.on_time(), r.produced(), "{mode:?}");
