@@ -23,6 +23,7 @@
 //! always in sequence order; a gap never blocks later messages.
 
 use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::ids::StreamId;
@@ -79,4 +80,33 @@ pub(crate) struct Deadlines {
     /// Per-stream records, for streams with a lifetime, deadline messages,
     /// or skip counts.
     pub streams: BTreeMap<StreamId, Timed>,
+    /// Streams with deadline messages or an owed skip (flag `TIMED`).
+    pub active: Vec<StreamId>,
+    /// The figures of the last expiry pass, for the resend decisions.
+    pub clock: Option<Clock>,
+}
+
+/// The time and round-trip figures deadline decisions use (see
+/// `send/expire.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Clock {
+    /// Now.
+    pub now: Instant,
+    /// What one more delivery takes: half the smoothed round trip plus
+    /// half its variation.
+    pub reach: Duration,
+    /// What finding a loss takes: 9/8 of the smoothed round trip plus its
+    /// variation.
+    pub round: Duration,
+}
+
+impl Clock {
+    /// The figures from the RTT estimate.
+    pub fn new(now: Instant, smoothed: Duration, rttvar: Duration) -> Self {
+        Clock {
+            now,
+            reach: smoothed / 2 + rttvar / 2,
+            round: smoothed + smoothed / 8 + rttvar,
+        }
+    }
 }
