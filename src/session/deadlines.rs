@@ -19,17 +19,17 @@ impl Session {
     pub(super) fn expire_deadlines(&mut self, now: Instant) {
         if self.streams.has_deadlines() {
             let rtt = self.recovery.rtt();
-            let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar());
+            let rate = self.recovery.delivery_rate();
+            let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
             self.streams.expire(clock);
         }
     }
 
     /// When the expiry pass must next run: the earliest deadline among
-    /// the streams' messages, less what one more delivery takes.
+    /// the streams' messages. Earlier decisions (a message with bytes
+    /// still to send) are taken as packets are built.
     pub(super) fn deadline_timeout(&self) -> Option<Instant> {
-        let at = self.streams.earliest_deadline()?;
-        let rtt = self.recovery.rtt();
-        Some(at - Clock::new(self.now, rtt.smoothed(), rtt.rttvar()).reach)
+        self.streams.earliest_deadline()
     }
 
     /// Traces a STREAM_SKIP this side is sending.

@@ -98,15 +98,28 @@ pub(crate) struct Clock {
     /// What finding a loss takes: 9/8 of the smoothed round trip plus its
     /// variation.
     pub round: Duration,
+    /// What the path delivers, bytes a second (0: not known yet).
+    pub rate: u64,
 }
 
 impl Clock {
-    /// The figures from the RTT estimate.
-    pub fn new(now: Instant, smoothed: Duration, rttvar: Duration) -> Self {
+    /// The figures from the RTT estimate and the delivery rate.
+    pub fn new(now: Instant, smoothed: Duration, rttvar: Duration, rate: u64) -> Self {
         Clock {
             now,
             reach: smoothed / 2 + rttvar / 2,
             round: smoothed + smoothed / 8 + rttvar,
+            rate,
         }
+    }
+
+    /// What sending `units` more takes at the path's rate (zero while the
+    /// rate is not known).
+    pub fn sending(&self, units: u64) -> Duration {
+        if self.rate == 0 {
+            return Duration::ZERO;
+        }
+        let micros = u128::from(units) * 1_000_000 / u128::from(self.rate);
+        Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
 }

@@ -310,6 +310,8 @@ impl StreamManager {
         if let Some(t) = self.deadlines.as_ref().and_then(|d| d.streams.get(&id)) {
             stats.messages_expired = t.expired;
             stats.messages_skipped = t.skipped;
+            // The in-order point passed the skipped ones undelivered.
+            stats.messages_received = stats.messages_received.saturating_sub(t.skipped);
         }
     }
 

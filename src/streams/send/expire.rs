@@ -13,7 +13,10 @@
 //! round trip plus half its variation) and `round` the time a lost packet
 //! takes to be found lost (about 9/8 of the smoothed round trip plus its
 //! variation):
-//! - a message whose deadline is less than `reach` away is abandoned:
+//! - a message with units still to send (never sent, or lost) whose
+//!   deadline is nearer than `reach` plus the time its unsent units (and
+//!   the unsent ones queued before it) take at the path's delivery rate
+//!   is abandoned, and so is one all in flight once its deadline passes:
 //!   whatever of it was sent counts as acknowledged, its lost ranges and
 //!   second copies are forgotten, and what was never sent is passed over
 //!   (spending credit as if sent). One that never left is dropped unsent.
@@ -141,7 +144,9 @@ impl SendBuf {
             ..
         } = self;
         let t = timed.as_mut()?;
-        if t.live == 0 || t.earliest.is_some_and(|e| c.now + c.reach < e) {
+        // No message needs more sending time than everything unsent.
+        let most = c.sending(st.queued_end - st.sent_end);
+        if t.live == 0 || t.earliest.is_some_and(|e| c.now + c.reach + most < e) {
             return None;
         }
         let mut earliest: Option<Instant> = None;
@@ -149,11 +154,31 @@ impl SendBuf {
         // Sent parts to count as acknowledged; rarely more than one.
         let mut sent_parts: heapless::Vec<Range<u64>, 4> = heapless::Vec::new();
         let mut overflow = false;
+        // Unsent units of abandoned messages, which are passed over, not
+        // sent: they take no time.
+        let mut dead = 0;
+        let unsent = |m: &OutMessage| m.end().saturating_sub(m.start.max(st.sent_end));
         for m in queue.iter_mut() {
-            let Some(d) = m.deadline.filter(|_| !m.abandoned) else {
+            if m.abandoned {
+                dead += unsent(m);
+                continue;
+            }
+            let Some(d) = m.deadline else {
                 continue;
             };
-            if c.now + c.reach < d {
+            // Bytes still to send (never sent, or lost) decide early; a
+            // message all in flight has nothing left to stop, and its
+            // packets may well arrive: it waits for acknowledgements, a
+            // loss, or its deadline.
+            let range = m.start..m.end();
+            let pending = st.sent_end < m.end() || lost.iter_within(range).next().is_some();
+            let give_up = if pending {
+                let to_go = m.end().saturating_sub(st.sent_end).saturating_sub(dead);
+                c.now + c.reach + c.sending(to_go) >= d
+            } else {
+                c.now >= d
+            };
+            if !give_up {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
                 continue;
             }
@@ -164,6 +189,7 @@ impl SendBuf {
                 continue;
             }
             abandon(m, st, lost, t, &mut sent_parts, &mut overflow);
+            dead += unsent(m);
             report(m.seq, m.start < st.sent_end);
             end = Some(m.end());
         }
@@ -223,6 +249,7 @@ mod tests {
             Instant::from_millis(ms),
             Duration::from_millis(60),
             Duration::ZERO,
+            0,
         )
     }
 
@@ -307,6 +334,23 @@ mod tests {
     }
 
     #[test]
+    fn a_message_that_cannot_be_sent_in_time_at_the_path_rate_is_dropped() {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push_until(&mut st, msg(9_999), Some(Instant::from_millis(100)));
+        b.push_until(&mut st, msg(9_999), Some(Instant::from_millis(200)));
+        // 100 kB/s: each takes 100 ms to send; 30 ms reach.
+        let c = Clock {
+            rate: 100_000,
+            ..clock(0)
+        };
+        assert_eq!(expire_all(&mut b, &mut st, &c), [(0, false)]);
+        assert!(
+            expire_all(&mut b, &mut st, &c).is_empty(),
+            "the second fits once the first is gone"
+        );
+    }
+
+    #[test]
     fn an_acknowledged_message_is_not_reported() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push_until(&mut st, msg(10), None);
@@ -318,7 +362,7 @@ mod tests {
             .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
             .unwrap();
         b.on_ack(&mut st, c1.units());
-        assert!(expire_all(&mut b, &mut st, &clock(99)).is_empty());
+        assert!(expire_all(&mut b, &mut st, &clock(100)).is_empty());
         assert!(!b.has_deadlines());
         b.on_ack(&mut st, c0.units());
         assert!(b.is_drained(&st));
