@@ -15,14 +15,21 @@ use crate::violation::Violation;
 
 impl Session {
     /// The streams' expiry pass (see `StreamManager::expire`), when any
-    /// stream uses deadlines.
+    /// stream uses deadlines. The test is inlined into the packet builder;
+    /// the pass is not, so a session without deadlines pays one branch.
+    #[inline(always)]
     pub(super) fn expire_deadlines(&mut self, now: Instant) {
         if self.streams.has_deadlines() {
-            let rtt = self.recovery.rtt();
-            let rate = self.recovery.delivery_rate();
-            let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
-            self.streams.expire(clock);
+            self.expire_pass(now);
         }
+    }
+
+    #[inline(never)]
+    fn expire_pass(&mut self, now: Instant) {
+        let rtt = self.recovery.rtt();
+        let rate = self.recovery.delivery_rate();
+        let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
+        self.streams.expire(clock);
     }
 
     /// When the expiry pass must next run: the earliest deadline among

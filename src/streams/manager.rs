@@ -100,6 +100,10 @@ pub struct StreamManager {
     /// Lifetimes, owed skips and expiry counts of the streams that use
     /// deadlines; `None` until one does.
     deadlines: Option<Box<Deadlines>>,
+    /// The peer's parameters did not offer STREAM_SKIP: deadlines are not
+    /// acted on (false until the parameters arrive, when nothing expires
+    /// anyway: expiry runs on an established session only).
+    peer_no_skips: bool,
 }
 
 /// Bytes a stream's receive side holds.
@@ -132,6 +136,7 @@ impl StreamManager {
             recv_released_total: 0,
             max_data_queued: false,
             deadlines: None,
+            peer_no_skips: false,
         };
         m.insert(now, 0);
         m
