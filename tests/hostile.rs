@@ -681,3 +681,92 @@ fn closing_a_stream_keeps_the_senders_credit_moving() {
         "closed for the application"
     );
 }
+
+fn skip(stream_id: u32, offset: u64, seq: u64) -> Frame<'static> {
+    Frame::StreamSkip {
+        stream_id,
+        offset,
+        seq,
+    }
+}
+
+#[test]
+fn a_skip_past_a_gap_delivers_what_follows_and_counts_the_skipped() {
+    let mut s = Scene::new();
+    // Message 0 (10 bytes, units 0..11) arrives in part; message 1 whole.
+    s.send_raw(&fragment(1, 0, 0, 10, 0, &[1; 4]));
+    let got = s.send_raw(&fragment(1, 11, 1, 3, 0, b"one"));
+    assert!(close_codes(&got).is_empty());
+    let sess = s.ep.session_mut(s.sb).unwrap();
+    assert_eq!(sess.recv(1).unwrap(), None, "held behind the gap");
+    let got = s.send(&[skip(1, 11, 1)]);
+    assert!(close_codes(&got).is_empty());
+    let sess = s.ep.session_mut(s.sb).unwrap();
+    assert_eq!(sess.recv(1).unwrap().as_deref(), Some(&b"one"[..]));
+    let st = sess.stream_stats(1).unwrap();
+    assert_eq!((st.messages_received, st.messages_skipped), (1, 1));
+    assert_eq!(st.out_of_order.bytes, 0, "the abandoned bytes are dropped");
+    // The same skip again, or an older one, is stale: ignored.
+    let got = s.send(&[skip(1, 11, 1), skip(1, 0, 0)]);
+    assert!(close_codes(&got).is_empty());
+    assert!(s.closed().is_none());
+}
+
+#[test]
+fn a_skip_beyond_the_final_offset_is_inconsistent() {
+    let mut s = Scene::new();
+    s.send(&[Frame::StreamFin {
+        stream_id: 1,
+        final_offset: 10,
+        final_seq: 2,
+    }]);
+    let got = s.send(&[skip(1, 11, 2)]);
+    s.assert_violation(Violation::Inconsistent, &got);
+    // Past the final sequence number, too.
+    let mut s = Scene::new();
+    s.send(&[Frame::StreamFin {
+        stream_id: 1,
+        final_offset: 10,
+        final_seq: 2,
+    }]);
+    let got = s.send(&[skip(1, 10, 3)]);
+    s.assert_violation(Violation::Inconsistent, &got);
+}
+
+#[test]
+fn a_skip_backwards_is_inconsistent() {
+    let mut s = Scene::new();
+    // Message 0 (units 0..6) delivered and read; a skip to message 2 at
+    // offset 3 would put two messages inside units already consumed.
+    s.send_raw(&fragment(1, 0, 0, 5, 0, b"hello"));
+    assert!(s.ep.session_mut(s.sb).unwrap().recv(1).unwrap().is_some());
+    let got = s.send(&[skip(1, 3, 2)]);
+    s.assert_violation(Violation::Inconsistent, &got);
+}
+
+#[test]
+fn a_skip_on_an_unknown_stream_opens_it_within_its_window() {
+    let mut s = Scene::new();
+    let got = s.send(&[skip(7, 100, 5)]);
+    assert!(close_codes(&got).is_empty());
+    assert!(s.events.contains(&Event::Stream {
+        session: s.sb,
+        event: StreamEvent::Opened(7)
+    }));
+    // Delivery goes on at message 5.
+    s.send_raw(&fragment(7, 100, 5, 2, 0, b"ok"));
+    let sess = s.ep.session_mut(s.sb).unwrap();
+    assert_eq!(sess.recv(7).unwrap().as_deref(), Some(&b"ok"[..]));
+    assert_eq!(sess.stream_stats(7).unwrap().messages_skipped, 5);
+    // Past the stream's window it is a flow-control violation.
+    let got = s.send(&[skip(8, 16_001, 1)]);
+    s.assert_violation(Violation::FlowControl, &got);
+}
+
+#[test]
+fn a_skip_to_more_messages_than_units_is_a_protocol_violation() {
+    let mut s = Scene::new();
+    // STREAM_SKIP stream 1, offset 1, sequence 2: malformed on its face.
+    let got = s.send_raw(&[0x32, 0x01, 0x01, 0x02]);
+    s.assert_violation(Violation::Protocol, &got);
+}

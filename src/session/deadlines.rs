@@ -8,10 +8,55 @@
 
 use super::Session;
 use crate::ids::StreamId;
+use crate::streams::deadline::Clock;
 use crate::time::Instant;
+use crate::trace::{trace_event, Side, TraceEvent};
 use crate::violation::Violation;
 
 impl Session {
+    /// The streams' expiry pass (see `StreamManager::expire`), when any
+    /// stream uses deadlines. The test is inlined into the packet builder;
+    /// the pass is not, so a session without deadlines pays one branch.
+    #[inline(always)]
+    pub(super) fn expire_deadlines(&mut self, now: Instant) {
+        if self.streams.has_deadlines() {
+            self.expire_pass(now);
+        }
+    }
+
+    #[inline(never)]
+    fn expire_pass(&mut self, now: Instant) {
+        let rtt = self.recovery.rtt();
+        let rate = self.recovery.delivery_rate();
+        let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
+        self.streams.expire(clock);
+    }
+
+    /// When the expiry pass must next run: the earliest deadline among
+    /// the streams' messages. Earlier decisions (a message with bytes
+    /// still to send) are taken as packets are built.
+    pub(super) fn deadline_timeout(&self) -> Option<Instant> {
+        self.streams.earliest_deadline()
+    }
+
+    /// Traces a STREAM_SKIP this side is sending.
+    #[cfg(feature = "trace")]
+    pub(super) fn trace_skip_sent(&mut self, frame: &crate::streams::ControlFrame) {
+        if let crate::streams::ControlFrame::Skip(stream, offset, seq) = *frame {
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::StreamSkipped {
+                    stream,
+                    offset,
+                    seq,
+                    by: Side::Local
+                }
+            );
+        }
+    }
+
     /// A STREAM_SKIP from the peer.
     pub(super) fn on_skip_frame(
         &mut self,
@@ -21,6 +66,19 @@ impl Session {
         seq: u64,
     ) -> Result<(), Violation> {
         let rtt = self.recovery.rtt().smoothed();
-        self.streams.on_skip(now, rtt, id, offset, seq)
+        if self.streams.on_skip(now, rtt, id, offset, seq)? {
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::StreamSkipped {
+                    stream: id,
+                    offset,
+                    seq,
+                    by: Side::Remote
+                }
+            );
+        }
+        Ok(())
     }
 }

@@ -322,6 +322,7 @@ mod tests {
             max_message_size: 1,
             reset_token: None,
             max_datagram_frame_size: 1,
+            stream_skip: false,
         };
         HandshakeState::responder(
             &identity(2),

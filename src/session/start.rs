@@ -76,6 +76,7 @@ impl Session {
             max_message_size: cfg.streams.max_message_size,
             reset_token: Some(cfg.reset_key.token(id).0),
             max_datagram_frame_size: cfg.datagrams.announced_frame_size(),
+            stream_skip: true,
         }
     }
 
@@ -92,6 +93,7 @@ impl Session {
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
         self.dgrams.peer_max_frame = u32::try_from(p.max_datagram_frame_size).unwrap_or(u32::MAX);
+        self.streams.set_peer_skips(p.stream_skip);
         self.state = State::Established;
         self.last_rx = self.now;
         trace_event!(

@@ -53,6 +53,7 @@ impl Session {
                 at(self.acks.ack_deadline());
                 at(self.pacing_wait);
                 at(self.dgrams.next_deadline());
+                at(self.deadline_timeout());
                 at(self.mtu.timeout());
                 at(self.paths.next_timeout(self.now));
                 at(self.scratch_trim_at());
@@ -94,6 +95,7 @@ impl Session {
                 }
                 self.trim_scratch(now);
                 self.expire_datagrams(now);
+                self.expire_deadlines(now);
                 // The size search's quiet period: a new search starts now
                 // (its probes wait for data), so the timer is not due again.
                 self.mtu.on_timeout(now);

@@ -243,6 +243,7 @@ impl Session {
             return None;
         }
         let ack_due = self.acks.ack_deadline().is_some_and(|t| t <= now);
+        self.expire_deadlines(now);
         self.recovery.set_send_quantum(room_burst(
             self.pacer.timer_burst(),
             self.cfg.max_datagram_size,
@@ -361,6 +362,11 @@ impl Session {
                                 final_seq,
                             }
                         }
+                        ControlFrame::Skip(stream_id, offset, seq) => Frame::StreamSkip {
+                            stream_id,
+                            offset,
+                            seq,
+                        },
                     };
                     if f.encode(&mut w).is_err() {
                         self.streams.requeue_control(c);
@@ -368,6 +374,8 @@ impl Session {
                     }
                     let _ = info.controls.push(c);
                     eliciting = true;
+                    #[cfg(feature = "trace")]
+                    self.trace_skip_sent(&frame);
                 }
                 if dgram_leads {
                     eliciting |= self.write_datagrams(pn, &mut w, &mut info, u8::MAX);

@@ -23,6 +23,7 @@
 //! always in sequence order; a gap never blocks later messages.
 
 use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::ids::StreamId;
@@ -79,4 +80,46 @@ pub(crate) struct Deadlines {
     /// Per-stream records, for streams with a lifetime, deadline messages,
     /// or skip counts.
     pub streams: BTreeMap<StreamId, Timed>,
+    /// Streams with deadline messages or an owed skip (flag `TIMED`).
+    pub active: Vec<StreamId>,
+    /// The figures of the last expiry pass, for the resend decisions.
+    pub clock: Option<Clock>,
+}
+
+/// The time and round-trip figures deadline decisions use (see
+/// `send/expire.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Clock {
+    /// Now.
+    pub now: Instant,
+    /// What one more delivery takes: half the smoothed round trip plus
+    /// half its variation.
+    pub reach: Duration,
+    /// What finding a loss takes: 9/8 of the smoothed round trip plus its
+    /// variation.
+    pub round: Duration,
+    /// What the path delivers, bytes a second (0: not known yet).
+    pub rate: u64,
+}
+
+impl Clock {
+    /// The figures from the RTT estimate and the delivery rate.
+    pub fn new(now: Instant, smoothed: Duration, rttvar: Duration, rate: u64) -> Self {
+        Clock {
+            now,
+            reach: smoothed / 2 + rttvar / 2,
+            round: smoothed + smoothed / 8 + rttvar,
+            rate,
+        }
+    }
+
+    /// What sending `units` more takes at the path's rate (zero while the
+    /// rate is not known).
+    pub fn sending(&self, units: u64) -> Duration {
+        if self.rate == 0 {
+            return Duration::ZERO;
+        }
+        let micros = u128::from(units) * 1_000_000 / u128::from(self.rate);
+        Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
 }

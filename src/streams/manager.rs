@@ -18,7 +18,7 @@ use bytes::Bytes;
 use core::time::Duration;
 
 use super::budget::RecvBudget;
-use super::deadline::{Deadlines, SendOptions};
+use super::deadline::Deadlines;
 use super::flow::{Reader, RecvWindow};
 use super::map::StreamMap;
 use super::recv::{Fragment, RecvError};
@@ -30,37 +30,11 @@ use crate::ids::{SessionId, StreamId};
 use crate::ranges::RangeSet;
 use crate::time::Instant;
 use crate::violation::Violation;
+pub use control::{Control, ControlFrame};
 
 /// Most ranges of retired ids remembered (ids retired longer ago may be
 /// reused by a `create`).
 const MAX_RETIRED_RANGES: usize = 4096;
-
-/// A control frame a stream or the session owes the peer. Values are filled
-/// in when the frame is written, so a resent one carries the newest value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Session-wide credit.
-    MaxData,
-    /// Credit for one stream.
-    MaxStreamData(StreamId),
-    /// End of our side of a stream.
-    Fin(StreamId),
-    /// Abandon a stream.
-    Reset(StreamId, u64),
-}
-
-/// A control item with its values, ready to encode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ControlFrame {
-    /// MAX_DATA.
-    MaxData(u64),
-    /// MAX_STREAM_DATA.
-    MaxStreamData(StreamId, u64),
-    /// STREAM_FIN: id, final offset, final sequence.
-    Fin(StreamId, u64, u64),
-    /// STREAM_RESET: id, code, final offset, final sequence.
-    Reset(StreamId, u64, u64, u64),
-}
 
 /// Ids of retired streams.
 #[derive(Debug, Default)]
@@ -126,6 +100,10 @@ pub struct StreamManager {
     /// Lifetimes, owed skips and expiry counts of the streams that use
     /// deadlines; `None` until one does.
     deadlines: Option<Box<Deadlines>>,
+    /// The peer's parameters did not offer STREAM_SKIP: deadlines are not
+    /// acted on (false until the parameters arrive, when nothing expires
+    /// anyway: expiry runs on an established session only).
+    peer_no_skips: bool,
 }
 
 /// Bytes a stream's receive side holds.
@@ -158,6 +136,7 @@ impl StreamManager {
             recv_released_total: 0,
             max_data_queued: false,
             deadlines: None,
+            peer_no_skips: false,
         };
         m.insert(now, 0);
         m
@@ -281,81 +260,6 @@ impl StreamManager {
         Ok(s)
     }
 
-    /// Queues one message; returns its sequence number.
-    pub fn send(&mut self, now: Instant, id: StreamId, data: Bytes) -> Result<u64, StreamError> {
-        let s = self.sendable(now, id, data.len() as u64)?;
-        s.counters.last_activity = now;
-        let st = &mut s.send;
-        let seq = s
-            .bufs
-            .get_or_insert_with(Default::default)
-            .send
-            .push(st, data);
-        self.wake(id);
-        Ok(seq)
-    }
-
-    /// Queues one message with options (a deadline); returns its sequence
-    /// number.
-    pub fn send_with(
-        &mut self,
-        now: Instant,
-        id: StreamId,
-        data: Bytes,
-        opts: SendOptions,
-    ) -> Result<u64, StreamError> {
-        let _ = opts;
-        self.send(now, id, data)
-    }
-
-    /// Sets the default lifetime of `id`'s messages.
-    pub fn set_lifetime(
-        &mut self,
-        id: StreamId,
-        lifetime: Option<Duration>,
-    ) -> Result<(), StreamError> {
-        self.usable(id)?;
-        let d = self.deadlines.get_or_insert_default();
-        d.streams.entry(id).or_default().lifetime = lifetime;
-        Ok(())
-    }
-
-    /// The default lifetime of `id`'s messages.
-    pub fn lifetime(&self, id: StreamId) -> Option<Duration> {
-        self.deadlines
-            .as_ref()?
-            .streams
-            .get(&id)
-            .and_then(|t| t.lifetime)
-    }
-
-    /// Queues `data` cut into messages of `segment` bytes (the last may be
-    /// shorter; empty data sends nothing). Returns the sequence numbers used.
-    pub fn send_all(
-        &mut self,
-        now: Instant,
-        id: StreamId,
-        data: Bytes,
-        segment: usize,
-    ) -> Result<core::ops::Range<u64>, StreamError> {
-        if segment == 0 {
-            return Err(StreamError::InvalidSegmentSize);
-        }
-        let s = self.sendable(now, id, (segment as u64).min(data.len() as u64))?;
-        let first = s.send.next_seq;
-        let bufs = s.bufs.get_or_insert_with(Default::default);
-        let mut at = 0;
-        while at < data.len() {
-            let end = data.len().min(at + segment);
-            bufs.send.push(&mut s.send, data.slice(at..end));
-            at = end;
-        }
-        s.counters.last_activity = now;
-        let seqs = first..s.send.next_seq;
-        self.wake(id);
-        Ok(seqs)
-    }
-
     /// The next whole message, if any. `Err(Finished)` once the peer ended
     /// the stream and everything was read.
     pub fn recv(
@@ -461,10 +365,7 @@ impl StreamManager {
     /// Statistics of one stream.
     pub fn stats(&self, now: Instant, id: StreamId, session: SessionId) -> Option<StreamStats> {
         let mut stats = self.get(id)?.stats(now, id, session);
-        if let Some(t) = self.deadlines.as_ref().and_then(|d| d.streams.get(&id)) {
-            stats.messages_expired = t.expired;
-            stats.messages_skipped = t.skipped;
-        }
+        self.deadline_stats(id, &mut stats);
         Some(stats)
     }
 
@@ -578,6 +479,7 @@ impl StreamManager {
             };
             let allowed = s.send.credit().min(session_credit);
             let before = s.send.sent_end;
+            let clock = self.deadlines.as_ref().and_then(|d| d.clock);
             let mut too_big = false;
             let chunk = s.bufs.as_mut().and_then(|b| {
                 b.send.next_chunk(
@@ -588,6 +490,7 @@ impl StreamManager {
                         n
                     },
                     allowed,
+                    clock.as_ref(),
                 )
             });
             self.sent_total += s.send.sent_end - before;
@@ -632,66 +535,6 @@ impl StreamManager {
         None
     }
 
-    /// The next control frame owed, with current values.
-    pub fn next_control(&mut self) -> Option<(Control, ControlFrame)> {
-        while let Some(c) = self.control.pop_front() {
-            let frame = match c {
-                Control::MaxData => {
-                    self.max_data_queued = false;
-                    ControlFrame::MaxData(self.recv_advertised)
-                }
-                // After the peer's FIN the limit no longer grows, but the
-                // frame that raised it may have been lost while data the
-                // FIN announced is still missing: it goes until all is in.
-                Control::MaxStreamData(id) => match self.streams.get_mut(&id) {
-                    Some(s) if !s.has(flag::RESET) && !s.recv_complete() => {
-                        s.clear(flag::MSD_QUEUED);
-                        ControlFrame::MaxStreamData(id, s.recv.max_data)
-                    }
-                    _ => continue,
-                },
-                Control::Fin(id) => match self.streams.get(&id) {
-                    Some(s) if !s.has(flag::RESET) => {
-                        ControlFrame::Fin(id, s.send.queued_end, s.send.next_seq)
-                    }
-                    _ => continue,
-                },
-                // A reset's final offset is what was sent: nothing more comes.
-                Control::Reset(id, code) => match self.streams.get(&id) {
-                    Some(s) => ControlFrame::Reset(id, code, s.send.sent_end, s.send.next_seq),
-                    None => continue,
-                },
-            };
-            return Some((c, frame));
-        }
-        None
-    }
-
-    /// Puts a control item back (it did not fit, or its packet was lost).
-    pub fn requeue_control(&mut self, c: Control) {
-        match c {
-            Control::MaxData if !self.max_data_queued => {
-                self.max_data_queued = true;
-                self.control.push_back(c);
-            }
-            Control::MaxData => {}
-            Control::MaxStreamData(id) => {
-                if let Some(s) = self.streams.get_mut(&id) {
-                    if !s.has(flag::MSD_QUEUED) {
-                        s.set(flag::MSD_QUEUED);
-                        self.control.push_back(c);
-                    }
-                }
-            }
-            Control::Fin(_) | Control::Reset(..) => self.control.push_back(c),
-        }
-    }
-
-    /// True if control frames are owed.
-    pub fn has_control(&self) -> bool {
-        !self.control.is_empty()
-    }
-
     /// True when every message queued on every stream, closed ones
     /// included, was acknowledged (reset streams excepted), and no control
     /// frame is owed.
@@ -711,16 +554,6 @@ impl StreamManager {
     /// The priority of the stream whose data goes next, if any has data.
     pub fn top_priority(&self) -> Option<u16> {
         self.sched.top_priority()
-    }
-
-    /// Our FIN or RESET for `id` was acknowledged.
-    pub fn on_control_acked(&mut self, c: Control) {
-        if let Control::Fin(id) | Control::Reset(id, _) = c {
-            if let Some(s) = self.streams.get_mut(&id) {
-                s.set(flag::FIN_ACKED);
-            }
-            self.gc(id);
-        }
     }
 
     /// Units of a stream were acknowledged.
@@ -788,6 +621,7 @@ impl StreamManager {
             let ids = u64::from(id)..u64::from(id) + 1;
             self.budget.changed(held(s), 0);
             self.streams.remove(&id);
+            self.forget_deadlines(id);
             let gone = self.gone.get_or_insert_default();
             if ended_by_peer {
                 gone.finished.insert(ids.clone());
@@ -833,6 +667,8 @@ fn violation(e: RecvError) -> Violation {
     }
 }
 
+mod control;
+mod deadlines;
 mod peer;
 #[cfg(test)]
 mod tests;

@@ -268,6 +268,24 @@ pub struct RecvBuf {
     partial_bytes: u64,
     /// Bytes held in `ready`.
     ready_bytes: u64,
+    /// Where the peer's last skip moved delivery on: the units below it
+    /// are consumed once every message before them is read.
+    skipped_to: u64,
+}
+
+/// What a skip did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Skipped {
+    /// New units beyond the highest seen (for session-level accounting).
+    pub new_units: u64,
+    /// Messages that became ready for the application.
+    pub newly_ready: usize,
+    /// Credit released.
+    pub released: u64,
+    /// Bytes of the messages that became ready.
+    pub delivered_bytes: u64,
+    /// Messages passed over, never to be delivered.
+    pub skipped: u64,
 }
 
 /// What waits in the out-of-order buffer.
@@ -350,6 +368,41 @@ impl RecvBuf {
         Ok(acc)
     }
 
+    /// The peer abandoned the messages before `seq` it has not had
+    /// acknowledged: delivers those held whole, in order, drops the rest,
+    /// and goes on with message `seq` at unit `offset`. The caller checked
+    /// that `seq` is past `expected_seq` and `offset` within the limits.
+    pub fn skip(&mut self, st: &mut RecvState, offset: u64, seq: u64) -> Skipped {
+        let ready_before = self.ready_bytes;
+        let passed = seq - st.expected_seq;
+        let mut delivered = 0;
+        while let Some(entry) = self.partial.first_entry() {
+            if *entry.key() >= seq {
+                break;
+            }
+            let (s, p) = entry.remove_entry();
+            if p.is_complete() {
+                self.partial_bytes -= p.msg_len;
+                self.push_ready(s, p.start, p.head.freeze());
+                delivered += 1;
+            } else {
+                self.partial_bytes -= p.held_bytes();
+            }
+        }
+        st.expected_seq = seq;
+        let new_units = offset.saturating_sub(st.highest);
+        st.highest = st.highest.max(offset);
+        self.skipped_to = self.skipped_to.max(offset);
+        let newly_ready = delivered + self.drain_in_order(st);
+        Skipped {
+            new_units,
+            newly_ready,
+            released: self.settle(st),
+            delivered_bytes: self.ready_bytes - ready_before,
+            skipped: passed - delivered as u64,
+        }
+    }
+
     fn push_ready(&mut self, seq: u64, start: u64, data: Bytes) {
         self.ready_bytes += data.len() as u64;
         self.ready.push_back(Ready { seq, start, data });
@@ -377,6 +430,7 @@ impl RecvBuf {
     fn settle(&mut self, st: &mut RecvState) -> u64 {
         let mut to = st.released;
         if self.ready.is_empty() {
+            to = to.max(self.skipped_to);
             if let Some(p) = self.partial.get(&st.expected_seq) {
                 to = to.max(p.start + p.head.len() as u64);
             }
@@ -426,6 +480,7 @@ impl RecvBuf {
     pub fn clear(&mut self) {
         self.ready.clear();
         self.partial.clear();
+        self.skipped_to = 0;
         self.ready_bytes = 0;
         self.partial_bytes = 0;
     }
@@ -610,6 +665,49 @@ mod tests {
             60 + 1 + 40,
             "rest of msg 0, its end unit, and msg 1's head progress"
         );
+    }
+
+    #[test]
+    fn a_skip_delivers_whole_messages_drops_the_rest_and_moves_on() {
+        let (mut b, mut st) = setup();
+        let (m0, m1, m2, m3) = (
+            b"aaaa".as_slice(),
+            b"bb".as_slice(),
+            b"c".as_slice(),
+            b"dd".as_slice(),
+        );
+        // Units: m0 0..5, m1 5..8, m2 8..10, m3 10..13. m0 arrives in
+        // part, m1 whole (behind m0's gap), m3 whole; m2 never.
+        b.on_fragment(&mut st, frag(0, 0, m0, 0, 2), MAX).unwrap();
+        b.on_fragment(&mut st, frag(1, 5, m1, 0, 2), MAX).unwrap();
+        b.on_fragment(&mut st, frag(3, 10, m3, 0, 2), MAX).unwrap();
+        assert_eq!(b.ready_len(), 0);
+        let sk = b.skip(&mut st, 10, 3);
+        assert_eq!(
+            (sk.newly_ready, sk.skipped),
+            (2, 2),
+            "m1 and m3 ready; m0, m2 skipped"
+        );
+        assert_eq!(st.expected_seq, 4);
+        assert_eq!(drain(&mut b, &mut st), [(1, m1.to_vec()), (3, m3.to_vec())]);
+        assert_eq!(st.released, 13, "skipped units count as consumed");
+        assert!(b.is_empty());
+        assert_eq!(b.buffered_bytes(), 0);
+        // Late pieces of a skipped message change nothing.
+        let a = b.on_fragment(&mut st, frag(2, 8, m2, 0, 1), MAX).unwrap();
+        assert_eq!(a.newly_ready, 0);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn skipped_units_are_released_only_after_what_precedes_them_is_read() {
+        let (mut b, mut st) = setup();
+        b.on_fragment(&mut st, frag(0, 0, b"xy", 0, 2), MAX)
+            .unwrap();
+        let sk = b.skip(&mut st, 20, 5);
+        assert_eq!((sk.released, sk.new_units, sk.skipped), (0, 17, 4));
+        let (_, _, rel) = b.pop(&mut st).unwrap();
+        assert_eq!(rel, 20, "message 0 read: its units and the skipped ones");
     }
 
     #[test]

@@ -19,7 +19,11 @@ use alloc::collections::VecDeque;
 use bytes::Bytes;
 use core::ops::Range;
 
+use super::deadline::Clock;
 use crate::ranges::RangeSet;
+use crate::time::Instant;
+
+mod expire;
 
 /// One queued message.
 #[derive(Debug)]
@@ -28,6 +32,12 @@ struct OutMessage {
     /// Unit offset of the first byte.
     start: u64,
     data: Bytes,
+    /// When it is worth nothing any more (`None`: reliable, or its
+    /// deadline no longer matters because all of it was acknowledged).
+    deadline: Option<Instant>,
+    /// Given up: nothing more of it is sent, and what was sent counts as
+    /// acknowledged (see `expire`).
+    abandoned: bool,
 }
 
 impl OutMessage {
@@ -87,6 +97,9 @@ pub struct SendBuf {
     /// Index in `queue` of the message new data was last cut from: where
     /// the next new chunk most likely starts (checked before use).
     hint: usize,
+    /// Deadline bookkeeping, from the first message with a deadline on;
+    /// a stream without deadlines pays this pointer.
+    timed: Option<alloc::boxed::Box<expire::SendTimed>>,
 }
 
 /// Counters of the send half; kept inline in the stream even when idle.
@@ -118,18 +131,50 @@ impl SendState {
 
 impl SendBuf {
     /// Queues one message; returns its sequence number.
+    #[cfg(test)]
     pub fn push(&mut self, st: &mut SendState, data: Bytes) -> u64 {
+        self.push_until(st, data, None)
+    }
+
+    /// Queues one message that is worth nothing after `deadline` (if
+    /// given); returns its sequence number.
+    pub fn push_until(
+        &mut self,
+        st: &mut SendState,
+        data: Bytes,
+        deadline: Option<Instant>,
+    ) -> u64 {
         let seq = st.next_seq;
         let start = st.queued_end;
         st.next_seq += 1;
         st.queued_end = start + data.len() as u64 + 1;
-        self.queue.push_back(OutMessage { seq, start, data });
+        if let Some(d) = deadline {
+            self.timed.get_or_insert_default().on_push(d);
+        }
+        self.queue.push_back(OutMessage {
+            seq,
+            start,
+            data,
+            deadline,
+            abandoned: false,
+        });
         seq
     }
 
-    /// True if lost data waits for retransmission.
+    /// True if lost data (or a second copy of a resend on its last
+    /// chance) waits to be sent.
     pub fn has_lost(&self) -> bool {
-        !self.lost.is_empty()
+        !self.lost.is_empty() || self.timed.as_ref().is_some_and(|t| t.has_again())
+    }
+
+    /// Where a skip sent now takes the peer: the start and sequence number
+    /// of the first message not yet acknowledged or abandoned in whole
+    /// (every message before it is one or the other).
+    pub fn skip_point(&self, st: &SendState) -> (u64, u64) {
+        match self.queue.front() {
+            Some(m) => (m.start, m.seq),
+            None => (st.acked_prefix, st.next_seq),
+        }
     }
 
     /// True if never-sent data waits (flow control permitting).
@@ -171,11 +216,17 @@ impl SendBuf {
     /// header's size depends on them), or `None` if not even the header does. `new_data_allowed` caps how many units
     /// of never-sent data may go (flow control); retransmissions are not
     /// capped. `None` when nothing is due or nothing fits.
+    ///
+    /// `clock` (given while the session has deadline streams) marks a
+    /// resend on its last chance for a second copy (see `expire`);
+    /// abandoned messages are passed over, their unsent units spending
+    /// credit as if sent, since the peer counts them once it skips them.
     pub fn next_chunk(
         &mut self,
         st: &mut SendState,
         fit: impl FnOnce(&ChunkHead) -> Option<usize>,
-        new_data_allowed: u64,
+        mut new_data_allowed: u64,
+        clock: Option<&Clock>,
     ) -> Option<Chunk> {
         // Lost ranges first: drop any part acknowledged since.
         while let Some(r) = self.lost.min() {
@@ -186,7 +237,16 @@ impl SendBuf {
             };
             let chunk = self.cut(i, r, fit)?;
             self.lost.remove(chunk.units());
+            if let (Some(t), Some(c)) = (self.timed.as_mut(), clock) {
+                t.on_resend(self.queue[i].deadline, c, chunk.units());
+            }
             return Some(chunk);
+        }
+        if self.timed.as_ref().is_some_and(|t| t.has_again()) {
+            return self.next_again(fit);
+        }
+        if self.timed.is_some() {
+            new_data_allowed = self.pass_abandoned(st, new_data_allowed)?;
         }
         if st.sent_end >= st.queued_end || new_data_allowed == 0 {
             return None;
@@ -271,7 +331,13 @@ impl SendBuf {
             .front()
             .is_some_and(|m| m.end() <= st.acked_prefix)
         {
-            self.queue.pop_front();
+            if let Some(m) = self.queue.pop_front() {
+                if m.deadline.is_some() && !m.abandoned {
+                    if let Some(t) = self.timed.as_mut() {
+                        t.live -= 1;
+                    }
+                }
+            }
             freed += 1;
         }
         self.hint = self.hint.saturating_sub(freed);
@@ -299,6 +365,7 @@ impl SendBuf {
         self.hint = 0;
         self.acked.clear();
         self.lost.clear();
+        self.timed = None;
     }
 }
 
@@ -316,7 +383,7 @@ mod tests {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         assert_eq!(b.push(&mut st, msg(2500, 1)), 0);
         let mut chunks = Vec::new();
-        while let Some(c) = b.next_chunk(&mut st, |_| Some(1000), u64::MAX) {
+        while let Some(c) = b.next_chunk(&mut st, |_| Some(1000), u64::MAX, None) {
             chunks.push(c);
         }
         let lens: Vec<_> = chunks.iter().map(|c| c.data.len()).collect();
@@ -331,9 +398,13 @@ mod tests {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, Bytes::new());
         b.push(&mut st, msg(3, 2));
-        let c0 = b.next_chunk(&mut st, |_| Some(100), u64::MAX).unwrap();
+        let c0 = b
+            .next_chunk(&mut st, |_| Some(100), u64::MAX, None)
+            .unwrap();
         assert_eq!((c0.seq, c0.data.len(), c0.units()), (0, 0, 0..1));
-        let c1 = b.next_chunk(&mut st, |_| Some(100), u64::MAX).unwrap();
+        let c1 = b
+            .next_chunk(&mut st, |_| Some(100), u64::MAX, None)
+            .unwrap();
         assert_eq!((c1.seq, c1.offset, c1.units()), (1, 1, 1..5));
     }
 
@@ -341,12 +412,12 @@ mod tests {
     fn flow_control_caps_new_data_only() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(100, 1));
-        let c = b.next_chunk(&mut st, |_| Some(1000), 40).unwrap();
+        let c = b.next_chunk(&mut st, |_| Some(1000), 40, None).unwrap();
         assert_eq!(c.data.len(), 40);
         assert_eq!(c.units(), 0..40);
-        assert!(b.next_chunk(&mut st, |_| Some(1000), 0).is_none());
+        assert!(b.next_chunk(&mut st, |_| Some(1000), 0, None).is_none());
         b.on_lost(&st, c.units());
-        let r = b.next_chunk(&mut st, |_| Some(1000), 0).unwrap();
+        let r = b.next_chunk(&mut st, |_| Some(1000), 0, None).unwrap();
         assert_eq!(r.units(), 0..40, "retransmission ignores the credit");
     }
 
@@ -355,8 +426,12 @@ mod tests {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(10, 1));
         b.push(&mut st, msg(10, 2));
-        let c0 = b.next_chunk(&mut st, |_| Some(1000), u64::MAX).unwrap();
-        let c1 = b.next_chunk(&mut st, |_| Some(1000), u64::MAX).unwrap();
+        let c0 = b
+            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
+        let c1 = b
+            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
         b.on_lost(&st, c0.units());
         b.on_lost(&st, c1.units());
         assert_eq!(
@@ -364,9 +439,13 @@ mod tests {
             0,
             "first message still unacked"
         );
-        let r = b.next_chunk(&mut st, |_| Some(1000), u64::MAX).unwrap();
+        let r = b
+            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
         assert_eq!(r.seq, 0);
-        assert!(b.next_chunk(&mut st, |_| Some(1000), u64::MAX).is_none());
+        assert!(b
+            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .is_none());
         assert_eq!(b.on_ack(&mut st, r.units()), 2);
         assert!(b.is_drained(&st));
     }
@@ -375,14 +454,14 @@ mod tests {
     fn end_unit_never_exceeds_credit() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(10, 1));
-        let c = b.next_chunk(&mut st, |_| Some(1000), 10).unwrap();
+        let c = b.next_chunk(&mut st, |_| Some(1000), 10, None).unwrap();
         assert_eq!(
             c.units(),
             0..9,
             "last byte waits for credit for the end unit"
         );
-        assert!(b.next_chunk(&mut st, |_| Some(1000), 1).is_none());
-        let c = b.next_chunk(&mut st, |_| Some(1000), 2).unwrap();
+        assert!(b.next_chunk(&mut st, |_| Some(1000), 1, None).is_none());
+        let c = b.next_chunk(&mut st, |_| Some(1000), 2, None).unwrap();
         assert_eq!(c.units(), 9..11);
     }
 
@@ -390,7 +469,7 @@ mod tests {
     fn lost_then_acked_is_not_resent() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
         b.push(&mut st, msg(10, 1));
-        let c = b.next_chunk(&mut st, |_| Some(4), u64::MAX).unwrap();
+        let c = b.next_chunk(&mut st, |_| Some(4), u64::MAX, None).unwrap();
         b.on_ack(&mut st, c.units());
         b.on_lost(&st, c.units());
         assert!(!b.has_lost());

@@ -50,6 +50,11 @@ pub(crate) mod flag {
     /// A `send` returned `WouldBlock` and no `Writable` event has said
     /// the stream can take more since.
     pub const WRITE_BLOCKED: u16 = 1 << 13;
+    /// In the deadline table's list of streams to watch: it has messages
+    /// with a deadline, or owes a skip.
+    pub const TIMED: u16 = 1 << 14;
+    /// A STREAM_SKIP frame is queued.
+    pub const SKIP_QUEUED: u16 = 1 << 15;
 }
 
 /// Send and receive buffers of an active stream.

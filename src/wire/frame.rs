@@ -455,11 +455,29 @@ mod tests {
                 &[0x0c, 0xff, 0, 0xa5, 0, 0, 0, 0, 0x5a],
             ),
             (Frame::Datagram(b"ok"), &[0x31, 0x02, b'o', b'k']),
+            (
+                Frame::StreamSkip {
+                    stream_id: 3,
+                    offset: 10_001,
+                    seq: 1,
+                },
+                &[0x32, 0x03, 0x67, 0x11, 0x01],
+            ),
         ];
         for (frame, bytes) in cases {
             assert_eq!(encode(frame), *bytes, "encoding {frame:?}");
             assert_eq!(parse_one(bytes).as_ref(), Ok(frame), "parsing {bytes:02x?}");
         }
+    }
+
+    #[test]
+    fn a_skip_to_more_messages_than_units_is_malformed() {
+        // Sequence 2 at offset 1: two messages cannot fit in one unit.
+        assert_eq!(
+            parse_one(&[0x32, 0x00, 0x01, 0x02]),
+            Err(WireError::InvalidSkip)
+        );
+        assert_eq!(parse_one(&[0x32, 0x00, 0x01]), Err(WireError::Truncated));
     }
 
     #[test]
@@ -608,6 +626,11 @@ mod tests {
                     final_offset,
                     final_seq,
                 }
+            }),
+            (any::<u32>(), v(), v()).prop_map(|(stream_id, a, b)| Frame::StreamSkip {
+                stream_id,
+                offset: a.max(b),
+                seq: a.min(b),
             }),
         ];
         let ranges = (

@@ -19,6 +19,7 @@ mod id {
     pub const MAX_MESSAGE_SIZE: u64 = 4;
     pub const MAX_DATAGRAM_FRAME_SIZE: u64 = 5;
     pub const RESET_TOKEN: u64 = 6;
+    pub const STREAM_SKIP: u64 = 7;
 }
 
 /// The limits one side announces to the other.
@@ -44,6 +45,10 @@ pub struct TransportParams {
     /// ending with it means the sender lost the session. Sent as 16 raw
     /// bytes; default none (the peer cannot be reset).
     pub reset_token: Option<[u8; RESET_TOKEN_LEN]>,
+    /// The sender accepts STREAM_SKIP frames (deadline messages). Sent as
+    /// the value 1, after the reset token, only when true; default false,
+    /// so a peer that does not name it is sent none.
+    pub stream_skip: bool,
 }
 
 impl TransportParams {
@@ -55,6 +60,7 @@ impl TransportParams {
         max_message_size: 1 << 20,
         max_datagram_frame_size: 0,
         reset_token: None,
+        stream_skip: false,
     };
 
     fn entries(&self) -> [(u64, u64); 5] {
@@ -73,15 +79,17 @@ impl TransportParams {
             Some(_) => varint_len(id::RESET_TOKEN) + 1 + RESET_TOKEN_LEN,
             None => 0,
         };
+        let skip = if self.stream_skip { 3 } else { 0 };
         self.entries()
             .iter()
             .map(|(id, v)| varint_len(*id) + 1 + varint_len(*v))
             .sum::<usize>()
             + token
+            + skip
     }
 
     /// Writes the five limits in id order, then the reset token if there
-    /// is one, or nothing on error (a value above `MAX_VARINT` gives
+    /// is one, then `stream_skip` if true, or nothing on error (a value above `MAX_VARINT` gives
     /// [`WireError::VarintTooLarge`]).
     pub fn encode(&self, w: &mut Writer) -> Result<(), WireError> {
         if w.remaining() < self.encoded_len() {
@@ -98,6 +106,11 @@ impl TransportParams {
                 w.put_varint(RESET_TOKEN_LEN as u64)?;
                 w.put_slice(token)?;
             }
+            if self.stream_skip {
+                w.put_varint(id::STREAM_SKIP)?;
+                w.put_varint(1)?;
+                w.put_varint(1)?;
+            }
             Ok(())
         })
     }
@@ -110,7 +123,7 @@ impl TransportParams {
     /// [`WireError::Truncated`].
     pub fn parse(bytes: &[u8]) -> Result<TransportParams, WireError> {
         let mut p = TransportParams::DEFAULT;
-        let mut seen = [false; 6];
+        let mut seen = [false; 7];
         let mut r = Reader::new(bytes);
         while !r.is_empty() {
             let id = r.varint()?;
@@ -123,6 +136,17 @@ impl TransportParams {
                 let token = <[u8; RESET_TOKEN_LEN]>::try_from(value)
                     .map_err(|_| WireError::InvalidParams)?;
                 p.reset_token = Some(token);
+                continue;
+            }
+            if id == id::STREAM_SKIP {
+                if core::mem::replace(&mut seen[6], true) {
+                    return Err(WireError::InvalidParams);
+                }
+                p.stream_skip = match value {
+                    [0] => false,
+                    [1] => true,
+                    _ => return Err(WireError::InvalidParams),
+                };
                 continue;
             }
             let (slot, index) = match id {
@@ -179,6 +203,7 @@ mod tests {
             max_message_size: 1000,
             max_datagram_frame_size: 1200,
             reset_token: None,
+            stream_skip: false,
         };
         #[rustfmt::skip]
         let bytes = [
@@ -207,6 +232,32 @@ mod tests {
     }
 
     #[test]
+    fn golden_stream_skip_after_the_token() {
+        let p = TransportParams {
+            stream_skip: true,
+            ..TransportParams::DEFAULT
+        };
+        let bytes = encode(&p);
+        assert_eq!(bytes[bytes.len() - 3..], [0x07, 0x01, 0x01]);
+        assert_eq!(TransportParams::parse(&bytes), Ok(p));
+        assert_eq!(
+            TransportParams::parse(&[0x07, 0x01, 0x00]),
+            Ok(TransportParams::DEFAULT)
+        );
+        for bad in [
+            &[0x07, 0x01, 0x02][..],
+            &[0x07, 0x00],
+            &[0x07, 0x01, 0x01, 0x07, 0x01, 0x01],
+        ] {
+            assert_eq!(
+                TransportParams::parse(bad),
+                Err(WireError::InvalidParams),
+                "{bad:02x?}"
+            );
+        }
+    }
+
+    #[test]
     fn golden_reset_token_comes_last() {
         let p = TransportParams {
             max_data: 1,
@@ -215,6 +266,7 @@ mod tests {
             max_message_size: 4,
             max_datagram_frame_size: 5,
             reset_token: Some(core::array::from_fn(|i| 0xb0 + i as u8)),
+            stream_skip: false,
         };
         #[rustfmt::skip]
         let bytes = [
@@ -309,8 +361,8 @@ mod tests {
     proptest! {
         #[test]
         fn params_round_trip(a in 0..=MAX_VARINT, b in 0..=MAX_VARINT, c in 0u64..1 << 20, d in 0u64..1 << 40,
-                             e in 0u64..1 << 16, token: Option<[u8; RESET_TOKEN_LEN]>) {
-            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d, max_datagram_frame_size: e, reset_token: token };
+                             e in 0u64..1 << 16, token: Option<[u8; RESET_TOKEN_LEN]>, skip: bool) {
+            let p = TransportParams { max_data: a, max_stream_data: b, idle_timeout_ms: c, max_message_size: d, max_datagram_frame_size: e, reset_token: token, stream_skip: skip };
             prop_assert_eq!(TransportParams::parse(&encode(&p)), Ok(p));
         }
 

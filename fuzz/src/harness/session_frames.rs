@@ -242,6 +242,7 @@ impl World {
             max_message_size: 64 << 10,
             reset_token: None,
             max_datagram_frame_size: 1200,
+            stream_skip: true,
         };
         let addr = "192.0.2.1:1000".parse().unwrap();
         let peer = RawPeer::connect_recorded(

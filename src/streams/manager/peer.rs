@@ -15,7 +15,7 @@ use super::*;
 impl StreamManager {
     /// Looks up (or opens, on the peer's first frame) stream `id`. `None`:
     /// retired, frames for it are stale and ignored.
-    fn peer_stream(&mut self, now: Instant, id: StreamId) -> Result<bool, Violation> {
+    pub(super) fn peer_stream(&mut self, now: Instant, id: StreamId) -> Result<bool, Violation> {
         if !self.streams.contains_key(&id) {
             if self.is_retired(id) {
                 return Ok(false);
@@ -185,20 +185,6 @@ impl StreamManager {
         Ok(())
     }
 
-    /// STREAM_SKIP: the peer abandoned messages; delivery goes on from
-    /// message `seq` at unit `offset`.
-    pub fn on_skip(
-        &mut self,
-        now: Instant,
-        rtt: Duration,
-        id: StreamId,
-        offset: u64,
-        seq: u64,
-    ) -> Result<(), Violation> {
-        let _ = (now, rtt, id, offset, seq);
-        Ok(())
-    }
-
     /// MAX_DATA.
     pub fn on_max_data(&mut self, max: u64) {
         if max > self.send_max {
@@ -232,7 +218,7 @@ impl StreamManager {
         Ok(())
     }
 
-    fn check_finished(&mut self, id: StreamId) {
+    pub(super) fn check_finished(&mut self, id: StreamId) {
         if self.streams.get_mut(&id).is_some_and(finished_now) {
             self.events.push_back(StreamEvent::Finished(id));
         }
