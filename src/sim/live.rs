@@ -237,11 +237,11 @@ impl App for LiveSource {
     fn on_wake(&mut self, now: Instant, ep: &mut Endpoint) {
         while let Some(e) = ep.poll_event() {
             match e {
-                Event::Connected { session, .. } if session == self.session => {
-                    if self.next_tick.is_none() {
-                        self.next_tick = Some(now);
-                        self.follower.changed = now;
-                    }
+                Event::Connected { session, .. }
+                    if session == self.session && self.next_tick.is_none() =>
+                {
+                    self.next_tick = Some(now);
+                    self.follower.changed = now;
                 }
                 Event::Stream {
                     event: StreamEvent::MessageExpired { .. },
