@@ -543,7 +543,7 @@ impl StreamManager {
             && self
                 .streams
                 .values()
-                .all(|s| s.has(flag::RESET) || s.unacked() == 0)
+                .all(|s| s.has(flag::RESET) || (s.unacked() == 0 && !s.has(flag::SKIP_QUEUED)))
     }
 
     /// True if stream data is ready to go (credit permitting).
@@ -609,6 +609,7 @@ impl StreamManager {
         };
         let ours_done = s.has(flag::LOCAL_CLOSED)
             && (s.has(flag::FIN_ACKED) || s.has(flag::PEER_RESET))
+            && (!s.has(flag::SKIP_QUEUED) || s.has(flag::RESET))
             && s.bufs
                 .as_ref()
                 .is_none_or(|b| b.send.is_drained(&s.send) || s.has(flag::RESET));

@@ -190,9 +190,14 @@ impl StreamManager {
                 wake |= b.send.arm_again();
                 live = b.send.has_deadlines();
             }
-            let skip = t.skip_to != 0 && s.send.acked_prefix >= t.skip_to;
+            // One skip at a time: a newer one waits until the peer has
+            // acknowledged the one queued or in flight.
+            let skip = t.skip_to != 0
+                && s.send.acked_prefix >= t.skip_to
+                && !s.has(flag::SKIP_QUEUED | flag::RESET);
             if skip {
                 t.skip_to = 0;
+                s.set(flag::SKIP_QUEUED);
             }
             if wake || skip {
                 due.push(Due { id, wake, skip });
@@ -206,7 +211,7 @@ impl StreamManager {
         }
         for Due { id, wake, skip } in due {
             if skip {
-                self.requeue_control(Control::Skip(id));
+                self.control.push_back(Control::Skip(id));
             }
             if wake {
                 self.wake(id);
