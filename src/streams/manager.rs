@@ -100,10 +100,6 @@ pub struct StreamManager {
     /// Lifetimes, owed skips and expiry counts of the streams that use
     /// deadlines; `None` until one does.
     deadlines: Option<Box<Deadlines>>,
-    /// The peer's parameters did not offer STREAM_SKIP: deadlines are not
-    /// acted on (false until the parameters arrive, when nothing expires
-    /// anyway: expiry runs on an established session only).
-    peer_no_skips: bool,
 }
 
 /// Bytes a stream's receive side holds.
@@ -136,7 +132,6 @@ impl StreamManager {
             recv_released_total: 0,
             max_data_queued: false,
             deadlines: None,
-            peer_no_skips: false,
         };
         m.insert(now, 0);
         m
@@ -479,7 +474,7 @@ impl StreamManager {
             };
             let allowed = s.send.credit().min(session_credit);
             let before = s.send.sent_end;
-            let clock = self.deadlines.as_ref().and_then(|d| d.clock);
+            let clock = self.deadlines.as_ref().and_then(|d| d.clock.as_ref());
             let mut too_big = false;
             let chunk = s.bufs.as_mut().and_then(|b| {
                 b.send.next_chunk(
@@ -490,7 +485,7 @@ impl StreamManager {
                         n
                     },
                     allowed,
-                    clock.as_ref(),
+                    clock,
                 )
             });
             self.sent_total += s.send.sent_end - before;

@@ -134,22 +134,12 @@ impl StreamManager {
         }
     }
 
-    /// Whether the peer accepts STREAM_SKIP frames (its transport
-    /// parameters say). A peer that does not gets every message
-    /// reliably: nothing expires.
-    pub fn set_peer_skips(&mut self, yes: bool) {
-        self.peer_no_skips = !yes;
-    }
-
-    /// True while some stream has messages with a deadline or owes a skip,
-    /// and the peer accepts skips.
+    /// True while some stream has messages with a deadline or owes a skip.
     #[inline]
     pub fn has_deadlines(&self) -> bool {
-        !self.peer_no_skips
-            && self
-                .deadlines
-                .as_ref()
-                .is_some_and(|d| !d.active.is_empty())
+        self.deadlines
+            .as_ref()
+            .is_some_and(|d| !d.active.is_empty())
     }
 
     /// The expiry pass, run before each packet is built (and when a timer
@@ -221,9 +211,6 @@ impl StreamManager {
 
     /// The earliest deadline of a message not yet decided, on any stream.
     pub fn earliest_deadline(&self) -> Option<Instant> {
-        if self.peer_no_skips {
-            return None;
-        }
         let d = self.deadlines.as_ref()?;
         d.active
             .iter()
