@@ -83,6 +83,17 @@
 //! than real time and replay exactly; `core::time::Duration` is used for
 //! spans and `core::net::SocketAddr` for addresses.
 //!
+//! ## Deadlines
+//!
+//! A message sent with [`Session::send_with`] and a deadline
+//! ([`SendOptions`]), or on a stream with a lifetime
+//! ([`Session::set_stream_lifetime`]), is sent and resent like any other
+//! until it can no longer arrive in time; then the sender abandons it
+//! ([`StreamEvent::MessageExpired`]) and the receiver skips it. Delivery
+//! stays in sequence order, each message exactly once or not at all; a
+//! skipped message never holds up the ones after it. docs/GUIDE.md,
+//! "Deadlines", has the rules.
+//!
 //! ## Randomness
 //!
 //! [`Endpoint::new`] takes a 32-byte seed, the only entropy the core uses

@@ -293,3 +293,28 @@ fn datagrams_each_way_and_the_rate() {
     c.close(s, 0, b"").unwrap();
     h.join().unwrap();
 }
+
+#[test]
+fn a_message_past_its_deadline_is_reported_expired_and_the_next_arrives() {
+    let (addr, _, h) = server(|n, s| {
+        let m = n.receive_timeout(s, 0, WAIT).unwrap().unwrap();
+        n.closed_timeout(s, WAIT).unwrap();
+        m
+    });
+    let mut c = node("client", NET);
+    let s = c.connect(addr).unwrap();
+    // No time to arrive: dropped unsent; the message after it is delivered.
+    let seq = c
+        .send_within(s, 0, &b"too late"[..], Duration::ZERO)
+        .unwrap();
+    c.send_within(s, 0, &b"in time"[..], WAIT).unwrap();
+    c.flush_session(s, WAIT).unwrap();
+    let expired = c.expired(s);
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(
+        (expired[0].stream, expired[0].seq, expired[0].sent),
+        (0, seq, false)
+    );
+    c.close(s, 0, b"").unwrap();
+    assert_eq!(h.join().unwrap(), &b"in time"[..]);
+}

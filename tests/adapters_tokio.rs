@@ -701,3 +701,27 @@ async fn datagrams_each_way_and_the_rate() {
     let (_rate, rtt) = c.rate().await.unwrap();
     assert!(rtt > Duration::ZERO);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_its_deadline_is_reported_expired_and_the_next_arrives() {
+    let (_client, _server, c, s) = pair().await;
+    let c0 = c.stream(0).await.unwrap().unwrap();
+    let s0 = s.stream(0).await.unwrap().unwrap();
+    // No time to arrive: dropped unsent; the message after it is delivered.
+    let seq = c0
+        .send_within(&b"too late"[..], Duration::ZERO)
+        .await
+        .unwrap();
+    c0.send_within(&b"in time"[..], WAIT).await.unwrap();
+    assert_eq!(
+        s0.receive_timeout(WAIT).await.unwrap().unwrap(),
+        &b"in time"[..]
+    );
+    c0.flush().await.unwrap();
+    let expired = c.expired().await.unwrap();
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(
+        (expired[0].stream, expired[0].seq, expired[0].sent),
+        (0, seq, false)
+    );
+}

@@ -770,3 +770,23 @@ fn a_skip_to_more_messages_than_units_is_a_protocol_violation() {
     let got = s.send_raw(&[0x32, 0x01, 0x01, 0x02]);
     s.assert_violation(Violation::Protocol, &got);
 }
+
+#[test]
+fn a_peer_that_reads_no_skips_gets_deadline_messages_reliably() {
+    // The attacker's parameters leave `stream_skip` out.
+    let mut s = Scene::new();
+    let now = s.now;
+    let sess = s.ep.session_mut(s.sb).unwrap();
+    sess.send_with(1, &b"late"[..], stt::SendOptions::new().deadline(now))
+        .unwrap();
+    let got = s.pump();
+    assert_eq!(stream_bytes(&got), 4, "sent although its deadline passed");
+    s.advance(Duration::from_millis(300));
+    assert!(!s.events.iter().any(|e| matches!(
+        e,
+        Event::Stream {
+            event: StreamEvent::MessageExpired { .. },
+            ..
+        }
+    )));
+}

@@ -225,7 +225,7 @@ fn frames_with_deadlines_on_a_lossy_path_arrive_once_or_are_skipped_in_order() {
         .with_queue_bytes(150_000)
         .with_loss(0.05);
     for seed in [1, 2] {
-        let r = run(link.clone(), seed, 12_000, frames);
+        let r = run(link, seed, 12_000, frames);
         let (delivered, on_time) = check(&r, frames);
         eprintln!(
             "seed {seed}: delivered {delivered} on time {on_time} expired {:?} skipped {}",

@@ -29,7 +29,7 @@ mod common;
 #[path = "udp_batch.rs"]
 mod udp_batch;
 
-pub use common::{Core, Error, PerSession};
+pub use common::{Core, Error, Expired, PerSession};
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
@@ -401,6 +401,29 @@ impl BlockingNode {
         data: impl Into<Bytes>,
     ) -> Result<u64, Error> {
         Ok(self.send_mode(s, id, data.into(), SendMode::One)?.start)
+    }
+
+    /// Queues one message worth nothing `life` from now: it is resent
+    /// only while it can still arrive by then, and abandoned after (see
+    /// `stt::Session::send_with` and [`expired`](Self::expired)).
+    pub fn send_within(
+        &mut self,
+        s: SessionId,
+        id: StreamId,
+        data: impl Into<Bytes>,
+        life: Duration,
+    ) -> Result<u64, Error> {
+        let at = self.core.clock.now() + life;
+        Ok(self
+            .send_mode(s, id, data.into(), SendMode::OneBy(at))?
+            .start)
+    }
+
+    /// The messages of `s` abandoned for their deadline since the last
+    /// call (`stt::StreamEvent::MessageExpired`), oldest first.
+    pub fn expired(&mut self, s: SessionId) -> Vec<Expired> {
+        self.core.absorb_events(|_| {});
+        self.core.take_expired(s)
     }
 
     /// Queues bulk data cut into messages of the configured segment size.

@@ -174,6 +174,24 @@ pub enum SendMode {
     All,
     /// Cut into messages of this many bytes.
     AllWith(usize),
+    /// One message with a deadline (see `stt::SendOptions`).
+    OneBy(stt::Instant),
+}
+
+/// Messages abandoned per session that no caller took yet, at most this
+/// many (the oldest go first).
+const EXPIRED_REMEMBERED: usize = 1024;
+
+/// A message the core abandoned because of its deadline
+/// (`stt::StreamEvent::MessageExpired`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expired {
+    /// The stream.
+    pub stream: StreamId,
+    /// The message's sequence number.
+    pub seq: u64,
+    /// Some of it had been sent.
+    pub sent: bool,
 }
 
 /// The endpoint and what its events told the adapter.
@@ -199,6 +217,9 @@ pub struct Core {
     /// Fates of followed datagrams (acknowledged, lost, expired, dropped),
     /// per session, until `datagram_fate` takes them.
     fates: HashMap<SessionId, VecDeque<DatagramEvent>>,
+    /// Messages abandoned for their deadline, per session, until
+    /// `take_expired` reads them.
+    expired: HashMap<SessionId, VecDeque<Expired>>,
 }
 
 impl Core {
@@ -215,7 +236,14 @@ impl Core {
             unclaimed: HashMap::new(),
             blocked: HashSet::new(),
             fates: HashMap::new(),
+            expired: HashMap::new(),
         }
+    }
+
+    /// The messages of `s` abandoned for their deadline since the last
+    /// call, oldest first.
+    pub fn take_expired(&mut self, s: SessionId) -> Vec<Expired> {
+        self.expired.remove(&s).map(Vec::from).unwrap_or_default()
     }
 
     /// Drains the core's events into the bookkeeping, showing each to `seen`.
@@ -272,6 +300,19 @@ impl Core {
                     }
                     q.push_back(event);
                 }
+                Event::Stream {
+                    session,
+                    event:
+                        StreamEvent::MessageExpired {
+                            stream, seq, sent, ..
+                        },
+                } => {
+                    let q = self.expired.entry(session).or_default();
+                    if q.len() == EXPIRED_REMEMBERED {
+                        q.pop_front();
+                    }
+                    q.push_back(Expired { stream, seq, sent });
+                }
                 // Stream events are read by each stream's caller, and
                 // events of a later version have nothing to track here.
                 _ => {}
@@ -282,6 +323,7 @@ impl Core {
     fn remember_closed(&mut self, s: SessionId, reason: CloseReason) {
         self.opened.remove(&s);
         self.fates.remove(&s);
+        self.expired.remove(&s);
         self.unclaimed.retain(|(sid, _), _| *sid != s);
         self.blocked.retain(|(sid, _)| *sid != s);
         if self.closed.insert(s, reason).is_none() {
@@ -516,6 +558,9 @@ impl Core {
             SendMode::One => session.send(id, data.clone()).map(|q| q..q + 1),
             SendMode::All => session.send_all(id, data.clone()),
             SendMode::AllWith(n) => session.send_all_with(id, data.clone(), n),
+            SendMode::OneBy(at) => session
+                .send_with(id, data.clone(), stt::SendOptions::new().deadline(at))
+                .map(|q| q..q + 1),
         };
         match r {
             Ok(seqs) => Poll::Ready(Ok(seqs)),

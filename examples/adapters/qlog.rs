@@ -443,6 +443,24 @@ impl<W: Write> QlogTrace<W> {
                     id.get()
                 );
             }
+            TraceEvent::MessageExpired { stream, seq, sent } => {
+                let _ = write!(
+                    l,
+                    "stt:message_expired\",\"data\":{{\"stream_id\":{stream},\"seq\":{seq},\"sent\":{sent}}}}}"
+                );
+            }
+            TraceEvent::StreamSkipped {
+                stream,
+                offset,
+                seq,
+                by,
+            } => {
+                let _ = write!(
+                    l,
+                    "stt:stream_skipped\",\"data\":{{\"stream_id\":{stream},\"offset\":{offset},\"seq\":{seq},\"by\":\"{}\"}}}}",
+                    side(by)
+                );
+            }
             // An event of a later version of the core: recorded by name,
             // in stt's own namespace, so a trace never loses it silently.
             other => {
@@ -543,6 +561,14 @@ fn frame_json(l: &mut String, f: &FrameInfo) {
         FrameInfo::Datagram { len } => {
             write!(l, "{{\"frame_type\":\"datagram\",\"length\":{len}}}")
         }
+        FrameInfo::StreamSkip {
+            stream,
+            offset,
+            seq,
+        } => write!(
+            l,
+            "{{\"frame_type\":\"stt_stream_skip\",\"stream_id\":{stream},\"offset\":{offset},\"seq\":{seq}}}"
+        ),
         // A frame kind of a later version of the core.
         _ => write!(l, "{{\"frame_type\":\"unknown\"}}"),
     };

@@ -55,6 +55,6 @@ mod udp_batch;
 
 // Not every includer names every one of them.
 #[allow(unused_imports)]
-pub use common::{Error, PerSession};
+pub use common::{Error, Expired, PerSession};
 #[allow(unused_imports)]
 pub use handles::{Node, Session, Stream};

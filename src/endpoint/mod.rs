@@ -431,6 +431,7 @@ impl Endpoint {
 
     /// Writes the next datagram to send into `buf` (at least the configured
     /// datagram size) and says where it goes.
+    #[inline]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         self.refresh();
         if let Some((destination, d)) = self.stateless.pop_front() {

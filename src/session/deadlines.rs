@@ -17,9 +17,10 @@ impl Session {
     /// The streams' expiry pass (see `StreamManager::expire`), when any
     /// stream uses deadlines. The test is inlined into the packet builder;
     /// the pass is not, so a session without deadlines pays one branch.
+    /// Nothing expires towards a peer that cannot read skips.
     #[inline(always)]
     pub(super) fn expire_deadlines(&mut self, now: Instant) {
-        if self.streams.has_deadlines() {
+        if self.peer_skips && self.streams.has_deadlines() {
             self.expire_pass(now);
         }
     }
@@ -36,6 +37,9 @@ impl Session {
     /// the streams' messages. Earlier decisions (a message with bytes
     /// still to send) are taken as packets are built.
     pub(super) fn deadline_timeout(&self) -> Option<Instant> {
+        if !self.peer_skips {
+            return None;
+        }
         self.streams.earliest_deadline()
     }
 

@@ -119,6 +119,10 @@ pub struct Session {
     /// The CLOSE frame (code, reason) once closing, and whether it is due.
     close_frame: Option<Box<(u64, Bytes)>>,
     close_pending: bool,
+    /// The peer reads STREAM_SKIP (its transport parameters said so):
+    /// deadlines are acted on. A peer that does not gets every message
+    /// reliably.
+    peer_skips: bool,
     /// When paced data may go next.
     pacing_wait: Option<Instant>,
     events: VecDeque<Event>,
@@ -192,6 +196,7 @@ impl Session {
             ping_owed: false,
             close_frame: None,
             close_pending: false,
+            peer_skips: false,
             pacing_wait: None,
             events: VecDeque::new(),
             counters: Counters::default(),

@@ -93,7 +93,7 @@ impl Session {
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
         self.dgrams.peer_max_frame = u32::try_from(p.max_datagram_frame_size).unwrap_or(u32::MAX);
-        self.streams.set_peer_skips(p.stream_skip);
+        self.peer_skips = p.stream_skip;
         self.state = State::Established;
         self.last_rx = self.now;
         trace_event!(

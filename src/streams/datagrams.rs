@@ -341,7 +341,7 @@ impl Datagrams {
     /// Drops every queued datagram whose deadline is at or before `now`,
     /// showing each to `unsent`. Called for every packet built: the common
     /// case (no deadline due) is one comparison, inlined.
-    #[inline]
+    #[inline(always)]
     pub fn expire(&mut self, now: Instant, unsent: impl FnMut(Unsent)) {
         if self.next_deadline().is_some_and(|e| e <= now) {
             self.expire_due(now, unsent);

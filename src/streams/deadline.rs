@@ -41,7 +41,7 @@ use crate::time::Instant;
 pub struct SendOptions {
     /// When the message is worth nothing any more: it is sent and resent
     /// until it can no longer arrive by then, then abandoned (see the
-    /// crate's "Deadlines" section). `None`: the stream's lifetime (see
+    /// crate documentation's "Deadlines" section). `None`: the stream's lifetime (see
     /// [`Session::set_stream_lifetime`](crate::Session::set_stream_lifetime))
     /// if it has one, else the message is reliable.
     pub deadline: Option<Instant>,

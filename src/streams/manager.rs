@@ -100,10 +100,6 @@ pub struct StreamManager {
     /// Lifetimes, owed skips and expiry counts of the streams that use
     /// deadlines; `None` until one does.
     deadlines: Option<Box<Deadlines>>,
-    /// The peer's parameters did not offer STREAM_SKIP: deadlines are not
-    /// acted on (false until the parameters arrive, when nothing expires
-    /// anyway: expiry runs on an established session only).
-    peer_no_skips: bool,
 }
 
 /// Bytes a stream's receive side holds.
@@ -136,7 +132,6 @@ impl StreamManager {
             recv_released_total: 0,
             max_data_queued: false,
             deadlines: None,
-            peer_no_skips: false,
         };
         m.insert(now, 0);
         m
@@ -479,7 +474,7 @@ impl StreamManager {
             };
             let allowed = s.send.credit().min(session_credit);
             let before = s.send.sent_end;
-            let clock = self.deadlines.as_ref().and_then(|d| d.clock);
+            let clock = self.deadlines.as_ref().and_then(|d| d.clock.as_ref());
             let mut too_big = false;
             let chunk = s.bufs.as_mut().and_then(|b| {
                 b.send.next_chunk(
@@ -490,7 +485,7 @@ impl StreamManager {
                         n
                     },
                     allowed,
-                    clock.as_ref(),
+                    clock,
                 )
             });
             self.sent_total += s.send.sent_end - before;
@@ -543,7 +538,7 @@ impl StreamManager {
             && self
                 .streams
                 .values()
-                .all(|s| s.has(flag::RESET) || s.unacked() == 0)
+                .all(|s| s.has(flag::RESET) || (s.unacked() == 0 && !s.has(flag::SKIP_QUEUED)))
     }
 
     /// True if stream data is ready to go (credit permitting).
@@ -609,6 +604,7 @@ impl StreamManager {
         };
         let ours_done = s.has(flag::LOCAL_CLOSED)
             && (s.has(flag::FIN_ACKED) || s.has(flag::PEER_RESET))
+            && (!s.has(flag::SKIP_QUEUED) || s.has(flag::RESET))
             && s.bufs
                 .as_ref()
                 .is_none_or(|b| b.send.is_drained(&s.send) || s.has(flag::RESET));

@@ -53,7 +53,8 @@ pub(crate) mod flag {
     /// In the deadline table's list of streams to watch: it has messages
     /// with a deadline, or owes a skip.
     pub const TIMED: u16 = 1 << 14;
-    /// A STREAM_SKIP frame is queued.
+    /// A STREAM_SKIP frame is queued or in flight, not yet acknowledged:
+    /// the stream stays until it is (the peer may be waiting on it).
     pub const SKIP_QUEUED: u16 = 1 << 15;
 }
 

@@ -22,7 +22,7 @@ use stt::{
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use super::common::{self, Core, Error, PerSession, SendMode};
+use super::common::{self, Core, Error, Expired, PerSession, SendMode};
 use super::event_loop;
 use super::jobs::{Job, Key, Msg};
 use super::udp_batch::UdpBatch;
@@ -350,6 +350,15 @@ impl Session {
             .await?
     }
 
+    /// The messages abandoned for their deadline since the last call
+    /// (`stt::StreamEvent::MessageExpired`), oldest first.
+    pub async fn expired(&self) -> Result<Vec<Expired>, Error> {
+        let s = self.id;
+        self.node
+            .once(Key::Touch(s), move |core| Ok(core.take_expired(s)))
+            .await?
+    }
+
     /// The next datagram received. A datagram is gone once handed out: a
     /// receive cancelled after that loses it, as the network might have.
     pub async fn receive_datagram(&self) -> Result<Bytes, Error> {
@@ -440,6 +449,22 @@ impl Stream {
     /// send queue is over its bound (see the module docs).
     pub async fn send(&self, data: impl Into<Bytes>) -> Result<u64, Error> {
         Ok(self.send_mode(data.into(), SendMode::One).await?.start)
+    }
+
+    /// Queues one message worth nothing `life` from now: it is resent
+    /// only while it can still arrive by then, and abandoned after (see
+    /// `stt::Session::send_with` and `Session::expired`).
+    pub async fn send_within(&self, data: impl Into<Bytes>, life: Duration) -> Result<u64, Error> {
+        let (s, id, data) = (self.session, self.id, data.into());
+        let mut at = None;
+        let seqs = self
+            .node
+            .call(Key::Stream(s, id), move |core| {
+                let by = *at.get_or_insert_with(|| core.clock.now() + life);
+                core.poll_send(s, id, &data, SendMode::OneBy(by))
+            })
+            .await??;
+        Ok(seqs.start)
     }
 
     /// Queues bulk data cut into messages of the configured segment size

@@ -57,6 +57,8 @@ pub enum FrameSpec {
     PathResponse([u8; 8]),
     /// PATH_RESPONSE echoing one of the latest challenges `b` sent.
     EchoChallenge(u8),
+    /// STREAM_SKIP: stream, offset, seq (malformed when seq > offset).
+    Skip(u8, u32, u8),
 }
 
 /// What happens next.
@@ -194,6 +196,11 @@ fn encode_one(f: &FrameSpec, peer: &RawPeer, out: &mut Vec<u8>) {
                 out.extend_from_slice(&buf);
             }
         }
+        FrameSpec::Skip(s, off, seq) => put(Frame::StreamSkip {
+            stream_id: stream_id(*s),
+            offset: u64::from(*off % 300_000),
+            seq: u64::from(*seq),
+        }),
         FrameSpec::Raw(bytes) => out.extend_from_slice(bytes),
         FrameSpec::PathChallenge(d) => put(Frame::PathChallenge(*d)),
         FrameSpec::PathResponse(d) => put(Frame::PathResponse(*d)),

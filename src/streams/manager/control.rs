@@ -72,7 +72,6 @@ impl StreamManager {
                 },
                 Control::Skip(id) => match self.streams.get_mut(&id) {
                     Some(s) if !s.has(flag::RESET) => {
-                        s.clear(flag::SKIP_QUEUED);
                         let (offset, seq) = s
                             .bufs
                             .as_ref()
@@ -105,12 +104,11 @@ impl StreamManager {
                     }
                 }
             }
+            // Queued once (`queue_skip`) and only resent from here: one is
+            // queued or in flight at a time.
             Control::Skip(id) => {
-                if let Some(s) = self.streams.get_mut(&id) {
-                    if !s.has(flag::SKIP_QUEUED | flag::RESET) {
-                        s.set(flag::SKIP_QUEUED);
-                        self.control.push_back(c);
-                    }
+                if self.streams.get(&id).is_some_and(|s| !s.has(flag::RESET)) {
+                    self.control.push_back(c);
                 }
             }
             Control::Fin(_) | Control::Reset(..) => self.control.push_back(c),
@@ -124,6 +122,13 @@ impl StreamManager {
 
     /// Our FIN or RESET for `id` was acknowledged.
     pub fn on_control_acked(&mut self, c: Control) {
+        if let Control::Skip(id) = c {
+            // A newer skip owed meanwhile goes at the next expiry pass.
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.clear(flag::SKIP_QUEUED);
+            }
+            self.gc(id);
+        }
         if let Control::Fin(id) | Control::Reset(id, _) = c {
             if let Some(s) = self.streams.get_mut(&id) {
                 s.set(flag::FIN_ACKED);

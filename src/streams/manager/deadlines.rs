@@ -134,22 +134,12 @@ impl StreamManager {
         }
     }
 
-    /// Whether the peer accepts STREAM_SKIP frames (its transport
-    /// parameters say). A peer that does not gets every message
-    /// reliably: nothing expires.
-    pub fn set_peer_skips(&mut self, yes: bool) {
-        self.peer_no_skips = !yes;
-    }
-
-    /// True while some stream has messages with a deadline or owes a skip,
-    /// and the peer accepts skips.
+    /// True while some stream has messages with a deadline or owes a skip.
     #[inline]
     pub fn has_deadlines(&self) -> bool {
-        !self.peer_no_skips
-            && self
-                .deadlines
-                .as_ref()
-                .is_some_and(|d| !d.active.is_empty())
+        self.deadlines
+            .as_ref()
+            .is_some_and(|d| !d.active.is_empty())
     }
 
     /// The expiry pass, run before each packet is built (and when a timer
@@ -190,9 +180,14 @@ impl StreamManager {
                 wake |= b.send.arm_again();
                 live = b.send.has_deadlines();
             }
-            let skip = t.skip_to != 0 && s.send.acked_prefix >= t.skip_to;
+            // One skip at a time: a newer one waits until the peer has
+            // acknowledged the one queued or in flight.
+            let skip = t.skip_to != 0
+                && s.send.acked_prefix >= t.skip_to
+                && !s.has(flag::SKIP_QUEUED | flag::RESET);
             if skip {
                 t.skip_to = 0;
+                s.set(flag::SKIP_QUEUED);
             }
             if wake || skip {
                 due.push(Due { id, wake, skip });
@@ -206,7 +201,7 @@ impl StreamManager {
         }
         for Due { id, wake, skip } in due {
             if skip {
-                self.requeue_control(Control::Skip(id));
+                self.control.push_back(Control::Skip(id));
             }
             if wake {
                 self.wake(id);
@@ -216,9 +211,6 @@ impl StreamManager {
 
     /// The earliest deadline of a message not yet decided, on any stream.
     pub fn earliest_deadline(&self) -> Option<Instant> {
-        if self.peer_no_skips {
-            return None;
-        }
         let d = self.deadlines.as_ref()?;
         d.active
             .iter()
