@@ -1,6 +1,6 @@
-//! Live media through the simulator: 30 frames a second of 25,000 bytes
-//! on one stream, each due 150 ms after it is produced, over 20 Mbit/s,
-//! 60 ms RTT, a one-BDP queue and 1 % random loss each way.
+//! Live media through the simulator: 30 frames a second of 12,000 bytes
+//! (2.9 Mbit/s) on one stream, each due 150 ms after it is produced, over
+//! 20 Mbit/s, 60 ms RTT, a one-BDP queue and 1 % random loss each way.
 //!
 //! - as deadline messages, no frame is read late: a frame either arrives
 //!   in time or is abandoned and skipped, and the frames are read in
@@ -25,6 +25,7 @@ fn cfg(mode: LiveMode, seed: u64) -> LiveConfig {
         duration: Duration::from_secs(6),
         seed,
         mode,
+        frame_bytes: 12_000,
         ..LiveConfig::default()
     }
 }
