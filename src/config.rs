@@ -142,7 +142,7 @@ pub struct Config {
     /// Unreliable datagrams: queue bounds, priority, what is accepted.
     pub(crate) datagrams: DatagramLimits,
     /// Loss recovery and congestion control.
-    pub(crate) recovery: RecoveryConfig,
+    pub(crate) recovery: Arc<RecoveryConfig>,
     /// Update a direction's packet key after this many packets under it.
     pub(crate) key_update_after_packets: u64,
     /// Update a direction's packet key after this many bytes under it.
@@ -333,7 +333,7 @@ impl ConfigBuilder {
                 segment_size: DEFAULT_SEGMENT_SIZE,
                 streams: Arc::new(StreamLimits::default()),
                 datagrams: DatagramLimits::default(),
-                recovery: RecoveryConfig::default(),
+                recovery: Arc::new(RecoveryConfig::default()),
                 key_update_after_packets: DEFAULT_KEY_UPDATE_PACKETS,
                 key_update_after_bytes: DEFAULT_KEY_UPDATE_BYTES,
                 stateless_resets_per_sec: DEFAULT_STATELESS_RESETS_PER_SEC,
@@ -426,7 +426,7 @@ impl ConfigBuilder {
     }
     /// Recovery and congestion control (see [`RecoveryConfig`]).
     pub fn recovery(mut self, r: RecoveryConfig) -> Self {
-        self.draft.recovery = r;
+        self.draft.recovery = Arc::new(r);
         self
     }
 
@@ -528,7 +528,7 @@ impl ConfigBuilder {
         // The window's unit starts at the base size (the initial window is
         // counted in datagrams a session can surely send); sessions move it
         // as their datagram size grows.
-        c.recovery.max_datagram_size = c.base_datagram_size;
+        Arc::make_mut(&mut c.recovery).max_datagram_size = c.base_datagram_size;
         c.datagrams.priority = c.datagrams.priority.min(crate::streams::MAX_PRIORITY);
         Ok(c)
     }

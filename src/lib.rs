@@ -158,6 +158,7 @@ mod endpoint;
 mod event;
 mod ids;
 mod path;
+mod queue;
 mod rand;
 mod ranges;
 mod recovery;

@@ -80,6 +80,20 @@ impl LossSignal {
         }
     }
 
+    /// The smoothed loss fraction, in the classifier's own units: what a
+    /// resting session keeps of it.
+    pub(crate) fn rest(&self) -> u64 {
+        self.smoothed
+    }
+
+    /// The classifier of a session waking from rest: rounds start over,
+    /// the smoothed loss fraction `smoothed` (from [`LossSignal::rest`]) is
+    /// kept.
+    pub(crate) fn woken(mut self, smoothed: u64) -> Self {
+        self.smoothed = smoothed;
+        self
+    }
+
     /// An ack-eliciting packet `pn` was acknowledged; `next_pn` is one past
     /// the largest number sent so far. A round ends when a packet sent after
     /// it began is acknowledged.

@@ -15,22 +15,23 @@
 //! the oldest unresolved packet to the newest. An acknowledgement that names
 //! a packet never sent is rejected before any state changes.
 
+use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Range;
 use core::time::Duration;
 
-use super::congestion::{AnyController, Controller, DeliveryRate};
-use super::loss_signal::LossSignal;
+use super::congestion::{AnyController, Controller, ControllerPhase};
 use super::rtt::RttEstimator;
 use super::send_quantum::SendQuantum;
 use super::{to_u64, Ratio, RecoveryConfig};
 use crate::time::Instant;
+use busy::{Busy, Model, Rest};
 use ledger::{InFlight, Ledger};
 use loss::LossDetection;
 use reordering::Reordering;
 use slot::{age_us, sat_u32, Slot, State};
 use timers::ProbeTimer;
-use window_use::WindowUse;
 
 pub use stats::RecoveryStats;
 
@@ -63,8 +64,9 @@ pub enum TimeoutAction {
 /// carries.
 #[derive(Debug)]
 pub struct Recovery<T> {
-    /// Timer granularity: the least loss delay and probe timeout base.
-    granularity: Duration,
+    /// Shared by the endpoint's sessions: the tuning, and what a resting
+    /// controller is rebuilt from.
+    config: Arc<RecoveryConfig>,
     /// The peer's maximum ack delay: caps the delay taken off RTT samples
     /// and is part of the probe timeout.
     peer_max_ack_delay: Duration,
@@ -73,36 +75,40 @@ pub struct Recovery<T> {
     loss: LossDetection,
     reordering: Reordering,
     probe: ProbeTimer,
-    window_use: WindowUse,
     quantum: SendQuantum,
-    rate: DeliveryRate,
     rtt: RttEstimator,
-    controller: AnyController,
-    loss_signal: LossSignal,
-    /// An acknowledgement's ranges, kept to reuse the allocation.
-    scratch: Vec<Range<u64>>,
+    /// The controller, rate sampler, loss signal and window use: boxed
+    /// while busy, a summary while resting (see `busy.rs`).
+    model: Model,
+    /// An acknowledgement's ranges, kept to reuse the allocation (boxed:
+    /// `None` costs a pointer once the idle trim gave it back).
+    #[allow(clippy::box_collection)]
+    scratch: Option<Box<Vec<Range<u64>>>>,
     stats: RecoveryStats,
 }
 
 impl<T> Recovery<T> {
     /// Fresh state at `now`, tuned by `config`.
     pub fn new(config: &RecoveryConfig, now: Instant) -> Self {
+        Self::with_config(Arc::new(config.clone()), now)
+    }
+
+    /// Fresh state at `now`, tuned by a configuration the caller shares
+    /// among its sessions.
+    pub fn with_config(config: Arc<RecoveryConfig>, now: Instant) -> Self {
         Recovery {
-            granularity: config.granularity,
             peer_max_ack_delay: config.max_ack_delay,
             sent: Ledger::new(),
             flight: InFlight::new(config.elicit_ack_after),
             loss: LossDetection::new(config.persistent_congestion_threshold),
             reordering: Reordering::new(config.packet_threshold, config.time_threshold),
             probe: ProbeTimer::default(),
-            window_use: WindowUse::new(config.datagram_bytes()),
             quantum: SendQuantum::default(),
-            rate: DeliveryRate::new(now),
             rtt: RttEstimator::new(config.initial_rtt),
-            controller: AnyController::new(config),
-            loss_signal: new_loss_signal(config),
-            scratch: Vec::new(),
+            model: Model::Busy(Box::new(Busy::new(&config, now))),
+            scratch: None,
             stats: RecoveryStats::default(),
+            config,
         }
     }
 
@@ -142,11 +148,16 @@ impl<T> Recovery<T> {
         self.probe.reset();
         self.loss.first_rtt_sample = None;
         self.rtt = RttEstimator::new(config.initial_rtt);
-        self.controller.reset(config);
-        // Nothing is outstanding any more: the new path's rate samples
-        // start from scratch too.
-        self.rate = DeliveryRate::new(now);
-        self.loss_signal = new_loss_signal(config);
+        // Nothing is outstanding any more: the controller, the rate
+        // samples and the loss signal start from scratch.
+        match &mut self.model {
+            Model::Busy(busy) => {
+                busy.controller.reset(config);
+                busy.rate = super::congestion::DeliveryRate::new(now);
+                busy.loss_signal = busy::new_loss_signal(config);
+            }
+            Model::Resting(rest) => *rest = Rest::fresh(config),
+        }
         self.reordering.forget_losses();
     }
 
@@ -195,9 +206,10 @@ impl<T> Recovery<T> {
             return;
         }
         let bytes_u64 = to_u64(bytes);
-        let snap = self.rate.on_sent(now, self.flight.bytes);
+        let busy = self.model.wake(&self.config, now);
+        let snap = busy.rate.on_sent(now, self.flight.bytes);
         let in_flight_after = self.flight.after_sending(bytes_u64, ack_eliciting);
-        self.window_use.on_sent(in_flight_after);
+        busy.window_use.on_sent(in_flight_after);
         self.sent.push(Slot {
             pn,
             time_sent: now,
@@ -216,7 +228,7 @@ impl<T> Recovery<T> {
         self.flight.on_sent(now, bytes_u64, ack_eliciting, probe);
         if ack_eliciting && !probe {
             self.probe.on_eliciting_sent();
-            self.controller.on_packet_sent(now, bytes);
+            busy.controller.on_packet_sent(now, bytes);
         }
     }
 
@@ -228,8 +240,12 @@ impl<T> Recovery<T> {
     /// window. `false` changes nothing (the mark clears itself once
     /// delivered).
     pub fn set_app_limited(&mut self, app_limited: bool) {
-        if app_limited && self.flight.bytes < self.controller.window() {
-            self.rate.on_app_limited(self.flight.bytes);
+        if !app_limited || self.flight.bytes >= self.congestion_window() {
+            return;
+        }
+        match &mut self.model {
+            Model::Busy(busy) => busy.rate.on_app_limited(self.flight.bytes),
+            Model::Resting(rest) => rest.app_limited = true,
         }
     }
 
@@ -237,36 +253,51 @@ impl<T> Recovery<T> {
     /// RTT estimator is the caller's to replace if the path's delay
     /// changed).
     pub fn reset_controller(&mut self, config: &RecoveryConfig) {
-        self.controller.reset(config);
+        match &mut self.model {
+            Model::Busy(busy) => busy.controller.reset(config),
+            Model::Resting(rest) => rest.controller = AnyController::new(config).rest(),
+        }
     }
 
     /// The pacing rate the controller asks for, bytes per second, if any.
     pub fn pacing_rate(&self) -> Option<u64> {
-        self.controller.pacing_rate()
+        match &self.model {
+            Model::Busy(busy) => busy.controller.pacing_rate(),
+            Model::Resting(rest) => rest.controller.pacing_rate(),
+        }
     }
 
     /// The rate packets are paced at, bytes per second: the controller's
     /// own rate when it models one (BBR), else `5/4 * window / smoothed
     /// RTT` (0, no pacing, with a zero smoothed RTT).
     pub fn effective_pacing_rate(&self) -> u64 {
-        self.controller.pacing_rate().unwrap_or_else(|| {
-            super::pacing::window_rate(self.controller.window(), self.rtt.smoothed())
+        self.pacing_rate().unwrap_or_else(|| {
+            super::pacing::window_rate(self.congestion_window(), self.rtt.smoothed())
         })
     }
 
     /// The delivery rate: the controller's bottleneck estimate if it keeps
     /// one, else the latest valid sample's rate, bytes per second.
     pub fn delivery_rate(&self) -> u64 {
-        self.controller
-            .delivery_rate()
-            .unwrap_or_else(|| self.rate.last().rate())
+        match &self.model {
+            Model::Busy(busy) => busy
+                .controller
+                .delivery_rate()
+                .unwrap_or_else(|| busy.rate.last().rate()),
+            Model::Resting(rest) => rest.controller.delivery_rate().unwrap_or(rest.last_rate),
+        }
     }
 
     /// The session's datagram size changed: the congestion controller's
     /// unit (growth step, minimum window) follows.
     pub fn set_datagram_size(&mut self, bytes: usize) {
-        self.window_use.set_datagram_size(to_u64(bytes));
-        self.controller.set_datagram_size(to_u64(bytes));
+        match &mut self.model {
+            Model::Busy(busy) => {
+                busy.window_use.set_datagram_size(to_u64(bytes));
+                busy.controller.set_datagram_size(to_u64(bytes));
+            }
+            Model::Resting(rest) => rest.controller.set_datagram_size(to_u64(bytes)),
+        }
     }
 
     /// Sets the peer's maximum ack delay, once it is known; it caps the ack
@@ -275,24 +306,68 @@ impl<T> Recovery<T> {
         self.peer_max_ack_delay = max_ack_delay;
     }
 
+    /// Bytes of the busy part (controller, rate sampler, loss signal,
+    /// window use), boxed while packets fly.
+    pub const fn busy_size() -> usize {
+        core::mem::size_of::<Busy>()
+    }
+
+    /// Bytes of what a resting sender keeps in the busy part's place
+    /// (inline in the recovery state).
+    pub const fn rest_size() -> usize {
+        core::mem::size_of::<Rest>()
+    }
+
     /// Bytes of one sent packet's record in the ledger.
     pub const fn record_size() -> usize {
         core::mem::size_of::<Slot<T>>()
     }
 
     /// True when allocations a quiet sender does not need are held: room
-    /// in the ledger beyond the records it holds (a transfer grew it), or
-    /// the acknowledgement scratch list.
+    /// in the ledger beyond the records it holds (a transfer grew it), the
+    /// acknowledgement scratch list, or records of packets that elicit no
+    /// acknowledgement while nothing that does is outstanding (a pure
+    /// acknowledgement sent last: the peer acknowledges it only with its
+    /// next acknowledgement, which a quiet peer may not send for a while).
     pub fn holds_idle_memory(&self) -> bool {
-        self.sent.slots.capacity() > self.sent.slots.len() || self.scratch.capacity() != 0
+        self.sent.slots.capacity() > self.sent.slots.len()
+            || self.scratch.is_some()
+            || self.only_unelicited_records()
+            || (self.sent.slots.is_empty() && self.model.is_busy())
     }
 
     /// Frees what [`holds_idle_memory`](Self::holds_idle_memory) names.
     /// The next packet sent or acknowledgement taken allocates again, so
     /// call it only once a session has been quiet a while.
+    ///
+    /// Records of packets that elicit no acknowledgement are forgotten
+    /// when nothing ack-eliciting is outstanding: nothing in them is ever
+    /// resent and they count in no flight, so the only thing lost is the
+    /// acknowledgement of an acknowledgement (the receive side then keeps
+    /// reporting those ranges a while longer, within its bound). A later
+    /// acknowledgement naming them finds them below the ledger's span and
+    /// is ignored for them, as for any packet already resolved.
+    ///
+    /// With the ledger empty, the controller, the delivery-rate sampler,
+    /// the loss signal and the window-use tracker are released too, a
+    /// summary kept in their place (see `busy.rs`); the next packet sent
+    /// rebuilds them from it.
     pub fn trim_idle_memory(&mut self) {
+        if self.only_unelicited_records() {
+            self.sent.slots.clear();
+            self.loss.loss_time = None;
+        }
+        if self.sent.slots.is_empty() {
+            self.model.rest();
+        }
         self.sent.slots.shrink_to_fit();
-        self.scratch = Vec::new();
+        self.scratch = None;
+    }
+
+    /// The ledger holds records, none of an ack-eliciting packet still
+    /// outstanding.
+    fn only_unelicited_records(&self) -> bool {
+        self.flight.eliciting == 0 && !self.sent.slots.is_empty()
     }
 
     /// Bytes of ack-eliciting packets neither acknowledged nor lost.
@@ -302,7 +377,10 @@ impl<T> Recovery<T> {
 
     /// Congestion window, in bytes.
     pub fn congestion_window(&self) -> u64 {
-        self.controller.window()
+        match &self.model {
+            Model::Busy(busy) => busy.controller.window(),
+            Model::Resting(rest) => rest.controller.window(),
+        }
     }
 
     /// True if a packet of `bytes` bytes fits in the congestion window
@@ -315,7 +393,7 @@ impl<T> Recovery<T> {
     pub fn can_send(&self, bytes: usize) -> bool {
         self.probe.owed > 0
             || self.flight.bytes.saturating_add(to_u64(bytes))
-                <= self.controller.window().saturating_add(self.quantum.room())
+                <= self.congestion_window().saturating_add(self.quantum.room())
     }
 
     /// The pacer's burst when the caller's timer is coarse
@@ -327,7 +405,7 @@ impl<T> Recovery<T> {
     pub fn set_send_quantum(&mut self, burst: u64) {
         self.quantum.set(
             burst,
-            self.controller.pacing_rate().is_some(),
+            self.pacing_rate().is_some(),
             self.stats.packets_lost > 0,
         );
     }
@@ -344,9 +422,22 @@ impl<T> Recovery<T> {
         &self.rtt
     }
 
-    /// The congestion controller.
-    pub fn controller(&self) -> &AnyController {
-        &self.controller
+    /// What the congestion controller is doing (while resting, the phase
+    /// it resumes in).
+    pub fn controller_phase(&self) -> ControllerPhase {
+        match &self.model {
+            Model::Busy(busy) => busy.controller.phase(),
+            Model::Resting(rest) => rest.controller.phase(),
+        }
+    }
+
+    /// The congestion controller, `None` while resting (see
+    /// [`trim_idle_memory`](Self::trim_idle_memory)).
+    pub fn controller(&self) -> Option<&AnyController> {
+        match &self.model {
+            Model::Busy(busy) => Some(&busy.controller),
+            Model::Resting(_) => None,
+        }
     }
 
     /// Packets a later acknowledged packet must be ahead of a missing one to
@@ -393,16 +484,8 @@ impl<T> Recovery<T> {
     }
 }
 
-/// A loss signal for a fresh path, tuned by `config`.
-fn new_loss_signal(config: &RecoveryConfig) -> LossSignal {
-    LossSignal::new(
-        config.tolerated_loss,
-        config.standing_queue,
-        config.granularity,
-    )
-}
-
 mod ack;
+mod busy;
 mod ledger;
 mod loss;
 mod reordering;

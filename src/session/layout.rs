@@ -9,13 +9,14 @@
 use alloc::vec::Vec;
 use core::mem::size_of;
 
-use super::{Keys, SentInfo, Session};
+use super::{Keys, Scratch, SentInfo, Session};
 use crate::path::{DatagramSize, PathValidator};
 use crate::recovery::{AckTracker, AnyController, Pacer, Recovery, RttEstimator};
 use crate::streams::{Stream, StreamManager};
 
 /// (part, bytes): a session's inline record and its largest parts, then
-/// what it holds apart from it (the keys once established, each stream).
+/// what it holds apart from it: the keys once established, each stream,
+/// and what only a busy session holds (released by the idle trim).
 pub fn session_parts() -> Vec<(&'static str, usize)> {
     alloc::vec![
         (
@@ -23,18 +24,33 @@ pub fn session_parts() -> Vec<(&'static str, usize)> {
             size_of::<Session>()
         ),
         (
-            "  recovery: sent ledger, loss, RTT, rate, controller",
+            "  recovery: ledger ends, flight, timers, RTT, counters, rest",
             size_of::<Recovery<SentInfo>>()
         ),
-        ("    congestion controller", size_of::<AnyController>()),
+        (
+            "    what a resting sender keeps of the busy part",
+            Recovery::<SentInfo>::rest_size()
+        ),
         ("    RTT estimator", size_of::<RttEstimator>()),
         ("  stream manager", size_of::<StreamManager>()),
         ("  datagram size search", size_of::<DatagramSize>()),
         ("  acknowledgement tracker", size_of::<AckTracker>()),
         ("  path validation", size_of::<PathValidator>()),
-        ("  pacer", size_of::<Pacer>()),
         ("Keys (boxed once established)", size_of::<Keys>()),
         ("Stream (boxed, one per stream)", size_of::<Stream>()),
+        (
+            "Busy part (boxed while packets fly, released when idle)",
+            Recovery::<SentInfo>::busy_size()
+        ),
+        ("  congestion controller", size_of::<AnyController>()),
+        (
+            "Pacer (boxed while pacing, released when idle)",
+            size_of::<Pacer>()
+        ),
+        (
+            "Scratch buffers (boxed while busy, released when idle)",
+            size_of::<Scratch>()
+        ),
         (
             "Sent-packet record (ledger slot)",
             Recovery::<SentInfo>::record_size()

@@ -39,7 +39,6 @@ pub use stats::{CongestionStats, SessionStats};
 pub(crate) use handshake::HandshakeState;
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -51,6 +50,7 @@ use crate::config::Config;
 use crate::event::Event;
 use crate::ids::{NodeId, SessionId};
 use crate::path::{DatagramSize, MtuConfig, PathStats, PathValidator};
+use crate::queue::Queue;
 use crate::recovery::{send_quantum, AckTracker, Outcome, Pacer, Recovery};
 use crate::streams::{Datagrams, StreamManager};
 use crate::time::Instant;
@@ -78,6 +78,16 @@ enum State {
     Done,
 }
 
+/// Buffers a session reuses from packet to packet, boxed together so an
+/// idle session pays one pointer for them.
+#[derive(Default)]
+struct Scratch {
+    /// Acknowledged and lost packets' records, as recovery hands them back.
+    outcomes: Vec<Outcome<SentInfo>>,
+    /// The ranges of the next ACK frame.
+    ack_ranges: Vec<Range<u64>>,
+}
+
 /// One session with a peer. Reached through
 /// [`Endpoint::session_mut`](crate::Endpoint::session_mut).
 pub struct Session {
@@ -99,7 +109,9 @@ pub struct Session {
     next_pn: u64,
     recovery: Recovery<SentInfo>,
     acks: AckTracker,
-    pacer: Pacer,
+    /// Built on the first packet paced, released with the idle trim
+    /// (a quiet session's bucket is full, which a new pacer's is too).
+    pacer: Option<Box<Pacer>>,
     /// The path's datagram size search; `datagram_size` is the size the
     /// window and the pacer were last told.
     mtu: DatagramSize,
@@ -125,10 +137,11 @@ pub struct Session {
     peer_skips: bool,
     /// When paced data may go next.
     pacing_wait: Option<Instant>,
-    events: VecDeque<Event>,
+    events: Queue<Event>,
     counters: Counters,
-    outcomes: Vec<Outcome<SentInfo>>,
-    ack_ranges: Vec<Range<u64>>,
+    /// Buffers reused from packet to packet; `None` once the idle trim
+    /// gave them back.
+    scratch: Option<Box<Scratch>>,
     /// The endpoint's trace sink while lent to this session.
     #[cfg(feature = "trace")]
     pub(crate) trace: trace::SessionTrace,
@@ -154,13 +167,8 @@ impl Session {
         path_key: [u8; 32],
         now: Instant,
     ) -> Self {
-        let recovery = Recovery::new(&cfg.recovery, now);
+        let recovery = Recovery::with_config(cfg.recovery.clone(), now);
         let acks = AckTracker::new(&cfg.recovery);
-        let pacer = send_quantum::new_pacer(
-            cfg.recovery.pacing_granularity,
-            cfg.max_datagram_size,
-            cfg.base_datagram_size,
-        );
         let mtu = DatagramSize::new(
             MtuConfig::new(cfg.base_datagram_size, cfg.max_datagram_size),
             now,
@@ -182,7 +190,7 @@ impl Session {
             next_pn: 0,
             recovery,
             acks,
-            pacer,
+            pacer: None,
             datagram_size: mtu.current(),
             mtu,
             streams,
@@ -198,10 +206,9 @@ impl Session {
             close_pending: false,
             peer_skips: false,
             pacing_wait: None,
-            events: VecDeque::new(),
+            events: Queue::new(),
             counters: Counters::default(),
-            outcomes: Vec::new(),
-            ack_ranges: Vec::new(),
+            scratch: None,
             #[cfg(feature = "trace")]
             trace: Default::default(),
             cfg,
@@ -279,7 +286,9 @@ impl Session {
         if size != self.datagram_size {
             self.datagram_size = size;
             self.recovery.set_datagram_size(size);
-            send_quantum::resize_pacer(&mut self.pacer, size);
+            if let Some(pacer) = &mut self.pacer {
+                send_quantum::resize_pacer(pacer, size);
+            }
             trace_event!(
                 self.trace.tracer,
                 self.now,
@@ -294,9 +303,40 @@ impl Session {
     /// path. Meant for the start of a session; losses and acknowledgements
     /// already in flight are then read by the new controller.
     pub fn set_congestion_controller(&mut self, kind: crate::recovery::ControllerKind) {
-        let mut config = self.cfg.recovery.clone();
+        let mut config = (*self.cfg.recovery).clone();
         config.controller = kind;
         self.recovery.reset_controller(&config);
+    }
+
+    /// The pacer, built for the current datagram size if there is none.
+    fn pacer(&mut self) -> &mut Pacer {
+        let (granularity, max) = (
+            self.cfg.recovery.pacing_granularity,
+            self.cfg.max_datagram_size,
+        );
+        let size = self.datagram_size;
+        self.pacer
+            .get_or_insert_with(|| Box::new(send_quantum::new_pacer(granularity, max, size)))
+    }
+
+    /// The pacer's timer burst, without building a pacer for it (a
+    /// session polled while idle must not allocate).
+    fn timer_burst(&self) -> u64 {
+        match &self.pacer {
+            Some(pacer) => pacer.timer_burst(),
+            None => send_quantum::new_pacer(
+                self.cfg.recovery.pacing_granularity,
+                self.cfg.max_datagram_size,
+                self.datagram_size,
+            )
+            .timer_burst(),
+        }
+    }
+
+    /// The scratch buffers, taken out (made if the idle trim released
+    /// them); put them back in `self.scratch` when done.
+    fn take_scratch(&mut self) -> Box<Scratch> {
+        self.scratch.take().unwrap_or_default()
     }
 
     // ----- lifecycle -----

@@ -103,20 +103,17 @@ impl Session {
             Some(self.id),
             TraceEvent::PathChanged { to: new, new_path }
         );
-        let mut out = core::mem::take(&mut self.outcomes);
+        let mut scratch = self.take_scratch();
+        let out = &mut scratch.outcomes;
         self.recovery
-            .on_path_changed(&self.cfg.recovery, now, new_path, &mut out);
-        self.apply_outcomes(&mut out);
-        self.outcomes = out;
+            .on_path_changed(&self.cfg.recovery, now, new_path, out);
+        self.apply_outcomes(out);
+        self.scratch = Some(scratch);
         // After the losses above, so the old path's lost size probes are
         // settled before the search starts over.
         self.restart_path_mtu(now);
         if new_path {
-            self.pacer = crate::recovery::send_quantum::new_pacer(
-                self.cfg.recovery.pacing_granularity,
-                self.cfg.max_datagram_size,
-                self.datagram_size,
-            );
+            self.pacer = None;
             self.pacing_wait = None;
         }
     }

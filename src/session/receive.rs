@@ -298,19 +298,18 @@ impl Session {
             | Frame::StreamDataBlocked { .. } => {}
             Frame::Ack(ack) => {
                 let delay = Duration::from_micros(ack.ack_delay_micros());
-                let mut out = core::mem::take(&mut self.outcomes);
+                let mut scratch = self.take_scratch();
+                let out = &mut scratch.outcomes;
                 // Most acknowledgements of a quiet session resolve one
                 // packet: room for one record, not the default four.
                 if out.capacity() == 0 {
                     out.reserve_exact(1);
                 }
-                let r = self
-                    .recovery
-                    .on_ack_received(now, ack.iter(), delay, &mut out);
+                let r = self.recovery.on_ack_received(now, ack.iter(), delay, out);
                 #[cfg(feature = "trace")]
-                self.trace_outcomes(&out);
-                self.apply_outcomes(&mut out);
-                self.outcomes = out;
+                self.trace_outcomes(out);
+                self.apply_outcomes(out);
+                self.scratch = Some(scratch);
                 #[cfg(feature = "trace")]
                 self.trace_metrics();
                 r.map_err(|_| Violation::InvalidAck)?;

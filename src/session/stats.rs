@@ -154,7 +154,6 @@ impl Session {
     /// The path as recovery sees it: RTT, window, pacing and delivery
     /// rates, the controller's phase. Constant time.
     pub fn congestion_stats(&self) -> CongestionStats {
-        use crate::recovery::Controller as _;
         let rtt = self.recovery.rtt();
         let cwnd = self.recovery.congestion_window();
         CongestionStats {
@@ -166,7 +165,7 @@ impl Session {
             bytes_in_flight: self.recovery.bytes_in_flight(),
             pacing_rate: self.recovery.effective_pacing_rate(),
             delivery_rate: self.recovery.delivery_rate(),
-            phase: self.recovery.controller().phase(),
+            phase: self.recovery.controller_phase(),
         }
     }
 

@@ -8,8 +8,6 @@
 //! Never: reads a clock (the caller's time is all it knows) or sends:
 //! a timer that owes the peer a packet sets a flag the next transmit reads.
 
-use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use bytes::Bytes;
 use core::time::Duration;
 
@@ -100,12 +98,13 @@ impl Session {
                 // (its probes wait for data), so the timer is not due again.
                 self.mtu.on_timeout(now);
                 if self.recovery.timeout().is_some_and(|t| t <= now) {
-                    let mut out = core::mem::take(&mut self.outcomes);
-                    let action = self.recovery.on_timeout(now, &mut out);
+                    let mut scratch = self.take_scratch();
+                    let out = &mut scratch.outcomes;
+                    let action = self.recovery.on_timeout(now, out);
                     #[cfg(feature = "trace")]
-                    self.trace_outcomes(&out);
-                    self.apply_outcomes(&mut out);
-                    self.outcomes = out;
+                    self.trace_outcomes(out);
+                    self.apply_outcomes(out);
+                    self.scratch = Some(scratch);
                     if let crate::recovery::TimeoutAction::Probe { packets } = action {
                         self.ping_owed = true;
                         trace_event!(
@@ -147,16 +146,18 @@ impl Session {
 
     /// When a quiet session gives back its scratch allocations: the
     /// acknowledgement outcome buffer (an outcome is ~250 bytes), the
-    /// acknowledgement range lists, the empty sent-packet ledger, the
-    /// stream manager's empty queues and an empty event queue; the replay window's bitmap goes too if the
-    /// window is full. `None` while anything is in flight or nothing is
-    /// held.
+    /// acknowledgement range lists, the empty sent-packet ledger (and the
+    /// records of pure acknowledgements), the congestion controller's busy
+    /// part (kept as a summary), the pacer, the stream manager's empty
+    /// queues and an empty event queue; the replay window's bitmap goes too
+    /// if the window is full. `None` while anything is in flight or nothing
+    /// is held.
     fn scratch_trim_at(&self) -> Option<Instant> {
-        let holds = self.outcomes.capacity() != 0
-            || self.ack_ranges.capacity() != 0
+        let holds = self.scratch.is_some()
             || self.recovery.holds_idle_memory()
             || self.streams.holds_idle_memory()
-            || (self.events.is_empty() && self.events.capacity() != 0);
+            || (self.events.is_empty() && self.events.is_allocated())
+            || self.pacer.is_some();
         (holds && self.recovery.bytes_in_flight() == 0)
             .then(|| self.last_tx_eliciting.max(self.last_rx) + SCRATCH_TRIM_AFTER)
     }
@@ -167,16 +168,14 @@ impl Session {
     /// acknowledgements.
     fn trim_scratch(&mut self, now: Instant) {
         if self.scratch_trim_at().is_some_and(|t| now >= t) {
-            self.outcomes = Vec::new();
-            self.ack_ranges = Vec::new();
+            self.scratch = None;
             self.recovery.trim_idle_memory();
             self.streams.trim_idle_memory();
             if let Some(keys) = &mut self.keys {
                 keys.replay.compact();
             }
-            if self.events.is_empty() {
-                self.events = VecDeque::new();
-            }
+            self.events.release();
+            self.pacer = None;
         }
     }
 }

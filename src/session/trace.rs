@@ -9,7 +9,6 @@
 
 use super::sent::SentInfo;
 use super::Session;
-use crate::recovery::Controller as _;
 use crate::recovery::Outcome;
 use crate::streams::StreamEvent;
 use crate::trace::{trace_event, LossReason, Metrics, Side, TraceEvent, Tracer};
@@ -80,7 +79,7 @@ impl Session {
             latest_rtt: rtt.latest(),
             rtt_variance: rtt.rttvar(),
             pacing_rate: crate::recovery::pacing::bits_per_sec(r.effective_pacing_rate()),
-            phase: Some(r.controller().phase()),
+            phase: Some(r.controller_phase()),
         };
         match &mut self.trace.last {
             Some(last) if **last == m => return,

@@ -244,10 +244,8 @@ impl Session {
         }
         let ack_due = self.acks.ack_deadline().is_some_and(|t| t <= now);
         self.expire_deadlines(now);
-        self.recovery.set_send_quantum(room_burst(
-            self.pacer.timer_burst(),
-            self.cfg.max_datagram_size,
-        ));
+        self.recovery
+            .set_send_quantum(room_burst(self.timer_burst(), self.cfg.max_datagram_size));
         let window_ok = self.recovery.can_send(max);
         self.expire_datagrams(now);
         // Pacing applies to stream data and datagrams only.
@@ -256,7 +254,7 @@ impl Session {
             // The controller's modelled rate when it has one (BBR), else a
             // rate from the window.
             let rate = self.recovery.effective_pacing_rate();
-            if let Some(t) = self.pacer.delay_at(now, max, rate) {
+            if let Some(t) = self.pacer().delay_at(now, max, rate) {
                 self.pacing_wait = Some(t);
                 data_ok = false;
             }
@@ -303,21 +301,22 @@ impl Session {
             } else {
                 // Acknowledgements ride along whenever anything goes.
                 if self.acks.new_since_ack() || ack_due {
-                    self.acks.ranges_desc(&mut self.ack_ranges);
-                    if !self.ack_ranges.is_empty() {
+                    let mut scratch = self.take_scratch();
+                    let ranges = &mut scratch.ack_ranges;
+                    self.acks.ranges_desc(ranges);
+                    if !ranges.is_empty() {
                         let delay =
                             u64::try_from(self.acks.ack_delay(now).as_micros()).unwrap_or(u64::MAX);
                         // Keep the ACK to a third of the packet at most.
-                        while ack_len(delay, &self.ack_ranges) > w.remaining() / 3
-                            && self.ack_ranges.len() > 1
-                        {
-                            self.ack_ranges.pop();
+                        while ack_len(delay, ranges) > w.remaining() / 3 && ranges.len() > 1 {
+                            ranges.pop();
                         }
-                        if encode_ack(&mut w, delay, &self.ack_ranges).is_ok() {
-                            info.ack_largest = self.ack_ranges.first().map(|r| r.end - 1);
+                        if encode_ack(&mut w, delay, ranges).is_ok() {
+                            info.ack_largest = ranges.first().map(|r| r.end - 1);
                             self.acks.on_ack_sent(now);
                         }
                     }
+                    self.scratch = Some(scratch);
                 }
                 if self.handshake_done_owed
                     && self.role == Role::Responder
@@ -477,7 +476,7 @@ impl Session {
         info.pn = pn;
         if eliciting {
             self.last_tx_eliciting = now;
-            self.pacer.on_sent(now, len);
+            self.pacer().on_sent(now, len);
         }
         self.recovery.set_app_limited(!self.has_payload());
         trace_event!(

@@ -11,7 +11,6 @@
 //! peer and the credit given back for them are in `manager/peer.rs`.
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -27,6 +26,7 @@ use super::send::{ChunkHead, SendBuf};
 use super::stream::{flag, Stream, StreamStats};
 use super::{StreamError, StreamEvent, StreamLimits};
 use crate::ids::{SessionId, StreamId};
+use crate::queue::Queue;
 use crate::ranges::RangeSet;
 use crate::time::Instant;
 use crate::violation::Violation;
@@ -73,14 +73,14 @@ pub struct StreamManager {
     gone: Option<Box<Gone>>,
     sched: Scheduler,
     /// Streams waiting for session-level credit.
-    session_blocked: Vec<StreamId>,
+    session_blocked: Queue<StreamId>,
     /// Streams parked on session credit since the session last asked, for
     /// trace events (bounded: past its size, the rest go untold). Boxed
     /// while it holds any, so a session that never blocks pays a pointer.
     #[cfg(feature = "trace")]
     newly_blocked: Option<Box<heapless::Deque<StreamId, 16>>>,
-    control: VecDeque<Control>,
-    events: VecDeque<StreamEvent>,
+    control: Queue<Control>,
+    events: Queue<StreamEvent>,
     /// Peer's per-stream initial limit (0 until its parameters arrive).
     peer_stream_window: u64,
     /// Largest message the peer accepts.
@@ -119,11 +119,11 @@ impl StreamManager {
             limits,
             streams: StreamMap::default(),
             gone: None,
-            session_blocked: Vec::new(),
+            session_blocked: Queue::new(),
             #[cfg(feature = "trace")]
             newly_blocked: None,
-            control: VecDeque::new(),
-            events: VecDeque::new(),
+            control: Queue::new(),
+            events: Queue::new(),
             peer_stream_window: 0,
             peer_max_message: u64::MAX,
             send_max: 0,
@@ -413,7 +413,7 @@ impl StreamManager {
             self.sched.push(id, s.priority);
         } else if fresh && !s.has(flag::SESSION_BLOCKED) {
             s.set(flag::SESSION_BLOCKED);
-            self.session_blocked.push(id);
+            self.session_blocked.push_back(id);
             #[cfg(feature = "trace")]
             self.note_blocked(id);
         }
@@ -422,24 +422,18 @@ impl StreamManager {
     /// True when an empty queue (control frames, stream events, streams
     /// blocked on session credit) still holds the allocation it grew to.
     pub fn holds_idle_memory(&self) -> bool {
-        (self.control.is_empty() && self.control.capacity() != 0)
-            || (self.events.is_empty() && self.events.capacity() != 0)
-            || (self.session_blocked.is_empty() && self.session_blocked.capacity() != 0)
+        (self.control.is_empty() && self.control.is_allocated())
+            || (self.events.is_empty() && self.events.is_allocated())
+            || (self.session_blocked.is_empty() && self.session_blocked.is_allocated())
     }
 
     /// Frees the allocations of the empty queues
     /// [`holds_idle_memory`](Self::holds_idle_memory) names; for a quiet
     /// session only, since a busy one would allocate them again at once.
     pub fn trim_idle_memory(&mut self) {
-        if self.control.is_empty() {
-            self.control = VecDeque::new();
-        }
-        if self.events.is_empty() {
-            self.events = VecDeque::new();
-        }
-        if self.session_blocked.is_empty() {
-            self.session_blocked = Vec::new();
-        }
+        self.control.release();
+        self.events.release();
+        self.session_blocked.release();
     }
 
     /// A stream parked on session credit since the last call (feature
@@ -520,7 +514,7 @@ impl StreamManager {
                     s.clear(flag::QUEUED);
                     if s.send.credit() >= session_credit && !s.has(flag::SESSION_BLOCKED) {
                         s.set(flag::SESSION_BLOCKED);
-                        self.session_blocked.push(id);
+                        self.session_blocked.push_back(id);
                         #[cfg(feature = "trace")]
                         self.note_blocked(id);
                     }

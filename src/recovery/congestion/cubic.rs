@@ -11,7 +11,7 @@
 //! windows integer bytes, and the cube root is an integer search, so results
 //! are identical on every target.
 
-use super::{mul_div, Controller, ControllerPhase, LossBasedWindow, WindowLimits};
+use super::{mul_div, Controller, ControllerPhase, LossBasedWindow, LossRest, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -71,6 +71,27 @@ impl Cubic {
             est_carry: 0,
             grow_carry: 0,
             last_ack: None,
+        }
+    }
+
+    /// What the controller keeps while its session rests: the window,
+    /// the threshold and the plateau.
+    pub(crate) fn rest(&self) -> LossRest {
+        LossRest {
+            w_max: self.w_max,
+            ..self.w.rest()
+        }
+    }
+
+    /// The controller waking from `r`: window, threshold and plateau
+    /// kept; the next acknowledgement starts a new epoch from the current
+    /// window, so the curve does not leap forward by the time spent
+    /// idle (RFC 9438 section 5.8).
+    pub(crate) fn wake(limits: WindowLimits, r: &LossRest) -> Self {
+        Cubic {
+            w: LossBasedWindow::wake(limits, r),
+            w_max: r.w_max,
+            ..Cubic::new(limits)
         }
     }
 

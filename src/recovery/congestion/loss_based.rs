@@ -29,6 +29,17 @@ pub(crate) struct LossBasedWindow {
     slow_start: SlowStartExit,
 }
 
+/// What a loss-based window keeps while its session rests (see
+/// [`super::ControllerRest`]): the window, the threshold and the unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LossRest {
+    pub(crate) window: u64,
+    pub(crate) ssthresh: u64,
+    pub(crate) datagram: u64,
+    /// CUBIC's plateau (0 for NewReno).
+    pub(crate) w_max: u64,
+}
+
 impl LossBasedWindow {
     /// A window of `limits.initial` bytes, in slow start.
     pub(crate) fn new(limits: WindowLimits) -> Self {
@@ -40,6 +51,30 @@ impl LossBasedWindow {
             recovering: false,
             slow_start: SlowStartExit::default(),
         }
+    }
+
+    /// The window, threshold and unit, kept while the session rests.
+    pub(crate) fn rest(&self) -> LossRest {
+        LossRest {
+            window: self.window,
+            ssthresh: self.ssthresh,
+            datagram: self.limits.datagram,
+            w_max: 0,
+        }
+    }
+
+    /// A window waking from `r`: the window and threshold kept (never
+    /// below the minimum), no recovery period, slow start's exit test
+    /// fresh (RFC 9002 keeps the window of a sender that was
+    /// application-limited; a restart says nothing about the path's queue).
+    pub(crate) fn wake(limits: WindowLimits, r: &LossRest) -> Self {
+        let mut w = LossBasedWindow::new(limits);
+        if r.datagram != limits.datagram {
+            w.set_datagram_size(r.datagram);
+        }
+        w.window = r.window.max(w.limits.minimum);
+        w.ssthresh = r.ssthresh;
+        w
     }
 
     /// The datagram size changed: the unit of growth and the minimum window

@@ -21,15 +21,18 @@ pub mod delivery_rate;
 mod loss_based;
 pub mod new_reno;
 mod phase;
+mod rest;
 mod slow_start;
 
 pub use bbr::Bbr;
+pub(crate) use bbr::BbrRest;
 pub use cubic::Cubic;
 pub use delivery_rate::{DeliveryRate, RateSample, Snapshot};
 pub use new_reno::NewReno;
 pub use phase::ControllerPhase;
+pub(crate) use rest::ControllerRest;
 
-pub(crate) use loss_based::LossBasedWindow;
+pub(crate) use loss_based::{LossBasedWindow, LossRest};
 pub(crate) use slow_start::SlowStartExit;
 
 use super::rtt::RttEstimator;

@@ -7,7 +7,7 @@
 //! Never: detects losses or measures time itself; it only reacts to the
 //! signals of [`super::Controller`].
 
-use super::{Controller, ControllerPhase, LossBasedWindow, WindowLimits};
+use super::{Controller, ControllerPhase, LossBasedWindow, LossRest, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -32,6 +32,19 @@ impl NewReno {
     pub fn new(limits: WindowLimits) -> Self {
         NewReno {
             w: LossBasedWindow::new(limits),
+            acked_carry: 0,
+        }
+    }
+
+    /// What the controller keeps while its session rests.
+    pub(crate) fn rest(&self) -> LossRest {
+        self.w.rest()
+    }
+
+    /// The controller waking from `r` (see [`LossBasedWindow::wake`]).
+    pub(crate) fn wake(limits: WindowLimits, r: &LossRest) -> Self {
+        NewReno {
+            w: LossBasedWindow::wake(limits, r),
             acked_carry: 0,
         }
     }

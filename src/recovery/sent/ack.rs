@@ -34,14 +34,14 @@ impl<T> Recovery<T> {
         ack_delay: Duration,
         out: &mut Vec<Outcome<T>>,
     ) -> Result<(), RecoveryError> {
-        let mut scratch = core::mem::take(&mut self.scratch);
+        let mut scratch = self.scratch.take().unwrap_or_default();
         scratch.clear();
         scratch.extend(ranges.into_iter().filter(|r| r.start < r.end));
         let result = self.sent.validate(&scratch);
         if result.is_ok() {
             self.apply_ack(now, &scratch, ack_delay, out);
         }
-        self.scratch = scratch;
+        self.scratch = Some(scratch);
         result
     }
 
@@ -58,7 +58,8 @@ impl<T> Recovery<T> {
         for r in ranges {
             if let Some((spurious, late)) = self.reordering.take_spurious(r, now) {
                 self.stats.spurious_losses += spurious;
-                self.loss_signal.on_spurious(spurious);
+                let busy = self.model.wake(&self.config, now);
+                busy.loss_signal.on_spurious(spurious);
                 self.reordering.on_reordering(late, &self.rtt);
             }
         }
@@ -93,7 +94,8 @@ impl<T> Recovery<T> {
         }
         // Second pass: resolve, with the updated RTT available to the controller.
         // Whether the window is in use is judged once per frame.
-        let in_use = self.window_use.in_use(self.controller.window());
+        let busy = self.model.wake(&self.config, now);
+        let in_use = busy.window_use.in_use(busy.controller.window());
         let next_pn = self.sent.next_pn();
         for r in ranges {
             let (i, j) = self.sent.index_span(r);
@@ -109,13 +111,13 @@ impl<T> Recovery<T> {
                 self.stats.packets_acked += 1;
                 self.flight.release(slot);
                 if slot.ack_eliciting && !slot.probe {
-                    self.loss_signal.on_acked(slot.pn, next_pn);
+                    busy.loss_signal.on_acked(slot.pn, next_pn);
                     let snap = slot.snapshot();
-                    self.rate
+                    busy.rate
                         .on_acked(now, slot.time_sent, &snap, u64::from(slot.bytes));
                     let bytes = usize::try_from(slot.bytes).unwrap_or(usize::MAX);
                     let limited = snap.app_limited || !in_use;
-                    self.controller
+                    busy.controller
                         .on_ack(now, slot.time_sent, bytes, &self.rtt, limited);
                 }
             }
@@ -127,9 +129,10 @@ impl<T> Recovery<T> {
         } else {
             Duration::ZERO
         };
-        if let Some(sample) = self.rate.finish(min_rtt) {
-            self.window_use.on_rate_sample(&sample, self.flight.bytes);
-            self.controller
+        let busy = self.model.wake(&self.config, now);
+        if let Some(sample) = busy.rate.finish(min_rtt) {
+            busy.window_use.on_rate_sample(&sample, self.flight.bytes);
+            busy.controller
                 .on_rate_sample(now, &sample, self.flight.bytes, &self.rtt);
         }
         self.sent.pop_resolved();

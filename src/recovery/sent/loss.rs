@@ -58,7 +58,7 @@ impl<T> Recovery<T> {
             .reordering
             .time_threshold()
             .of(rtt)
-            .max(self.granularity);
+            .max(self.config.granularity);
         let packet_threshold = self.reordering.packet_threshold();
         let persistent_span = self.persistent_congestion_span();
         let mut newest_lost_sent: Option<Instant> = None;
@@ -111,8 +111,9 @@ impl<T> Recovery<T> {
                 continue;
             }
             self.flight.release(slot);
-            self.loss_signal.on_lost();
-            self.controller
+            let busy = self.model.wake(&self.config, now);
+            busy.loss_signal.on_lost();
+            busy.controller
                 .on_packet_lost(u64::from(slot.bytes), u64::from(slot.in_flight_at_send));
             newest_lost_sent = Some(slot.time_sent);
             // Persistent congestion: ack-eliciting losses, all sent after the
@@ -133,19 +134,20 @@ impl<T> Recovery<T> {
         let Some(sent_time) = newest_lost_sent else {
             return;
         };
-        if !persistent && !self.loss_signal.is_congestion(&self.rtt) {
+        let busy = self.model.wake(&self.config, now);
+        if !persistent && !busy.loss_signal.is_congestion(&self.rtt) {
             // Noise, not a full queue: resend, keep the window.
             self.stats.tolerated_loss_events += 1;
             return;
         }
-        if !self.controller.in_recovery(sent_time) {
+        if !busy.controller.in_recovery(sent_time) {
             self.stats.congestion_events += 1;
-            self.loss_signal.on_reduction();
+            busy.loss_signal.on_reduction();
         }
         if persistent {
             self.stats.persistent_congestion_events += 1;
         }
-        self.controller
+        busy.controller
             .on_congestion_event(now, sent_time, persistent);
     }
 

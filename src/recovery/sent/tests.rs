@@ -569,11 +569,11 @@ fn delivery_rate_and_app_limited_marks_reach_the_sample() {
     r.set_app_limited(true);
     send(&mut r, t(100), 10..11);
     let _ = ack(&mut r, t(200), &[10..11]);
-    assert!(r.rate.last().app_limited);
+    assert!(r.model.busy().rate.last().app_limited);
     send(&mut r, t(200), 11..12);
     let _ = ack(&mut r, t(300), &[11..12]);
     assert!(
-        !r.rate.last().app_limited,
+        !r.model.busy().rate.last().app_limited,
         "mark cleared once delivered past it"
     );
 }
@@ -610,4 +610,64 @@ fn send_quantum_makes_room_over_a_rate_modelling_window_only() {
     send(&mut r, t(0), 0..10);
     r.set_send_quantum(2000);
     assert!(!r.can_send(1000));
+}
+
+#[test]
+fn idle_trim_forgets_pure_acknowledgements_only_when_nothing_elicits() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..1);
+    // A pure acknowledgement behind an outstanding ack-eliciting packet
+    // stays: the ledger is the eliciting packet's.
+    r.on_packet_sent(t(1), 1, 40, false, 1);
+    r.trim_idle_memory();
+    assert_eq!(r.outstanding().count(), 2);
+    ack(&mut r, t(20), &[0..1]);
+    assert_eq!(
+        r.outstanding().count(),
+        1,
+        "the pure ack is still unresolved"
+    );
+    assert!(r.holds_idle_memory(), "only a pure acknowledgement is held");
+    r.trim_idle_memory();
+    assert!(!r.holds_idle_memory());
+    assert_eq!(r.outstanding().count(), 0);
+    // Its late acknowledgement is accepted and changes nothing; the next
+    // packet is recorded as usual.
+    assert!(ack(&mut r, t(30), &[0..2]).is_empty());
+    send(&mut r, t(40), 2..3);
+    assert_eq!(ack(&mut r, t(60), &[2..3]), vec![Outcome::Acked(2)]);
+    let mut out = Vec::new();
+    assert_eq!(
+        r.on_ack_received(t(61), [3..4], Duration::ZERO, &mut out),
+        Err(RecoveryError::AckOfUnsentPacket(3))
+    );
+}
+
+#[test]
+fn a_quiet_sender_rests_and_wakes_with_its_window() {
+    let mut r = rec();
+    send(&mut r, t(0), 0..10);
+    ack(&mut r, t(50), &[0..10]);
+    r.set_datagram_size(1200);
+    let window = r.congestion_window();
+    let phase = r.controller_phase();
+    assert!(window > config().datagram_bytes() * 10, "the window grew");
+    assert!(
+        r.holds_idle_memory(),
+        "an empty ledger and a busy controller"
+    );
+    r.trim_idle_memory();
+    assert!(!r.holds_idle_memory());
+    assert!(r.controller().is_none(), "the controller is released");
+    assert_eq!(r.congestion_window(), window);
+    assert_eq!(r.controller_phase(), phase);
+    r.set_app_limited(true);
+    // The next packet wakes it: same window, the datagram size kept, and
+    // the application-limited mark carried over.
+    send(&mut r, t(5000), 10..11);
+    let c = r.controller().expect("woken by a send");
+    assert_eq!(c.window(), window);
+    assert!(r.model.busy().rate.is_app_limited());
+    assert_eq!(ack(&mut r, t(5050), &[10..11]), vec![Outcome::Acked(10)]);
+    assert_eq!(r.congestion_window(), window, "app-limited: no growth");
 }

@@ -103,7 +103,7 @@ impl<T> Recovery<T> {
     /// `pto base + max ack delay`: one probe timeout before backoff.
     pub(super) fn pto_period(&self) -> Duration {
         self.rtt
-            .pto_base(self.granularity)
+            .pto_base(self.config.granularity)
             .saturating_add(self.peer_max_ack_delay)
     }
 

@@ -646,6 +646,9 @@ impl Controller for Bbr {
     }
 }
 
+mod rest;
 mod rounds;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use rest::BbrRest;
