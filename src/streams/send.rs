@@ -242,8 +242,12 @@ impl SendBuf {
             }
             return Some(chunk);
         }
-        if self.timed.as_ref().is_some_and(|t| t.has_again()) {
-            return self.next_again(fit);
+        if let Some((i, r)) = self.next_again() {
+            let chunk = self.cut(i, r, fit)?;
+            if let Some(t) = self.timed.as_mut() {
+                t.again.remove(chunk.units());
+            }
+            return Some(chunk);
         }
         if self.timed.is_some() {
             new_data_allowed = self.pass_abandoned(st, new_data_allowed)?;

@@ -192,7 +192,7 @@ impl StreamManager {
             if wake || skip {
                 due.push(Due { id, wake, skip });
             }
-            if live || t.skip_to != 0 {
+            if (live || t.skip_to != 0) && !s.has(flag::RESET) {
                 i += 1;
             } else {
                 s.clear(flag::TIMED);

@@ -42,7 +42,7 @@ pub(crate) struct SendTimed {
     /// Second copies of last-chance resends, owed from the next packet.
     pending_again: RangeSet,
     /// Second copies that may go now.
-    again: RangeSet,
+    pub(super) again: RangeSet,
 }
 
 impl SendTimed {
@@ -85,20 +85,13 @@ impl SendBuf {
         Some(allowed)
     }
 
-    /// The next second copy owed, if it fits.
-    pub(super) fn next_again(
-        &mut self,
-        fit: impl FnOnce(&super::ChunkHead) -> Option<usize>,
-    ) -> Option<super::Chunk> {
+    /// The message index and range of the next second copy owed, if any
+    /// (copies of messages freed or abandoned since are forgotten here).
+    pub(super) fn next_again(&mut self) -> Option<(usize, Range<u64>)> {
         loop {
             let r = self.timed.as_ref()?.again.min()?;
             match self.find(r.start) {
-                Some(i) if !self.queue[i].abandoned => {
-                    let chunk = self.cut(i, r, fit)?;
-                    self.timed.as_mut()?.again.remove(chunk.units());
-                    return Some(chunk);
-                }
-                // Freed (acknowledged) or abandoned since.
+                Some(i) if !self.queue[i].abandoned => return Some((i, r)),
                 _ => self.timed.as_mut()?.again.remove(r),
             }
         }
@@ -348,6 +341,31 @@ mod tests {
             expire_all(&mut b, &mut st, &c).is_empty(),
             "the second fits once the first is gone"
         );
+    }
+
+    #[test]
+    fn a_stale_second_copy_does_not_hold_up_new_data() {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push_until(&mut st, msg(10), Some(Instant::from_millis(150)));
+        let c = b
+            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
+        b.on_lost(&st, c.units());
+        let now = clock(60);
+        b.next_chunk(&mut st, |_| Some(1000), u64::MAX, Some(&now))
+            .unwrap();
+        assert!(b.arm_again());
+        b.on_ack(&mut st, c.units());
+        b.push_until(&mut st, msg(5), None);
+        let n = b
+            .next_chunk(&mut st, |_| Some(1000), u64::MAX, Some(&now))
+            .unwrap();
+        assert_eq!(
+            (n.seq, n.units()),
+            (1, 11..17),
+            "the copy of a freed message is dropped"
+        );
+        assert!(!b.has_lost());
     }
 
     #[test]
