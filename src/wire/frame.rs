@@ -508,7 +508,7 @@ mod tests {
         assert_eq!(parse_one(&[0x0d]), Err(WireError::UnknownFrame(0x0d)));
         assert_eq!(parse_one(&[0x14]), Err(WireError::UnknownFrame(0x14)));
         assert_eq!(parse_one(&[0x2f]), Err(WireError::UnknownFrame(0x2f)));
-        assert_eq!(parse_one(&[0x32]), Err(WireError::UnknownFrame(0x32)));
+        assert_eq!(parse_one(&[0x36]), Err(WireError::UnknownFrame(0x36)));
         // PATH_* frames carry exactly 8 bytes.
         assert_eq!(parse_one(&[0x0b, 1, 2, 3]), Err(WireError::Truncated));
         assert_eq!(parse_one(&[0x0c]), Err(WireError::Truncated));
