@@ -74,7 +74,7 @@ start_listener() {
 }
 
 # --- the chapter's examples ---
-for ex in file_transfer rpc stream_pool broadcast receive_loop priorities game_state blocking; do
+for ex in file_transfer rpc stream_pool broadcast receive_loop priorities game_state live blocking; do
     must_pass "$ex" 60 "$bin/$ex" || failed=$((failed + 1))
 done
 

@@ -275,6 +275,18 @@ fn datagrams_each_way_and_the_rate() {
         }
     };
     assert_eq!(answer, &b"re: hello"[..]);
+    // Fates are forwarded: one already past its deadline never leaves.
+    let late = c
+        .send_datagram(s, &b"late"[..], Some(Duration::ZERO), true)
+        .unwrap();
+    assert_eq!(
+        c.datagram_fate(s, Some(WAIT)).unwrap(),
+        stt::DatagramEvent::Expired(late)
+    );
+    assert!(matches!(
+        c.datagram_fate(s, Some(Duration::from_millis(10))),
+        Err(Error::Timeout)
+    ));
     let (rate, rtt) = c.rate(s).unwrap();
     assert!(rtt > Duration::ZERO);
     let _ = rate;

@@ -672,7 +672,8 @@ async fn datagrams_each_way_and_the_rate() {
             .await
             .unwrap();
     });
-    c.send_datagram(&b"hello"[..], Some(WAIT), true)
+    let hello = c
+        .send_datagram(&b"hello"[..], Some(WAIT), true)
         .await
         .unwrap();
     let answer = tokio::time::timeout(WAIT, c.receive_datagram())
@@ -680,6 +681,22 @@ async fn datagrams_each_way_and_the_rate() {
         .expect("loopback delivers")
         .unwrap();
     assert_eq!(answer, &b"re: hello"[..]);
+    // Its fate is forwarded: the peer has it.
+    let fate = tokio::time::timeout(WAIT, c.datagram_fate()).await;
+    assert_eq!(
+        fate.expect("a fate").unwrap(),
+        stt::DatagramEvent::Acknowledged(hello)
+    );
+    // One already past its deadline never leaves.
+    let late = c
+        .send_datagram(&b"late"[..], Some(Duration::ZERO), true)
+        .await
+        .unwrap();
+    let fate = tokio::time::timeout(WAIT, c.datagram_fate()).await;
+    assert_eq!(
+        fate.expect("a fate").unwrap(),
+        stt::DatagramEvent::Expired(late)
+    );
     echo.await.unwrap();
     let (_rate, rtt) = c.rate().await.unwrap();
     assert!(rtt > Duration::ZERO);

@@ -294,6 +294,18 @@ impl BlockingNode {
         self.run_until(deadline, |core| core.poll_receive_datagram(s))
     }
 
+    /// The next fate of a datagram sent on `s` with `report_fate`
+    /// (acknowledged, lost, expired or dropped), waiting at most `timeout`
+    /// ([`Error::Timeout`] then; `None`: as long as it takes).
+    pub fn datagram_fate(
+        &mut self,
+        s: SessionId,
+        timeout: Option<Duration>,
+    ) -> Result<stt::DatagramEvent, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.run_until(deadline, |core| core.poll_datagram_fate(s))
+    }
+
     /// The largest datagram payload `s` takes now (it follows the path's
     /// datagram size); `None` if the peer accepts no datagrams.
     pub fn max_datagram_payload(&mut self, s: SessionId) -> Result<Option<usize>, Error> {

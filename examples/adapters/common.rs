@@ -3,7 +3,8 @@
 //!
 //! Owns: `Error`, `Clock` (std time <-> `stt::Instant`), and `Core` (the
 //! endpoint plus what its events said: finished handshakes, accepted
-//! sessions, streams the peer opened, why sessions closed).
+//! sessions, streams the peer opened, fates of followed datagrams, why
+//! sessions closed).
 //! Never: touches a socket, sleeps, or decides anything about the protocol:
 //! each `poll_*` call is one attempt at an application call on the core,
 //! answering `Pending` when the caller should wait for more input.
@@ -21,8 +22,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use stt::{
-    CloseReason, ConnectError, DatagramError, DatagramId, DatagramOptions, Endpoint, Event,
-    SessionId, StreamError, StreamEvent, StreamId,
+    CloseReason, ConnectError, DatagramError, DatagramEvent, DatagramId, DatagramOptions, Endpoint,
+    Event, SessionId, StreamError, StreamEvent, StreamId,
 };
 
 /// Length of the queue of sessions not yet taken by `accept` at which the
@@ -30,6 +31,9 @@ use stt::{
 const ACCEPT_QUEUE_PRUNE: usize = 1024;
 /// Closed sessions whose reason is remembered (oldest forgotten first).
 const CLOSED_REMEMBERED: usize = 4096;
+/// Datagram fate reports kept per session until read (oldest dropped
+/// first), as many as the core itself keeps unread.
+const FATES_KEPT: usize = 4096;
 
 /// Everything an adapter call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +214,9 @@ pub struct Core {
     unclaimed: HashMap<(SessionId, StreamId), VecDeque<Bytes>>,
     /// Streams that refused a send and have not said `Writable` since.
     blocked: HashSet<(SessionId, StreamId)>,
+    /// Fates of followed datagrams (acknowledged, lost, expired, dropped),
+    /// per session, until `datagram_fate` takes them.
+    fates: HashMap<SessionId, VecDeque<DatagramEvent>>,
     /// Messages abandoned for their deadline, per session, until
     /// `take_expired` reads them.
     expired: HashMap<SessionId, VecDeque<Expired>>,
@@ -228,6 +235,7 @@ impl Core {
             opened: HashMap::new(),
             unclaimed: HashMap::new(),
             blocked: HashSet::new(),
+            fates: HashMap::new(),
             expired: HashMap::new(),
         }
     }
@@ -280,6 +288,18 @@ impl Core {
                 } => {
                     self.blocked.remove(&(session, id));
                 }
+                // `Readable` is read by polling the datagram queue itself.
+                Event::Datagram {
+                    event: DatagramEvent::Readable,
+                    ..
+                } => {}
+                Event::Datagram { session, event } => {
+                    let q = self.fates.entry(session).or_default();
+                    if q.len() >= FATES_KEPT {
+                        q.pop_front();
+                    }
+                    q.push_back(event);
+                }
                 Event::Stream {
                     session,
                     event:
@@ -302,6 +322,7 @@ impl Core {
 
     fn remember_closed(&mut self, s: SessionId, reason: CloseReason) {
         self.opened.remove(&s);
+        self.fates.remove(&s);
         self.expired.remove(&s);
         self.unclaimed.retain(|(sid, _), _| *sid != s);
         self.blocked.retain(|(sid, _)| *sid != s);
@@ -450,6 +471,20 @@ impl Core {
             Some(b) => Poll::Ready(Ok(b)),
             None if session.is_closed() => Poll::Ready(Err(self.session_error(s))),
             None => Poll::Pending,
+        }
+    }
+
+    /// The next fate report of a datagram sent on `s` with `report_fate`
+    /// (acknowledged, lost, expired or dropped), oldest first; `Pending`
+    /// while none waits. Reports not yet read when the session ends are
+    /// gone with it.
+    pub fn poll_datagram_fate(&mut self, s: SessionId) -> Poll<Result<DatagramEvent, Error>> {
+        if let Some(e) = self.fates.get_mut(&s).and_then(|q| q.pop_front()) {
+            return Poll::Ready(Ok(e));
+        }
+        match self.ep.session(s) {
+            Some(x) if !x.is_closed() => Poll::Pending,
+            _ => Poll::Ready(Err(self.session_error(s))),
         }
     }
 

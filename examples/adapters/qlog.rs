@@ -407,6 +407,42 @@ impl<W: Write> QlogTrace<W> {
                 }
                 l.push_str("}}");
             }
+            // Application datagrams' fates: stt's own events (qlog's
+            // datagram events are about UDP datagrams). A sent datagram
+            // names its packet; acknowledged and lost name the packet back.
+            TraceEvent::AppDatagramSent { id, len, pn } => {
+                let _ = write!(
+                    l,
+                    "stt:app_datagram_sent\",\"data\":{{\"id\":{},\"length\":{len},\"packet_number\":{pn}}}}}",
+                    id.get()
+                );
+            }
+            TraceEvent::AppDatagramsAcked { pn, count } => {
+                let _ = write!(
+                    l,
+                    "stt:app_datagram_acked\",\"data\":{{\"packet_number\":{pn},\"count\":{count}}}}}"
+                );
+            }
+            TraceEvent::AppDatagramsLost { pn, count } => {
+                let _ = write!(
+                    l,
+                    "stt:app_datagram_lost\",\"data\":{{\"packet_number\":{pn},\"count\":{count}}}}}"
+                );
+            }
+            TraceEvent::AppDatagramExpired { id, len } => {
+                let _ = write!(
+                    l,
+                    "stt:app_datagram_expired\",\"data\":{{\"id\":{},\"length\":{len}}}}}",
+                    id.get()
+                );
+            }
+            TraceEvent::AppDatagramDropped { id, len } => {
+                let _ = write!(
+                    l,
+                    "stt:app_datagram_dropped\",\"data\":{{\"id\":{},\"length\":{len}}}}}",
+                    id.get()
+                );
+            }
             TraceEvent::MessageExpired { stream, seq, sent } => {
                 let _ = write!(
                     l,

@@ -135,6 +135,21 @@ impl TraceSink for TracingSink {
             TraceEvent::KeyUpdated { by, generation } => {
                 debug!(target: "stt", t_us, ?by, generation, "key updated")
             }
+            TraceEvent::AppDatagramSent { id, len, pn } => {
+                trace!(target: "stt", t_us, id = id.get(), len, pn, "app datagram sent")
+            }
+            TraceEvent::AppDatagramsAcked { pn, count } => {
+                trace!(target: "stt", t_us, pn, count, "app datagrams acked")
+            }
+            TraceEvent::AppDatagramsLost { pn, count } => {
+                debug!(target: "stt", t_us, pn, count, "app datagrams lost")
+            }
+            TraceEvent::AppDatagramExpired { id, len } => {
+                debug!(target: "stt", t_us, id = id.get(), len, "app datagram expired")
+            }
+            TraceEvent::AppDatagramDropped { id, len } => {
+                debug!(target: "stt", t_us, id = id.get(), len, "app datagram dropped")
+            }
             // An event of a later version of the core, by name.
             other => debug!(target: "stt", t_us, event = other.name(), "event"),
         }

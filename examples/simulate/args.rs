@@ -18,6 +18,11 @@ pub(crate) struct Args {
     /// Bottleneck rate, Mbit/s of UDP payload.
     #[arg(long, value_name = "R", default_value = "100", value_parser = positive)]
     pub(crate) rate_mbit: f64,
+    /// Bottleneck rate over time: `R@T,...` sets R Mbit/s from T seconds
+    /// on (e.g. `20@0,4@10,20@15`); the queue stays sized by --queue-bdp
+    /// from --rate-mbit. At most 8 changes.
+    #[arg(long, value_name = "R@T,...", value_delimiter = ',', value_parser = rate_step)]
+    pub(crate) rate_schedule: Vec<(f64, f64)>,
     /// Round-trip propagation delay, ms.
     #[arg(long, value_name = "T", default_value = "40", value_parser = non_negative)]
     pub(crate) rtt_ms: f64,
@@ -97,9 +102,11 @@ pub(crate) struct Args {
     /// window panel is drawn from it, with losses.
     #[arg(long, value_name = "FILE")]
     pub(crate) qlog: Option<String>,
-    /// What the client sends: `bulk` (every session's stream 0 kept full)
-    /// or `game` (one session: --dgram-rate datagrams a second of
-    /// --dgram-size bytes beside a bulk stream).
+    /// What the client sends: `bulk` (every session's stream 0 kept full),
+    /// `game` (one session: --dgram-rate datagrams a second of
+    /// --dgram-size bytes beside a bulk stream) or `live` (one session:
+    /// --fps frames a second of --frame-bytes on one stream, each due
+    /// --frame-deadline-ms after it is produced).
     #[arg(long, value_enum, default_value = "bulk")]
     pub(crate) workload: Workload,
     /// Game workload: datagrams per second.
@@ -118,6 +125,31 @@ pub(crate) struct Args {
     /// Game workload: no bulk stream beside the datagrams.
     #[arg(long)]
     pub(crate) no_bulk: bool,
+    /// Live workload: how frames are sent: `deadline` (messages with a
+    /// deadline), `reliable` (plain messages) or `adaptive` (deadline
+    /// messages sized to the session's delivery rate).
+    #[arg(long, value_enum, default_value = "deadline")]
+    pub(crate) live_mode: LiveModeArg,
+    /// Live workload: frames per second.
+    #[arg(long, value_name = "N", default_value = "30", value_parser = count)]
+    pub(crate) fps: usize,
+    /// Live workload: bytes per frame (at least 16).
+    #[arg(long, value_name = "N", default_value = "25000")]
+    pub(crate) frame_bytes: usize,
+    /// Live workload: a frame is due this long after it is produced, ms.
+    #[arg(long, value_name = "D", default_value = "150", value_parser = positive)]
+    pub(crate) frame_deadline_ms: f64,
+}
+
+/// See [`Args::live_mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LiveModeArg {
+    /// Messages with a deadline.
+    Deadline,
+    /// Plain reliable messages.
+    Reliable,
+    /// Deadline messages sized to the delivery rate.
+    Adaptive,
 }
 
 /// See [`Args::workload`].
@@ -127,6 +159,8 @@ pub(crate) enum Workload {
     Bulk,
     /// Datagrams at a fixed rate beside a bulk stream.
     Game,
+    /// Frames with a deadline on one stream.
+    Live,
 }
 
 impl Args {
@@ -162,6 +196,14 @@ fn probability(v: &str) -> Result<f64, String> {
     } else {
         Err("probability outside 0..=1 (or 0%..=100%)".into())
     }
+}
+
+/// One `R@T` step of --rate-schedule: (Mbit/s, seconds).
+fn rate_step(v: &str) -> Result<(f64, f64), String> {
+    let (r, t) = v
+        .split_once('@')
+        .ok_or("a step is RATE_MBIT@SECONDS, e.g. 4@10")?;
+    Ok((positive(r)?, non_negative(t)?))
 }
 
 fn controller(v: &str) -> Result<ControllerKind, String> {
@@ -235,6 +277,15 @@ mod tests {
             (a.dgram_rate, a.dgram_size, a.dgram_priority),
             (60, 200, 500)
         );
+        assert_eq!(
+            (a.live_mode, a.fps, a.frame_bytes, a.frame_deadline_ms),
+            (LiveModeArg::Deadline, 30, 25_000, 150.0)
+        );
+        let l = args(&["--workload", "live", "--live-mode", "reliable"]).unwrap();
+        assert_eq!(
+            (l.workload, l.live_mode),
+            (Workload::Live, LiveModeArg::Reliable)
+        );
         let g = args(&["--workload", "game", "--dgram-deadline-ms", "50"]).unwrap();
         assert_eq!(
             (g.workload, g.dgram_deadline_ms),
@@ -267,6 +318,8 @@ mod tests {
         assert_eq!(a.cc_mix, [ControllerKind::Bbr, ControllerKind::Cubic]);
         assert_eq!(a.cc, Some(ControllerKind::NewReno));
         assert_eq!((a.mtu, a.sessions, a.seed), (Some(1400), 2, 7));
+        let a = args(&["--rate-schedule", "20@0,4@10,20@15.5"]).unwrap();
+        assert_eq!(a.rate_schedule, [(20.0, 0.0), (4.0, 10.0), (20.0, 15.5)]);
         let a = args(&["--rtt-mix", "20,80", "--queue-bdp=0.5"]).unwrap();
         assert_eq!(
             (a.rtt_mix.as_slice(), a.session_count()),
@@ -288,6 +341,9 @@ mod tests {
             &["--rtt-ms", "NaN"],
             &["--rtt-mix", "20,x"],
             &["--mtu", "-1"],
+            &["--rate-schedule", "4"],
+            &["--rate-schedule", "0@10"],
+            &["--rate-schedule", "4@-1"],
         ] {
             let k = kind(bad);
             assert!(

@@ -24,25 +24,43 @@
 //! panel is drawn from that trace (every window change, and a tick per lost
 //! packet) instead of the 100 ms samples.
 //!
+//! `--rate-schedule 20@0,4@10,20@15` changes the bottleneck rate over
+//! time (Mbit/s from a second of the run on); the queue stays sized from
+//! `--rate-mbit`.
+//!
 //! `--workload game` runs one session that sends `--dgram-rate` datagrams a
 //! second of `--dgram-size` bytes beside a bulk stream, and prints the
 //! datagrams' delivered fraction and one-way delay percentiles against the
 //! path's one-way delay, and the bulk stream's share of the rest of the
 //! link (`docs/PERFORMANCE.md`, "Datagrams beside bulk").
 //!
+//! `--workload live` runs one session that sends `--fps` frames a second
+//! of `--frame-bytes` on one stream, each due `--frame-deadline-ms` after it
+//! is produced, as deadline messages, plain reliable messages or deadline
+//! messages sized to the session's delivery rate (`--live-mode`), and
+//! prints the on-time fraction, delays and, with a `--rate-schedule` drop,
+//! how the frames fared through it (`docs/PERFORMANCE.md`, "Live media").
+//!
 //! The command line is declared in `args.rs` (clap derive): `--help` lists
 //! every flag with its default; a bad value is refused with status 2.
 
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use stt::sim::{
-    run_bulk_with, run_game, AppLimited, BulkConfig, BurstLoss, GameConfig, LinkConfig,
+    run_bulk_with, run_game_with, AppLimited, BulkConfig, BurstLoss, GameConfig, LinkConfig,
 };
 use stt::Ratio;
 
+/// Prints a line to stdout; a closed pipe (`| head -1`) is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        let _ = std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($arg)*)));
+    };
+}
+
 mod args;
+mod live;
 mod plot;
 #[cfg(feature = "trace")]
 #[path = "../adapters/qlog.rs"]
@@ -51,7 +69,7 @@ mod qlog;
 use args::{parse_args, Args, Workload};
 use plot::{svg, window_from_qlog};
 
-fn ms(x: f64) -> Duration {
+pub(crate) fn ms(x: f64) -> Duration {
     Duration::from_secs_f64(x / 1000.0)
 }
 
@@ -78,6 +96,10 @@ fn config(a: &Args) -> BulkConfig {
         .with_jitter(ms(a.jitter_ms));
     if let Some(mtu) = a.mtu {
         link = link.with_mtu(mtu);
+    }
+    for &(mbit, secs) in &a.rate_schedule {
+        let at = stt::Instant::from_micros((secs * 1e6) as u64);
+        link = link.with_rate_change(at, (mbit * 1e6) as u64);
     }
     if a.burst > 0.0 {
         // Bad periods of 4 datagrams on average, all lost; entered often
@@ -129,13 +151,6 @@ fn config(a: &Args) -> BulkConfig {
     cfg
 }
 
-/// Prints a line to stdout; a closed pipe (`| head -1`) is not an error.
-macro_rules! out {
-    ($($arg:tt)*) => {
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    };
-}
-
 fn main() -> ExitCode {
     let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(a) => a,
@@ -147,8 +162,10 @@ fn main() -> ExitCode {
         }
     };
     let cfg = config(&args);
-    if args.workload == Workload::Game {
-        return game(&args, &cfg);
+    match args.workload {
+        Workload::Game => return game(&args, &cfg),
+        Workload::Live => return live::live(&args, &cfg),
+        Workload::Bulk => {}
     }
     let report = match run_bulk_with(&cfg, |client, _| trace_to(client, args.qlog.as_deref())) {
         Ok(r) => r,
@@ -262,7 +279,7 @@ fn game(args: &Args, bulk: &BulkConfig) -> ExitCode {
         datagrams,
         warmup: Duration::from_secs_f64((args.seconds / 6.0).min(5.0)),
     };
-    let r = match run_game(&cfg) {
+    let r = match run_game_with(&cfg, |client, _| trace_to(client, args.qlog.as_deref())) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("simulation failed: {e}");
@@ -312,7 +329,7 @@ fn game(args: &Args, bulk: &BulkConfig) -> ExitCode {
 
 /// Installs a qlog sink on the client if `--qlog` asked for one.
 #[cfg(feature = "trace")]
-fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
+pub(crate) fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
     let Some(path) = path else { return };
     match qlog::QlogSink::file(path.as_ref(), "stt simulate", qlog::Vantage::Client) {
         Ok(sink) => {
@@ -323,7 +340,7 @@ fn trace_to(client: &mut stt::Endpoint, path: Option<&str>) {
 }
 
 #[cfg(not(feature = "trace"))]
-fn trace_to(_: &mut stt::Endpoint, path: Option<&str>) {
+pub(crate) fn trace_to(_: &mut stt::Endpoint, path: Option<&str>) {
     if path.is_some() {
         eprintln!("--qlog needs the `trace` feature (--features sim,trace); running without");
     }

@@ -15,11 +15,21 @@ use core::time::Duration;
 use super::sent::SentInfo;
 use super::{Session, State};
 use crate::crypto::TAG_LEN;
-use crate::streams::{DatagramError, DatagramId, DatagramOptions};
+use crate::streams::{DatagramError, DatagramId, DatagramOptions, Unsent};
+use crate::time::Instant;
+use crate::trace::{trace_event, TraceEvent};
 use crate::violation::Violation;
 use crate::wire::{
     datagram_frame_len, encode_datagram, max_datagram_data_in, Writer, SHORT_HEADER_LEN,
 };
+
+/// The trace event of a datagram that left the send queue unsent.
+fn unsent_event(u: Unsent) -> TraceEvent<'static> {
+    match u {
+        Unsent::Expired(id, len) => TraceEvent::AppDatagramExpired { id, len },
+        Unsent::Dropped(id, len) => TraceEvent::AppDatagramDropped { id, len },
+    }
+}
 
 impl Session {
     /// Queues an unreliable datagram: sent at most once, congestion
@@ -57,7 +67,9 @@ impl Session {
             });
         }
         let limits = self.cfg.datagrams;
-        Ok(self.dgrams.push(self.now, data, opts, &limits))
+        Ok(self.dgrams.push(self.now, data, opts, &limits, |u| {
+            trace_event!(self.trace.tracer, self.now, Some(self.id), unsent_event(u));
+        }))
     }
 
     /// The oldest received datagram not yet read; a
@@ -144,6 +156,27 @@ impl Session {
         Ok(())
     }
 
+    /// Drops every queued datagram whose deadline is at or before `now`
+    /// (traced, and reported if followed).
+    #[inline]
+    pub(super) fn expire_datagrams(&mut self, now: Instant) {
+        self.dgrams.expire(now, |u| {
+            trace_event!(self.trace.tracer, now, Some(self.id), unsent_event(u));
+        });
+    }
+
+    /// The fate of the `count` datagrams packet `pn` carried: acknowledged
+    /// (`acked`) or lost.
+    pub(super) fn on_datagrams_outcome(&mut self, pn: u64, count: u8, acked: bool) {
+        self.dgrams.on_outcome(pn, count, acked);
+        let ev = if acked {
+            TraceEvent::AppDatagramsAcked { pn, count }
+        } else {
+            TraceEvent::AppDatagramsLost { pn, count }
+        };
+        trace_event!(self.trace.tracer, self.now, Some(self.id), ev);
+    }
+
     /// True if the next DATAGRAM frames go before an ACK: the head one
     /// is too large to sit beside an ACK of a third of the packet, so
     /// putting the ACK first could hold it back packet after packet.
@@ -175,7 +208,9 @@ impl Session {
                 break;
             };
             if len > path_max {
-                self.dgrams.drop_head();
+                self.dgrams.drop_head(|u| {
+                    trace_event!(self.trace.tracer, self.now, Some(self.id), unsent_event(u));
+                });
                 continue;
             }
             if datagram_frame_len(len) > w.remaining() {
@@ -189,6 +224,16 @@ impl Session {
                 break;
             }
             self.dgrams.on_sent(pn, &o);
+            trace_event!(
+                self.trace.tracer,
+                self.now,
+                Some(self.id),
+                TraceEvent::AppDatagramSent {
+                    id: o.id,
+                    len: o.data.len(),
+                    pn
+                }
+            );
             info.datagrams += 1;
             wrote = true;
         }

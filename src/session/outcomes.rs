@@ -36,7 +36,7 @@ impl Session {
                         self.mtu.on_packet_acked(info.pn, len);
                     }
                     if info.datagrams > 0 {
-                        self.dgrams.on_outcome(info.pn, info.datagrams, true);
+                        self.on_datagrams_outcome(info.pn, info.datagrams, true);
                     }
                     for (id, units) in info.chunks {
                         match &mut run {
@@ -71,7 +71,7 @@ impl Session {
                         self.mtu.on_packet_lost(now, info.pn, len);
                     }
                     if info.datagrams > 0 {
-                        self.dgrams.on_outcome(info.pn, info.datagrams, false);
+                        self.on_datagrams_outcome(info.pn, info.datagrams, false);
                     }
                     // Acknowledgements first, so the order of events on a
                     // stream stays the order of the outcomes.

@@ -92,7 +92,7 @@ impl Session {
                     }
                 }
                 self.trim_scratch(now);
-                self.dgrams.expire(now);
+                self.expire_datagrams(now);
                 self.expire_deadlines(now);
                 // The size search's quiet period: a new search starts now
                 // (its probes wait for data), so the timer is not due again.

@@ -259,7 +259,7 @@ impl Session {
         self.recovery
             .set_send_quantum(room_burst(self.timer_burst(), self.cfg.max_datagram_size));
         let window_ok = self.recovery.can_send(max);
-        self.dgrams.expire(now);
+        self.expire_datagrams(now);
         // Pacing applies to stream data and datagrams only.
         let mut data_ok = window_ok && self.has_payload();
         if data_ok {

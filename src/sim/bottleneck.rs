@@ -55,6 +55,16 @@ impl Bottleneck {
         Some(to_instant(self.busy_scaled, rate))
     }
 
+    /// When a datagram offered at `now` would start to serialise: once the
+    /// bottleneck is free (FIFO). A link whose rate changes over time picks
+    /// the rate in force then for it.
+    pub(crate) fn starts_at(&self, now: Instant) -> Instant {
+        if self.rate == 0 {
+            return now;
+        }
+        to_instant(self.busy_scaled, self.rate).max(now)
+    }
+
     /// Bytes waiting at `now` (including the unsent part of the datagram on
     /// the wire).
     #[cfg(test)]
@@ -160,6 +170,21 @@ mod tests {
             .is_some());
         assert!(b.offer(Instant::MAX, usize::MAX, 1, usize::MAX).is_some());
         let _ = b.offer(Instant::MAX, 0, u64::MAX, 0);
+    }
+
+    #[test]
+    fn start_of_serialisation_follows_the_backlog() {
+        let mut b = Bottleneck::default();
+        assert_eq!(
+            b.starts_at(Instant::from_millis(5)),
+            Instant::from_millis(5)
+        );
+        let _ = b.offer(Instant::ZERO, 12_500, MBIT10, usize::MAX);
+        assert_eq!(b.starts_at(Instant::ZERO), Instant::from_millis(10));
+        assert_eq!(
+            b.starts_at(Instant::from_millis(20)),
+            Instant::from_millis(20)
+        );
     }
 
     #[test]

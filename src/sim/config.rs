@@ -90,6 +90,83 @@ pub struct LinkConfig {
     /// A change of `mtu` mid-run: from this instant on (the run's clock),
     /// the link carries at most this many bytes instead (a route change).
     pub mtu_change: Option<(crate::time::Instant, usize)>,
+    /// Changes of the bottleneck rate mid-run (a link that slows down and
+    /// recovers); `queue_bytes` stays as it is.
+    pub rate_changes: RateSchedule,
+}
+
+/// Changes the bottleneck rate may make, at most, in one [`RateSchedule`].
+pub const MAX_RATE_CHANGES: usize = 8;
+
+/// Times at which a link's bottleneck rate changes: from each change's
+/// instant (the run's clock) until the next one, the link serialises at its
+/// rate instead of [`LinkConfig::rate_bits_per_sec`].
+///
+/// Plain data of a fixed size, so a [`LinkConfig`] stays `Copy`. A
+/// datagram is serialised at the rate in force when its serialisation
+/// starts (the bottleneck is FIFO, so that is once the datagrams ahead of
+/// it have left), and the queue's backlog in bytes is read at that rate.
+///
+/// ```
+/// use stt::sim::RateSchedule;
+/// use stt::Instant;
+///
+/// let s = RateSchedule::new()
+///     .with_change(Instant::from_millis(10_000), 4_000_000)
+///     .with_change(Instant::from_millis(15_000), 20_000_000);
+/// assert_eq!(s.rate_at(Instant::from_millis(9_999)), None);
+/// assert_eq!(s.rate_at(Instant::from_millis(12_000)), Some(4_000_000));
+/// assert_eq!(s.rate_at(Instant::from_millis(15_000)), Some(20_000_000));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateSchedule {
+    /// (from, bits per second), ascending by instant; `len` of them used.
+    changes: [(crate::time::Instant, u64); MAX_RATE_CHANGES],
+    /// Changes asked for; more than [`MAX_RATE_CHANGES`] makes the config
+    /// invalid ([`ConfigError::TooManyRateChanges`]).
+    len: usize,
+}
+
+impl RateSchedule {
+    /// No change: the link's own rate throughout.
+    pub const fn new() -> Self {
+        RateSchedule {
+            changes: [(crate::time::Instant::ZERO, 0); MAX_RATE_CHANGES],
+            len: 0,
+        }
+    }
+
+    /// Adds a change to `bits_per_sec` from `at` on (replacing one at the
+    /// same instant). Past [`MAX_RATE_CHANGES`] the change is not kept and
+    /// [`LinkConfig::validate`] refuses the config.
+    pub fn with_change(mut self, at: crate::time::Instant, bits_per_sec: u64) -> Self {
+        let used = self.len.min(MAX_RATE_CHANGES);
+        // Invariant: `changes[..used]` stays sorted by instant, no two equal.
+        if let Some(c) = self.changes[..used].iter_mut().find(|c| c.0 == at) {
+            c.1 = bits_per_sec;
+            return self;
+        }
+        self.len = self.len.saturating_add(1);
+        if used == MAX_RATE_CHANGES {
+            return self;
+        }
+        let i = self.changes[..used].partition_point(|c| c.0 < at);
+        self.changes.copy_within(i..used, i + 1);
+        self.changes[i] = (at, bits_per_sec);
+        self
+    }
+
+    /// The changes kept, ascending by instant.
+    pub fn changes(&self) -> &[(crate::time::Instant, u64)] {
+        &self.changes[..self.len.min(MAX_RATE_CHANGES)]
+    }
+
+    /// The rate the schedule sets at `now`; `None` before its first change.
+    pub fn rate_at(&self, now: crate::time::Instant) -> Option<u64> {
+        let c = self.changes();
+        let i = c.partition_point(|c| c.0 <= now);
+        i.checked_sub(1).and_then(|i| c.get(i)).map(|c| c.1)
+    }
 }
 
 /// Largest UDP payload over IPv4, the default [`LinkConfig::mtu`].
@@ -115,6 +192,7 @@ impl Default for LinkConfig {
             queue_bytes: DEFAULT_QUEUE_BYTES,
             mtu: DEFAULT_MTU,
             mtu_change: None,
+            rate_changes: RateSchedule::new(),
         }
     }
 }
@@ -191,6 +269,22 @@ impl LinkConfig {
         self
     }
 
+    /// From `at` on (until a later change), the bottleneck serialises at
+    /// `bits_per_sec` (see [`RateSchedule`]). Needs a rate set with
+    /// [`with_rate`](Self::with_rate): a link without one has no bottleneck.
+    pub fn with_rate_change(mut self, at: crate::time::Instant, bits_per_sec: u64) -> Self {
+        self.rate_changes = self.rate_changes.with_change(at, bits_per_sec);
+        self
+    }
+
+    /// The bottleneck rate at `now`: the schedule's latest change at or
+    /// before `now`, else [`rate_bits_per_sec`](Self::rate_bits_per_sec);
+    /// `None` (no bottleneck) without the latter.
+    pub fn rate_at(&self, now: crate::time::Instant) -> Option<u64> {
+        let base = self.rate_bits_per_sec?;
+        Some(self.rate_changes.rate_at(now).unwrap_or(base))
+    }
+
     /// The largest datagram the link carries at `now`.
     pub fn mtu_at(&self, now: crate::time::Instant) -> usize {
         match self.mtu_change {
@@ -199,8 +293,9 @@ impl LinkConfig {
         }
     }
 
-    /// Checks that every probability is within `0..=1` (NaN is not) and that
-    /// a bottleneck rate, if any, is not zero.
+    /// Checks that every probability is within `0..=1` (NaN is not), that
+    /// a bottleneck rate, if any, is not zero, and that the rate schedule
+    /// holds at most [`MAX_RATE_CHANGES`] changes, none to zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check(ProbabilityField::Loss, self.loss)?;
         check(ProbabilityField::Reorder, self.reorder)?;
@@ -210,8 +305,12 @@ impl LinkConfig {
             check(ProbabilityField::BadToGood, b.p_bad_to_good)?;
             check(ProbabilityField::LossInBad, b.loss_in_bad)?;
         }
-        if self.rate_bits_per_sec == Some(0) {
+        if self.rate_bits_per_sec == Some(0) || self.rate_changes.changes().iter().any(|c| c.1 == 0)
+        {
             return Err(ConfigError::ZeroRate);
+        }
+        if self.rate_changes.len > MAX_RATE_CHANGES {
+            return Err(ConfigError::TooManyRateChanges);
         }
         Ok(())
     }
@@ -257,6 +356,9 @@ pub enum ConfigError {
     /// A bottleneck rate of zero bits per second would never deliver.
     #[error("bottleneck rate is zero bits per second")]
     ZeroRate,
+    /// More rate changes than a [`RateSchedule`] holds.
+    #[error("more than {MAX_RATE_CHANGES} bottleneck rate changes")]
+    TooManyRateChanges,
 }
 
 #[cfg(test)]
@@ -341,6 +443,44 @@ mod tests {
         );
         assert_eq!(base.with_rate(0).validate(), Err(ConfigError::ZeroRate));
         assert_eq!(base.with_loss(0.0).with_duplicate(1.0).validate(), Ok(()));
+    }
+
+    #[test]
+    fn rate_schedule_orders_replaces_and_bounds_its_changes() {
+        use crate::time::Instant;
+        let ms = Instant::from_millis;
+        let c = LinkConfig::default()
+            .with_rate(20_000_000)
+            .with_rate_change(ms(15_000), 20_000_000)
+            .with_rate_change(ms(10_000), 5_000_000)
+            .with_rate_change(ms(10_000), 4_000_000);
+        assert_eq!(
+            c.rate_changes.changes(),
+            [(ms(10_000), 4_000_000), (ms(15_000), 20_000_000)]
+        );
+        assert_eq!(c.rate_at(ms(0)), Some(20_000_000));
+        assert_eq!(c.rate_at(ms(9_999)), Some(20_000_000));
+        assert_eq!(c.rate_at(ms(10_000)), Some(4_000_000));
+        assert_eq!(c.rate_at(ms(14_999)), Some(4_000_000));
+        assert_eq!(c.rate_at(ms(15_000)), Some(20_000_000));
+        assert_eq!(c.validate(), Ok(()));
+        // Without a base rate there is no bottleneck to change.
+        assert_eq!(
+            LinkConfig::default()
+                .with_rate_change(ms(1), 1)
+                .rate_at(ms(2)),
+            None
+        );
+        assert_eq!(
+            c.with_rate_change(ms(1), 0).validate(),
+            Err(ConfigError::ZeroRate)
+        );
+        let mut many = c;
+        for i in 0..MAX_RATE_CHANGES as u64 {
+            many = many.with_rate_change(ms(20_000 + i), 1_000_000);
+        }
+        assert_eq!(many.rate_changes.changes().len(), MAX_RATE_CHANGES);
+        assert_eq!(many.validate(), Err(ConfigError::TooManyRateChanges));
     }
 
     #[test]

@@ -244,6 +244,15 @@ impl App for GameReceiver {
 
 /// Runs one game scenario and reports what it measured.
 pub fn run_game(cfg: &GameConfig) -> Result<GameReport, BulkError> {
+    run_game_with(cfg, |_, _| {})
+}
+
+/// [`run_game`] with `setup` called on the client's (sending) and the
+/// server's endpoints before the connect (e.g. to install a trace sink).
+pub fn run_game_with(
+    cfg: &GameConfig,
+    setup: impl FnOnce(&mut Endpoint, &mut Endpoint),
+) -> Result<GameReport, BulkError> {
     const NET_KEY: &[u8] = b"stt simulated game traffic key..";
     let build = |name: &[u8; 32]| {
         Config::builder(name, NET_KEY)
@@ -260,7 +269,8 @@ pub fn run_game(cfg: &GameConfig) -> Result<GameReport, BulkError> {
     let start = Instant::ZERO;
     let end = start + cfg.duration;
     let mut client_ep = Endpoint::new(build(b"game client node seed...........")?, seed(1));
-    let server_ep = Endpoint::new(build(b"game server node seed...........")?, seed(2));
+    let mut server_ep = Endpoint::new(build(b"game server node seed...........")?, seed(2));
+    setup(&mut client_ep, &mut server_ep);
     let mut bulk =
         (cfg.bulk_send_ahead > 0).then(|| BulkSender::new(64 << 10, cfg.bulk_send_ahead));
     let session = match bulk.as_mut() {

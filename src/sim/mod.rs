@@ -3,8 +3,9 @@
 //! time. Compiled with the `sim` feature.
 //!
 //! Owns: the simulated links (latency, jitter, random and burst loss,
-//! reordering, duplication, bottleneck rate and queue, MTU), the datagrams in
-//! flight, and an optional driver that runs nodes from event to event.
+//! reordering, duplication, bottleneck rate and its changes over time,
+//! queue, MTU), the datagrams in flight, and an optional driver that runs
+//! nodes from event to event.
 //! Never: reads a clock, sleeps, or touches a socket or the OS's randomness.
 //! All randomness comes from the crate's seeded generators, derived from the
 //! one seed given to [`Network::new`], so a seed and the same sequence of
@@ -17,7 +18,8 @@
 //! `endpoint_node` (an [`Endpoint`](crate::Endpoint) with an optional
 //! [`App`] as a [`Node`]), `bulk` (bulk transfers over a bottleneck: the
 //! goodput and fairness scenario; `bulk_report` measures it), `game`
-//! (datagrams at a fixed rate beside a bulk stream), `nat` (a
+//! (datagrams at a fixed rate beside a bulk stream), `live` (frames with a
+//! deadline on a stream; `live_report` measures them), `nat` (a
 //! node whose public address changes mid-run), `attacker` (an on-path
 //! attacker that resends copies of a node's datagrams from another
 //! address).
@@ -53,6 +55,8 @@ mod driver;
 mod endpoint_node;
 mod game;
 mod link;
+mod live;
+mod live_report;
 mod loss;
 mod nat;
 mod network;
@@ -64,11 +68,14 @@ pub use bulk::{
 };
 pub use bulk_report::{AppPhaseReport, BulkReport, Sample};
 pub use config::{
-    BurstLoss, ConfigError, LinkConfig, ProbabilityField, DEFAULT_MTU, DEFAULT_QUEUE_BYTES,
+    BurstLoss, ConfigError, LinkConfig, ProbabilityField, RateSchedule, DEFAULT_MTU,
+    DEFAULT_QUEUE_BYTES, MAX_RATE_CHANGES,
 };
 pub use driver::{run_until, step, Node, RunError, MAX_EVENTS_PER_INSTANT};
 pub use endpoint_node::{App, EndpointMut, EndpointNode};
-pub use game::{run_game, GameConfig, GameReport};
+pub use game::{run_game, run_game_with, GameConfig, GameReport};
 pub use link::LinkStats;
+pub use live::{run_live, run_live_with, LiveConfig, LiveMode};
+pub use live_report::{FrameRecord, LiveReport, RateDrop};
 pub use nat::Nat;
 pub use network::{Delivery, Network};

@@ -721,6 +721,7 @@ mod tests {
                         queue_bytes: queue,
                         mtu,
                         mtu_change: None,
+                        rate_changes: Default::default(),
                     }
                 },
             )

@@ -199,6 +199,16 @@ pub(crate) struct DatagramCounters {
     pub recv_dropped: u64,
 }
 
+/// A datagram that left the send queue without being sent, with its
+/// payload length: what the session traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unsent {
+    /// Its deadline passed while it was queued.
+    Expired(DatagramId, usize),
+    /// Pushed out of the full queue, or too large for the path.
+    Dropped(DatagramId, usize),
+}
+
 /// A datagram waiting to be sent.
 #[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
@@ -274,18 +284,21 @@ impl Datagrams {
 
     /// Queues `data` (its size already checked) and returns its handle; the
     /// oldest queued datagrams go if the queue is then over its bounds. One
-    /// whose deadline is already past is expired at once.
+    /// whose deadline is already past is expired at once. Each datagram
+    /// that goes unsent is shown to `unsent`.
     pub fn push(
         &mut self,
         now: Instant,
         data: Bytes,
         opts: DatagramOptions,
         limits: &DatagramLimits,
+        mut unsent: impl FnMut(Unsent),
     ) -> DatagramId {
         let q = self.queues();
         let id = DatagramId(q.next_id);
         q.next_id += 1;
         if opts.deadline.is_some_and(|d| d <= now) {
+            unsent(Unsent::Expired(id, data.len()));
             q.counters.expired += 1;
             if opts.report_fate {
                 q.report(DatagramEvent::Expired(id));
@@ -307,7 +320,7 @@ impl Datagrams {
             let Some(old) = q.send.pop_front() else {
                 break;
             };
-            q.drop_unsent(old);
+            q.drop_unsent(old, &mut unsent);
         }
         id
     }
@@ -325,17 +338,17 @@ impl Datagrams {
         self.q.as_ref().and_then(|q| q.earliest)
     }
 
-    /// Drops every queued datagram whose deadline is at or before `now`.
-    /// Called for every packet built: the common case (no deadline due)
-    /// is one comparison, inlined.
+    /// Drops every queued datagram whose deadline is at or before `now`,
+    /// showing each to `unsent`. Called for every packet built: the common
+    /// case (no deadline due) is one comparison, inlined.
     #[inline(always)]
-    pub fn expire(&mut self, now: Instant) {
+    pub fn expire(&mut self, now: Instant, unsent: impl FnMut(Unsent)) {
         if self.next_deadline().is_some_and(|e| e <= now) {
-            self.expire_due(now);
+            self.expire_due(now, unsent);
         }
     }
 
-    fn expire_due(&mut self, now: Instant) {
+    fn expire_due(&mut self, now: Instant, mut unsent: impl FnMut(Unsent)) {
         let Some(q) = self.q.as_mut() else {
             return;
         };
@@ -345,6 +358,7 @@ impl Datagrams {
             match q.send[i].deadline {
                 Some(d) if d <= now => {
                     if let Some(old) = q.send.remove(i) {
+                        unsent(Unsent::Expired(old.id, old.data.len()));
                         q.send_bytes -= old.data.len();
                         q.counters.expired += 1;
                         if old.report {
@@ -391,10 +405,13 @@ impl Datagrams {
     }
 
     /// Drops the datagram at the head of the send queue unsent (it no
-    /// longer fits the path).
-    pub fn drop_head(&mut self) {
-        if let Some(o) = self.pop() {
-            self.queues().drop_unsent(o);
+    /// longer fits the path), showing it to `unsent`.
+    pub fn drop_head(&mut self, mut unsent: impl FnMut(Unsent)) {
+        let Some(q) = self.q.as_mut() else {
+            return;
+        };
+        if let Some(o) = q.send.pop_front() {
+            q.drop_unsent(o, &mut unsent);
         }
     }
 
@@ -500,7 +517,8 @@ impl Queues {
     }
 
     /// `o`, taken from the send queue, is dropped unsent.
-    fn drop_unsent(&mut self, o: Outgoing) {
+    fn drop_unsent(&mut self, o: Outgoing, unsent: &mut impl FnMut(Unsent)) {
+        unsent(Unsent::Dropped(o.id, o.data.len()));
         self.send_bytes -= o.data.len();
         self.counters.send_dropped += 1;
         if o.report {
@@ -548,7 +566,7 @@ mod tests {
         let mut d = Datagrams::new(500);
         let l = limits(3, 1000);
         let ids: Vec<_> = (0..5u8)
-            .map(|i| d.push(T0, Bytes::from(alloc::vec![i; 10]), FOLLOW, &l))
+            .map(|i| d.push(T0, Bytes::from(alloc::vec![i; 10]), FOLLOW, &l, |_| {}))
             .collect();
         assert_eq!(d.queued(), (3, 30));
         assert_eq!(d.counters().send_dropped, 2);
@@ -562,11 +580,11 @@ mod tests {
         assert_eq!(d.pop().map(|o| o.id), Some(ids[2]));
         // The byte bound: the oldest go until the bytes fit.
         let l = limits(100, 700);
-        d.push(T0, Bytes::from(alloc::vec![0; 600]), FOLLOW, &l);
+        d.push(T0, Bytes::from(alloc::vec![0; 600]), FOLLOW, &l, |_| {});
         assert_eq!(d.queued(), (3, 620));
-        d.push(T0, Bytes::from(alloc::vec![0; 100]), FOLLOW, &l);
+        d.push(T0, Bytes::from(alloc::vec![0; 100]), FOLLOW, &l, |_| {});
         assert_eq!(d.queued(), (2, 700));
-        d.push(T0, Bytes::from(alloc::vec![0; 1]), FOLLOW, &l);
+        d.push(T0, Bytes::from(alloc::vec![0; 1]), FOLLOW, &l, |_| {});
         assert_eq!(d.queued(), (2, 101), "the 600 went");
     }
 
@@ -575,21 +593,24 @@ mod tests {
         let mut d = Datagrams::new(500);
         let l = limits(10, 1000);
         let late = FOLLOW.deadline(Instant::from_millis(10));
-        let a = d.push(T0, Bytes::from_static(b"a"), late, &l);
-        let b = d.push(T0, Bytes::from_static(b"b"), FOLLOW, &l);
+        let a = d.push(T0, Bytes::from_static(b"a"), late, &l, |_| {});
+        let b = d.push(T0, Bytes::from_static(b"b"), FOLLOW, &l, |_| {});
         let c = d.push(
             T0,
             Bytes::from_static(b"c"),
             FOLLOW.deadline(Instant::from_millis(20)),
             &l,
+            |_| {},
         );
+        let mut unsent = Vec::new();
         assert_eq!(d.next_deadline(), Some(Instant::from_millis(10)));
-        d.expire(Instant::from_millis(9));
+        d.expire(Instant::from_millis(9), |u| unsent.push(u));
         assert_eq!(d.queued().0, 3);
-        d.expire(Instant::from_millis(10));
+        d.expire(Instant::from_millis(10), |u| unsent.push(u));
         assert_eq!(d.queued().0, 2);
         assert_eq!(d.next_deadline(), Some(Instant::from_millis(20)));
-        d.expire(Instant::from_millis(30));
+        d.expire(Instant::from_millis(30), |u| unsent.push(u));
+        assert_eq!(unsent, [Unsent::Expired(a, 1), Unsent::Expired(c, 1)]);
         assert_eq!(d.next_deadline(), None);
         assert_eq!(d.pop().map(|o| o.id), Some(b));
         assert_eq!(
@@ -597,19 +618,45 @@ mod tests {
             [DatagramEvent::Expired(a), DatagramEvent::Expired(c)]
         );
         // Already late when sent: expired at once, never queued.
-        let e = d.push(Instant::from_millis(50), Bytes::from_static(b"e"), late, &l);
+        let e = d.push(
+            Instant::from_millis(50),
+            Bytes::from_static(b"e"),
+            late,
+            &l,
+            |_| {},
+        );
         assert!(!d.has_pending());
         assert_eq!(events(&mut d), [DatagramEvent::Expired(e)]);
         assert_eq!(d.counters().expired, 3);
     }
 
     #[test]
+    fn a_head_too_large_for_the_path_is_dropped_and_uncounted_once() {
+        let mut d = Datagrams::new(500);
+        let l = limits(10, 1000);
+        let a = d.push(T0, Bytes::from(alloc::vec![0; 300]), FOLLOW, &l, |_| {});
+        d.push(T0, Bytes::from(alloc::vec![0; 200]), FOLLOW, &l, |_| {});
+        let mut unsent = Vec::new();
+        d.drop_head(|u| unsent.push(u));
+        assert_eq!(unsent, [Unsent::Dropped(a, 300)]);
+        assert_eq!(d.queued(), (1, 200));
+        assert_eq!(events(&mut d), [DatagramEvent::Dropped(a)]);
+        assert_eq!(d.counters().send_dropped, 1);
+    }
+
+    #[test]
     fn fates_follow_their_packets_and_unfollowed_ones_are_only_counted() {
         let mut d = Datagrams::new(500);
         let l = limits(10, 1000);
-        let a = d.push(T0, Bytes::from_static(b"a"), FOLLOW, &l);
-        let _b = d.push(T0, Bytes::from_static(b"b"), DatagramOptions::new(), &l);
-        let c = d.push(T0, Bytes::from_static(b"c"), FOLLOW, &l);
+        let a = d.push(T0, Bytes::from_static(b"a"), FOLLOW, &l, |_| {});
+        let _b = d.push(
+            T0,
+            Bytes::from_static(b"b"),
+            DatagramOptions::new(),
+            &l,
+            |_| {},
+        );
+        let c = d.push(T0, Bytes::from_static(b"c"), FOLLOW, &l, |_| {});
         let oa = d.pop().unwrap();
         d.on_sent(7, &oa);
         let ob = d.pop().unwrap();

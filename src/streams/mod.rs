@@ -17,8 +17,8 @@ pub mod scheduler;
 pub mod send;
 pub mod stream;
 
-pub(crate) use datagrams::Datagrams;
 pub use datagrams::{DatagramError, DatagramEvent, DatagramId, DatagramLimits, DatagramOptions};
+pub(crate) use datagrams::{Datagrams, Unsent};
 pub use deadline::SendOptions;
 pub use manager::{Control, ControlFrame, StreamManager};
 pub use recv::OutOfOrder;

@@ -14,6 +14,7 @@ use crate::crypto::Cipher;
 use crate::event::CloseReason;
 use crate::ids::{Role, StreamId};
 use crate::recovery::ControllerPhase;
+use crate::streams::DatagramId;
 use crate::wire::{Frame, Frames, PATH_DATA_LEN};
 
 /// Which side of a session did something.
@@ -464,6 +465,50 @@ pub enum TraceEvent<'a> {
         /// Its length.
         len: usize,
     },
+    /// An application datagram (`Session::send_datagram`) left in packet
+    /// `pn`. Its fate is that packet's: [`TraceEvent::AppDatagramsAcked`]
+    /// or [`TraceEvent::AppDatagramsLost`] name the packet.
+    AppDatagramSent {
+        /// Its handle.
+        id: DatagramId,
+        /// Its payload length.
+        len: usize,
+        /// The packet that carries it.
+        pn: u64,
+    },
+    /// Packet `pn`, which carried `count` application datagrams, was
+    /// acknowledged: the peer has them.
+    AppDatagramsAcked {
+        /// The packet.
+        pn: u64,
+        /// Datagrams it carried.
+        count: u8,
+    },
+    /// Packet `pn`, which carried `count` application datagrams, was
+    /// declared lost; datagrams are never resent.
+    AppDatagramsLost {
+        /// The packet.
+        pn: u64,
+        /// Datagrams it carried.
+        count: u8,
+    },
+    /// An application datagram's deadline passed while it was queued: it
+    /// never left.
+    AppDatagramExpired {
+        /// Its handle.
+        id: DatagramId,
+        /// Its payload length.
+        len: usize,
+    },
+    /// An application datagram was dropped unsent: pushed out of the full
+    /// send queue by newer ones, or larger than the path's datagram size
+    /// became.
+    AppDatagramDropped {
+        /// Its handle.
+        id: DatagramId,
+        /// Its payload length.
+        len: usize,
+    },
     /// A packet key changed.
     KeyUpdated {
         /// `Local`: this side's send key; `Remote`: the peer's (this
@@ -557,6 +602,11 @@ impl TraceEvent<'_> {
             TraceEvent::StreamClosed { .. } => "stream_closed",
             TraceEvent::StreamReset { .. } => "stream_reset",
             TraceEvent::DatagramDropped { .. } => "datagram_dropped",
+            TraceEvent::AppDatagramSent { .. } => "app_datagram_sent",
+            TraceEvent::AppDatagramsAcked { .. } => "app_datagram_acked",
+            TraceEvent::AppDatagramsLost { .. } => "app_datagram_lost",
+            TraceEvent::AppDatagramExpired { .. } => "app_datagram_expired",
+            TraceEvent::AppDatagramDropped { .. } => "app_datagram_dropped",
             TraceEvent::KeyUpdated { .. } => "key_updated",
             TraceEvent::SizeProbeLost { .. } => "size_probe_lost",
             TraceEvent::DatagramSizeChanged { .. } => "datagram_size_changed",

@@ -391,6 +391,15 @@ impl Session {
             .await?
     }
 
+    /// The next fate of a datagram sent with `report_fate`: acknowledged,
+    /// lost, expired or dropped, in the order the core reported them.
+    pub async fn datagram_fate(&self) -> Result<stt::DatagramEvent, Error> {
+        let s = self.id;
+        self.node
+            .call(Key::Session(s), move |core| core.poll_datagram_fate(s))
+            .await?
+    }
+
     /// The largest datagram payload the session takes now (it follows the
     /// path's datagram size); `None` if the peer accepts no datagrams.
     pub async fn max_datagram_payload(&self) -> Result<Option<usize>, Error> {
