@@ -28,7 +28,16 @@ impl Session {
     #[inline(never)]
     fn expire_pass(&mut self, now: Instant) {
         let rtt = self.recovery.rtt();
-        let rate = self.recovery.delivery_rate();
+        // The rate the sender will send at: the delivery rate, or the
+        // pacing rate where that is higher. A delivery rate alone starves
+        // itself: right after the handshake (or after a quiet spell) it
+        // measures only what was offered, so a large message would "need"
+        // more than its lifetime, never be sent, and never let the
+        // estimate grow.
+        let rate = self
+            .recovery
+            .delivery_rate()
+            .max(self.recovery.effective_pacing_rate());
         let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
         self.streams.expire(clock);
     }

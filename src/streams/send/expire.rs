@@ -15,7 +15,8 @@
 //! variation):
 //! - a message with units still to send (never sent, or lost) whose
 //!   deadline is nearer than `reach` plus the time its unsent units (and
-//!   the unsent ones queued before it) take at the path's delivery rate
+//!   the unsent ones queued before it) take at the rate the sender sends
+//!   at (the delivery rate, or the pacing rate where that is higher)
 //!   is abandoned, and so is one all in flight once its deadline passes:
 //!   whatever of it was sent counts as acknowledged, its lost ranges and
 //!   second copies are forgotten, and what was never sent is passed over

@@ -15,8 +15,8 @@ use core::time::Duration;
 
 use super::{
     queue_slack, Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, EXCESS_QUEUE, EXCESS_QUEUE_FLOOR,
-    FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM,
-    MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
+    FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM, MAX_BASELINE_PM,
+    STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
