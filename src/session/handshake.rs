@@ -188,15 +188,37 @@ impl HandshakeState {
         let n = noise.write_message(&cipher_payload(cipher), &mut buf)?;
         let msg1 = buf[..n].to_vec();
         let datagram = long_datagram(LongType::Initial, SessionId(0), local, &[], &msg1);
-        Ok(HandshakeState {
-            role: Role::Initiator,
-            noise: Some(noise),
+        Ok(HandshakeState::start(
+            Role::Initiator,
+            Some(noise),
+            msg1,
+            datagram,
+            cipher,
+            Some((now, first_resend)),
+        ))
+    }
+
+    /// A handshake that has sent `datagram` and owes nothing else yet:
+    /// the fields every constructor shares. `resend`: when the first
+    /// resend is due (an initiator's), and the back-off it starts with.
+    fn start(
+        role: Role,
+        noise: Option<Handshake>,
+        msg1: Vec<u8>,
+        datagram: Vec<u8>,
+        cipher: Cipher,
+        resend: Option<(Instant, Duration)>,
+    ) -> Self {
+        let backoff = resend.map_or(Duration::ZERO, |(_, b)| b);
+        HandshakeState {
+            role,
+            noise,
             msg1,
             datagram,
             send_owed: true,
-            resend_at: Some(now + first_resend),
-            backoff: first_resend,
-            first_backoff: first_resend,
+            resend_at: resend.map(|(now, b)| now + b),
+            backoff,
+            first_backoff: backoff,
             token: Vec::new(),
             cipher,
             retried: false,
@@ -209,7 +231,7 @@ impl HandshakeState {
             done_seen: false,
             early_refused: Vec::new(),
             early_in: Vec::new(),
-        })
+        }
     }
 
     /// Starts an initiator presenting `ticket`: builds a Resume packet
@@ -260,30 +282,19 @@ impl HandshakeState {
             .map_err(|_| CryptoError::BufferTooSmall)?;
         let datagram = long_datagram(LongType::Resume, SessionId(0), local, &[], &bytes);
         Ok(HandshakeState {
-            role: Role::Initiator,
-            noise: Some(full),
-            msg1,
-            datagram,
-            send_owed: true,
-            resend_at: Some(now + first_resend),
-            backoff: first_resend,
-            first_backoff: first_resend,
-            token: Vec::new(),
-            cipher,
-            retried: false,
-            rx_bytes: 0,
-            tx_bytes: 0,
             resuming: Some(Box::new(Resuming {
                 noise: resume,
                 node: ticket.node,
                 early: early.counts.clone(),
             })),
-            resumption: None,
-            ticket_out: None,
-            ticket_in: None,
-            done_seen: false,
-            early_refused: Vec::new(),
-            early_in: Vec::new(),
+            ..HandshakeState::start(
+                Role::Initiator,
+                Some(full),
+                msg1,
+                datagram,
+                cipher,
+                Some((now, first_resend)),
+            )
         })
     }
 
@@ -352,28 +363,8 @@ impl HandshakeState {
         };
         let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
         let datagram = long_datagram(LongType::Resumed, initiator, local, &[], &buf[..n]);
-        let mut hs = HandshakeState {
-            role: Role::Responder,
-            noise: None,
-            msg1: Vec::new(),
-            datagram,
-            send_owed: true,
-            resend_at: None,
-            backoff: Duration::ZERO,
-            first_backoff: Duration::ZERO,
-            token: Vec::new(),
-            cipher,
-            retried: false,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            resuming: None,
-            resumption: None,
-            ticket_out: None,
-            ticket_in: None,
-            done_seen: false,
-            early_refused: Vec::new(),
-            early_in: Vec::new(),
-        };
+        let mut hs =
+            HandshakeState::start(Role::Responder, None, Vec::new(), datagram, cipher, None);
         hs.early_in = early;
         let out = hs
             .finish(noise, params, contents.initiator, true)
@@ -499,28 +490,14 @@ impl HandshakeState {
             .ok_or(CryptoError::Handshake)?;
         let n = noise.write_message(&params_bytes(our_params), &mut buf)?;
         let datagram = long_datagram(LongType::Response, initiator, local, &[], &buf[..n]);
-        Ok(HandshakeState {
-            role: Role::Responder,
-            noise: Some(noise),
-            msg1: Vec::new(),
+        Ok(HandshakeState::start(
+            Role::Responder,
+            Some(noise),
+            Vec::new(),
             datagram,
-            send_owed: true,
-            resend_at: None,
-            backoff: Duration::ZERO,
-            first_backoff: Duration::ZERO,
-            token: Vec::new(),
             cipher,
-            retried: false,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            resuming: None,
-            resumption: None,
-            ticket_out: None,
-            ticket_in: None,
-            done_seen: false,
-            early_refused: Vec::new(),
-            early_in: Vec::new(),
-        })
+            None,
+        ))
     }
 
     /// Responder: message 3 arrived; yields the keys.

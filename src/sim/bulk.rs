@@ -370,7 +370,8 @@ fn received(nodes: &[BulkNode]) -> &[u64] {
         .unwrap_or(&[])
 }
 
-fn seed32(seed: u64, role: u8) -> [u8; 32] {
+/// A node's or network's 32-byte seed: the run's seed, then `role`.
+pub(super) fn seed32(seed: u64, role: u8) -> [u8; 32] {
     let mut s = [role; 32];
     if let Some(head) = s.get_mut(..8) {
         head.copy_from_slice(&seed.to_be_bytes());

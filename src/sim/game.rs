@@ -259,11 +259,7 @@ pub fn run_game_with(
             .datagrams(cfg.datagrams)
             .build()
     };
-    let seed = |role: u8| {
-        let mut s = [role; 32];
-        s[..8].copy_from_slice(&cfg.seed.to_be_bytes());
-        s
-    };
+    let seed = |role: u8| super::bulk::seed32(cfg.seed, role);
     let mut net = Network::new(seed(3));
     net.set_path(CLIENT_ADDR, SERVER_ADDR, cfg.link)?;
     let start = Instant::ZERO;
