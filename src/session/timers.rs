@@ -44,7 +44,11 @@ impl Session {
             State::Handshake => at(Some(self.created_at + self.cfg.handshake_timeout)),
             State::Established => {
                 at(Some(self.last_rx + self.idle_timeout()));
-                if let Some(k) = self.cfg.keep_alive {
+                // No keep-alive while a resumed responder waits for the
+                // initiator's first packet: its anti-amplification budget
+                // may not let a PING out, and a keep-alive that cannot be
+                // sent would stay due (the idle timeout still runs).
+                if let Some(k) = self.cfg.keep_alive.filter(|_| !self.is_half_open()) {
                     at(Some(self.last_tx_eliciting.max(self.last_rx) + k));
                 }
                 at(self.recovery.timeout());
@@ -86,7 +90,7 @@ impl Session {
                     self.report_closed(CloseReason::IdleTimeout);
                     return;
                 }
-                if let Some(k) = self.cfg.keep_alive {
+                if let Some(k) = self.cfg.keep_alive.filter(|_| !self.is_half_open()) {
                     if now >= self.last_tx_eliciting.max(self.last_rx) + k {
                         self.ping_owed = true;
                     }
