@@ -257,6 +257,18 @@ mod tests {
         out
     }
 
+    /// One 10-byte message due at 150 ms, sent whole in one chunk, and
+    /// that chunk declared lost.
+    fn sent_whole_then_lost() -> (SendBuf, SendState, super::super::Chunk) {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push_until(&mut st, msg(10), Some(Instant::from_millis(150)));
+        let c = b
+            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
+        b.on_lost(&st, c.units());
+        (b, st, c)
+    }
+
     #[test]
     fn an_unsent_message_past_reach_is_dropped_and_passed_over() {
         let (mut b, mut st) = (SendBuf::default(), SendState::default());
@@ -296,12 +308,7 @@ mod tests {
 
     #[test]
     fn a_resend_on_its_last_chance_goes_twice_from_the_next_packet() {
-        let (mut b, mut st) = (SendBuf::default(), SendState::default());
-        b.push_until(&mut st, msg(10), Some(Instant::from_millis(150)));
-        let c = b
-            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
-            .unwrap();
-        b.on_lost(&st, c.units());
+        let (mut b, mut st, _) = sent_whole_then_lost();
         // 60 ms: 90 ms left, less than 67.5 + 30: the last chance.
         let now = clock(60);
         let r = b
@@ -316,12 +323,7 @@ mod tests {
         assert_eq!(again.units(), 0..11);
         assert!(!b.arm_again(), "two copies, not more");
         // Earlier, with time for another round, one copy is enough.
-        let (mut b, mut st) = (SendBuf::default(), SendState::default());
-        b.push_until(&mut st, msg(10), Some(Instant::from_millis(150)));
-        let c = b
-            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
-            .unwrap();
-        b.on_lost(&st, c.units());
+        let (mut b, mut st, _) = sent_whole_then_lost();
         b.next_chunk(&mut st, |_| Some(1000), u64::MAX, Some(&clock(40)))
             .unwrap();
         assert!(!b.arm_again());
@@ -346,12 +348,7 @@ mod tests {
 
     #[test]
     fn a_stale_second_copy_does_not_hold_up_new_data() {
-        let (mut b, mut st) = (SendBuf::default(), SendState::default());
-        b.push_until(&mut st, msg(10), Some(Instant::from_millis(150)));
-        let c = b
-            .next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
-            .unwrap();
-        b.on_lost(&st, c.units());
+        let (mut b, mut st, c) = sent_whole_then_lost();
         let now = clock(60);
         b.next_chunk(&mut st, |_| Some(1000), u64::MAX, Some(&now))
             .unwrap();
