@@ -30,6 +30,15 @@ impl Session {
         }
     }
 
+    /// When a keep-alive PING is owed. None while a resumed responder
+    /// waits for the initiator's first packet: its anti-amplification
+    /// budget may not let a PING out, and a keep-alive that cannot be sent
+    /// would stay due (the idle timeout still runs).
+    fn keep_alive_at(&self) -> Option<Instant> {
+        let k = self.cfg.keep_alive.filter(|_| !self.is_half_open())?;
+        Some(self.last_tx_eliciting.max(self.last_rx) + k)
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) must next run.
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
         let mut t: Option<Instant> = None;
@@ -44,13 +53,7 @@ impl Session {
             State::Handshake => at(Some(self.created_at + self.cfg.handshake_timeout)),
             State::Established => {
                 at(Some(self.last_rx + self.idle_timeout()));
-                // No keep-alive while a resumed responder waits for the
-                // initiator's first packet: its anti-amplification budget
-                // may not let a PING out, and a keep-alive that cannot be
-                // sent would stay due (the idle timeout still runs).
-                if let Some(k) = self.cfg.keep_alive.filter(|_| !self.is_half_open()) {
-                    at(Some(self.last_tx_eliciting.max(self.last_rx) + k));
-                }
+                at(self.keep_alive_at());
                 at(self.recovery.timeout());
                 at(self.acks.ack_deadline());
                 at(self.pacing_wait);
@@ -90,10 +93,8 @@ impl Session {
                     self.report_closed(CloseReason::IdleTimeout);
                     return;
                 }
-                if let Some(k) = self.cfg.keep_alive.filter(|_| !self.is_half_open()) {
-                    if now >= self.last_tx_eliciting.max(self.last_rx) + k {
-                        self.ping_owed = true;
-                    }
+                if self.keep_alive_at().is_some_and(|t| now >= t) {
+                    self.ping_owed = true;
                 }
                 self.trim_scratch(now);
                 self.expire_datagrams(now);
