@@ -322,3 +322,64 @@ fn a_ticket_seen_on_the_wire_cannot_be_burnt_or_used_by_a_forger() {
     p.drive_until(Duration::from_millis(500), |_| false);
     assert!(p.a.session(sa).unwrap().is_resumed());
 }
+
+/// Stream data bytes a's protected packets carried, per stream, from
+/// the trace.
+#[cfg(feature = "trace")]
+mod wire_count {
+    use std::sync::{Arc, Mutex};
+    use stt::trace::{FrameInfo, TraceEvent, TraceSink};
+    use stt::{Instant, SessionId};
+
+    pub type Bytes = Arc<Mutex<u64>>;
+
+    pub struct StreamBytes(pub Bytes);
+
+    impl TraceSink for StreamBytes {
+        fn event(&mut self, _: Instant, _: Option<SessionId>, ev: &TraceEvent<'_>) {
+            if let TraceEvent::PacketSent { frames, .. } = ev {
+                for f in frames.frames.iter() {
+                    if let FrameInfo::Stream { stream: 0, len, .. } = f {
+                        *self.0.lock().unwrap() += *len as u64;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "trace")]
+#[test]
+fn an_accepted_early_message_goes_once_a_refused_one_once_after_the_handshake() {
+    const MSG: &[u8] = &[7u8; 300];
+    for refused in [false, true] {
+        let mut p = Pair::default_pair();
+        connect_and_settle(&mut p);
+        b_reads_all(&mut p);
+        if refused {
+            p.b = stt::Endpoint::new(config("b").build().unwrap(), [9; 32]);
+        }
+        let counted = wire_count::Bytes::default();
+        p.a.set_trace_sink(Some(Box::new(wire_count::StreamBytes(counted.clone()))));
+        p.sent.clear();
+        let (sa, early) = connect_early(&mut p, MSG);
+        assert_eq!(early, 1);
+        assert_eq!(p.a.session(sa).unwrap().is_resumed(), !refused);
+        // The Resume carried the message in both cases.
+        let resume = p.sent.iter().find(|(a, d)| *a && d[0] == 0xc5).unwrap();
+        assert!(resume.1.len() > MSG.len());
+        let after = *counted.lock().unwrap();
+        if refused {
+            assert_eq!(after, MSG.len() as u64, "sent again once, in 1-RTT");
+        } else {
+            assert_eq!(after, 0, "the accepting answer acknowledged it");
+        }
+        assert_eq!(b_reads_all(&mut p), vec![MSG.to_vec()], "delivered once");
+        // Nothing of it is left to send, and the stream goes on from it.
+        let s = p.a.session_mut(sa).unwrap();
+        assert!(s.is_flushed());
+        s.send(0, &b"next"[..]).unwrap();
+        p.drive_until(Duration::from_millis(200), |_| false);
+        assert_eq!(b_reads_all(&mut p), vec![b"next".to_vec()]);
+    }
+}

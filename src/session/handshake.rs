@@ -96,6 +96,9 @@ pub(crate) struct HandshakeState {
     /// session to deliver.
     pub early_refused: Vec<(StreamId, u64)>,
     pub early_in: Vec<u8>,
+    /// Initiator: early messages the responder took with the ticket, per
+    /// stream, until the session settles them on its streams.
+    pub early_accepted: Vec<(StreamId, u64)>,
 }
 
 /// The resume pattern's initiator state and the peer its ticket names.
@@ -231,6 +234,7 @@ impl HandshakeState {
             done_seen: false,
             early_refused: Vec::new(),
             early_in: Vec::new(),
+            early_accepted: Vec::new(),
         }
     }
 
@@ -325,6 +329,9 @@ impl HandshakeState {
             return Err(HsError::Crypto(CryptoError::Handshake));
         };
         self.noise = None;
+        // Message 2 authenticated, so the responder accepted the ticket
+        // and with it the early data: the answer acknowledges it.
+        self.early_accepted = r.early;
         self.on_confirmed();
         self.finish(r.noise, params, node, true)
     }

@@ -92,6 +92,7 @@ impl Session {
                         self.confirmed = true;
                         self.ping_owed = true;
                         self.establish(out);
+                        self.settle_early_accepted();
                     }
                     Err(_) => {
                         self.count_drop(DropReason::AuthFailure, datagram_len);

@@ -138,6 +138,22 @@ impl Session {
         }
     }
 
+    /// Initiator, resumed: the early messages the responder accepted with
+    /// the ticket are delivered (its answer acknowledges them), so their
+    /// copies queued on the streams never go out.
+    pub(super) fn settle_early_accepted(&mut self) {
+        let Some(accepted) = self
+            .hs
+            .as_mut()
+            .map(|h| core::mem::take(&mut h.early_accepted))
+        else {
+            return;
+        };
+        for (stream, messages) in accepted {
+            self.streams.settle_early(stream, messages);
+        }
+    }
+
     /// Drops the handshake state once nothing is left for it to do.
     pub(super) fn release_handshake(&mut self) {
         if self.hs.as_ref().is_some_and(|h| h.is_spent(self.confirmed)) {

@@ -557,6 +557,35 @@ impl StreamManager {
         }
     }
 
+    /// The first `messages` messages of stream `id` went as early data
+    /// in a handshake the peer accepted: the peer holds them, so they
+    /// count as sent (spending stream and session credit, as the peer
+    /// counted them) and acknowledged, and are never sent again. A
+    /// stream that already sent something is left as it is.
+    pub fn settle_early(&mut self, id: StreamId, messages: u64) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let Some(units) = s
+            .bufs
+            .as_mut()
+            .and_then(|b| b.send.settle_early(&mut s.send, messages))
+        else {
+            return;
+        };
+        self.sent_total += units;
+        let idle =
+            !SendBuf::has_unsent(&s.send) && !s.bufs.as_ref().is_some_and(|b| b.send.has_lost());
+        if idle && s.has(flag::QUEUED) {
+            s.clear(flag::QUEUED);
+            let prio = s.priority;
+            self.sched.remove(id, prio);
+        }
+        s.maybe_free();
+        self.check_writable(id);
+        self.gc(id);
+    }
+
     /// Units of a stream were lost: they go back for retransmission.
     pub fn on_chunk_lost(&mut self, id: StreamId, units: core::ops::Range<u64>) {
         if let Some(s) = self.streams.get_mut(&id) {

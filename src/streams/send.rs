@@ -348,6 +348,27 @@ impl SendBuf {
         freed
     }
 
+    /// The first `messages` messages went ahead of the stream, in a
+    /// handshake the peer accepted (0-RTT early data): they count as
+    /// sent and acknowledged, so they are never sent again. Returns the
+    /// units they take (credit spent), or `None` (and changes nothing)
+    /// unless the stream has sent nothing yet and queues at least that
+    /// many messages from sequence 0.
+    pub fn settle_early(&mut self, st: &mut SendState, messages: u64) -> Option<u64> {
+        let n = usize::try_from(messages).ok()?;
+        if n == 0 || st.sent_end != 0 || st.acked_prefix != 0 {
+            return None;
+        }
+        let last = self.queue.get(n - 1)?;
+        if last.seq != messages - 1 || self.queue.front().map(|m| m.seq) != Some(0) {
+            return None;
+        }
+        let end = last.end();
+        st.sent_end = end;
+        self.on_ack(st, 0..end);
+        Some(end)
+    }
+
     /// Records that `units` were declared lost: what is not acknowledged by
     /// now goes back for retransmission.
     pub fn on_lost(&mut self, st: &SendState, units: Range<u64>) {
@@ -467,6 +488,25 @@ mod tests {
         assert!(b.next_chunk(&mut st, |_| Some(1000), 1, None).is_none());
         let c = b.next_chunk(&mut st, |_| Some(1000), 2, None).unwrap();
         assert_eq!(c.units(), 9..11);
+    }
+
+    #[test]
+    fn settled_early_messages_are_never_sent() {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push(&mut st, msg(10, 1));
+        b.push(&mut st, msg(5, 2));
+        b.push(&mut st, msg(3, 3));
+        assert_eq!(b.settle_early(&mut st, 4), None, "only three queued");
+        assert_eq!(b.settle_early(&mut st, 2), Some(17));
+        assert_eq!((st.sent_end, st.acked_prefix), (17, 17));
+        let c = b
+            .next_chunk(&mut st, |_| Some(100), u64::MAX, None)
+            .unwrap();
+        assert_eq!((c.seq, c.units()), (2, 17..21), "the third goes");
+        assert!(b
+            .next_chunk(&mut st, |_| Some(100), u64::MAX, None)
+            .is_none());
+        assert_eq!(b.settle_early(&mut st, 1), None, "something was sent");
     }
 
     #[test]
