@@ -177,7 +177,9 @@ mod wire;
 // Anything not named here is internal and may change in any release.
 
 // The node and its sessions.
-pub use endpoint::{ConnectError, EarlyConnect, Endpoint, EndpointStats, TicketConfig, Transmit};
+pub use endpoint::{
+    ConnectError, EarlyConnect, Endpoint, EndpointStats, TicketConfig, TicketImportError, Transmit,
+};
 pub use ids::{NodeId, SessionId, StreamId};
 pub use session::{Role, Session};
 pub use time::Instant;

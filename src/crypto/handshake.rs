@@ -105,6 +105,13 @@ impl Identity {
     pub fn reset_key(&self) -> super::ResetKey {
         super::ResetKey::from_static_key(&self.private)
     }
+
+    /// A key for something only this node reads back (its ticket file):
+    /// BLAKE2s-256(`label` || static private key). One-way: it reveals
+    /// nothing of the private key.
+    pub fn derive_key(&self, label: &[u8]) -> [u8; 32] {
+        blake2s256(&[label, &self.private])
+    }
 }
 
 impl core::fmt::Debug for Identity {

@@ -14,6 +14,7 @@ mod resume;
 mod table;
 #[cfg(test)]
 mod tests;
+mod ticket_file;
 mod tickets;
 pub(crate) mod timers;
 #[cfg(feature = "trace")]
@@ -37,6 +38,7 @@ use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
 use crate::wire::{peek_dst, Packet};
 use reset::Resets;
 use table::{Entry, Table};
+pub use ticket_file::TicketImportError;
 pub use tickets::TicketConfig;
 use tickets::Tickets;
 use timers::Timers;
@@ -394,10 +396,7 @@ impl Endpoint {
         let id = self.fresh_id().ok_or(ConnectError::TooManySessions)?;
         let seed = self.handshake_seed();
         let ticket = match self.cfg.tickets.resume {
-            true => self
-                .tickets
-                .store
-                .take(addr, now, self.cfg.tickets.lifetime),
+            true => self.tickets.store.take(addr, now),
             false => None,
         };
         let s = match ticket {

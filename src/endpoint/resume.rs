@@ -34,9 +34,7 @@ impl Endpoint {
     /// [`connect`](Self::connect) to that address presents it and runs the
     /// resumed handshake. Each ticket is used once.
     pub fn has_ticket(&self, peer: SocketAddr, now: Instant) -> bool {
-        self.tickets
-            .store
-            .contains(peer, now, self.cfg.tickets.lifetime)
+        self.tickets.store.contains(peer, now)
     }
 
     /// STREAM frames for the leading `messages` that fit a Resume packet
@@ -220,7 +218,8 @@ impl Endpoint {
         if let Some(ticket) = e.session.take_ticket() {
             if self.cfg.tickets.resume {
                 let peer = e.session.peer();
-                self.tickets.store.insert(peer, ticket);
+                let expires = ticket.received + self.cfg.tickets.lifetime;
+                self.tickets.store.insert(peer, ticket, expires);
             }
         }
     }

@@ -164,12 +164,23 @@ impl StrikeRegister {
     }
 }
 
+/// One ticket the initiator holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub peer: SocketAddr,
+    pub ticket: ClientTicket,
+    /// Not handed out from this instant on (its arrival plus the
+    /// configured lifetime, or what an imported ticket had left).
+    pub expires: Instant,
+}
+
 /// The initiator's tickets: at most `cap`, at most
 /// [`TICKETS_PER_PEER`] per address, oldest out first, each handed out
 /// once.
 #[derive(Debug)]
 pub(crate) struct TicketStore {
-    held: VecDeque<(SocketAddr, ClientTicket)>,
+    /// Oldest first.
+    held: VecDeque<Held>,
     cap: usize,
 }
 
@@ -187,45 +198,44 @@ impl TicketStore {
         self.held.len()
     }
 
-    /// Keeps `ticket` for `peer`, pushing out that peer's oldest past the
-    /// per-peer bound and the store's oldest past its own.
-    pub(crate) fn insert(&mut self, peer: SocketAddr, ticket: ClientTicket) {
+    /// The tickets held, oldest first (expired ones included).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Held> + '_ {
+        self.held.iter()
+    }
+
+    /// Keeps `ticket` for `peer` until `expires`, pushing out that peer's
+    /// oldest past the per-peer bound and the store's oldest past its own.
+    pub(crate) fn insert(&mut self, peer: SocketAddr, ticket: ClientTicket, expires: Instant) {
         if self.cap == 0 {
             return;
         }
-        let for_peer = self.held.iter().filter(|(a, _)| *a == peer).count();
+        let for_peer = self.held.iter().filter(|h| h.peer == peer).count();
         if for_peer >= TICKETS_PER_PEER {
-            if let Some(i) = self.held.iter().position(|(a, _)| *a == peer) {
+            if let Some(i) = self.held.iter().position(|h| h.peer == peer) {
                 self.held.remove(i);
             }
         }
         while self.held.len() >= self.cap {
             self.held.pop_front();
         }
-        self.held.push_back((peer, ticket));
+        self.held.push_back(Held {
+            peer,
+            ticket,
+            expires,
+        });
     }
 
-    /// True if a ticket for `peer` received less than `lifetime` before
-    /// `now` is held.
-    pub(crate) fn contains(&self, peer: SocketAddr, now: Instant, lifetime: Duration) -> bool {
-        self.held
-            .iter()
-            .any(|(a, t)| *a == peer && now.saturating_duration_since(t.received) < lifetime)
+    /// True if a ticket for `peer` that has not expired by `now` is held.
+    pub(crate) fn contains(&self, peer: SocketAddr, now: Instant) -> bool {
+        self.held.iter().any(|h| h.peer == peer && now < h.expires)
     }
 
-    /// The newest ticket for `peer` received less than `lifetime` before
-    /// `now`, taken out of the store (single use). Expired ones for that
-    /// peer go too.
-    pub(crate) fn take(
-        &mut self,
-        peer: SocketAddr,
-        now: Instant,
-        lifetime: Duration,
-    ) -> Option<ClientTicket> {
-        self.held
-            .retain(|(a, t)| *a != peer || now.saturating_duration_since(t.received) < lifetime);
-        let i = self.held.iter().rposition(|(a, _)| *a == peer)?;
-        self.held.remove(i).map(|(_, t)| t)
+    /// The newest ticket for `peer` that has not expired by `now`, taken
+    /// out of the store (single use). Expired ones for that peer go too.
+    pub(crate) fn take(&mut self, peer: SocketAddr, now: Instant) -> Option<ClientTicket> {
+        self.held.retain(|h| h.peer != peer || now < h.expires);
+        let i = self.held.iter().rposition(|h| h.peer == peer)?;
+        self.held.remove(i).map(|h| h.ticket)
     }
 }
 
@@ -352,25 +362,20 @@ mod tests {
         let b: SocketAddr = "10.0.0.2:1".parse().unwrap();
         let mut s = TicketStore::new(3);
         let life = Duration::from_secs(10);
+        let until = Instant::ZERO + life;
         for n in 0..5 {
-            s.insert(a, ticket(n, 0));
+            s.insert(a, ticket(n, 0), until);
         }
         assert_eq!(s.len(), 2, "two per peer");
-        s.insert(b, ticket(10, 0));
-        s.insert(b, ticket(11, 0));
+        s.insert(b, ticket(10, 0), until);
+        s.insert(b, ticket(11, 0), until);
         assert_eq!(s.len(), 3, "three in all");
         let now = Instant::from_micros(1);
-        assert_eq!(
-            s.take(a, now, life).map(|t| t.ticket.clone()),
-            Some(vec![4])
-        );
-        assert!(s.take(a, now, life).is_none());
-        assert_eq!(
-            s.take(b, now, life).map(|t| t.ticket.clone()),
-            Some(vec![11])
-        );
+        assert_eq!(s.take(a, now).map(|t| t.ticket.clone()), Some(vec![4]));
+        assert!(s.take(a, now).is_none());
+        assert_eq!(s.take(b, now).map(|t| t.ticket.clone()), Some(vec![11]));
         let late = Instant::from_micros(10_000_000);
-        assert!(s.take(b, late, life).is_none(), "expired");
+        assert!(s.take(b, late).is_none(), "expired");
         assert_eq!(s.len(), 0);
     }
 }
