@@ -15,6 +15,9 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A sender keeps its key and session tickets under $XDG_STATE_HOME: here,
+# not in the user's home.
+export XDG_STATE_HOME="$tmp/state"
 
 failed=0
 pass() { printf 'ok      %s\n' "$1"; }
@@ -138,6 +141,23 @@ must_fail "stt-send-missing-file" 10 "cannot read" \
     || failed=$((failed + 1))
 wait "$wrong" || failed=$((failed + 1))
 wait "$unreachable" || failed=$((failed + 1))
+
+# Tickets across runs: a second sender run to the same listener resumes
+# (the first saved its ticket, mode 0600, beside its key).
+must_pass "stt-send-first-run" 30 \
+    "$bin/stt-send" send "$addr" "$tmp/files/second.txt" --seed "$seed" -v \
+    || failed=$((failed + 1))
+must_pass "stt-send-second-run" 30 \
+    "$bin/stt-send" send "$addr" "$tmp/files/second.txt" --seed "$seed" -v \
+    || failed=$((failed + 1))
+mode="$(stat -c %a "$tmp/state/stt-send/tickets" 2>/dev/null || echo none)"
+if grep -q "full handshake" "$tmp/stt-send-first-run.log" \
+    && grep -q "resumed (session ticket)" "$tmp/stt-send-second-run.log" && [[ $mode == 600 ]]; then
+    pass "stt-send second run resumed (ticket file mode $mode)"
+else
+    sed 's/^/    /' "$tmp/stt-send-second-run.log"
+    fail "stt-send second run did not resume (ticket file mode $mode)" || failed=$((failed + 1))
+fi
 
 if [[ $failed -ne 0 ]]; then
     echo "examples: $failed failed"

@@ -318,3 +318,38 @@ fn a_message_past_its_deadline_is_reported_expired_and_the_next_arrives() {
     c.close(s, 0, b"").unwrap();
     assert_eq!(h.join().unwrap(), &b"in time"[..]);
 }
+
+#[test]
+fn tickets_exported_by_one_node_let_the_next_with_its_seed_resume() {
+    let (addr, _, h) = server(|n, s| {
+        n.receive_timeout(s, 0, WAIT).unwrap().unwrap();
+        let again = n.accept_timeout(WAIT).unwrap();
+        let resumed = n.is_resumed(again).unwrap();
+        n.closed_timeout(again, WAIT).unwrap();
+        resumed
+    });
+    let mut c = node("client", NET);
+    let s = c.connect(addr).unwrap();
+    assert!(!c.is_resumed(s).unwrap());
+    c.send(s, 0, &b"hi"[..]).unwrap();
+    let start = Instant::now();
+    while !c.has_ticket(addr) {
+        assert!(start.elapsed() < WAIT, "no ticket arrived");
+        c.run_for(Duration::from_millis(5)).unwrap();
+    }
+    let file = c.export_tickets();
+    drop(c);
+    // A restarted process: a new node with the same seed.
+    let mut c = node("client", NET);
+    assert_eq!(c.import_tickets(&file).unwrap(), 1);
+    let s = c.connect(addr).unwrap();
+    assert!(c.is_resumed(s).unwrap());
+    c.close(s, 0, b"").unwrap();
+    c.run_for(Duration::from_millis(50)).unwrap();
+    assert!(h.join().unwrap(), "the server saw a resumed session");
+    let mut other = node("stranger", NET);
+    assert!(matches!(
+        other.import_tickets(&file),
+        Err(Error::Tickets(stt::TicketImportError::Auth))
+    ));
+}

@@ -725,3 +725,51 @@ async fn a_message_past_its_deadline_is_reported_expired_and_the_next_arrives() 
         (0, seq, false)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_saved_by_one_node_let_the_next_with_its_seed_resume() {
+    let path = std::env::temp_dir().join(format!("stt-tix-tokio-{}", std::process::id()));
+    let (client, server, c, s) = pair().await;
+    assert!(!c.is_resumed().await.unwrap());
+    let (c0, s0) = (
+        c.stream(0).await.unwrap().unwrap(),
+        s.stream(0).await.unwrap().unwrap(),
+    );
+    c0.send(&b"hi"[..]).await.unwrap();
+    assert_eq!(s0.receive_timeout(WAIT).await.unwrap().unwrap(), &b"hi"[..]);
+    let addr = server.local_addr();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !client.has_ticket(addr).await.unwrap() {
+        assert!(tokio::time::Instant::now() < deadline, "no ticket arrived");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client.save_tickets(&path).await.unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    client.shutdown().await.unwrap();
+    // A new node with the same seed (a restarted process) loads them.
+    let again = node("client").await;
+    assert_eq!(again.load_tickets(&path).await.unwrap(), 1);
+    let (c2, s2) = tokio::join!(again.connect(addr), server.accept());
+    let (c2, s2) = (c2.unwrap(), s2.unwrap());
+    assert!(c2.is_resumed().await.unwrap());
+    assert!(s2.is_resumed().await.unwrap());
+    // Another node cannot use them.
+    let other = node("stranger").await;
+    assert!(matches!(
+        other.load_tickets(&path).await,
+        Err(Error::Tickets(stt::TicketImportError::Auth))
+    ));
+    assert_eq!(
+        other
+            .load_tickets(&path.with_extension("none"))
+            .await
+            .unwrap(),
+        0
+    );
+    let _ = std::fs::remove_file(&path);
+}

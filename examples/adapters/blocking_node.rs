@@ -38,7 +38,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::SendMode;
+use common::{read_ticket_file, write_ticket_file, SendMode};
 use stt::{
     CloseReason, Config, Endpoint, NodeId, SessionId, SessionStats, StreamError, StreamId,
     StreamStats,
@@ -236,6 +236,39 @@ impl BlockingNode {
     /// it resumes).
     pub fn has_ticket(&self, addr: SocketAddr) -> bool {
         self.core.has_ticket(addr)
+    }
+
+    /// The session tickets this node holds, sealed for its identity: for
+    /// [`import_tickets`](Self::import_tickets) of a later run with the
+    /// same node seed. Bearer secrets: keep them private.
+    pub fn export_tickets(&self) -> Vec<u8> {
+        self.core.export_tickets()
+    }
+
+    /// Takes in the tickets an earlier run exported; how many (expired
+    /// ones are skipped). A refused file imports nothing.
+    pub fn import_tickets(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+        self.core.import_tickets(bytes)
+    }
+
+    /// [`export_tickets`](Self::export_tickets) written to `path`, mode
+    /// 0600, replacing what was there.
+    pub fn save_tickets(&self, path: &std::path::Path) -> Result<(), Error> {
+        Ok(write_ticket_file(path, &self.export_tickets())?)
+    }
+
+    /// [`import_tickets`](Self::import_tickets) from `path`; 0 if there is
+    /// no such file.
+    pub fn load_tickets(&mut self, path: &std::path::Path) -> Result<usize, Error> {
+        match read_ticket_file(path)? {
+            Some(bytes) => self.import_tickets(&bytes),
+            None => Ok(0),
+        }
+    }
+
+    /// True if session `s` was resumed from a ticket.
+    pub fn is_resumed(&mut self, s: SessionId) -> Result<bool, Error> {
+        self.on(s, |x| Ok(x.is_resumed()))
     }
 
     /// Waits for the next session a peer opens.

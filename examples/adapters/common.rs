@@ -63,6 +63,60 @@ pub enum Error {
     /// The node was shut down (or its event loop stopped).
     #[error("the node has shut down")]
     NodeGone,
+    /// A ticket file the core refused (cut short, altered, another
+    /// node's, not a ticket file).
+    #[error("ticket file refused: {0}")]
+    Tickets(#[from] stt::TicketImportError),
+}
+
+/// Wall-clock time as time since the UNIX epoch, as the core's ticket
+/// export and import want it (a clock before 1970 reads as the epoch).
+pub fn wall_clock() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Most bytes a ticket file is read to (a longer one is refused as too
+/// large by the core without reading the rest).
+const TICKET_FILE_READ_LIMIT: u64 = 1 << 20;
+
+/// Writes a ticket file (bearer secrets: docs/SECURITY.md "Ticket
+/// files") readable and writable by its owner alone (mode 0600 on Unix),
+/// replacing any file there in one step (written beside it, then renamed).
+pub fn write_ticket_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Reads a ticket file: `None` if there is none (a first run).
+pub fn read_ticket_file(path: &std::path::Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            let mut bytes = Vec::new();
+            f.take(TICKET_FILE_READ_LIMIT).read_to_end(&mut bytes)?;
+            Ok(Some(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Converts between the process clock and the core's microsecond instants,
@@ -393,6 +447,19 @@ impl Core {
     /// it resumes (a cheaper handshake, and 0-RTT if asked for).
     pub fn has_ticket(&self, addr: std::net::SocketAddr) -> bool {
         self.ep.has_ticket(addr, self.clock.now())
+    }
+
+    /// The session tickets held, sealed for this node
+    /// (`Endpoint::export_tickets`).
+    pub fn export_tickets(&self) -> Vec<u8> {
+        self.ep.export_tickets(self.clock.now(), wall_clock())
+    }
+
+    /// Takes in tickets from `export_tickets` of an earlier run with the
+    /// same node seed; how many were imported.
+    pub fn import_tickets(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+        let now = self.clock.now();
+        Ok(self.ep.import_tickets(now, wall_clock(), bytes)?)
     }
 
     /// Ready once the handshake of `s` finished, either way.

@@ -19,9 +19,15 @@ pub(crate) struct Args {
     #[arg(long, global = true, value_name = "HEX", env = "STT_SHARED_SEED",
           hide_env_values = true, value_parser = seed_arg)]
     pub(crate) seed: Option<Seed>,
-    /// This node's identity seed (default: random).
+    /// This node's identity seed (default: a listener's is random; a
+    /// sender's is kept in `sender.key` beside its ticket file, or random
+    /// with --no-tickets).
     #[arg(long, global = true, value_name = "HEX", value_parser = seed_arg)]
     pub(crate) node_seed: Option<Seed>,
+    /// Say more on stderr: for a sender, whether each session resumed
+    /// and what became of its tickets.
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
     /// Write one qlog file per session into DIR (stt built with feature
     /// `trace`).
     #[arg(long, global = true, value_name = "DIR")]
@@ -53,6 +59,16 @@ pub(crate) enum Command {
         #[arg(long, value_name = "N", default_value_t = 1,
               value_parser = clap::value_parser!(u32).range(1..=1000))]
         sessions: u32,
+        /// Session tickets kept across runs, so the next send to the same
+        /// listener resumes (a cheaper handshake). Written mode 0600; the
+        /// sender's key is kept beside it. Default:
+        /// $XDG_STATE_HOME/stt-send/tickets (~/.local/state/stt-send/).
+        #[arg(long, value_name = "PATH", conflicts_with = "no_tickets")]
+        tickets: Option<PathBuf>,
+        /// Neither read nor write a ticket file (every run pays the full
+        /// handshake; the identity is random unless --node-seed).
+        #[arg(long)]
+        no_tickets: bool,
     },
 }
 
@@ -134,6 +150,8 @@ mod tests {
                         addr,
                         files,
                         sessions,
+                        tickets: None,
+                        no_tickets: false,
                     }),
                 node_seed: Some(n),
                 ..
@@ -152,6 +170,21 @@ mod tests {
             }) => assert_eq!(sessions, 2),
             other => panic!("send --sessions did not parse: {other:?}"),
         }
+        match args(&["send", "127.0.0.1:1", "a", "--tickets", "t", "-v"]) {
+            Ok(Args {
+                command: Some(Command::Send { tickets, .. }),
+                verbose: true,
+                ..
+            }) => assert_eq!(tickets, Some(PathBuf::from("t"))),
+            other => panic!("send --tickets did not parse: {other:?}"),
+        }
+        assert_eq!(
+            args(&["send", "127.0.0.1:1", "a", "--tickets", "t", "--no-tickets"])
+                .map(|_| ())
+                .unwrap_err()
+                .kind(),
+            ErrorKind::ArgumentConflict
+        );
         match args(&["listen", "[::1]:9", "--out", "dir", "--once"]) {
             Ok(Args {
                 command: Some(Command::Listen { addr, out, once }),

@@ -7,7 +7,11 @@
 //! stt-send send ADDR FILE...                send files to a listener
 //! ```
 //! (`stt-send --help` for the options: `--seed HEX` or `STT_SHARED_SEED`,
-//! `--node-seed HEX`, `--qlog DIR`.)
+//! `--node-seed HEX`, `--qlog DIR`, `-v`; a sender's `--tickets PATH` or
+//! `--no-tickets`.)
+//!
+//! A sender keeps its session tickets in a file (mode 0600, its key
+//! beside it; `state.rs`), so its next run to the same listener resumes.
 //!
 //! `RUST_LOG=stt=debug` (or `info`, `trace`) prints the sessions' trace on
 //! stderr through `tracing` (feature `trace`); nothing is printed without it.
@@ -27,6 +31,7 @@ mod header;
 mod listen;
 mod observe;
 mod send;
+mod state;
 #[path = "../adapters/tokio_node.rs"]
 mod tokio_node;
 
@@ -77,7 +82,7 @@ pub(crate) fn transfer(e: impl std::fmt::Display) -> Fail {
     Fail::Transfer(e.to_string())
 }
 
-fn random_bytes(n: usize) -> Result<Vec<u8>, Fail> {
+pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, Fail> {
     let mut v = vec![0u8; n];
     getrandom::fill(&mut v).map_err(|e| transfer(format!("no OS randomness: {e}")))?;
     Ok(v)
@@ -151,7 +156,7 @@ async fn demo_in(dir: &Path, node_seed: Option<Vec<u8>>) -> Result<(), Fail> {
         .map_err(transfer)?;
     observe::attach(&sender, observe::Vantage::Client).await?;
     let files = send::prepare(vec![file]).await?;
-    send::send(&sender, addr, files, 1).await?;
+    send::send(&sender, addr, files, 1, false).await?;
     let _ = sender.shutdown().await;
 
     let all_ok = tokio::time::timeout(Duration::from_secs(10), serving)
@@ -221,11 +226,23 @@ async fn run(args: Args) -> Result<(), Fail> {
             addr,
             files,
             sessions,
+            tickets,
+            no_tickets,
         }) => {
             let shared = args.seed.map(|s| s.0).ok_or_else(|| {
                 Fail::Usage("no shared seed: pass --seed HEX or set STT_SHARED_SEED".into())
             })?;
             let files = send::prepare(files).await?;
+            let tickets = match no_tickets {
+                true => None,
+                false => tickets.or_else(state::default_tickets),
+            };
+            // The ticket file is sealed for one identity: keep the same one.
+            let node_seed = match (node_seed, &tickets) {
+                (Some(s), _) => Some(s),
+                (None, Some(path)) => Some(state::sender_seed(path)?),
+                (None, None) => None,
+            };
             let bind = if addr.is_ipv4() {
                 "0.0.0.0:0"
             } else {
@@ -235,7 +252,13 @@ async fn run(args: Args) -> Result<(), Fail> {
                 .await
                 .map_err(transfer)?;
             observe::attach(&node, observe::Vantage::Client).await?;
-            let r = send::send(&node, addr, files, sessions as usize).await;
+            if let Some(path) = &tickets {
+                state::load(&node, path, args.verbose).await;
+            }
+            let r = send::send(&node, addr, files, sessions as usize, args.verbose).await;
+            if let Some(path) = &tickets {
+                state::save(&node, path, args.verbose).await;
+            }
             let _ = node.shutdown().await;
             r
         }

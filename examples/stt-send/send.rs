@@ -124,6 +124,7 @@ pub(crate) async fn send(
     addr: SocketAddr,
     files: Vec<Outgoing>,
     sessions: usize,
+    verbose: bool,
 ) -> Result<(), Fail> {
     let n = sessions.clamp(1, files.len().max(1));
     let mut connects = tokio::task::JoinSet::new();
@@ -146,6 +147,16 @@ pub(crate) async fn send(
     }
     opened.sort_by_key(|(i, _)| *i);
     let sessions: Vec<Session> = opened.into_iter().map(|(_, s)| s).collect();
+    if verbose {
+        for (i, s) in sessions.iter().enumerate() {
+            let how = match s.is_resumed().await {
+                Ok(true) => "resumed (session ticket)",
+                Ok(false) => "full handshake",
+                Err(_) => "closed",
+            };
+            eprintln!("session {}: connected to {addr}, {how}", i + 1);
+        }
+    }
     let total: u64 = files.iter().map(|f| f.header.size).sum();
     let bar = progress_bar(total);
     let start = Instant::now();

@@ -22,7 +22,9 @@ use stt::{
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use super::common::{self, Core, Error, Expired, PerSession, SendMode};
+use super::common::{
+    self, read_ticket_file, write_ticket_file, Core, Error, Expired, PerSession, SendMode,
+};
 use super::event_loop;
 use super::jobs::{Job, Key, Msg};
 use super::udp_batch::UdpBatch;
@@ -187,6 +189,35 @@ impl Node {
         self.now(move |core| core.has_ticket(addr)).await
     }
 
+    /// The session tickets this node holds, sealed for its identity: for
+    /// [`import_tickets`](Self::import_tickets) of a later run with the
+    /// same node seed. Bearer secrets: keep them private.
+    pub async fn export_tickets(&self) -> Result<Vec<u8>, Error> {
+        self.now(|core| core.export_tickets()).await
+    }
+
+    /// Takes in the tickets an earlier run exported; how many (expired
+    /// ones are skipped). A refused file imports nothing.
+    pub async fn import_tickets(&self, bytes: Vec<u8>) -> Result<usize, Error> {
+        self.now(move |core| core.import_tickets(&bytes)).await?
+    }
+
+    /// [`export_tickets`](Self::export_tickets) written to `path`, mode
+    /// 0600, replacing what was there.
+    pub async fn save_tickets(&self, path: &std::path::Path) -> Result<(), Error> {
+        let bytes = self.export_tickets().await?;
+        Ok(write_ticket_file(path, &bytes)?)
+    }
+
+    /// [`import_tickets`](Self::import_tickets) from `path`; 0 if there is
+    /// no such file.
+    pub async fn load_tickets(&self, path: &std::path::Path) -> Result<usize, Error> {
+        match read_ticket_file(path)? {
+            Some(bytes) => self.import_tickets(bytes).await,
+            None => Ok(0),
+        }
+    }
+
     /// The next session a peer opened.
     pub async fn accept(&self) -> Result<Session, Error> {
         let id = self.call(Key::Accept, |core| core.poll_accept()).await?;
@@ -349,6 +380,12 @@ impl Session {
             Ok(())
         })
         .await
+    }
+
+    /// True if this session was resumed from a ticket (a cheaper
+    /// handshake keyed by an earlier session with the same node).
+    pub async fn is_resumed(&self) -> Result<bool, Error> {
+        self.on(|s| Ok(s.is_resumed())).await
     }
 
     /// Session statistics.
