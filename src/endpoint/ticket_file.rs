@@ -431,8 +431,10 @@ mod tests {
 
     #[test]
     fn the_store_bound_holds_on_import() {
-        let mut cfg = crate::TicketConfig::default();
-        cfg.store_size = 1;
+        let cfg = crate::TicketConfig {
+            store_size: 1,
+            ..Default::default()
+        };
         let c = Config::builder(&[1; 32], &[9; 32])
             .tickets(cfg)
             .build()
