@@ -59,11 +59,21 @@ pub(crate) fn sender_seed(tickets: &Path) -> Result<Vec<u8>, Fail> {
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            options
-                .open(&path)
-                .and_then(|mut f| f.write_all(&key))
-                .map_err(|e| Fail::Input(format!("cannot write {shown}: {e}")))?;
-            Ok(key)
+            match options.open(&path) {
+                Ok(mut f) => f
+                    .write_all(&key)
+                    .map(|()| key)
+                    .map_err(|e| Fail::Input(format!("cannot write {shown}: {e}"))),
+                // Another sender made it first: use that one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    match std::fs::read(&path) {
+                        Ok(bytes) if bytes.len() == 32 => Ok(bytes),
+                        _ => Err(Fail::Input(format!("{shown}: not a 32-byte sender key"))),
+                    }
+                }
+                Err(e) => Err(Fail::Input(format!("cannot write {shown}: {e}"))),
+            }
         }
         Err(e) => Err(Fail::Input(format!("cannot read {shown}: {e}"))),
     }
@@ -81,6 +91,7 @@ pub(crate) async fn load(node: &Node, path: &Path, verbose: bool) {
                 path.display()
             )
         }
+        Err(Error::Io(e)) => eprintln!("stt-send: cannot read {}: {e}", path.display()),
         Err(e) => eprintln!("stt-send: cannot read {}: {e}", path.display()),
     }
 }
@@ -90,6 +101,7 @@ pub(crate) async fn save(node: &Node, path: &Path, verbose: bool) {
     match node.save_tickets(path).await {
         Ok(()) if verbose => eprintln!("tickets: saved to {}", path.display()),
         Ok(()) => {}
+        Err(Error::Io(e)) => eprintln!("stt-send: cannot write {}: {e}", path.display()),
         Err(e) => eprintln!("stt-send: cannot write {}: {e}", path.display()),
     }
 }
