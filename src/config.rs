@@ -8,7 +8,7 @@
 use alloc::sync::Arc;
 use core::time::Duration;
 
-use crate::crypto::{network_key, Cipher, Identity, Provider, ResetKey};
+use crate::crypto::{network_key, Cipher, Identity, NetworkKey, Provider, ResetKey};
 use crate::endpoint::TicketConfig;
 use crate::ids::NodeId;
 use crate::recovery::RecoveryConfig;
@@ -116,7 +116,7 @@ pub struct Config {
     shared_seed_len: usize,
     pub(crate) identity: Identity,
     /// Wiped on drop, as the identity's private key is.
-    pub(crate) network_key: zeroize::Zeroizing<[u8; 32]>,
+    pub(crate) network_key: NetworkKey,
     pub(crate) provider: Provider,
     pub(crate) cipher: Cipher,
     /// Accept sessions initiated by others (`server_mode`).
@@ -334,7 +334,7 @@ impl ConfigBuilder {
                 shared_seed_len: shared_seed.len(),
                 reset_key: identity.reset_key(),
                 identity,
-                network_key: zeroize::Zeroizing::new(network_key(shared_seed)),
+                network_key: NetworkKey::new(&zeroize::Zeroizing::new(network_key(shared_seed))),
                 provider: Provider::default(),
                 cipher: Cipher::default(),
                 accept_incoming: true,

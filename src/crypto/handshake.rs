@@ -22,6 +22,7 @@
 
 use alloc::boxed::Box;
 
+use super::noise_hash::PskMix;
 use super::resolver::{mul_base, SeededResolver};
 use super::{blake2s256, CryptoError};
 use crate::ids::NodeId;
@@ -61,6 +62,35 @@ pub const MAX_HANDSHAKE_MSG: usize = 96 + MAX_HANDSHAKE_PAYLOAD;
 /// BLAKE2s-256(`"stt network key v1"` || `shared_seed`).
 pub fn network_key(shared_seed: &[u8]) -> [u8; 32] {
     blake2s256(&[b"stt network key v1", shared_seed])
+}
+
+/// The [`network_key`] as a node holds it: with the first step of every
+/// full handshake under it (the key mixed into the pattern's initial
+/// chaining key, which depends on nothing else) computed once. Wiped on
+/// drop.
+#[derive(Clone)]
+pub struct NetworkKey {
+    mix: PskMix,
+}
+
+impl NetworkKey {
+    /// The node's copy of `key` (the [`network_key`] of its shared seed).
+    pub fn new(key: &[u8; 32]) -> Self {
+        NetworkKey {
+            mix: PskMix::new(NOISE_PARAMS, key),
+        }
+    }
+
+    /// The key itself.
+    pub fn key(&self) -> &[u8; 32] {
+        self.mix.psk()
+    }
+}
+
+impl core::fmt::Debug for NetworkKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("NetworkKey(..)")
+    }
 }
 
 /// A node's static X25519 key pair. Its public half is the node's
@@ -182,7 +212,17 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
     ) -> Result<Self, CryptoError> {
-        Self::new(identity, psk, rng_seed, true, None)
+        Self::new(identity, psk, None, rng_seed, true, None)
+    }
+
+    /// [`initiator`](Self::initiator) under a node's [`NetworkKey`]: the
+    /// same messages, for less work.
+    pub fn initiator_with(
+        identity: &Identity,
+        key: &NetworkKey,
+        rng_seed: [u8; 32],
+    ) -> Result<Self, CryptoError> {
+        Self::new(identity, key.key(), Some(&key.mix), rng_seed, true, None)
     }
 
     /// The side that answers message 1. Arguments as for
@@ -192,7 +232,17 @@ impl Handshake {
         psk: &[u8; 32],
         rng_seed: [u8; 32],
     ) -> Result<Self, CryptoError> {
-        Self::new(identity, psk, rng_seed, false, None)
+        Self::new(identity, psk, None, rng_seed, false, None)
+    }
+
+    /// [`responder`](Self::responder) under a node's [`NetworkKey`]: the
+    /// same messages, for less work.
+    pub fn responder_with(
+        identity: &Identity,
+        key: &NetworkKey,
+        rng_seed: [u8; 32],
+    ) -> Result<Self, CryptoError> {
+        Self::new(identity, key.key(), Some(&key.mix), rng_seed, false, None)
     }
 
     /// The full pattern's initiator sending the same ephemeral key as a
@@ -201,12 +251,19 @@ impl Handshake {
     /// second time. This is the fallback a resume attempt carries.
     pub fn initiator_sharing_ephemeral(
         identity: &Identity,
-        psk: &[u8; 32],
+        key: &NetworkKey,
         rng_seed: [u8; 32],
         ephemeral: [u8; 32],
     ) -> Result<Self, CryptoError> {
         let private = Rng::from_seed(rng_seed).seed32();
-        Self::new(identity, psk, rng_seed, true, Some((private, ephemeral)))
+        Self::new(
+            identity,
+            key.key(),
+            Some(&key.mix),
+            rng_seed,
+            true,
+            Some((private, ephemeral)),
+        )
     }
 
     /// One side of the resume pattern: `-> psk, e` then `<- e, ee`, with
@@ -228,6 +285,7 @@ impl Handshake {
                 seed: rng_seed,
                 identity: ([0; 32], [0; 32]),
                 hint: None,
+                mix: None,
             }),
         )
         .prologue(&prologue)
@@ -251,6 +309,7 @@ impl Handshake {
     fn new(
         identity: &Identity,
         psk: &[u8; 32],
+        mix: Option<&PskMix>,
         rng_seed: [u8; 32],
         initiator: bool,
         hint: Option<([u8; 32], [u8; 32])>,
@@ -262,6 +321,7 @@ impl Handshake {
                 seed: rng_seed,
                 identity: (identity.private, identity.public.0),
                 hint,
+                mix: mix.cloned(),
             }),
         )
         .prologue(PROLOGUE)
@@ -498,6 +558,32 @@ mod tests {
     }
 
     #[test]
+    fn a_network_key_held_by_the_node_gives_the_same_bytes_and_secrets() {
+        let plain = run(1, 2);
+        let (a, b) = (Identity::from_seed(b"alice"), Identity::from_seed(b"bob"));
+        let key = NetworkKey::new(&psk());
+        assert_eq!(key.key(), &psk());
+        let mut i = Handshake::initiator_with(&a, &key, [1; 32]).expect("initiator");
+        let mut r = Handshake::responder_with(&b, &key, [2; 32]).expect("responder");
+        let m1 = write(&mut i, b"");
+        read(&mut r, &m1).expect("read 1");
+        let m2 = write(&mut r, b"responder params");
+        read(&mut i, &m2).expect("read 2");
+        let m3 = write(&mut i, b"initiator params!");
+        read(&mut r, &m3).expect("read 3");
+        assert_eq!([m1, m2, m3], plain.msgs);
+        let (si, sr) = (i.into_secrets().expect("i"), r.into_secrets().expect("r"));
+        assert_eq!((si.tx, si.rx), (plain.init.tx, plain.init.rx));
+        assert_eq!((sr.tx, sr.rx), (plain.resp.tx, plain.resp.rx));
+        // A node of another network still fails on message 1.
+        let other = NetworkKey::new(&network_key(b"another network"));
+        let mut i = Handshake::initiator_with(&a, &key, [1; 32]).expect("i");
+        let mut r = Handshake::responder_with(&b, &other, [2; 32]).expect("r");
+        let m1 = write(&mut i, b"");
+        assert_eq!(read(&mut r, &m1), Err(CryptoError::HandshakeAuth));
+    }
+
+    #[test]
     fn other_network_key_fails_on_message_1() {
         let mut i = Handshake::initiator(&Identity::from_seed(b"a"), &psk(), [1; 32]).expect("i");
         let other = network_key(b"another network");
@@ -630,7 +716,7 @@ mod tests {
         let m1 = write(&mut resume, b"");
         let mut e = [0u8; 32];
         e.copy_from_slice(&m1[..32]);
-        let mut full = Handshake::initiator_sharing_ephemeral(&a, &psk(), [1; 32], e).expect("i");
+        let mut full = Handshake::initiator_sharing_ephemeral(&a, &NetworkKey::new(&psk()), [1; 32], e).expect("i");
         let f1 = write(&mut full, b"");
         assert_eq!(&f1[..32], &e[..]);
         // And it is the full pattern's usual message 1 from that seed.

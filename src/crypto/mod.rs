@@ -12,8 +12,9 @@
 //! | file           | owns                                                    |
 //! |----------------|---------------------------------------------------------|
 //! | `aead.rs`      | [`PacketKey`] seal/open in place, key update            |
-//! | `handshake.rs` | [`Identity`], [`network_key`], [`Handshake`] (Noise XXpsk0, and NNpsk0 to resume) |
+//! | `handshake.rs` | [`Identity`], [`network_key`], [`NetworkKey`], [`Handshake`] (Noise XXpsk0, and NNpsk0 to resume) |
 //! | `resolver.rs`  | what `snow` computes with: seeded randomness, X25519   |
+//! | `noise_hash.rs` | BLAKE2s for `snow`: HMAC/HKDF with fewer compressions |
 //! | `replay.rs`    | [`ReplayWindow`], a 2048-packet sliding bitmap          |
 //! | `cookie.rs`    | [`CookieKey`], stateless address-validation tokens      |
 //! | `reset.rs`     | [`ResetKey`], [`ResetToken`]: stateless reset tokens    |
@@ -26,6 +27,7 @@ pub mod cookie;
 #[cfg_attr(not(fuzzing), allow(dead_code))]
 mod fuzz_memo;
 pub mod handshake;
+mod noise_hash;
 pub mod replay;
 pub mod reset;
 mod resolver;
@@ -34,7 +36,7 @@ pub mod ticket;
 pub use aead::{next_secret, Cipher, PacketKey, Provider, KEY_LEN, TAG_LEN};
 pub use cookie::{CookieKey, COOKIE_LEN};
 pub use handshake::{
-    network_key, Handshake, Identity, TrafficSecrets, MAX_HANDSHAKE_MSG, MAX_HANDSHAKE_PAYLOAD,
+    network_key, Handshake, Identity, NetworkKey, TrafficSecrets, MAX_HANDSHAKE_MSG, MAX_HANDSHAKE_PAYLOAD,
     RESUME_OVERHEAD,
 };
 pub use replay::{ReplayError, ReplayWindow, REPLAY_WINDOW};

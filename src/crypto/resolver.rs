@@ -15,6 +15,7 @@ use snow::resolvers::{CryptoResolver, DefaultResolver};
 use snow::types::{Cipher, Dh, Hash, Random};
 use zeroize::Zeroize;
 
+use super::noise_hash::{NoiseBlake2s, PskMix};
 use crate::rand::Rng;
 
 /// snow's default primitives, but randomness from our seeded [`Rng`] and
@@ -26,6 +27,8 @@ pub(super) struct SeededResolver {
     /// An ephemeral key pair already derived by another handshake from
     /// the same seed.
     pub(super) hint: Option<([u8; 32], [u8; 32])>,
+    /// The network key's first HKDF, computed once per node.
+    pub(super) mix: Option<PskMix>,
 }
 
 impl Drop for SeededResolver {
@@ -56,7 +59,10 @@ impl CryptoResolver for SeededResolver {
     }
 
     fn resolve_hash(&self, choice: &HashChoice) -> Option<Box<dyn Hash>> {
-        DefaultResolver.resolve_hash(choice)
+        match choice {
+            HashChoice::Blake2s => Some(Box::new(NoiseBlake2s::with_mix(self.mix.clone()))),
+            _ => DefaultResolver.resolve_hash(choice),
+        }
     }
 
     fn resolve_cipher(&self, choice: &CipherChoice) -> Option<Box<dyn Cipher>> {

@@ -17,8 +17,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::crypto::{
-    resumption_secret, Cipher, ClientTicket, CryptoError, Handshake, Identity, TicketContents,
-    TrafficSecrets, MAX_HANDSHAKE_MSG,
+    resumption_secret, Cipher, ClientTicket, CryptoError, Handshake, Identity, NetworkKey,
+    TicketContents, TrafficSecrets, MAX_HANDSHAKE_MSG,
 };
 use crate::ids::{NodeId, Role, SessionId, StreamId};
 use crate::time::Instant;
@@ -179,14 +179,14 @@ impl HandshakeState {
     /// Starts an initiator: builds the Initial.
     pub fn initiator(
         identity: &Identity,
-        psk: &[u8; 32],
+        psk: &NetworkKey,
         rng_seed: [u8; 32],
         local: SessionId,
         now: Instant,
         first_resend: Duration,
         cipher: Cipher,
     ) -> Result<Self, CryptoError> {
-        let mut noise = Handshake::initiator(identity, psk, rng_seed)?;
+        let mut noise = Handshake::initiator_with(identity, psk, rng_seed)?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
         let n = noise.write_message(&cipher_payload(cipher), &mut buf)?;
         let msg1 = buf[..n].to_vec();
@@ -247,7 +247,7 @@ impl HandshakeState {
     #[allow(clippy::too_many_arguments)]
     pub fn resuming(
         identity: &Identity,
-        psk: &[u8; 32],
+        psk: &NetworkKey,
         rng_seed: [u8; 32],
         local: SessionId,
         now: Instant,
@@ -481,14 +481,14 @@ impl HandshakeState {
     /// a cipher this build does not know.
     pub fn responder(
         identity: &Identity,
-        psk: &[u8; 32],
+        psk: &NetworkKey,
         rng_seed: [u8; 32],
         local: SessionId,
         initiator: SessionId,
         msg1: &[u8],
         our_params: &TransportParams,
     ) -> Result<Self, CryptoError> {
-        let mut noise = Handshake::responder(identity, psk, rng_seed)?;
+        let mut noise = Handshake::responder_with(identity, psk, rng_seed)?;
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
         let n = noise.read_message(msg1, &mut buf)?;
         let cipher = buf
@@ -620,7 +620,7 @@ mod tests {
         };
         HandshakeState::responder(
             &identity(2),
-            &PSK,
+            &NetworkKey::new(&PSK),
             [4; 32],
             SessionId(7),
             SessionId(8),
