@@ -276,6 +276,27 @@ impl PacketKey {
         self.open_with_nonce(pn_nonce(pn), aad, in_out)
     }
 
+    /// [`seal`](Self::seal) with Noise's nonce: 32 zero bits, then the
+    /// counter `n` little-endian (packets put theirs big-endian).
+    pub(super) fn seal_noise(
+        &self,
+        n: u64,
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        self.seal_with_nonce(noise_nonce(n), aad, in_out)
+    }
+
+    /// [`open`](Self::open) with Noise's nonce, as [`seal_noise`](Self::seal_noise).
+    pub(super) fn open_noise<'a>(
+        &self,
+        n: u64,
+        aad: &[u8],
+        in_out: &'a mut [u8],
+    ) -> Result<&'a mut [u8], CryptoError> {
+        self.open_with_nonce(noise_nonce(n), aad, in_out)
+    }
+
     fn seal_with_nonce(
         &self,
         nonce: [u8; NONCE_LEN],
@@ -448,6 +469,13 @@ fn rc_open<'a, A: RcAead>(
 fn pn_nonce(pn: u64) -> [u8; NONCE_LEN] {
     let mut nonce = [0u8; NONCE_LEN];
     nonce[4..].copy_from_slice(&pn.to_be_bytes());
+    nonce
+}
+
+/// Noise's ChaCha20-Poly1305 nonce for counter `n`.
+fn noise_nonce(n: u64) -> [u8; NONCE_LEN] {
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce[4..].copy_from_slice(&n.to_le_bytes());
     nonce
 }
 

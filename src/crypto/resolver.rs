@@ -1,6 +1,7 @@
 //! The primitives the handshake gives `snow`: its default ones, except
-//! that randomness comes from the caller's seeded [`Rng`] and X25519 knows
-//! the keys it has already derived.
+//! that randomness comes from the caller's seeded [`Rng`], X25519 knows
+//! the keys it has already derived, BLAKE2s is `noise_hash.rs`'s and
+//! ChaCha20-Poly1305 is the crate's own packet AEAD.
 //!
 //! Owns: [`SeededResolver`], the X25519 used in every handshake (on the
 //! Edwards form where it can), and the derived-key cache that spares a
@@ -15,6 +16,8 @@ use snow::resolvers::{CryptoResolver, DefaultResolver};
 use snow::types::{Cipher, Dh, Hash, Random};
 use zeroize::Zeroize;
 
+use super::aead::{PacketKey, Provider, KEY_LEN, TAG_LEN};
+use super::handshake::MAX_HANDSHAKE_MSG;
 use super::noise_hash::{NoiseBlake2s, PskMix};
 use crate::rand::Rng;
 
@@ -66,7 +69,10 @@ impl CryptoResolver for SeededResolver {
     }
 
     fn resolve_cipher(&self, choice: &CipherChoice) -> Option<Box<dyn Cipher>> {
-        DefaultResolver.resolve_cipher(choice)
+        match choice {
+            CipherChoice::ChaChaPoly => Some(Box::new(NoiseChaChaPoly { key: [0; 32] })),
+            _ => DefaultResolver.resolve_cipher(choice),
+        }
     }
 }
 
@@ -189,6 +195,76 @@ fn x25519(scalar: [u8; 32], u: [u8; 32]) -> curve25519_dalek::MontgomeryPoint {
     match point.to_edwards(0) {
         Some(p) => p.mul_clamped(scalar).to_montgomery(),
         None => point.mul_clamped(scalar),
+    }
+}
+
+/// ChaCha20-Poly1305 for the handshake messages' payloads through the
+/// crate's own AEAD ([`PacketKey`], the build's default provider: `ring`'s
+/// assembly where it is compiled in), with Noise's nonce.
+struct NoiseChaChaPoly {
+    key: [u8; KEY_LEN],
+}
+
+impl Drop for NoiseChaChaPoly {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
+}
+
+impl Cipher for NoiseChaChaPoly {
+    fn name(&self) -> &'static str {
+        "ChaChaPoly"
+    }
+
+    fn set(&mut self, key: &[u8; KEY_LEN]) {
+        self.key = *key;
+    }
+
+    /// snow gives an `out` long enough for the plaintext and its tag
+    /// (it checked the message's length); were it not, or were the key
+    /// refused (no provider refuses 32 bytes), the message written is
+    /// empty and the peer refuses it.
+    fn encrypt(&self, nonce: u64, authtext: &[u8], plaintext: &[u8], out: &mut [u8]) -> usize {
+        let n = plaintext.len();
+        let Some(out) = out.get_mut(..n + TAG_LEN) else {
+            return 0;
+        };
+        out[..n].copy_from_slice(plaintext);
+        let key = PacketKey::new(Provider::default(), &self.key);
+        match key.seal_noise(nonce, authtext, out) {
+            Ok(()) => n + TAG_LEN,
+            Err(_) => {
+                out.fill(0);
+                0
+            }
+        }
+    }
+
+    fn decrypt(
+        &self,
+        nonce: u64,
+        authtext: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, snow::Error> {
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let in_out = buf
+            .get_mut(..ciphertext.len())
+            .ok_or(snow::Error::Decrypt)?;
+        in_out.copy_from_slice(ciphertext);
+        let key = PacketKey::new(Provider::default(), &self.key);
+        let result = match key.open_noise(nonce, authtext, in_out) {
+            Ok(plain) => match out.get_mut(..plain.len()) {
+                Some(o) => {
+                    o.copy_from_slice(plain);
+                    Ok(plain.len())
+                }
+                None => Err(snow::Error::Decrypt),
+            },
+            Err(_) => Err(snow::Error::Decrypt),
+        };
+        buf.zeroize();
+        result
     }
 }
 
