@@ -8,7 +8,8 @@
 //! outputs 12 instead of 16. The HKDF of a full handshake's first token
 //! (the network key mixed into the pattern's initial chaining key, the
 //! same in every handshake of a network) can come precomputed
-//! ([`PskMix`]).
+//! ([`PskMix`]). The split that ends a handshake is computed once: snow
+//! splits on the last message and again when asked for the raw keys.
 //! Never: changes a byte of any result (HMAC and HKDF exactly as the
 //! Noise specification defines them over BLAKE2s-256: tested against
 //! snow's own), or keeps a key or a padded key block it drops.
@@ -81,6 +82,21 @@ impl PskMix {
 pub(crate) struct NoiseBlake2s {
     hasher: Blake2s256,
     mix: Option<PskMix>,
+    /// The last split: its chaining key and its two outputs.
+    split: Option<Split>,
+}
+
+/// A split's chaining key and outputs (HKDF of no input, two outputs).
+struct Split {
+    ck: [u8; LEN],
+    out: [[u8; LEN]; 2],
+}
+
+impl Drop for Split {
+    fn drop(&mut self) {
+        self.ck.zeroize();
+        self.out.zeroize();
+    }
 }
 
 impl NoiseBlake2s {
@@ -89,6 +105,7 @@ impl NoiseBlake2s {
         NoiseBlake2s {
             hasher: Blake2s256::default(),
             mix,
+            split: None,
         }
     }
 }
@@ -145,7 +162,31 @@ impl Hash for NoiseBlake2s {
             out3[..LEN].copy_from_slice(&out[2]);
             return;
         }
-        hkdf(chaining_key, input_key_material, outputs, out1, out2, out3);
+        if !(input_key_material.is_empty() && outputs == 2 && chaining_key.len() == LEN) {
+            hkdf(chaining_key, input_key_material, outputs, out1, out2, out3);
+            return;
+        }
+        // A split. The chaining key is secret: compared in constant time.
+        use subtle::ConstantTimeEq;
+        let known = self
+            .split
+            .as_ref()
+            .filter(|s| bool::from(s.ck.ct_eq(chaining_key)));
+        if let Some(s) = known {
+            out1[..LEN].copy_from_slice(&s.out[0]);
+            out2[..LEN].copy_from_slice(&s.out[1]);
+            return;
+        }
+        let mut s = Split {
+            ck: [0; LEN],
+            out: [[0; LEN]; 2],
+        };
+        s.ck.copy_from_slice(chaining_key);
+        let [o1, o2] = &mut s.out;
+        hkdf(chaining_key, &[], 2, o1, o2, &mut []);
+        out1[..LEN].copy_from_slice(&s.out[0]);
+        out2[..LEN].copy_from_slice(&s.out[1]);
+        self.split = Some(s);
     }
 }
 
@@ -291,6 +332,24 @@ mod tests {
             theirs.input(&data[..len]);
             theirs.result(&mut b);
             assert_eq!(a, b, "hash of {len} bytes");
+        }
+    }
+
+    #[test]
+    fn a_split_asked_for_twice_is_computed_once_and_the_same() {
+        let mut ours = NoiseBlake2s::default();
+        let mut theirs = snow_hash();
+        for ck in [[1u8; 32], [2u8; 32], [1u8; 32]] {
+            let mut expected = [[0u8; 64]; 2];
+            let [e1, e2] = &mut expected;
+            theirs.hkdf(&ck, &[], 2, e1, e2, &mut []);
+            for _ in 0..2 {
+                let mut got = [[0u8; 64]; 2];
+                let [g1, g2] = &mut got;
+                ours.hkdf(&ck, &[], 2, g1, g2, &mut []);
+                assert_eq!(got, expected);
+            }
+            assert!(ours.split.as_ref().is_some_and(|s| s.ck == ck));
         }
     }
 
