@@ -16,8 +16,8 @@
 //! Never: compares a token in variable time, shows a key or token in
 //! `Debug` output, or reads OS randomness.
 
-use blake2::digest::consts::U16;
-use blake2::digest::{KeyInit, Mac};
+use blake2::digest::core_api::{Block, Buffer, UpdateCore, VariableOutputCore};
+use blake2::Blake2sVarCore;
 use subtle::ConstantTimeEq;
 
 use crate::ids::SessionId;
@@ -25,7 +25,39 @@ use crate::ids::SessionId;
 /// Bytes in a stateless reset token.
 pub const RESET_TOKEN_LEN: usize = 16;
 
-type TokenMac = blake2::Blake2sMac<U16>;
+/// BLAKE2s in keyed mode with a 16-byte output (what `blake2::Blake2sMac`
+/// computes), its key block compressed once: each MAC then costs one
+/// compression for a message of up to a block, not two.
+#[derive(Clone)]
+struct TokenMac {
+    keyed: Blake2sVarCore,
+}
+
+impl TokenMac {
+    fn new(key: &[u8; 32]) -> Self {
+        let mut keyed = Blake2sVarCore::new_with_params(&[], &[], key.len(), RESET_TOKEN_LEN);
+        let mut block = Block::<Blake2sVarCore>::default();
+        block[..key.len()].copy_from_slice(key);
+        keyed.update_blocks(core::slice::from_ref(&block));
+        zeroize::Zeroize::zeroize(block.as_mut_slice());
+        TokenMac { keyed }
+    }
+
+    /// The MAC of the concatenation of `parts`, which is not empty (a
+    /// keyed hash of no bytes would end with the key block).
+    fn mac(&self, parts: &[&[u8]]) -> [u8; RESET_TOKEN_LEN] {
+        let mut core = self.keyed.clone();
+        let mut buffer = Buffer::<Blake2sVarCore>::default();
+        for part in parts {
+            buffer.digest_blocks(part, |blocks| core.update_blocks(blocks));
+        }
+        let mut out = Default::default();
+        core.finalize_variable_core(&mut buffer, &mut out);
+        let mut token = [0u8; RESET_TOKEN_LEN];
+        token.copy_from_slice(&out[..RESET_TOKEN_LEN]);
+        token
+    }
+}
 
 /// The static secret a node derives its reset tokens from. Two endpoints
 /// with the same key produce the same token for the same session id.
@@ -40,7 +72,7 @@ impl ResetKey {
     /// or [`ResetKey::from_static_key`]).
     pub fn new(secret: &[u8; 32]) -> Self {
         ResetKey {
-            keyed: <TokenMac as KeyInit>::new(&(*secret).into()),
+            keyed: TokenMac::new(secret),
         }
     }
 
@@ -56,10 +88,7 @@ impl ResetKey {
 
     /// The token of session `id` (the id this node chose for it).
     pub fn token(&self, id: SessionId) -> ResetToken {
-        let mut mac = self.keyed.clone();
-        mac.update(b"stt reset token v1");
-        mac.update(&id.0.to_be_bytes());
-        ResetToken(mac.finalize().into_bytes().into())
+        ResetToken(self.keyed.mac(&[b"stt reset token v1", &id.0.to_be_bytes()]))
     }
 }
 
@@ -109,15 +138,13 @@ impl TokenIndexKey {
     /// An index key from 32 secret bytes (drawn from the endpoint's seed).
     pub fn new(secret: &[u8; 32]) -> Self {
         TokenIndexKey {
-            keyed: <TokenMac as KeyInit>::new(&(*secret).into()),
+            keyed: TokenMac::new(secret),
         }
     }
 
     /// The index key of the token `tail` (any 16 bytes).
     pub fn of(&self, tail: &[u8; RESET_TOKEN_LEN]) -> u64 {
-        let mut mac = self.keyed.clone();
-        mac.update(tail);
-        let out = mac.finalize().into_bytes();
+        let out = self.keyed.mac(&[tail]);
         let mut first = [0u8; 8];
         first.copy_from_slice(&out[..8]);
         u64::from_le_bytes(first)
@@ -183,6 +210,24 @@ mod tests {
             assert!(!t.ends(&bad), "byte {i} flipped");
         }
         assert!(!t.ends(&[]));
+    }
+
+    #[test]
+    fn the_mac_is_blake2s_keyed_mode_with_16_bytes_out() {
+        use blake2::digest::consts::U16;
+        use blake2::digest::{KeyInit, Mac};
+        let mut rng = crate::rand::Rng::from_seed([4; 32]);
+        for len in [1, 16, 26, 63, 64, 65, 128, 129] {
+            let mut key = [0u8; 32];
+            let mut data = [0u8; 129];
+            rng.fill(&mut key);
+            rng.fill(&mut data);
+            let (head, tail) = data[..len].split_at(len / 3);
+            let mut reference = <blake2::Blake2sMac<U16> as KeyInit>::new(&key.into());
+            reference.update(&data[..len]);
+            let expected: [u8; 16] = reference.finalize().into_bytes().into();
+            assert_eq!(TokenMac::new(&key).mac(&[head, tail]), expected, "{len} bytes");
+        }
     }
 
     #[test]
