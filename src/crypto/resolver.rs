@@ -282,6 +282,43 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
+    /// Public keys come from the fixed-base table where the build has it
+    /// (`std`: curve25519-dalek's `precomputed-tables`) and from a plain
+    /// multiplication without: either way the ladder's key, the RFC 7748
+    /// X25519 of the base point.
+    #[test]
+    fn public_keys_are_the_ladders_x25519_of_the_base_point() {
+        use curve25519_dalek::constants::X25519_BASEPOINT;
+        let mut rng = Rng::from_seed([8; 32]);
+        let mut keys: Vec<[u8; 32]> = std::vec![[0; 32], [0xff; 32]];
+        for _ in 0..64 {
+            let mut k = [0u8; 32];
+            rng.fill(&mut k);
+            keys.push(k);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                mul_base(*k),
+                X25519_BASEPOINT.mul_clamped(*k).to_bytes(),
+                "key {i}"
+            );
+        }
+        // And through snow's Dh interface, as a handshake generates them.
+        let mut dh = X25519 {
+            known: ([1; 32], [2; 32]),
+            hint: None,
+            private: [0; 32],
+            public: [0; 32],
+        };
+        dh.generate(&mut SnowRng(Rng::from_seed([3; 32])))
+            .expect("generate");
+        let private: [u8; 32] = dh.privkey().try_into().expect("32 bytes");
+        assert_eq!(
+            dh.pubkey(),
+            &X25519_BASEPOINT.mul_clamped(private).to_bytes()[..]
+        );
+    }
+
     #[test]
     fn x25519_matches_the_ladder_on_curve_twist_and_small_order_points() {
         use curve25519_dalek::MontgomeryPoint;
