@@ -240,12 +240,11 @@ impl Keyed {
     /// `key` is at most a block long (Noise keys are 32 bytes); a longer
     /// one is cut to a block (never happens: snow asserts the same).
     fn new(key: &[u8]) -> Self {
-        let mut ipad = Block::<Blake2sVarCore>::default();
-        let mut opad = Block::<Blake2sVarCore>::default();
-        for (i, (a, b)) in ipad.iter_mut().zip(opad.iter_mut()).enumerate() {
-            let k = key.get(i).copied().unwrap_or(0);
-            *a = 0x36 ^ k;
-            *b = 0x5c ^ k;
+        let mut ipad = Block::<Blake2sVarCore>::from([0x36; BLOCK]);
+        let mut opad = Block::<Blake2sVarCore>::from([0x5c; BLOCK]);
+        for ((a, b), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(key) {
+            *a ^= k;
+            *b ^= k;
         }
         let mut inner = new_core();
         inner.update_blocks(core::slice::from_ref(&ipad));
