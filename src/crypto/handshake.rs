@@ -716,7 +716,9 @@ mod tests {
         let m1 = write(&mut resume, b"");
         let mut e = [0u8; 32];
         e.copy_from_slice(&m1[..32]);
-        let mut full = Handshake::initiator_sharing_ephemeral(&a, &NetworkKey::new(&psk()), [1; 32], e).expect("i");
+        let mut full =
+            Handshake::initiator_sharing_ephemeral(&a, &NetworkKey::new(&psk()), [1; 32], e)
+                .expect("i");
         let f1 = write(&mut full, b"");
         assert_eq!(&f1[..32], &e[..]);
         // And it is the full pattern's usual message 1 from that seed.

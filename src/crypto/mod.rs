@@ -36,8 +36,8 @@ pub mod ticket;
 pub use aead::{next_secret, Cipher, PacketKey, Provider, KEY_LEN, TAG_LEN};
 pub use cookie::{CookieKey, COOKIE_LEN};
 pub use handshake::{
-    network_key, Handshake, Identity, NetworkKey, TrafficSecrets, MAX_HANDSHAKE_MSG, MAX_HANDSHAKE_PAYLOAD,
-    RESUME_OVERHEAD,
+    network_key, Handshake, Identity, NetworkKey, TrafficSecrets, MAX_HANDSHAKE_MSG,
+    MAX_HANDSHAKE_PAYLOAD, RESUME_OVERHEAD,
 };
 pub use replay::{ReplayError, ReplayWindow, REPLAY_WINDOW};
 pub use reset::{ResetKey, ResetToken, TokenIndexKey, RESET_TOKEN_LEN};

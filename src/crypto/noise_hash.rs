@@ -55,11 +55,7 @@ impl PskMix {
         let mut out = [[0u8; LEN]; 3];
         let [o1, o2, o3] = &mut out;
         hkdf(&ck, psk, 3, o1, o2, o3);
-        PskMix {
-            ck,
-            psk: *psk,
-            out,
-        }
+        PskMix { ck, psk: *psk, out }
     }
 
     /// The key mixed in.

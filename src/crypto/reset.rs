@@ -88,7 +88,10 @@ impl ResetKey {
 
     /// The token of session `id` (the id this node chose for it).
     pub fn token(&self, id: SessionId) -> ResetToken {
-        ResetToken(self.keyed.mac(&[b"stt reset token v1", &id.0.to_be_bytes()]))
+        ResetToken(
+            self.keyed
+                .mac(&[b"stt reset token v1", &id.0.to_be_bytes()]),
+        )
     }
 }
 
@@ -226,7 +229,11 @@ mod tests {
             let mut reference = <blake2::Blake2sMac<U16> as KeyInit>::new(&key.into());
             reference.update(&data[..len]);
             let expected: [u8; 16] = reference.finalize().into_bytes().into();
-            assert_eq!(TokenMac::new(&key).mac(&[head, tail]), expected, "{len} bytes");
+            assert_eq!(
+                TokenMac::new(&key).mac(&[head, tail]),
+                expected,
+                "{len} bytes"
+            );
         }
     }
 

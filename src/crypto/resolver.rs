@@ -263,7 +263,8 @@ impl Cipher for NoiseChaChaPoly {
             },
             Err(_) => Err(snow::Error::Decrypt),
         };
-        buf.zeroize();
+        // Only the bytes the message used ever held plaintext.
+        in_out.zeroize();
         result
     }
 }
