@@ -12,7 +12,9 @@
 //! splits on the last message and again when asked for the raw keys.
 //! Never: changes a byte of any result (HMAC and HKDF exactly as the
 //! Noise specification defines them over BLAKE2s-256: tested against
-//! snow's own), or keeps a key or a padded key block it drops.
+//! snow's own), or leaves a key, a padded key block or a remembered output
+//! in memory it drops. (BLAKE2s states are not wiped, as in snow's own
+//! hash: blake2 offers no way to.)
 
 use blake2::digest::core_api::{Block, Buffer, UpdateCore, VariableOutputCore};
 use blake2::digest::Digest;
