@@ -42,14 +42,18 @@ impl Session {
         self.streams.expire(clock);
     }
 
-    /// When the expiry pass must next run: the earliest deadline among
-    /// the streams' messages. Earlier decisions (a message with bytes
+    /// When the expiry pass must next run: one delivery before the
+    /// earliest deadline among the streams' messages, when a message all
+    /// in flight is given up. Earlier decisions (a message with bytes
     /// still to send) are taken as packets are built.
     pub(super) fn deadline_timeout(&self) -> Option<Instant> {
         if !self.peer_skips {
             return None;
         }
-        self.streams.earliest_deadline()
+        let rtt = self.recovery.rtt();
+        let reach = Clock::new(self.now, rtt.smoothed(), rtt.rttvar(), 0).reach;
+        let at = self.streams.earliest_deadline()?;
+        Some(at - reach) // saturates at zero
     }
 
     /// Traces a STREAM_SKIP this side is sending.

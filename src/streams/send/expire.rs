@@ -160,18 +160,21 @@ impl SendBuf {
             let Some(d) = m.deadline else {
                 continue;
             };
-            // Bytes still to send (never sent, or lost) decide early; a
-            // message all in flight has nothing left to stop, and its
-            // packets may well arrive: it waits for acknowledgements, a
-            // loss, or its deadline.
+            // Bytes still to send (never sent, or lost) decide early. A
+            // message all in flight is given up one delivery before its
+            // deadline: nothing sent after that arrives in time, and the
+            // skip then reaches the peer about when the deadline passes,
+            // behind the message's own packets (so a message those packets
+            // complete is still delivered) and before the next message's
+            // deadline (so that one is not held behind this one).
             let range = m.start..m.end();
             let pending = st.sent_end < m.end() || lost.iter_within(range).next().is_some();
-            let give_up = if pending {
-                let to_go = m.end().saturating_sub(st.sent_end).saturating_sub(dead);
-                c.now + c.reach + c.sending(to_go) >= d
+            let to_go = if pending {
+                m.end().saturating_sub(st.sent_end).saturating_sub(dead)
             } else {
-                c.now >= d
+                0
             };
+            let give_up = c.now + c.reach + c.sending(to_go) >= d;
             if !give_up {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
                 continue;
