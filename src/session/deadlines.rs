@@ -38,7 +38,13 @@ impl Session {
             .recovery
             .delivery_rate()
             .max(self.recovery.effective_pacing_rate());
-        let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
+        let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate)
+            .with_queue(
+                rtt.min(),
+                rtt.latest_adjusted(),
+                self.recovery.recent_delivery_rate(),
+                self.recovery.bytes_in_flight(),
+            );
         self.streams.expire(clock);
     }
 

@@ -109,8 +109,16 @@ pub(crate) struct Clock {
     /// What finding a loss takes: 9/8 of the smoothed round trip plus its
     /// variation.
     pub round: Duration,
+    /// What the first byte of a message sent now takes to arrive: the
+    /// path's one-way base (half the smallest round trip) behind the
+    /// queue the latest round trip showed (its excess over the smallest),
+    /// and never less than `reach`.
+    pub first: Duration,
     /// What the path delivers, bytes a second (0: not known yet).
     pub rate: u64,
+    /// What the path delivered over the last round trip, bytes a second
+    /// (0: not known).
+    pub recent: u64,
 }
 
 impl Clock {
@@ -120,8 +128,46 @@ impl Clock {
             now,
             reach: smoothed / 2 + rttvar / 2,
             round: smoothed + smoothed / 8 + rttvar,
+            first: smoothed / 2 + rttvar / 2,
             rate,
+            recent: 0,
         }
+    }
+
+    /// The queue the path holds, for a message whose first byte would go
+    /// now: with `recent` (what the path delivered over the last round
+    /// trip, bytes a second; 0: not known) the bytes in flight beyond
+    /// what `min` (the smallest round trip) holds at that rate are queued
+    /// ahead of it; without, `latest` (the newest round trip less the
+    /// peer's ack delay) over `min` is.
+    pub fn with_queue(mut self, min: Duration, latest: Duration, recent: u64, in_flight: u64) -> Self {
+        // A recent rate only counts while the round trip shows a queue: an
+        // application-limited sender's samples measure what it offered.
+        let queued = latest.saturating_sub(min);
+        let recent = if queued > min / 4 { recent } else { 0 };
+        let queue = if recent > 0 {
+            let micros = u128::from(in_flight) * 1_000_000 / u128::from(recent);
+            Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX)).saturating_sub(min)
+        } else {
+            queued
+        };
+        self.first = self.reach.max(min / 2 + queue);
+        self.recent = recent;
+        self
+    }
+
+    /// What sending `units` more takes for a message not yet started: at
+    /// the path's recent rate where that is lower (after the path slows
+    /// down, the estimate lags for several round trips).
+    pub fn sending_first(&self, units: u64) -> Duration {
+        let slower = Clock {
+            rate: match (self.rate, self.recent) {
+                (r, 0) | (0, r) => r,
+                (r, recent) => r.min(recent),
+            },
+            ..*self
+        };
+        slower.sending(units)
     }
 
     /// What sending `units` more takes at the path's rate (zero while the

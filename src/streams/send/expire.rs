@@ -140,7 +140,7 @@ impl SendBuf {
         let t = timed.as_mut()?;
         // No message needs more sending time than everything unsent.
         let most = c.sending(st.queued_end - st.sent_end);
-        if t.live == 0 || t.earliest.is_some_and(|e| c.now + c.reach + most < e) {
+        if t.live == 0 || t.earliest.is_some_and(|e| c.now + c.first + most < e) {
             return None;
         }
         let mut earliest: Option<Instant> = None;
@@ -174,7 +174,13 @@ impl SendBuf {
             } else {
                 0
             };
-            let give_up = c.now + c.reach + c.sending(to_go) >= d;
+            // One never sent waits behind the path's queue too, and goes
+            // at the rate the path delivers now.
+            let give_up = if m.start >= st.sent_end {
+                c.now + c.first + c.sending_first(to_go) >= d
+            } else {
+                c.now + c.reach + c.sending(to_go) >= d
+            };
             if !give_up {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
                 continue;
