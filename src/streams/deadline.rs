@@ -140,7 +140,13 @@ impl Clock {
     /// what `min` (the smallest round trip) holds at that rate are queued
     /// ahead of it; without, `latest` (the newest round trip less the
     /// peer's ack delay) over `min` is.
-    pub fn with_queue(mut self, min: Duration, latest: Duration, recent: u64, in_flight: u64) -> Self {
+    pub fn with_queue(
+        mut self,
+        min: Duration,
+        latest: Duration,
+        recent: u64,
+        in_flight: u64,
+    ) -> Self {
         // A recent rate only counts while the round trip shows a queue: an
         // application-limited sender's samples measure what it offered.
         let queued = latest.saturating_sub(min);
