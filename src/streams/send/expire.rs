@@ -356,6 +356,51 @@ mod tests {
     }
 
     #[test]
+    fn a_message_all_in_flight_is_given_up_one_delivery_before_its_deadline() {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push_until(&mut st, msg(10), Some(Instant::from_millis(100)));
+        b.next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
+        // 30 ms reach: a skip sent from 70 ms on arrives about at 100 ms.
+        assert!(expire_all(&mut b, &mut st, &clock(69)).is_empty());
+        assert_eq!(expire_all(&mut b, &mut st, &clock(70)), [(0, true)]);
+    }
+
+    #[test]
+    fn a_message_not_started_waits_behind_the_queue_at_the_recent_rate() {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push_until(&mut st, msg(9_999), Some(Instant::from_millis(150)));
+        b.push_until(&mut st, msg(9_999), Some(Instant::from_millis(200)));
+        // The first has started: it goes on at the estimate (1 MB/s).
+        b.next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
+        // 120 ms round trips over a 60 ms floor, 100 kB/s delivered of
+        // late, 16 kB in flight: 100 ms queued, 30 ms base; the second
+        // needs 130 ms plus 190 ms at 100 kB/s, far past its deadline.
+        let c = Clock {
+            rate: 1_000_000,
+            ..clock(0)
+        }
+        .with_queue(
+            Duration::from_millis(60),
+            Duration::from_millis(120),
+            100_000,
+            16_000,
+        );
+        assert_eq!(c.first, Duration::from_millis(130));
+        assert_eq!(expire_all(&mut b, &mut st, &c), [(1, false)]);
+        // No queue in the round trip: the recent rate is not used (an
+        // application-limited sender's samples measure what it offered).
+        let c = clock(0).with_queue(
+            Duration::from_millis(60),
+            Duration::from_millis(65),
+            100_000,
+            16_000,
+        );
+        assert_eq!((c.first, c.recent), (Duration::from_millis(35), 0));
+    }
+
+    #[test]
     fn a_stale_second_copy_does_not_hold_up_new_data() {
         let (mut b, mut st, c) = sent_whole_then_lost();
         let now = clock(60);
