@@ -10,13 +10,15 @@
 //!
 //! # Ordered with gaps
 //! A message sent with a deadline is sent and resent like any other until
-//! it can no longer arrive in time: its deadline passed, or what is left of
-//! it is shorter than one more delivery takes (about half the smoothed
-//! round trip plus half its variation). Then the sender abandons it: its
+//! it can no longer arrive in time: what is left of its lifetime is
+//! shorter than one more delivery takes (about half the smoothed round
+//! trip plus half its variation) plus the time its unsent bytes take (see
+//! `send/expire.rs` for the exact rules). Then the sender abandons it: its
 //! bytes are dropped from the send buffer and from what waits for
 //! retransmission, an [`StreamEvent::MessageExpired`](super::StreamEvent)
 //! tells the application, and once everything before it on the stream is
-//! acknowledged or abandoned too, a STREAM_SKIP frame tells the receiver
+//! acknowledged or abandoned too, a STREAM_SKIP frame (sent at once, with
+//! two copies in the next packets) tells the receiver
 //! where delivery goes on. The receiver delivers every message it holds
 //! whole below that point, in order, drops the rest, and goes on with the
 //! next message. So each message is delivered exactly once or not at all,

@@ -16,10 +16,16 @@
 //! - a message with units still to send (never sent, or lost) whose
 //!   deadline is nearer than `reach` plus the time its unsent units (and
 //!   the unsent ones queued before it) take at the rate the sender sends
-//!   at (the delivery rate, or the pacing rate where that is higher)
-//!   is abandoned, and so is one all in flight once its deadline passes:
-//!   whatever of it was sent counts as acknowledged, its lost ranges and
-//!   second copies are forgotten, and what was never sent is passed over
+//!   at (the delivery rate, or the pacing rate where that is higher) is
+//!   abandoned, and so is one all in flight once its deadline is nearer
+//!   than `reach` (its skip then reaches the peer about at the deadline,
+//!   behind the message's own packets). For a message whose first byte
+//!   has not left, `reach` is the path's one-way base plus the queue ahead
+//!   of it, and its units go at the path's recent rate where that is lower
+//!   (see `Clock::with_queue`): whole messages are dropped before a queue
+//!   they cannot cross, never one part sent. Whatever of an abandoned
+//!   message was sent counts as acknowledged, its lost ranges and second
+//!   copies are forgotten, and what was never sent is passed over
 //!   (spending credit as if sent). One that never left is dropped unsent.
 //! - a lost range of a message whose deadline is less than `round + reach`
 //!   away is on its last chance: if this resend is lost too, the next one
