@@ -67,9 +67,9 @@ impl Session {
         if !self.peer_skips {
             return None;
         }
+        let at = self.streams.earliest_deadline()?;
         let rtt = self.recovery.rtt();
         let reach = Clock::new(self.now, rtt.smoothed(), rtt.rttvar(), 0).reach;
-        let at = self.streams.earliest_deadline()?;
         Some(at - reach) // saturates at zero
     }
 
