@@ -145,7 +145,7 @@ impl SendBuf {
         } = self;
         let t = timed.as_mut()?;
         // No message needs more sending time than everything unsent.
-        let most = c.sending(st.queued_end - st.sent_end);
+        let most = c.sending_first(st.queued_end - st.sent_end);
         if t.live == 0 || t.earliest.is_some_and(|e| c.now + c.first + most < e) {
             return None;
         }
