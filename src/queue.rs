@@ -40,6 +40,14 @@ impl<T> Queue<T> {
         self.0.as_mut()?.pop_front()
     }
 
+    /// True if `item` is queued.
+    pub(crate) fn contains(&self, item: &T) -> bool
+    where
+        T: PartialEq,
+    {
+        self.0.as_ref().is_some_and(|q| q.contains(item))
+    }
+
     /// Nothing queued.
     pub(crate) fn is_empty(&self) -> bool {
         self.0.as_ref().is_none_or(|q| q.is_empty())

@@ -5,6 +5,9 @@
 //! - as deadline messages, no frame is read late: a frame either arrives
 //!   in time or is abandoned and skipped, and the frames are read in
 //!   order; the on-time fraction stays above a floor;
+//! - the same at 10 % loss, and while the link drops to 2 Mbit/s (below
+//!   the source's rate) for two seconds: no frame is read late, and in the
+//!   drop the frames read on time carry most of the low rate;
 //! - the same frames as plain reliable messages are all read, in order,
 //!   whatever their lateness.
 #![cfg(feature = "sim")]
@@ -40,6 +43,30 @@ fn deadline_frames_are_on_time_or_skipped_never_late() {
         let f = r.on_time_fraction();
         assert!(f >= 0.97, "seed {seed}: on time {f}");
     }
+}
+
+#[test]
+fn deadline_frames_at_ten_percent_loss_are_never_late() {
+    let mut c = cfg(LiveMode::Deadline, 1);
+    c.link = c.link.with_loss(0.10);
+    let r = run_live(&c).unwrap();
+    assert_eq!(r.delivered_late(), 0, "a frame read late");
+    let f = r.on_time_fraction();
+    assert!(f >= 0.9, "on time {f}");
+}
+
+#[test]
+fn deadline_frames_through_a_rate_drop_are_never_late() {
+    let mut c = cfg(LiveMode::Deadline, 1);
+    c.link = c
+        .link
+        .with_loss(0.0)
+        .with_rate_change(stt::Instant::from_millis(2000), 2_000_000)
+        .with_rate_change(stt::Instant::from_millis(4000), 20_000_000);
+    let r = run_live(&c).unwrap();
+    assert_eq!(r.delivered_late(), 0, "a frame read late");
+    let share = r.drop_on_time_share().unwrap();
+    assert!(share >= 0.7, "on-time share of the low rate {share}");
 }
 
 #[test]

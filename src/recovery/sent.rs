@@ -288,6 +288,17 @@ impl<T> Recovery<T> {
         }
     }
 
+    /// The newest valid delivery-rate sample, bytes per second (0: the
+    /// newest sample was too short to count, or the sender is resting):
+    /// what the path delivered over about the last round trip, where the
+    /// controller's estimate holds a maximum over several.
+    pub fn recent_delivery_rate(&self) -> u64 {
+        match &self.model {
+            Model::Busy(busy) => busy.rate.last().rate(),
+            Model::Resting(_) => 0,
+        }
+    }
+
     /// The session's datagram size changed: the congestion controller's
     /// unit (growth step, minimum window) follows.
     pub fn set_datagram_size(&mut self, bytes: usize) {

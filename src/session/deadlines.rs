@@ -8,6 +8,7 @@
 
 use super::Session;
 use crate::ids::StreamId;
+use crate::recovery::congestion::ControllerPhase;
 use crate::streams::deadline::Clock;
 use crate::time::Instant;
 use crate::trace::{trace_event, Side, TraceEvent};
@@ -34,22 +35,42 @@ impl Session {
         // measures only what was offered, so a large message would "need"
         // more than its lifetime, never be sent, and never let the
         // estimate grow.
-        let rate = self
-            .recovery
-            .delivery_rate()
-            .max(self.recovery.effective_pacing_rate());
-        let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate);
+        //
+        // While the controller still searches for the path's rate (start-
+        // up, slow start) its estimate is a floor that doubles each round
+        // trip: sending time is not counted then (rate 0, not known).
+        let searching = matches!(
+            self.recovery.controller_phase(),
+            ControllerPhase::Startup | ControllerPhase::SlowStart
+        );
+        let rate = if searching {
+            0
+        } else {
+            self.recovery
+                .delivery_rate()
+                .max(self.recovery.effective_pacing_rate())
+        };
+        let clock = Clock::new(now, rtt.smoothed(), rtt.rttvar(), rate).with_queue(
+            rtt.min(),
+            rtt.latest_adjusted(),
+            self.recovery.recent_delivery_rate(),
+            self.recovery.bytes_in_flight(),
+        );
         self.streams.expire(clock);
     }
 
-    /// When the expiry pass must next run: the earliest deadline among
-    /// the streams' messages. Earlier decisions (a message with bytes
+    /// When the expiry pass must next run: one delivery before the
+    /// earliest deadline among the streams' messages, when a message all
+    /// in flight is given up. Earlier decisions (a message with bytes
     /// still to send) are taken as packets are built.
     pub(super) fn deadline_timeout(&self) -> Option<Instant> {
         if !self.peer_skips {
             return None;
         }
-        self.streams.earliest_deadline()
+        let at = self.streams.earliest_deadline()?;
+        let rtt = self.recovery.rtt();
+        let reach = Clock::new(self.now, rtt.smoothed(), rtt.rttvar(), 0).reach;
+        Some(at - reach) // saturates at zero
     }
 
     /// Traces a STREAM_SKIP this side is sending.

@@ -10,13 +10,15 @@
 //!
 //! # Ordered with gaps
 //! A message sent with a deadline is sent and resent like any other until
-//! it can no longer arrive in time: its deadline passed, or what is left of
-//! it is shorter than one more delivery takes (about half the smoothed
-//! round trip plus half its variation). Then the sender abandons it: its
+//! it can no longer arrive in time: what is left of its lifetime is
+//! shorter than one more delivery takes (about half the smoothed round
+//! trip plus half its variation) plus the time its unsent bytes take (see
+//! `send/expire.rs` for the exact rules). Then the sender abandons it: its
 //! bytes are dropped from the send buffer and from what waits for
 //! retransmission, an [`StreamEvent::MessageExpired`](super::StreamEvent)
 //! tells the application, and once everything before it on the stream is
-//! acknowledged or abandoned too, a STREAM_SKIP frame tells the receiver
+//! acknowledged or abandoned too, a STREAM_SKIP frame (sent at once, with
+//! two copies in the next packets) tells the receiver
 //! where delivery goes on. The receiver delivers every message it holds
 //! whole below that point, in order, drops the rest, and goes on with the
 //! next message. So each message is delivered exactly once or not at all,
@@ -72,7 +74,18 @@ pub(crate) struct Timed {
     pub expired: u64,
     /// Receiver: messages the peer's skips moved past undelivered.
     pub skipped: u64,
+    /// Sender: STREAM_SKIP frames queued or in flight, copies included;
+    /// the stream's `SKIP_QUEUED` flag is set while this is not zero.
+    pub skips_out: u16,
+    /// Sender: copies of the newest skip still owed, one a packet.
+    pub copies_owed: u8,
 }
+
+/// Copies of each STREAM_SKIP sent after it, each in a packet of its own:
+/// later messages wait for the skip, and a lost one costs them a loss
+/// detection, nearly always past their deadlines; three packets all lost
+/// are rare (1 in 1,000 at 10 % random loss).
+pub(crate) const SKIP_COPIES: u8 = 2;
 
 /// The deadline side table of a session's streams.
 #[derive(Debug, Default)]
@@ -98,8 +111,16 @@ pub(crate) struct Clock {
     /// What finding a loss takes: 9/8 of the smoothed round trip plus its
     /// variation.
     pub round: Duration,
+    /// What the first byte of a message sent now takes to arrive: the
+    /// path's one-way base (half the smallest round trip) behind the
+    /// queue the latest round trip showed (its excess over the smallest),
+    /// and never less than `reach`.
+    pub first: Duration,
     /// What the path delivers, bytes a second (0: not known yet).
     pub rate: u64,
+    /// What the path delivered over the last round trip, bytes a second
+    /// (0: not known).
+    pub recent: u64,
 }
 
 impl Clock {
@@ -109,8 +130,52 @@ impl Clock {
             now,
             reach: smoothed / 2 + rttvar / 2,
             round: smoothed + smoothed / 8 + rttvar,
+            first: smoothed / 2 + rttvar / 2,
             rate,
+            recent: 0,
         }
+    }
+
+    /// The queue the path holds, for a message whose first byte would go
+    /// now: with `recent` (what the path delivered over the last round
+    /// trip, bytes a second; 0: not known) the bytes in flight beyond
+    /// what `min` (the smallest round trip) holds at that rate are queued
+    /// ahead of it; without, `latest` (the newest round trip less the
+    /// peer's ack delay) over `min` is.
+    pub fn with_queue(
+        mut self,
+        min: Duration,
+        latest: Duration,
+        recent: u64,
+        in_flight: u64,
+    ) -> Self {
+        // A recent rate only counts while the round trip shows a queue: an
+        // application-limited sender's samples measure what it offered.
+        let queued = latest.saturating_sub(min);
+        let recent = if queued > min / 4 { recent } else { 0 };
+        let queue = if recent > 0 {
+            let micros = u128::from(in_flight) * 1_000_000 / u128::from(recent);
+            Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX)).saturating_sub(min)
+        } else {
+            queued
+        };
+        self.first = self.reach.max(min / 2 + queue);
+        self.recent = recent;
+        self
+    }
+
+    /// What sending `units` more takes for a message not yet started: at
+    /// the path's recent rate where that is lower (after the path slows
+    /// down, the estimate lags for several round trips).
+    pub fn sending_first(&self, units: u64) -> Duration {
+        let slower = Clock {
+            rate: match (self.rate, self.recent) {
+                (r, 0) | (0, r) => r,
+                (r, recent) => r.min(recent),
+            },
+            ..*self
+        };
+        slower.sending(units)
     }
 
     /// What sending `units` more takes at the path's rate (zero while the

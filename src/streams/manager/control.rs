@@ -104,14 +104,37 @@ impl StreamManager {
                     }
                 }
             }
-            // Queued once (`queue_skip`) and only resent from here: one is
-            // queued or in flight at a time.
+            // Queued by the expiry pass and resent from here; one already
+            // queued carries the newest point, so a lost copy merges into it.
             Control::Skip(id) => {
                 if self.streams.get(&id).is_some_and(|s| !s.has(flag::RESET)) {
-                    self.control.push_back(c);
+                    if self.control.contains(&c) {
+                        self.skip_settled(id);
+                    } else {
+                        self.control.push_back(c);
+                    }
                 }
             }
             Control::Fin(_) | Control::Reset(..) => self.control.push_back(c),
+        }
+    }
+
+    /// One STREAM_SKIP of `id` is no longer queued or in flight
+    /// (acknowledged, or merged into a queued one).
+    ///
+    /// Invariant kept here and in the expiry pass: `SKIP_QUEUED` is set
+    /// while any skip of the stream is queued or in flight, so the stream
+    /// is not freed while the peer may still wait for one.
+    fn skip_settled(&mut self, id: StreamId) {
+        let t = self.deadlines.as_mut().and_then(|d| d.streams.get_mut(&id));
+        let out = t.map_or(0, |t| {
+            t.skips_out = t.skips_out.saturating_sub(1);
+            t.skips_out
+        });
+        if out == 0 {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.clear(flag::SKIP_QUEUED);
+            }
         }
     }
 
@@ -123,10 +146,7 @@ impl StreamManager {
     /// Our FIN or RESET for `id` was acknowledged.
     pub fn on_control_acked(&mut self, c: Control) {
         if let Control::Skip(id) = c {
-            // A newer skip owed meanwhile goes at the next expiry pass.
-            if let Some(s) = self.streams.get_mut(&id) {
-                s.clear(flag::SKIP_QUEUED);
-            }
+            self.skip_settled(id);
             self.gc(id);
         }
         if let Control::Fin(id) | Control::Reset(id, _) = c {

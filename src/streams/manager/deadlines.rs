@@ -11,7 +11,7 @@
 //! absent), or changes scheduling or priorities.
 
 use super::*;
-use crate::streams::deadline::{Clock, SendOptions};
+use crate::streams::deadline::{Clock, SendOptions, SKIP_COPIES};
 
 /// Something the expiry pass found for a stream, done once it is over.
 #[derive(Clone, Copy)]
@@ -180,19 +180,28 @@ impl StreamManager {
                 wake |= b.send.arm_again();
                 live = b.send.has_deadlines();
             }
-            // One skip at a time: a newer one waits until the peer has
-            // acknowledged the one queued or in flight.
-            let skip = t.skip_to != 0
-                && s.send.acked_prefix >= t.skip_to
-                && !s.has(flag::SKIP_QUEUED | flag::RESET);
+            // A skip goes as soon as it is owed, one in flight or not (each
+            // carries the newest point when written), and its copies go
+            // in the packets after it, one a packet.
+            let mut skip = false;
+            if !s.has(flag::RESET) {
+                if t.skip_to != 0 && s.send.acked_prefix >= t.skip_to {
+                    t.skip_to = 0;
+                    t.copies_owed = SKIP_COPIES;
+                    skip = true;
+                } else if t.copies_owed > 0 && !self.control.contains(&Control::Skip(id)) {
+                    t.copies_owed -= 1;
+                    skip = true;
+                }
+            }
             if skip {
-                t.skip_to = 0;
+                t.skips_out = t.skips_out.saturating_add(1);
                 s.set(flag::SKIP_QUEUED);
             }
             if wake || skip {
                 due.push(Due { id, wake, skip });
             }
-            if (live || t.skip_to != 0) && !s.has(flag::RESET) {
+            if (live || t.skip_to != 0 || t.copies_owed > 0) && !s.has(flag::RESET) {
                 i += 1;
             } else {
                 s.clear(flag::TIMED);

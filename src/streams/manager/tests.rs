@@ -372,3 +372,47 @@ fn a_refused_stream_closed_or_reset_gets_no_writable() {
     ack_all(&mut a, &sent);
     assert_eq!(events(&mut a), [StreamEvent::Finished(3)]);
 }
+
+/// The skips `a` owes now, after one expiry pass at `ms`.
+fn skips_after_pass(a: &mut StreamManager, ms: u64) -> Vec<(Control, ControlFrame)> {
+    a.expire(crate::streams::deadline::Clock::new(
+        Instant::from_millis(ms),
+        Duration::from_millis(60),
+        Duration::ZERO,
+        0,
+    ));
+    core::iter::from_fn(|| a.next_control()).collect()
+}
+
+#[test]
+fn a_skip_goes_at_once_with_a_copy_in_each_of_the_next_two_packets() {
+    let (mut a, _) = pair();
+    a.create(Instant::ZERO, 1).unwrap();
+    let due = |ms| crate::streams::SendOptions::new().deadline(Instant::from_millis(ms));
+    for at in [100, 200] {
+        a.send_with(Instant::ZERO, 1, Bytes::from_static(b"frame"), due(at))
+            .unwrap();
+    }
+    let sent = chunks(&mut a);
+    assert_eq!(sent.len(), 2);
+    // 30 ms reach: message 0, in flight, is given up at 70 ms.
+    assert!(skips_after_pass(&mut a, 69).is_empty());
+    let skip = (Control::Skip(1), ControlFrame::Skip(1, 6, 1));
+    assert_eq!(skips_after_pass(&mut a, 70), [skip]);
+    assert_eq!(skips_after_pass(&mut a, 71), [skip], "first copy");
+    // Message 1 is given up too before any skip is acknowledged: the next
+    // skip goes at once, and copies carry the newest point.
+    let newer = (Control::Skip(1), ControlFrame::Skip(1, 12, 2));
+    assert_eq!(skips_after_pass(&mut a, 170), [newer]);
+    assert_eq!(skips_after_pass(&mut a, 171), [newer]);
+    assert_eq!(skips_after_pass(&mut a, 172), [newer]);
+    assert!(skips_after_pass(&mut a, 173).is_empty(), "two copies each");
+    // Five skips in flight: the stream is held until every one is settled.
+    let s = |a: &StreamManager| a.streams.get(&1).is_some_and(|s| s.has(flag::SKIP_QUEUED));
+    for _ in 0..4 {
+        a.on_control_acked(Control::Skip(1));
+        assert!(s(&a));
+    }
+    a.on_control_acked(Control::Skip(1));
+    assert!(!s(&a));
+}

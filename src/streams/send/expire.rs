@@ -16,10 +16,16 @@
 //! - a message with units still to send (never sent, or lost) whose
 //!   deadline is nearer than `reach` plus the time its unsent units (and
 //!   the unsent ones queued before it) take at the rate the sender sends
-//!   at (the delivery rate, or the pacing rate where that is higher)
-//!   is abandoned, and so is one all in flight once its deadline passes:
-//!   whatever of it was sent counts as acknowledged, its lost ranges and
-//!   second copies are forgotten, and what was never sent is passed over
+//!   at (the delivery rate, or the pacing rate where that is higher) is
+//!   abandoned, and so is one all in flight once its deadline is nearer
+//!   than `reach` (its skip then reaches the peer about at the deadline,
+//!   behind the message's own packets). For a message whose first byte
+//!   has not left, `reach` is the path's one-way base plus the queue ahead
+//!   of it, and its units go at the path's recent rate where that is lower
+//!   (see `Clock::with_queue`): whole messages are dropped before a queue
+//!   they cannot cross, never one part sent. Whatever of an abandoned
+//!   message was sent counts as acknowledged, its lost ranges and second
+//!   copies are forgotten, and what was never sent is passed over
 //!   (spending credit as if sent). One that never left is dropped unsent.
 //! - a lost range of a message whose deadline is less than `round + reach`
 //!   away is on its last chance: if this resend is lost too, the next one
@@ -139,8 +145,8 @@ impl SendBuf {
         } = self;
         let t = timed.as_mut()?;
         // No message needs more sending time than everything unsent.
-        let most = c.sending(st.queued_end - st.sent_end);
-        if t.live == 0 || t.earliest.is_some_and(|e| c.now + c.reach + most < e) {
+        let most = c.sending_first(st.queued_end - st.sent_end);
+        if t.live == 0 || t.earliest.is_some_and(|e| c.now + c.first + most < e) {
             return None;
         }
         let mut earliest: Option<Instant> = None;
@@ -160,17 +166,26 @@ impl SendBuf {
             let Some(d) = m.deadline else {
                 continue;
             };
-            // Bytes still to send (never sent, or lost) decide early; a
-            // message all in flight has nothing left to stop, and its
-            // packets may well arrive: it waits for acknowledgements, a
-            // loss, or its deadline.
+            // Bytes still to send (never sent, or lost) decide early. A
+            // message all in flight is given up one delivery before its
+            // deadline: nothing sent after that arrives in time, and the
+            // skip then reaches the peer about when the deadline passes,
+            // behind the message's own packets (so a message those packets
+            // complete is still delivered) and before the next message's
+            // deadline (so that one is not held behind this one).
             let range = m.start..m.end();
             let pending = st.sent_end < m.end() || lost.iter_within(range).next().is_some();
-            let give_up = if pending {
-                let to_go = m.end().saturating_sub(st.sent_end).saturating_sub(dead);
-                c.now + c.reach + c.sending(to_go) >= d
+            let to_go = if pending {
+                m.end().saturating_sub(st.sent_end).saturating_sub(dead)
             } else {
-                c.now >= d
+                0
+            };
+            // One never sent waits behind the path's queue too, and goes
+            // at the rate the path delivers now.
+            let give_up = if m.start >= st.sent_end {
+                c.now + c.first + c.sending_first(to_go) >= d
+            } else {
+                c.now + c.reach + c.sending(to_go) >= d
             };
             if !give_up {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
@@ -344,6 +359,51 @@ mod tests {
             expire_all(&mut b, &mut st, &c).is_empty(),
             "the second fits once the first is gone"
         );
+    }
+
+    #[test]
+    fn a_message_all_in_flight_is_given_up_one_delivery_before_its_deadline() {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push_until(&mut st, msg(10), Some(Instant::from_millis(100)));
+        b.next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
+        // 30 ms reach: a skip sent from 70 ms on arrives about at 100 ms.
+        assert!(expire_all(&mut b, &mut st, &clock(69)).is_empty());
+        assert_eq!(expire_all(&mut b, &mut st, &clock(70)), [(0, true)]);
+    }
+
+    #[test]
+    fn a_message_not_started_waits_behind_the_queue_at_the_recent_rate() {
+        let (mut b, mut st) = (SendBuf::default(), SendState::default());
+        b.push_until(&mut st, msg(9_999), Some(Instant::from_millis(150)));
+        b.push_until(&mut st, msg(9_999), Some(Instant::from_millis(200)));
+        // The first has started: it goes on at the estimate (1 MB/s).
+        b.next_chunk(&mut st, |_| Some(1000), u64::MAX, None)
+            .unwrap();
+        // 120 ms round trips over a 60 ms floor, 100 kB/s delivered of
+        // late, 16 kB in flight: 100 ms queued, 30 ms base; the second
+        // needs 130 ms plus 190 ms at 100 kB/s, far past its deadline.
+        let c = Clock {
+            rate: 1_000_000,
+            ..clock(0)
+        }
+        .with_queue(
+            Duration::from_millis(60),
+            Duration::from_millis(120),
+            100_000,
+            16_000,
+        );
+        assert_eq!(c.first, Duration::from_millis(130));
+        assert_eq!(expire_all(&mut b, &mut st, &c), [(1, false)]);
+        // No queue in the round trip: the recent rate is not used (an
+        // application-limited sender's samples measure what it offered).
+        let c = clock(0).with_queue(
+            Duration::from_millis(60),
+            Duration::from_millis(65),
+            100_000,
+            16_000,
+        );
+        assert_eq!((c.first, c.recent), (Duration::from_millis(35), 0));
     }
 
     #[test]
