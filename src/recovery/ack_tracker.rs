@@ -22,8 +22,10 @@ use crate::time::Instant;
 #[derive(Clone, Debug)]
 pub struct AckTracker {
     received: RangeSet,
-    max_ranges: usize,
-    max_ack_delay: Duration,
+    /// The configuration's settings in narrow types: at most `u32::MAX`
+    /// ranges, the delay in nanoseconds (at most 584 years).
+    max_ranges: u32,
+    max_ack_delay_ns: u64,
     threshold: u32,
     largest: Option<u64>,
     largest_time: Instant,
@@ -39,8 +41,8 @@ impl AckTracker {
     pub fn new(config: &RecoveryConfig) -> Self {
         AckTracker {
             received: RangeSet::new(),
-            max_ranges: config.max_ack_ranges.max(1),
-            max_ack_delay: config.max_ack_delay,
+            max_ranges: u32::try_from(config.max_ack_ranges.max(1)).unwrap_or(u32::MAX),
+            max_ack_delay_ns: u64::try_from(config.max_ack_delay.as_nanos()).unwrap_or(u64::MAX),
             threshold: config.ack_eliciting_threshold.max(1),
             largest: None,
             largest_time: Instant::ZERO,
@@ -74,7 +76,7 @@ impl AckTracker {
             None => (false, false),
         };
         self.received.insert(pn..end);
-        while self.received.len() > self.max_ranges {
+        while self.received.len() > self.max_ranges as usize {
             self.received.pop_min();
         }
         if past_largest {
@@ -113,7 +115,7 @@ impl AckTracker {
     /// ack-eliciting arrival plus `max_ack_delay`.
     pub fn ack_deadline(&self) -> Option<Instant> {
         let first = self.first_unacked_eliciting?;
-        let delayed = first + self.max_ack_delay;
+        let delayed = first + Duration::from_nanos(self.max_ack_delay_ns);
         Some(self.immediate_since.map_or(delayed, |t| t.min(delayed)))
     }
 

@@ -12,7 +12,6 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::net::SocketAddr;
-use core::time::Duration;
 
 use super::handshake::{self, HandshakeState};
 use super::keys::Keys;
@@ -141,8 +140,7 @@ impl Session {
         keys.resumed = out.resumed;
         self.keys = Some(Box::new(keys));
         self.remote_node = Some(out.remote_node);
-        self.peer_idle_timeout =
-            (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
+        self.peer_idle_timeout_ms = p.idle_timeout_ms;
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
         self.dgrams.peer_max_frame = u32::try_from(p.max_datagram_frame_size).unwrap_or(u32::MAX);
