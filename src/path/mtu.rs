@@ -121,7 +121,12 @@ pub struct DatagramSize {
     largest_large_acked: Option<u64>,
     /// Packets above the base size lost after `largest_large_acked`.
     suspicious_losses: u32,
-    stats: MtuStats,
+    /// The counters of [`MtuStats`], held as u32: a search sends a few
+    /// dozen probes at most and starts again only after a quiet period,
+    /// a path change or a black hole.
+    probes_sent: u32,
+    probes_lost: u32,
+    black_holes: u32,
 }
 
 impl DatagramSize {
@@ -147,7 +152,9 @@ impl DatagramSize {
             lost_of_size: 0,
             largest_large_acked: None,
             suspicious_losses: 0,
-            stats: MtuStats::default(),
+            probes_sent: 0,
+            probes_lost: 0,
+            black_holes: 0,
         };
         s.restart(now);
         s
@@ -176,7 +183,11 @@ impl DatagramSize {
 
     /// Counters.
     pub fn stats(&self) -> MtuStats {
-        self.stats
+        MtuStats {
+            probes_sent: self.probes_sent.into(),
+            probes_lost: self.probes_lost.into(),
+            black_holes: self.black_holes.into(),
+        }
     }
 
     /// The path changed (the peer moved, or the session wants to start
@@ -283,7 +294,7 @@ impl DatagramSize {
             return;
         }
         self.sent_of_size = self.sent_of_size.saturating_add(1);
-        self.stats.probes_sent += 1;
+        self.probes_sent = self.probes_sent.saturating_add(1);
     }
 
     /// Probe packet `pn` of `size` bytes was acknowledged: the path carries
@@ -308,7 +319,7 @@ impl DatagramSize {
         if !self.take_in_flight(pn) || !self.is_probing(size) {
             return;
         }
-        self.stats.probes_lost += 1;
+        self.probes_lost = self.probes_lost.saturating_add(1);
         self.lost_of_size = self.lost_of_size.saturating_add(1);
         if self.lost_of_size >= self.max_probes.max(1) {
             // Too large: search below it.
@@ -366,7 +377,7 @@ impl DatagramSize {
         // The size that was failing is the new upper bound; search below it
         // at once (the path may have shrunk, e.g. a route change).
         let failed = u32::try_from(self.current().max(size)).unwrap_or(u32::MAX);
-        self.stats.black_holes += 1;
+        self.black_holes = self.black_holes.saturating_add(1);
         self.current = self.base;
         self.largest_large_acked = None;
         self.suspicious_losses = 0;

@@ -111,7 +111,7 @@ impl<T> Recovery<T> {
             peer_max_ack_delay_ns: saturating_nanos(config.max_ack_delay),
             sent: Ledger::new(),
             flight: InFlight::new(config.elicit_ack_after),
-            loss: LossDetection::new(config.persistent_congestion_threshold),
+            loss: LossDetection::new(),
             reordering: Reordering::new(config.packet_threshold, config.time_threshold),
             probe: ProbeTimer::default(),
             quantum: SendQuantum::default(),
@@ -467,7 +467,7 @@ impl<T> Recovery<T> {
 
     /// Largest packet number the peer acknowledged.
     pub fn largest_acked(&self) -> Option<u64> {
-        self.sent.largest_acked
+        self.sent.largest_acked()
     }
 
     /// Counters.

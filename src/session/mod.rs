@@ -107,7 +107,6 @@ pub struct Session {
     state: State,
     hs: Option<Box<HandshakeState>>,
     keys: Option<Box<Keys>>,
-    remote_node: Option<NodeId>,
     /// The peer's idle timeout in milliseconds, as its transport
     /// parameters gave it (0: none).
     peer_idle_timeout_ms: u64,
@@ -191,7 +190,6 @@ impl Session {
             state: State::Handshake,
             hs: None,
             keys: None,
-            remote_node: None,
             peer_idle_timeout_ms: 0,
             next_pn: 0,
             recovery,
@@ -241,7 +239,7 @@ impl Session {
 
     /// The peer's identity, once the handshake proved it.
     pub fn remote_node(&self) -> Option<NodeId> {
-        self.remote_node
+        self.keys.as_ref().map(|k| k.remote_node)
     }
 
     /// The packet cipher protecting this session, once established (the

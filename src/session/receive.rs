@@ -180,7 +180,7 @@ impl Session {
         };
         #[cfg(feature = "trace")]
         if keys.updates_received != updates {
-            let generation = keys.updates_received;
+            let generation = u64::from(keys.updates_received);
             trace_event!(
                 self.trace.tracer,
                 self.now,

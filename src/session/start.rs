@@ -138,8 +138,8 @@ impl Session {
         let mut keys = Keys::new(provider, out.cipher, &out.secrets.tx, &out.secrets.rx);
         keys.peer_reset_token = p.reset_token.map(ResetToken);
         keys.resumed = out.resumed;
+        keys.remote_node = out.remote_node;
         self.keys = Some(Box::new(keys));
-        self.remote_node = Some(out.remote_node);
         self.peer_idle_timeout_ms = p.idle_timeout_ms;
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
