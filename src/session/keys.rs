@@ -192,9 +192,7 @@ impl Keys {
                 .map_err(|_| OpenError::Decrypt);
         }
         let next = PacketKey::with_cipher(self.provider, self.cipher, &self.rx_next_secret);
-        let plain = next
-            .open(pn, aad, in_out)
-            .map_err(|_| OpenError::Decrypt)?;
+        let plain = next.open(pn, aad, in_out).map_err(|_| OpenError::Decrypt)?;
         // Authenticated under the next key: the peer updated.
         let secret = self.rx_next_secret;
         self.rx_next_secret = next_secret(&secret);
