@@ -23,10 +23,11 @@ fn accepted(p: &Pair) -> usize {
 }
 
 #[test]
-// The bound sits just above today's figure (2,036 bytes with every feature
-// compiled in; the breakdown the test prints is in docs/PERFORMANCE.md), so
-// whatever grows an idle session's state raises it on purpose.
-fn an_idle_session_costs_under_2_050_bytes_a_side() {
+// The bound is the target, under WireGuard's 1,856 bytes a peer (today's
+// figure with every feature compiled in and the breakdown the test prints
+// are in docs/PERFORMANCE.md), so whatever grows an idle session's state
+// past it does so on purpose.
+fn an_idle_session_costs_under_1_800_bytes_a_side() {
     let mut p = Pair::default_pair();
     // A first session warms up what the endpoints and the harness keep
     // regardless of the session count.
@@ -67,7 +68,7 @@ fn an_idle_session_costs_under_2_050_bytes_a_side() {
     }
     println!("idle_session_bytes={per_side:.1}");
     assert!(
-        per_side < 2050.0,
+        per_side < 1800.0,
         "an idle session costs {per_side:.1} bytes a side"
     );
 }

@@ -76,8 +76,9 @@ impl MtuConfig {
 enum Phase {
     /// Probing: the next size lies strictly between `low` and `high`.
     Searching,
-    /// Settled; a new search starts at `raise_at` (never, at the ceiling).
-    Settled { raise_at: Option<Instant> },
+    /// Settled; a new search starts at `raise_at` (`Instant::MAX`: never,
+    /// at the ceiling; a sentinel keeps the phase 8 bytes).
+    Settled { raise_at: Instant },
 }
 
 /// Counters of the search, for statistics.
@@ -94,18 +95,23 @@ pub struct MtuStats {
 /// The datagram size search of one path.
 #[derive(Clone, Debug)]
 pub struct DatagramSize {
-    cfg: MtuConfig,
+    /// The configuration, held in the narrowest types that carry it (a
+    /// UDP payload is under 64 KiB; see [`DatagramSize::new`]).
+    base: u16,
+    ceiling: u16,
+    max_probes: u8,
+    raise_after_ms: u32,
     /// Size data packets use: the largest size acknowledged in this search
     /// (the base at first). Invariant: `base <= current <= ceiling`.
-    current: usize,
+    current: u16,
     /// Smallest size known (or, at a search's start, assumed) to fail:
     /// `ceiling + 1` until a probe fails. Invariant: `current < high`.
-    high: usize,
+    high: u32,
     phase: Phase,
     /// Next probe is the first of a fresh search (probes `high - 1`).
     first_step: bool,
     /// Size being probed, while a search runs.
-    probing: Option<usize>,
+    probing: Option<u16>,
     /// Packet numbers of probes of `probing` still in flight.
     in_flight: heapless::Vec<u64, MAX_IN_FLIGHT>,
     /// Probes of `probing` sent and lost so far.
@@ -115,16 +121,29 @@ pub struct DatagramSize {
     largest_large_acked: Option<u64>,
     /// Packets above the base size lost after `largest_large_acked`.
     suspicious_losses: u32,
-    stats: MtuStats,
+    /// The counters of [`MtuStats`], held as u32: a search sends a few
+    /// dozen probes at most and starts again only after a quiet period,
+    /// a path change or a black hole.
+    probes_sent: u32,
+    probes_lost: u32,
+    black_holes: u32,
 }
 
 impl DatagramSize {
-    /// A search that starts at `cfg.base` and probes from `now` on.
+    /// A search that starts at `cfg.base` and probes from `now` on. Sizes
+    /// above 65,535 bytes (more than a UDP payload holds) are taken as
+    /// 65,535, and a quiet period as at most `u32::MAX` milliseconds.
     pub fn new(cfg: MtuConfig, now: Instant) -> Self {
+        let narrow = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        let base = narrow(cfg.base);
+        let ceiling = narrow(cfg.ceiling).max(base);
         let mut s = DatagramSize {
-            cfg,
-            current: cfg.base,
-            high: cfg.ceiling.saturating_add(1),
+            base,
+            ceiling,
+            max_probes: cfg.max_probes,
+            raise_after_ms: u32::try_from(cfg.raise_after.as_millis()).unwrap_or(u32::MAX),
+            current: base,
+            high: u32::from(ceiling) + 1,
             phase: Phase::Searching,
             first_step: true,
             probing: None,
@@ -133,7 +152,9 @@ impl DatagramSize {
             lost_of_size: 0,
             largest_large_acked: None,
             suspicious_losses: 0,
-            stats: MtuStats::default(),
+            probes_sent: 0,
+            probes_lost: 0,
+            black_holes: 0,
         };
         s.restart(now);
         s
@@ -141,12 +162,17 @@ impl DatagramSize {
 
     /// The size data packets may use now.
     pub fn current(&self) -> usize {
+        usize::from(self.current)
+    }
+
+    /// The size data packets may use now, as held.
+    pub fn current_u16(&self) -> u16 {
         self.current
     }
 
     /// The base size (what every path carries).
     pub fn base(&self) -> usize {
-        self.cfg.base
+        usize::from(self.base)
     }
 
     /// True once a search has ended (until the next one starts).
@@ -157,7 +183,11 @@ impl DatagramSize {
 
     /// Counters.
     pub fn stats(&self) -> MtuStats {
-        self.stats
+        MtuStats {
+            probes_sent: self.probes_sent.into(),
+            probes_lost: self.probes_lost.into(),
+            black_holes: self.black_holes.into(),
+        }
     }
 
     /// The path changed (the peer moved, or the session wants to start
@@ -165,15 +195,15 @@ impl DatagramSize {
     /// base up to the ceiling. Probes still in flight are forgotten, so a
     /// late acknowledgement from the old path cannot raise the size.
     pub fn restart(&mut self, now: Instant) {
-        self.current = self.cfg.base;
+        self.current = self.base;
         self.largest_large_acked = None;
         self.suspicious_losses = 0;
-        self.search(self.cfg.ceiling.saturating_add(1), true, now);
+        self.search(u32::from(self.ceiling) + 1, true, now);
     }
 
     /// Starts a search above `current` below `high`.
-    fn search(&mut self, high: usize, first_step: bool, now: Instant) {
-        self.high = high.min(self.cfg.ceiling.saturating_add(1));
+    fn search(&mut self, high: u32, first_step: bool, now: Instant) {
+        self.high = high.min(u32::from(self.ceiling) + 1);
         self.first_step = first_step;
         self.phase = Phase::Searching;
         self.forget_probe();
@@ -189,8 +219,12 @@ impl DatagramSize {
 
     /// Ends the search once no size is left between `current` and `high`.
     fn settle_if_done(&mut self, now: Instant) {
-        if self.phase == Phase::Searching && self.high <= self.current.saturating_add(1) {
-            let raise_at = (self.current < self.cfg.ceiling).then(|| now + self.cfg.raise_after);
+        if self.phase == Phase::Searching && self.high <= u32::from(self.current) + 1 {
+            let raise_at = if self.current < self.ceiling {
+                now + Duration::from_millis(u64::from(self.raise_after_ms))
+            } else {
+                Instant::MAX
+            };
             self.phase = Phase::Settled { raise_at };
             self.forget_probe();
         }
@@ -201,9 +235,9 @@ impl DatagramSize {
     /// [`timeout`](Self::timeout), `timeout` is no longer due, so a session
     /// with nothing to send cannot be woken at the same instant forever.
     pub fn on_timeout(&mut self, now: Instant) {
-        if let Phase::Settled { raise_at: Some(at) } = self.phase {
-            if now >= at {
-                self.search(self.cfg.ceiling.saturating_add(1), true, now);
+        if let Phase::Settled { raise_at: at } = self.phase {
+            if at != Instant::MAX && now >= at {
+                self.search(u32::from(self.ceiling) + 1, true, now);
             }
         }
     }
@@ -212,7 +246,7 @@ impl DatagramSize {
     /// without any other reason: the quiet period's end.
     pub fn timeout(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Settled { raise_at } => raise_at,
+            Phase::Settled { raise_at } => (raise_at != Instant::MAX).then_some(raise_at),
             Phase::Searching => None,
         }
     }
@@ -229,11 +263,14 @@ impl DatagramSize {
         let size = match self.probing {
             Some(size) => size,
             None => {
+                // Below `high`, which is at most `ceiling + 1`: a u16.
+                let current = u32::from(self.current);
                 let size = if self.first_step {
                     self.high - 1
                 } else {
-                    self.current + (self.high - self.current) / 2
+                    current + (self.high - current) / 2
                 };
+                let size = u16::try_from(size).unwrap_or(self.ceiling);
                 self.probing = Some(size);
                 size
             }
@@ -244,29 +281,31 @@ impl DatagramSize {
         let wanted = if self.lost_of_size == 0 {
             1
         } else {
-            usize::from(self.cfg.max_probes.max(1) - self.lost_of_size)
+            usize::from(self.max_probes.max(1) - self.lost_of_size)
         };
-        let may_send = self.sent_of_size < self.cfg.max_probes.max(1)
+        let may_send = self.sent_of_size < self.max_probes.max(1)
             && self.in_flight.len() < wanted.min(MAX_IN_FLIGHT);
-        may_send.then_some(size)
+        may_send.then_some(usize::from(size))
     }
 
     /// A probe of `size` bytes went out as packet `pn`.
     pub fn on_probe_sent(&mut self, pn: u64, size: usize) {
-        if self.probing != Some(size) || self.in_flight.push(pn).is_err() {
+        if !self.is_probing(size) || self.in_flight.push(pn).is_err() {
             return;
         }
         self.sent_of_size = self.sent_of_size.saturating_add(1);
-        self.stats.probes_sent += 1;
+        self.probes_sent = self.probes_sent.saturating_add(1);
     }
 
     /// Probe packet `pn` of `size` bytes was acknowledged: the path carries
     /// `size`, and data packets use it from now on.
     pub fn on_probe_acked(&mut self, now: Instant, pn: u64, size: usize) {
         self.note_large_acked(pn, size);
-        if !self.take_in_flight(pn) || self.probing != Some(size) {
+        if !self.take_in_flight(pn) || !self.is_probing(size) {
             return;
         }
+        // `size` is the size probed, a u16.
+        let size = u16::try_from(size).unwrap_or(self.ceiling);
         if size > self.current {
             self.current = size;
         }
@@ -277,18 +316,23 @@ impl DatagramSize {
 
     /// Probe packet `pn` of `size` bytes was declared lost.
     pub fn on_probe_lost(&mut self, now: Instant, pn: u64, size: usize) {
-        if !self.take_in_flight(pn) || self.probing != Some(size) {
+        if !self.take_in_flight(pn) || !self.is_probing(size) {
             return;
         }
-        self.stats.probes_lost += 1;
+        self.probes_lost = self.probes_lost.saturating_add(1);
         self.lost_of_size = self.lost_of_size.saturating_add(1);
-        if self.lost_of_size >= self.cfg.max_probes.max(1) {
+        if self.lost_of_size >= self.max_probes.max(1) {
             // Too large: search below it.
-            self.high = size.min(self.high);
+            self.high = u32::try_from(size).unwrap_or(u32::MAX).min(self.high);
             self.first_step = false;
             self.forget_probe();
             self.settle_if_done(now);
         }
+    }
+
+    /// Whether `size` is the size being probed.
+    fn is_probing(&self, size: usize) -> bool {
+        self.probing.is_some_and(|p| usize::from(p) == size)
     }
 
     fn take_in_flight(&mut self, pn: u64) -> bool {
@@ -302,7 +346,7 @@ impl DatagramSize {
     }
 
     fn note_large_acked(&mut self, pn: u64, size: usize) {
-        if size > self.cfg.base && self.largest_large_acked.is_none_or(|l| pn > l) {
+        if size > self.base() && self.largest_large_acked.is_none_or(|l| pn > l) {
             self.largest_large_acked = Some(pn);
             self.suspicious_losses = 0;
         }
@@ -320,8 +364,8 @@ impl DatagramSize {
     pub fn on_packet_lost(&mut self, now: Instant, pn: u64, size: usize) -> bool {
         // Only packets at the current size tell about it: larger ones were
         // sent before a fallback (their loss is already accounted for).
-        if size <= self.cfg.base
-            || size > self.current
+        if size <= self.base()
+            || size > self.current()
             || self.largest_large_acked.is_some_and(|l| pn < l)
         {
             return false;
@@ -332,9 +376,9 @@ impl DatagramSize {
         }
         // The size that was failing is the new upper bound; search below it
         // at once (the path may have shrunk, e.g. a route change).
-        let failed = self.current.max(size);
-        self.stats.black_holes += 1;
-        self.current = self.cfg.base;
+        let failed = u32::try_from(self.current().max(size)).unwrap_or(u32::MAX);
+        self.black_holes = self.black_holes.saturating_add(1);
+        self.current = self.base;
         self.largest_large_acked = None;
         self.suspicious_losses = 0;
         self.search(failed, false, now);

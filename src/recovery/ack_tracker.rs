@@ -22,10 +22,15 @@ use crate::time::Instant;
 #[derive(Clone, Debug)]
 pub struct AckTracker {
     received: RangeSet,
-    max_ranges: usize,
-    max_ack_delay: Duration,
+    /// The configuration's settings in narrow types: at most `u32::MAX`
+    /// ranges, the delay in nanoseconds (at most 584 years).
+    max_ranges: u32,
+    max_ack_delay_ns: u64,
     threshold: u32,
-    largest: Option<u64>,
+    /// The largest packet number received plus one (0: none yet; a
+    /// number of `u64::MAX` is refused): 8 bytes where an `Option<u64>`
+    /// takes 16.
+    largest_end: u64,
     largest_time: Instant,
     eliciting_since_ack: u32,
     first_unacked_eliciting: Option<Instant>,
@@ -39,10 +44,10 @@ impl AckTracker {
     pub fn new(config: &RecoveryConfig) -> Self {
         AckTracker {
             received: RangeSet::new(),
-            max_ranges: config.max_ack_ranges.max(1),
-            max_ack_delay: config.max_ack_delay,
+            max_ranges: u32::try_from(config.max_ack_ranges.max(1)).unwrap_or(u32::MAX),
+            max_ack_delay_ns: u64::try_from(config.max_ack_delay.as_nanos()).unwrap_or(u64::MAX),
             threshold: config.ack_eliciting_threshold.max(1),
-            largest: None,
+            largest_end: 0,
             largest_time: Instant::ZERO,
             eliciting_since_ack: 0,
             first_unacked_eliciting: None,
@@ -65,20 +70,20 @@ impl AckTracker {
             return false;
         };
         // Past the largest (the common case) it cannot be a duplicate.
-        let past_largest = self.largest.is_none_or(|largest| pn > largest);
+        let past_largest = end > self.largest_end;
         if !past_largest && self.received.contains(pn) {
             return false;
         }
-        let (out_of_order, gap) = match self.largest {
+        let (out_of_order, gap) = match self.largest() {
             Some(largest) => (pn < largest, pn > largest.saturating_add(1)),
             None => (false, false),
         };
         self.received.insert(pn..end);
-        while self.received.len() > self.max_ranges {
+        while self.received.len() > self.max_ranges as usize {
             self.received.pop_min();
         }
         if past_largest {
-            self.largest = Some(pn);
+            self.largest_end = end;
             self.largest_time = now;
         }
         self.new_since_ack = true;
@@ -113,7 +118,7 @@ impl AckTracker {
     /// ack-eliciting arrival plus `max_ack_delay`.
     pub fn ack_deadline(&self) -> Option<Instant> {
         let first = self.first_unacked_eliciting?;
-        let delayed = first + self.max_ack_delay;
+        let delayed = first + Duration::from_nanos(self.max_ack_delay_ns);
         Some(self.immediate_since.map_or(delayed, |t| t.min(delayed)))
     }
 
@@ -127,7 +132,7 @@ impl AckTracker {
     /// The ack delay to report if an acknowledgement is sent at `now`: time
     /// since the largest packet number was received.
     pub fn ack_delay(&self, now: Instant) -> Duration {
-        if self.largest.is_none() {
+        if self.largest_end == 0 {
             return Duration::ZERO;
         }
         now - self.largest_time
@@ -144,7 +149,7 @@ impl AckTracker {
 
     /// Largest packet number received.
     pub fn largest(&self) -> Option<u64> {
-        self.largest
+        self.largest_end.checked_sub(1)
     }
 
     /// The peer acknowledged a packet carrying an acknowledgement whose

@@ -23,9 +23,13 @@ pub struct RttEstimator {
     latest_adjusted: u64,
     smoothed: u64,
     rttvar: u64,
+    /// The minimum in the low 63 bits (292 years at most), and in the top
+    /// bit whether a sample was taken: the estimator stays 40 bytes.
     min: u64,
-    has_sample: bool,
 }
+
+/// The bit of `min` that says a sample was taken.
+const SAMPLED: u64 = 1 << 63;
 
 /// `d` in nanoseconds, saturating.
 fn nanos(d: Duration) -> u64 {
@@ -41,8 +45,7 @@ impl RttEstimator {
             latest_adjusted: initial,
             smoothed: initial,
             rttvar: initial / 2,
-            min: initial,
-            has_sample: false,
+            min: initial & !SAMPLED,
         }
     }
 
@@ -59,17 +62,17 @@ impl RttEstimator {
         let sample = nanos(sample);
         self.latest = sample;
         self.latest_adjusted = sample;
-        if !self.has_sample {
-            self.has_sample = true;
-            self.min = sample;
+        if !self.has_sample() {
+            self.min = sample.min(!SAMPLED) | SAMPLED;
             self.smoothed = sample;
             self.rttvar = sample / 2;
             return;
         }
-        self.min = self.min.min(sample);
+        let min = self.min_nanos().min(sample);
+        self.min = min | SAMPLED;
         let ack_delay = nanos(ack_delay.min(max_ack_delay));
         let adjusted = match sample.checked_sub(ack_delay) {
-            Some(rest) if rest >= self.min => rest,
+            Some(rest) if rest >= min => rest,
             _ => sample,
         };
         self.latest_adjusted = adjusted;
@@ -80,7 +83,12 @@ impl RttEstimator {
 
     /// True once at least one sample was taken.
     pub fn has_sample(&self) -> bool {
-        self.has_sample
+        self.min & SAMPLED != 0
+    }
+
+    /// The minimum, in nanoseconds.
+    fn min_nanos(&self) -> u64 {
+        self.min & !SAMPLED
     }
 
     /// Smoothed RTT.
@@ -95,7 +103,7 @@ impl RttEstimator {
 
     /// Smallest sample seen (the initial RTT before any sample).
     pub fn min(&self) -> Duration {
-        Duration::from_nanos(self.min)
+        Duration::from_nanos(self.min_nanos())
     }
 
     /// Most recent sample (the initial RTT before any sample).

@@ -68,8 +68,9 @@ pub struct Recovery<T> {
     /// controller is rebuilt from.
     config: Arc<RecoveryConfig>,
     /// The peer's maximum ack delay: caps the delay taken off RTT samples
-    /// and is part of the probe timeout.
-    peer_max_ack_delay: Duration,
+    /// and is part of the probe timeout. In nanoseconds (8 bytes where a
+    /// `Duration` takes 16), saturating at 584 years.
+    peer_max_ack_delay_ns: u64,
     sent: Ledger<T>,
     flight: InFlight,
     loss: LossDetection,
@@ -87,7 +88,17 @@ pub struct Recovery<T> {
     stats: RecoveryStats,
 }
 
+/// `d` in nanoseconds, saturating at `u64::MAX`.
+fn saturating_nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 impl<T> Recovery<T> {
+    /// The peer's maximum ack delay.
+    fn peer_max_ack_delay(&self) -> Duration {
+        Duration::from_nanos(self.peer_max_ack_delay_ns)
+    }
+
     /// Fresh state at `now`, tuned by `config`.
     pub fn new(config: &RecoveryConfig, now: Instant) -> Self {
         Self::with_config(Arc::new(config.clone()), now)
@@ -97,10 +108,10 @@ impl<T> Recovery<T> {
     /// among its sessions.
     pub fn with_config(config: Arc<RecoveryConfig>, now: Instant) -> Self {
         Recovery {
-            peer_max_ack_delay: config.max_ack_delay,
+            peer_max_ack_delay_ns: saturating_nanos(config.max_ack_delay),
             sent: Ledger::new(),
             flight: InFlight::new(config.elicit_ack_after),
-            loss: LossDetection::new(config.persistent_congestion_threshold),
+            loss: LossDetection::new(),
             reordering: Reordering::new(config.packet_threshold, config.time_threshold),
             probe: ProbeTimer::default(),
             quantum: SendQuantum::default(),
@@ -314,7 +325,7 @@ impl<T> Recovery<T> {
     /// Sets the peer's maximum ack delay, once it is known; it caps the ack
     /// delay taken off RTT samples and is part of the probe timeout.
     pub fn set_peer_max_ack_delay(&mut self, max_ack_delay: Duration) {
-        self.peer_max_ack_delay = max_ack_delay;
+        self.peer_max_ack_delay_ns = saturating_nanos(max_ack_delay);
     }
 
     /// Bytes of the busy part (controller, rate sampler, loss signal,
@@ -467,7 +478,7 @@ impl<T> Recovery<T> {
 
     /// Largest packet number the peer acknowledged.
     pub fn largest_acked(&self) -> Option<u64> {
-        self.sent.largest_acked
+        self.sent.largest_acked()
     }
 
     /// Counters.

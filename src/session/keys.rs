@@ -25,6 +25,7 @@ use core::time::Duration;
 use crate::crypto::{
     next_secret, Cipher, CryptoError, PacketKey, Provider, ReplayWindow, ResetToken, KEY_LEN,
 };
+use crate::ids::NodeId;
 use crate::time::Instant;
 
 /// When a direction's key is due for an update.
@@ -68,19 +69,27 @@ pub(crate) struct Keys {
     /// Lowest packet number seen under the current receive key at the time
     /// it was adopted (0 before any update).
     rx_phase_start: u64,
-    rx_next: PacketKey,
+    /// The next receive key's secret. The key itself is built when a
+    /// packet in the other phase arrives (a copy of the secret for
+    /// ChaCha20; AES-GCM expands its schedule then), so an idle session
+    /// holds two packet keys, not three.
     rx_next_secret: [u8; KEY_LEN],
     /// Boxed: present only for a grace period after each update.
     rx_prev: Option<Box<Retired>>,
     /// Packet numbers already accepted.
     pub replay: ReplayWindow,
-    /// Updates of the send key so far.
-    pub updates_sent: u64,
+    /// Updates of the send key so far (at most one a round trip: a u32
+    /// lasts longer than any session).
+    pub updates_sent: u32,
     /// Updates of the receive key so far.
-    pub updates_received: u64,
+    pub updates_received: u32,
     /// The peer's stateless reset token for this session, if it sent one:
     /// kept beside the keys, so a session without keys holds none.
     pub peer_reset_token: Option<ResetToken>,
+    /// The peer's identity, which the handshake that made these keys
+    /// authenticated (held here, so a session holds it once and only
+    /// once established).
+    pub remote_node: NodeId,
     /// The session was resumed from a ticket.
     pub resumed: bool,
 }
@@ -115,13 +124,13 @@ impl Keys {
             rx: key(rx_secret),
             rx_phase: false,
             rx_phase_start: 0,
-            rx_next: key(&rx_next_secret),
             rx_next_secret,
             rx_prev: None,
             replay: ReplayWindow::new(),
             updates_sent: 0,
             updates_received: 0,
             peer_reset_token: None,
+            remote_node: NodeId([0; 32]),
             resumed: false,
         }
     }
@@ -139,7 +148,7 @@ impl Keys {
             self.tx_phase_start = pn;
             self.tx_packets = 0;
             self.tx_bytes = 0;
-            self.updates_sent += 1;
+            self.updates_sent = self.updates_sent.saturating_add(1);
         }
         self.tx_phase
     }
@@ -182,22 +191,19 @@ impl Keys {
                 .open(pn, aad, in_out)
                 .map_err(|_| OpenError::Decrypt);
         }
-        let plain = self
-            .rx_next
-            .open(pn, aad, in_out)
-            .map_err(|_| OpenError::Decrypt)?;
+        let next = PacketKey::with_cipher(self.provider, self.cipher, &self.rx_next_secret);
+        let plain = next.open(pn, aad, in_out).map_err(|_| OpenError::Decrypt)?;
         // Authenticated under the next key: the peer updated.
         let secret = self.rx_next_secret;
         self.rx_next_secret = next_secret(&secret);
-        let next = PacketKey::with_cipher(self.provider, self.cipher, &self.rx_next_secret);
-        let old = core::mem::replace(&mut self.rx, core::mem::replace(&mut self.rx_next, next));
+        let old = core::mem::replace(&mut self.rx, next);
         self.rx_prev = Some(Box::new(Retired {
             key: old,
             until: now + grace,
         }));
         self.rx_phase = !self.rx_phase;
         self.rx_phase_start = pn;
-        self.updates_received += 1;
+        self.updates_received = self.updates_received.saturating_add(1);
         Ok(plain)
     }
 }

@@ -46,7 +46,6 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 use core::net::SocketAddr;
 use core::ops::Range;
-use core::time::Duration;
 
 use crate::config::Config;
 use crate::event::Event;
@@ -98,16 +97,19 @@ pub struct Session {
     peer_id: SessionId,
     /// The peer's validated address: everything but path probes goes here.
     peer: SocketAddr,
-    /// Where the highest-numbered packet so far came from.
-    latest_from: SocketAddr,
+    /// Where the highest-numbered packet so far came from, when that is
+    /// not `peer` (boxed: nearly always it is `peer`, and an idle session
+    /// pays a pointer).
+    latest_from: Option<Box<SocketAddr>>,
     /// Challenges, budgets and answers for addresses not yet validated.
     paths: PathValidator,
     role: Role,
     state: State,
     hs: Option<Box<HandshakeState>>,
     keys: Option<Box<Keys>>,
-    remote_node: Option<NodeId>,
-    peer_idle_timeout: Option<Duration>,
+    /// The peer's idle timeout in milliseconds, as its transport
+    /// parameters gave it (0: none).
+    peer_idle_timeout_ms: u64,
     next_pn: u64,
     recovery: Recovery<SentInfo>,
     acks: AckTracker,
@@ -117,7 +119,8 @@ pub struct Session {
     /// The path's datagram size search; `datagram_size` is the size the
     /// window and the pacer were last told.
     mtu: DatagramSize,
-    datagram_size: usize,
+    /// (A UDP payload's size: under 64 KiB.)
+    datagram_size: u16,
     streams: StreamManager,
     /// Unreliable datagrams: a few bytes until the session uses them.
     dgrams: Datagrams,
@@ -181,19 +184,18 @@ impl Session {
             id,
             peer_id: SessionId(0),
             peer,
-            latest_from: peer,
+            latest_from: None,
             paths: PathValidator::new(path_key),
             role,
             state: State::Handshake,
             hs: None,
             keys: None,
-            remote_node: None,
-            peer_idle_timeout: None,
+            peer_idle_timeout_ms: 0,
             next_pn: 0,
             recovery,
             acks,
             pacer: None,
-            datagram_size: mtu.current(),
+            datagram_size: mtu.current_u16(),
             mtu,
             streams,
             dgrams,
@@ -237,7 +239,7 @@ impl Session {
 
     /// The peer's identity, once the handshake proved it.
     pub fn remote_node(&self) -> Option<NodeId> {
-        self.remote_node
+        self.keys.as_ref().map(|k| k.remote_node)
     }
 
     /// The packet cipher protecting this session, once established (the
@@ -284,9 +286,9 @@ impl Session {
     /// Tells the window and the pacer the search's current size, if it
     /// moved.
     fn sync_datagram_size(&mut self) {
-        let size = self.mtu.current();
-        if size != self.datagram_size {
-            self.datagram_size = size;
+        if self.mtu.current_u16() != self.datagram_size {
+            self.datagram_size = self.mtu.current_u16();
+            let size = self.mtu.current();
             self.recovery.set_datagram_size(size);
             if let Some(pacer) = &mut self.pacer {
                 send_quantum::resize_pacer(pacer, size);
@@ -316,7 +318,7 @@ impl Session {
             self.cfg.recovery.pacing_granularity,
             self.cfg.max_datagram_size,
         );
-        let size = self.datagram_size;
+        let size = usize::from(self.datagram_size);
         self.pacer
             .get_or_insert_with(|| Box::new(send_quantum::new_pacer(granularity, max, size)))
     }
@@ -329,7 +331,7 @@ impl Session {
             None => send_quantum::new_pacer(
                 self.cfg.recovery.pacing_granularity,
                 self.cfg.max_datagram_size,
-                self.datagram_size,
+                usize::from(self.datagram_size),
             )
             .timer_burst(),
         }

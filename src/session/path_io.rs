@@ -9,6 +9,7 @@
 //! sent (`crate::path` does), or sends anything but probes to an address
 //! that is not validated.
 
+use alloc::boxed::Box;
 use core::net::SocketAddr;
 
 use super::sent::SentInfo;
@@ -76,7 +77,7 @@ impl Session {
             Some(self.id),
             TraceEvent::PathValidated { addr: proven }
         );
-        if proven == self.latest_from && proven != self.peer {
+        if self.latest_from.as_deref() == Some(&proven) {
             self.on_path_changed(now, proven);
         }
     }
@@ -95,6 +96,9 @@ impl Session {
     /// size: a rebinding NAT may sit on a route with another MTU.
     pub(crate) fn on_path_changed(&mut self, now: Instant, new: SocketAddr) {
         let old = core::mem::replace(&mut self.peer, new);
+        // `latest_from` is held only while it differs from `peer`.
+        let latest = self.latest_from.take().map_or(old, |b| *b);
+        self.latest_from = (latest != new).then(|| Box::new(latest));
         self.paths.on_migrated(new);
         let new_path = old.ip() != new.ip();
         trace_event!(

@@ -9,6 +9,7 @@
 //! Never: trusts a byte before authentication: a packet that fails to open
 //! changes nothing but a counter.
 
+use alloc::boxed::Box;
 use core::net::SocketAddr;
 use core::time::Duration;
 
@@ -179,7 +180,7 @@ impl Session {
         };
         #[cfg(feature = "trace")]
         if keys.updates_received != updates {
-            let generation = keys.updates_received;
+            let generation = u64::from(keys.updates_received);
             trace_event!(
                 self.trace.tracer,
                 self.now,
@@ -268,7 +269,7 @@ impl Session {
         );
         self.last_rx = now;
         if highest {
-            self.latest_from = from;
+            self.latest_from = (from != self.peer).then(|| Box::new(from));
         }
         if from != self.peer {
             // Perhaps the peer moved (NAT rebinding, a new network),

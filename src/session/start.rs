@@ -12,7 +12,6 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::net::SocketAddr;
-use core::time::Duration;
 
 use super::handshake::{self, HandshakeState};
 use super::keys::Keys;
@@ -139,10 +138,9 @@ impl Session {
         let mut keys = Keys::new(provider, out.cipher, &out.secrets.tx, &out.secrets.rx);
         keys.peer_reset_token = p.reset_token.map(ResetToken);
         keys.resumed = out.resumed;
+        keys.remote_node = out.remote_node;
         self.keys = Some(Box::new(keys));
-        self.remote_node = Some(out.remote_node);
-        self.peer_idle_timeout =
-            (p.idle_timeout_ms > 0).then(|| Duration::from_millis(p.idle_timeout_ms));
+        self.peer_idle_timeout_ms = p.idle_timeout_ms;
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
         self.dgrams.peer_max_frame = u32::try_from(p.max_datagram_frame_size).unwrap_or(u32::MAX);

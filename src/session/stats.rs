@@ -178,7 +178,7 @@ impl Session {
         let (datagrams_queued, datagram_queue_bytes) = self.dgrams.queued();
         SessionStats {
             session_id: self.id,
-            remote_node: self.remote_node,
+            remote_node: self.remote_node(),
             is_established: self.is_established(),
             created_at: self.created_at,
             uptime: self.now.saturating_duration_since(self.created_at),
@@ -190,8 +190,8 @@ impl Session {
             decrypt_failures: self.counters.decrypt_failures,
             replays_dropped: self.counters.replays_dropped,
             stale_key_drops: self.counters.stale_key_drops,
-            key_updates_sent: self.keys.as_ref().map_or(0, |k| k.updates_sent),
-            key_updates_received: self.keys.as_ref().map_or(0, |k| k.updates_received),
+            key_updates_sent: self.keys.as_ref().map_or(0, |k| k.updates_sent.into()),
+            key_updates_received: self.keys.as_ref().map_or(0, |k| k.updates_received.into()),
             rtt: self.recovery.rtt().smoothed(),
             congestion_window: self.recovery.congestion_window(),
             bytes_in_flight: self.recovery.bytes_in_flight(),

@@ -24,9 +24,9 @@ const SCRATCH_TRIM_AFTER: Duration = Duration::from_millis(500);
 
 impl Session {
     pub(super) fn idle_timeout(&self) -> Duration {
-        match self.peer_idle_timeout {
-            Some(p) => p.min(self.cfg.idle_timeout),
-            None => self.cfg.idle_timeout,
+        match self.peer_idle_timeout_ms {
+            0 => self.cfg.idle_timeout,
+            p => Duration::from_millis(p).min(self.cfg.idle_timeout),
         }
     }
 

@@ -224,7 +224,7 @@ impl Session {
         }
         #[cfg(feature = "trace")]
         if keys.updates_sent != updates {
-            let generation = keys.updates_sent;
+            let generation = u64::from(keys.updates_sent);
             trace_event!(
                 self.trace.tracer,
                 self.now,

@@ -25,20 +25,19 @@
 //! bound, sized so that one stream used within the configured windows never
 //! reaches it (see `ConfigError::SessionBufferTooSmall`).
 
-/// The receive budget of one session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The receive budget of one session. The limit is the endpoint's
+/// (`StreamLimits::max_session_buffer`), held once and passed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RecvBudget {
-    limit: u64,
     buffered: u64,
     /// Most `buffered` has been (a violation's last count included).
     peak: u64,
 }
 
 impl RecvBudget {
-    /// A budget of `limit` bytes, nothing buffered.
-    pub const fn new(limit: u64) -> Self {
+    /// Nothing buffered.
+    pub const fn new() -> Self {
         RecvBudget {
-            limit,
             buffered: 0,
             peak: 0,
         }
@@ -50,9 +49,9 @@ impl RecvBudget {
         self.peak = self.peak.max(self.buffered);
     }
 
-    /// True if the session holds more than the limit.
-    pub fn is_over(&self) -> bool {
-        self.buffered > self.limit
+    /// True if the session holds more than `limit` bytes.
+    pub fn is_over(&self, limit: u64) -> bool {
+        self.buffered > limit
     }
 
     /// Bytes buffered on all streams.
@@ -72,16 +71,16 @@ mod tests {
 
     #[test]
     fn counts_changes_and_is_over_only_past_the_limit() {
-        let mut b = RecvBudget::new(100);
+        let mut b = RecvBudget::new();
         b.changed(0, 60);
         b.changed(0, 40);
         assert_eq!(b.buffered(), 100);
-        assert!(!b.is_over(), "the limit itself is allowed");
+        assert!(!b.is_over(100), "the limit itself is allowed");
         b.changed(40, 41);
-        assert!(b.is_over());
+        assert!(b.is_over(100));
         b.changed(60, 0);
         assert_eq!(b.buffered(), 41);
-        assert!(!b.is_over());
+        assert!(!b.is_over(100));
         assert_eq!(b.peak(), 101, "the high-water mark stays");
     }
 }

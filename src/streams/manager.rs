@@ -115,7 +115,7 @@ impl StreamManager {
             recv_window: RecvWindow::new(limits.session_window),
             recv_advertised: limits.session_window,
             sched: Scheduler::with_quantum(limits.turn_quantum),
-            budget: RecvBudget::new(limits.max_session_buffer),
+            budget: RecvBudget::new(),
             limits,
             streams: StreamMap::default(),
             gone: None,

@@ -38,12 +38,15 @@ pub struct Scheduler {
     // Invariant: no empty level is kept; a stream id appears at most once
     // (the session queues a stream only when its `queued` flag is clear).
     levels: BTreeMap<Reverse<u16>, VecDeque<StreamId>>,
-    len: usize,
-    quantum: u64,
+    // Streams queued (each id once: at most `u32::MAX`).
+    len: u32,
+    // A turn's bytes, at most `u32::MAX` (4 GiB; a larger quantum is
+    // taken as that): the count below saturates there.
+    quantum: u32,
     // The stream whose turn it is and the bytes it has sent in it. Only
     // meaningful while that stream is at the front; `charge` restarts the
     // count for any other.
-    turn: (StreamId, u64),
+    turn: (StreamId, u32),
 }
 
 impl Default for Scheduler {
@@ -59,7 +62,7 @@ impl Scheduler {
         Scheduler {
             levels: BTreeMap::new(),
             len: 0,
-            quantum: quantum.max(1),
+            quantum: u32::try_from(quantum.max(1)).unwrap_or(u32::MAX),
             turn: (0, 0),
         }
     }
@@ -70,7 +73,7 @@ impl Scheduler {
             .entry(Reverse(priority))
             .or_default()
             .push_back(id);
-        self.len += 1;
+        self.len = self.len.saturating_add(1);
     }
 
     /// The stream to serve next.
@@ -92,7 +95,7 @@ impl Scheduler {
         if entry.get().is_empty() {
             entry.remove();
         }
-        self.len -= usize::from(id.is_some());
+        self.len -= u32::from(id.is_some());
         id
     }
 
@@ -102,6 +105,7 @@ impl Scheduler {
         if self.turn.0 != id {
             self.turn = (id, 0);
         }
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
         self.turn.1 = self.turn.1.saturating_add(bytes);
         if self.turn.1 >= self.quantum {
             self.turn.1 = 0;
@@ -139,7 +143,7 @@ impl Scheduler {
     /// Number of queued streams.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// True if no stream is queued.

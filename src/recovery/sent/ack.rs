@@ -87,7 +87,7 @@ impl<T> Recovery<T> {
                 && any_eliciting
             {
                 self.rtt
-                    .update(ack_delay, now - slot.time_sent, self.peer_max_ack_delay);
+                    .update(ack_delay, now - slot.time_sent, self.peer_max_ack_delay());
                 self.loss.first_rtt_sample.get_or_insert(now);
                 self.stats.rtt_samples += 1;
             }

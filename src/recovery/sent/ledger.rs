@@ -24,28 +24,41 @@ pub(super) struct Ledger<T> {
     /// stay as tombstones until everything older is resolved too, and the
     /// front one is never resolved after [`Ledger::pop_resolved`].
     pub(super) slots: VecDeque<Slot<T>>,
-    pub(super) largest_sent: Option<u64>,
-    pub(super) largest_acked: Option<u64>,
+    /// The largest number sent and the largest acknowledged, each plus
+    /// one (0: none yet): 8 bytes each where an `Option<u64>` takes 16.
+    /// A number acknowledged was sent, so it is below `u64::MAX`.
+    sent_end: u64,
+    acked_end: u64,
 }
 
 impl<T> Ledger<T> {
     pub(super) fn new() -> Self {
         Ledger {
             slots: VecDeque::new(),
-            largest_sent: None,
-            largest_acked: None,
+            sent_end: 0,
+            acked_end: 0,
         }
+    }
+
+    /// The largest number sent.
+    pub(super) fn largest_sent(&self) -> Option<u64> {
+        self.sent_end.checked_sub(1)
+    }
+
+    /// The largest number acknowledged.
+    pub(super) fn largest_acked(&self) -> Option<u64> {
+        self.acked_end.checked_sub(1)
     }
 
     /// True if `pn` is larger than every number sent so far.
     pub(super) fn is_next(&self, pn: u64) -> bool {
-        self.largest_sent.is_none_or(|largest| pn > largest)
+        pn >= self.sent_end
     }
 
     /// Appends the record of a packet whose number passed
     /// [`Ledger::is_next`].
     pub(super) fn push(&mut self, slot: Slot<T>) {
-        self.largest_sent = Some(slot.pn);
+        self.sent_end = slot.pn.saturating_add(1);
         if self.slots.capacity() == 0 {
             // A session that sends now and then (keep-alives, a request)
             // holds one record, not the four a first push would reserve;
@@ -57,20 +70,19 @@ impl<T> Ledger<T> {
 
     /// The largest acknowledged number becomes at least `pn`.
     pub(super) fn on_acked_up_to(&mut self, pn: u64) {
-        self.largest_acked = Some(self.largest_acked.map_or(pn, |l| l.max(pn)));
+        self.acked_end = self.acked_end.max(pn.saturating_add(1));
     }
 
     /// The number after the largest sent (0 before any).
     pub(super) fn next_pn(&self) -> u64 {
-        self.largest_sent.map_or(0, |l| l.saturating_add(1))
+        self.sent_end
     }
 
     /// Oldest packet number still in the map, or the next one to be sent.
     fn base_pn(&self) -> u64 {
-        match (self.slots.front(), self.largest_sent) {
-            (Some(slot), _) => slot.pn,
-            (None, Some(largest)) => largest.saturating_add(1),
-            (None, None) => 0,
+        match self.slots.front() {
+            Some(slot) => slot.pn,
+            None => self.sent_end,
         }
     }
 
@@ -92,7 +104,7 @@ impl<T> Ledger<T> {
     pub(super) fn validate(&self, ranges: &[Range<u64>]) -> Result<(), RecoveryError> {
         let base = self.base_pn();
         for r in ranges {
-            let Some(largest) = self.largest_sent else {
+            let Some(largest) = self.largest_sent() else {
                 return Err(RecoveryError::AckOfUnsentPacket(r.start));
             };
             if r.end - 1 > largest {

@@ -27,18 +27,16 @@ pub(super) struct LossDetection {
     /// When the first RTT sample was taken: losses before it are no
     /// evidence of persistent congestion.
     pub(super) first_rtt_sample: Option<Instant>,
-    persistent_threshold: u32,
     /// When the session last moved to a new peer address: packets sent
     /// before went elsewhere, and their loss says nothing about this path.
     pub(super) path_since: Option<Instant>,
 }
 
 impl LossDetection {
-    pub(super) fn new(persistent_threshold: u32) -> Self {
+    pub(super) fn new() -> Self {
         LossDetection {
             loss_time: None,
             first_rtt_sample: None,
-            persistent_threshold,
             path_since: None,
         }
     }
@@ -50,7 +48,7 @@ impl<T> Recovery<T> {
     /// delay; arms the loss timer for the rest; tells the controller.
     pub(super) fn detect_lost(&mut self, now: Instant, out: &mut Vec<Outcome<T>>) {
         self.loss.loss_time = None;
-        let Some(largest_acked) = self.sent.largest_acked else {
+        let Some(largest_acked) = self.sent.largest_acked() else {
             return;
         };
         let rtt = self.rtt.latest().max(self.rtt.smoothed());
@@ -155,6 +153,6 @@ impl<T> Recovery<T> {
     /// mean persistent congestion.
     fn persistent_congestion_span(&self) -> Duration {
         self.pto_period()
-            .saturating_mul(self.loss.persistent_threshold)
+            .saturating_mul(self.config.persistent_congestion_threshold)
     }
 }

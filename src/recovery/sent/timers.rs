@@ -104,7 +104,7 @@ impl<T> Recovery<T> {
     pub(super) fn pto_period(&self) -> Duration {
         self.rtt
             .pto_base(self.config.granularity)
-            .saturating_add(self.peer_max_ack_delay)
+            .saturating_add(self.peer_max_ack_delay())
     }
 
     fn pto_deadline(&self) -> Option<Instant> {

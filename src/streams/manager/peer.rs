@@ -82,7 +82,7 @@ impl StreamManager {
             return Ok(());
         }
         // Past the session's receive budget (see `RecvBudget`).
-        if self.budget.is_over() {
+        if self.budget.is_over(self.limits.max_session_buffer) {
             return Err(Violation::FlowControl);
         }
         if acc.newly_ready > 0 {
