@@ -444,6 +444,11 @@ pub fn run(data: &[u8]) {
             assert!(p.migrations <= p.validated, "{p:?}");
         }
     }
+    // The statistics once an input, so that their assembly stays under
+    // fuzz too (the per-step check reads the stream count alone).
+    if let Some(s) = w.ep.session(w.sb) {
+        assert_eq!(s.stats().streams, streams(s));
+    }
     // Let every timer run out: the session ends by itself.
     let end = w.now + Duration::from_secs(60);
     for _ in 0..100_000 {
