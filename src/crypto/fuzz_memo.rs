@@ -50,8 +50,8 @@ impl Hasher for Mix {
         for word in bytes.chunks(8) {
             let mut w = [0u8; 8];
             w[..word.len()].copy_from_slice(word);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
 }

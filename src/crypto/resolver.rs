@@ -1,6 +1,7 @@
 //! The primitives the handshake gives `snow`: its default ones, except
 //! that randomness comes from the caller's seeded [`Rng`] and X25519 knows
-//! the keys it has already derived.
+//! the keys it has already derived (in fuzzing builds, X25519 and the
+//! hash's key derivations remember their results: `fuzz_memo.rs`).
 //!
 //! Owns: [`SeededResolver`], the X25519 used in every handshake (on the
 //! Edwards form where it can), and the derived-key cache that spares a
@@ -56,17 +57,11 @@ impl CryptoResolver for SeededResolver {
     }
 
     fn resolve_hash(&self, choice: &HashChoice) -> Option<Box<dyn Hash>> {
+        let hash = DefaultResolver.resolve_hash(choice)?;
         // Fuzzing builds remember key derivations (see `fuzz_memo.rs`).
         #[cfg(all(fuzzing, feature = "std"))]
-        {
-            DefaultResolver
-                .resolve_hash(choice)
-                .map(super::fuzz_memo::hash)
-        }
-        #[cfg(not(all(fuzzing, feature = "std")))]
-        {
-            DefaultResolver.resolve_hash(choice)
-        }
+        let hash = super::fuzz_memo::hash(hash);
+        Some(hash)
     }
 
     fn resolve_cipher(&self, choice: &CipherChoice) -> Option<Box<dyn Cipher>> {
