@@ -18,7 +18,7 @@
 //! | `replay.rs`    | [`ReplayWindow`], a 2048-packet sliding bitmap          |
 //! | `cookie.rs`    | [`CookieKey`], stateless address-validation tokens      |
 //! | `reset.rs`     | [`ResetKey`], [`ResetToken`]: stateless reset tokens    |
-//! | `fuzz_memo.rs` | fuzzing builds only: X25519 results remembered per thread |
+//! | `fuzz_memo.rs` | fuzzing builds only: X25519 and HKDF results remembered per thread |
 //! | `ticket.rs`    | [`TicketKeys`]: session tickets, the resumption secret  |
 
 pub mod aead;

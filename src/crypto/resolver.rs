@@ -1,7 +1,9 @@
 //! The primitives the handshake gives `snow`: its default ones, except
 //! that randomness comes from the caller's seeded [`Rng`], X25519 knows
 //! the keys it has already derived, BLAKE2s is `noise_hash.rs`'s and
-//! ChaCha20-Poly1305 is the crate's own packet AEAD.
+//! ChaCha20-Poly1305 is the crate's own packet AEAD (in fuzzing builds,
+//! X25519 and the hash's key derivations remember their results:
+//! `fuzz_memo.rs`).
 //!
 //! Owns: [`SeededResolver`], the X25519 used in every handshake (on the
 //! Edwards form where it can), and the derived-key cache that spares a
@@ -62,10 +64,14 @@ impl CryptoResolver for SeededResolver {
     }
 
     fn resolve_hash(&self, choice: &HashChoice) -> Option<Box<dyn Hash>> {
-        match choice {
-            HashChoice::Blake2s => Some(Box::new(NoiseBlake2s::with_mix(self.mix.clone()))),
-            _ => DefaultResolver.resolve_hash(choice),
-        }
+        let hash: Box<dyn Hash> = match choice {
+            HashChoice::Blake2s => Box::new(NoiseBlake2s::with_mix(self.mix.clone())),
+            _ => DefaultResolver.resolve_hash(choice)?,
+        };
+        // Fuzzing builds remember key derivations (see `fuzz_memo.rs`).
+        #[cfg(all(fuzzing, feature = "std"))]
+        let hash = super::fuzz_memo::hash(hash);
+        Some(hash)
     }
 
     fn resolve_cipher(&self, choice: &CipherChoice) -> Option<Box<dyn Cipher>> {

@@ -169,6 +169,15 @@ impl Session {
         }
     }
 
+    /// **Not API; fuzzing builds only** (`cfg(fuzzing)`): the streams the
+    /// session holds, [`SessionStats::streams`] without assembling the
+    /// rest, for a harness that checks the stream limit after every step.
+    #[cfg(fuzzing)]
+    #[doc(hidden)]
+    pub fn fuzz_streams(&self) -> usize {
+        self.streams.len()
+    }
+
     /// Session statistics.
     pub fn stats(&self) -> SessionStats {
         let r = self.recovery.stats();

@@ -122,9 +122,27 @@ struct Script {
     peer: RawPeer,
 }
 
+/// Bytes of a peer's scratch buffer: any datagram the endpoint may write.
+const SCRATCH: usize = 65_536;
+
 thread_local! {
     static RECORDED: std::cell::RefCell<Option<(Key, Script)>> =
         const { std::cell::RefCell::new(None) };
+    /// A scratch buffer handed back by [`RawPeer::recycle`], so that a
+    /// harness building a peer per input zeroes one only once per thread.
+    static SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A zeroed-once scratch buffer of [`SCRATCH`] bytes: the spare one if
+/// there is one (its contents are stale, which no reader depends on: every
+/// datagram is read only up to the length the endpoint wrote).
+fn scratch() -> Vec<u8> {
+    let b = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    if b.len() == SCRATCH {
+        b
+    } else {
+        vec![0u8; SCRATCH]
+    }
 }
 
 /// The initiator side of one session with an endpoint.
@@ -211,7 +229,7 @@ impl RawPeer {
         })?;
         let mut d = script.initial.clone();
         ep.handle_datagram(now, addr, &mut d);
-        let mut out = vec![0u8; 65_536];
+        let mut out = scratch();
         let mut response = None;
         while let Some(t) = ep.poll_transmit(now, &mut out) {
             if t.destination == addr && out[0] & 0x80 != 0 {
@@ -248,7 +266,7 @@ impl RawPeer {
         let initial = long_datagram(LongType::Initial, SessionId(0), id, &[], &buf[..n]);
         let mut d = initial.clone();
         ep.handle_datagram(now, addr, &mut d);
-        let mut out = vec![0u8; 65_536];
+        let mut out = scratch();
         let mut response = None;
         while let Some(t) = ep.poll_transmit(now, &mut out) {
             if t.destination == addr && out[0] & 0x80 != 0 {
@@ -299,6 +317,14 @@ impl RawPeer {
             },
         };
         Ok((peer, script))
+    }
+
+    /// Ends this peer, keeping its scratch buffer for the next one built
+    /// on this thread.
+    pub fn recycle(self) {
+        if self.buf.len() == SCRATCH {
+            SPARE.with(|s| *s.borrow_mut() = self.buf);
+        }
     }
 
     /// A short datagram carrying `plain`, sealed as packet `pn`.
