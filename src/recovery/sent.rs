@@ -310,6 +310,15 @@ impl<T> Recovery<T> {
         }
     }
 
+    /// The session carries (`on`) or no longer carries latency-sensitive
+    /// traffic: see [`Controller::set_low_delay`]. A resting controller
+    /// keeps no flag; the session sets it again before its next packet.
+    pub fn set_low_delay(&mut self, on: bool) {
+        if let Model::Busy(busy) = &mut self.model {
+            busy.controller.set_low_delay(on);
+        }
+    }
+
     /// The session's datagram size changed: the congestion controller's
     /// unit (growth step, minimum window) follows.
     pub fn set_datagram_size(&mut self, bytes: usize) {

@@ -260,8 +260,18 @@ impl Session {
             .set_send_quantum(room_burst(self.timer_burst(), self.cfg.max_datagram_size));
         let window_ok = self.recovery.can_send(max);
         self.expire_datagrams(now);
+        // A session that carries datagrams keeps the last packet of its
+        // window free of stream data, so a datagram never waits behind a
+        // window the streams filled, and asks its controller for a small
+        // queue at the bottleneck, which every datagram crosses.
+        let carries = self.dgrams.in_use(now);
+        self.recovery.set_low_delay(carries);
+        let streams_ok = window_ok
+            && self.streams.has_data()
+            && (!carries || self.recovery.can_send(max.saturating_mul(2)));
+        let dgrams_ok = window_ok && self.dgrams.has_pending();
         // Pacing applies to stream data and datagrams only.
-        let mut data_ok = window_ok && self.has_payload();
+        let mut data_ok = streams_ok || dgrams_ok;
         if data_ok {
             // The controller's modelled rate when it has one (BBR), else a
             // rate from the window.
@@ -294,9 +304,10 @@ impl Session {
         let mut info = SentInfo::default();
         let mut eliciting = false;
         // Datagrams lead the packet or take what the streams leave, by
-        // their priority against the first stream with data.
+        // their priority against the first stream with data; they lead
+        // any packet stream data may not use.
         let dgram_leads =
-            data_ok && self.dgrams.has_pending() && self.dgrams.leads(self.streams.top_priority());
+            data_ok && dgrams_ok && (!streams_ok || self.dgrams.leads(self.streams.top_priority()));
         let written = {
             let mut w = Writer::new(&mut buf[SHORT_HEADER_LEN..payload_end]);
             if !closing && self.datagram_before_ack(dgram_leads, w.remaining()) {
@@ -400,7 +411,7 @@ impl Session {
                 if dgram_leads {
                     eliciting |= self.write_datagrams(pn, &mut w, &mut info, u8::MAX);
                 }
-                if data_ok {
+                if data_ok && streams_ok {
                     while info.chunks.len() < MAX_CHUNKS {
                         let room = w.remaining();
                         if room < MIN_CHUNK_ROOM {

@@ -17,6 +17,7 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use bytes::Bytes;
+use core::time::Duration;
 
 use super::scheduler::{DEFAULT_PRIORITY, MAX_PRIORITY};
 use crate::time::Instant;
@@ -24,6 +25,12 @@ use crate::time::Instant;
 /// Fate reports a session keeps for the application at most; past it the
 /// oldest report is dropped.
 pub const MAX_PENDING_REPORTS: usize = 4096;
+
+/// How long after the application last queued a datagram the session
+/// still counts as carrying them ([`Datagrams::in_use`]): longer than the
+/// gap between a game's or a voice call's datagrams, short enough that a
+/// session which stopped sending them is soon a plain bulk session again.
+const IN_USE_FOR: Duration = Duration::from_secs(1);
 
 /// Bounds and defaults of a session's unreliable datagrams.
 ///
@@ -239,6 +246,8 @@ struct Queues {
     notified: bool,
     next_id: u64,
     counters: DatagramCounters,
+    /// When the application last queued a datagram.
+    last_queued: Option<Instant>,
 }
 
 /// A session's datagram state: a few bytes until first used.
@@ -297,6 +306,7 @@ impl Datagrams {
         let q = self.queues();
         let id = DatagramId(q.next_id);
         q.next_id += 1;
+        q.last_queued = Some(now);
         if opts.deadline.is_some_and(|d| d <= now) {
             unsent(Unsent::Expired(id, data.len()));
             q.counters.expired += 1;
@@ -323,6 +333,17 @@ impl Datagrams {
             q.drop_unsent(old, &mut unsent);
         }
         id
+    }
+
+    /// True if the application queued a datagram less than a second
+    /// before `now`: the session carries them, and its streams and its
+    /// controller make room for them (see `Session::poll_transmit`).
+    #[inline]
+    pub fn in_use(&self, now: Instant) -> bool {
+        self.q
+            .as_ref()
+            .and_then(|q| q.last_queued)
+            .is_some_and(|t| now.saturating_duration_since(t) < IN_USE_FOR)
     }
 
     /// True if a datagram waits to be sent.
@@ -559,6 +580,25 @@ mod tests {
         assert!(!d.has_pending());
         assert_eq!(d.counters(), DatagramCounters::default());
         assert!(core::mem::size_of::<Datagrams>() <= 16);
+    }
+
+    #[test]
+    fn in_use_for_a_second_after_the_last_queued() {
+        let mut d = Datagrams::new(500);
+        assert!(!d.in_use(T0));
+        d.push(
+            T0,
+            Bytes::from_static(b"x"),
+            FOLLOW,
+            &limits(8, 1000),
+            |_| {},
+        );
+        let _ = d.pop();
+        assert!(
+            d.in_use(T0 + Duration::from_millis(999)),
+            "sent, still in use"
+        );
+        assert!(!d.in_use(T0 + Duration::from_secs(1)));
     }
 
     #[test]

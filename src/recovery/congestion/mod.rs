@@ -101,6 +101,12 @@ pub trait Controller {
     /// What the controller is doing, for statistics and traces.
     fn phase(&self) -> ControllerPhase;
 
+    /// The session carries traffic that queueing delays hurt (unreliable
+    /// datagrams beside its streams): a controller that keeps a queue of
+    /// its own choosing keeps a smaller one. Loss-based controllers fill
+    /// the buffer whatever they are told and ignore it.
+    fn set_low_delay(&mut self, _on: bool) {}
+
     /// True while the window grows exponentially (below the slow-start
     /// threshold).
     fn in_slow_start(&self) -> bool;
@@ -215,6 +221,10 @@ impl Controller for AnyController {
 
     fn phase(&self) -> ControllerPhase {
         self.inner().phase()
+    }
+
+    fn set_low_delay(&mut self, on: bool) {
+        self.inner_mut().set_low_delay(on)
     }
 
     fn in_slow_start(&self) -> bool {

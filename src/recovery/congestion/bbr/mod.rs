@@ -120,6 +120,10 @@
 //!   in time, the same for a 20 ms and an 80 ms flow behind one queue;
 //!   REFILL lifts the bound again.
 //!
+//! # Low delay (this crate's design)
+//! A session that carries datagrams beside its streams asks for a small
+//! queue ([`Controller::set_low_delay`]): see `low_delay.rs`.
+//!
 //! # Other choices
 //! - Start-up also ends when every RTT sample of a round (ack delay
 //!   removed) was at least a quarter above the minimum: a queue that does
@@ -304,6 +308,8 @@ pub struct Bbr {
     /// sample, counted in start-up only.
     growth_app: u64,
     recovery: RecoveryPeriod,
+    /// The session carries latency-sensitive traffic (`low_delay.rs`).
+    low_delay: bool,
 }
 
 impl Bbr {
@@ -341,6 +347,7 @@ impl Bbr {
             growth: 0,
             growth_app: 0,
             recovery: RecoveryPeriod::default(),
+            low_delay: false,
         };
         b.pacing_rate = b.initial_pacing(initial_rtt);
         b
@@ -518,7 +525,7 @@ impl Bbr {
                 // round lifts the estimate or raises the upper bound (the
                 // bound, not the path, limited the window), and ends at a
                 // round that did neither once 1.25 BDP is in flight.
-                let target = self.bdp(UP_PACING).unwrap_or(0);
+                let target = self.bdp(self.up_pacing()).unwrap_or(0);
                 if round_start && self.round_count > self.phase_round {
                     let max = self.max_bw();
                     let grew = max >= mul_div(self.up_bw, UP_GROWTH, 100);
@@ -578,8 +585,8 @@ impl Bbr {
         if bdp == 0 {
             return u64::MAX;
         }
-        let allowance =
-            u128::from(self.bw()).saturating_mul(QUEUE_ALLOWANCE.as_micros()) / 1_000_000;
+        let queue = self.queue_allowance().as_micros();
+        let allowance = u128::from(self.bw()).saturating_mul(queue) / 1_000_000;
         let allowance = u64::try_from(allowance).unwrap_or(u64::MAX).min(bdp);
         bdp.saturating_add(allowance).saturating_add(quanta)
     }
@@ -593,7 +600,7 @@ impl Bbr {
             BbrPhase::Startup => STARTUP_PACING,
             BbrPhase::Drain => DRAIN_PACING,
             BbrPhase::ProbeBwDown => DOWN_PACING,
-            BbrPhase::ProbeBwUp => UP_PACING,
+            BbrPhase::ProbeBwUp => self.up_pacing(),
             BbrPhase::ProbeBwCruise | BbrPhase::ProbeBwRefill | BbrPhase::ProbeRtt => 100,
         }
     }
@@ -641,7 +648,7 @@ impl Bbr {
                 self.headroom_bound(bdp).min(self.queue_bound(bdp, quanta))
             }
             BbrPhase::ProbeBwUp => {
-                let up = self.bdp(UP_PACING).unwrap_or(0);
+                let up = self.bdp(self.up_pacing()).unwrap_or(0);
                 self.inflight_hi.min(self.queue_bound(up, quanta))
             }
             _ => self.inflight_hi,
@@ -771,8 +778,13 @@ impl Controller for Bbr {
     fn delivery_rate(&self) -> Option<u64> {
         Some(self.bw())
     }
+
+    fn set_low_delay(&mut self, on: bool) {
+        self.low_delay = on;
+    }
 }
 
+mod low_delay;
 mod rest;
 mod rounds;
 #[cfg(test)]

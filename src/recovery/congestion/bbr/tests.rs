@@ -188,6 +188,41 @@ fn probing_up_into_a_full_queue_sets_the_upper_bound() {
 }
 
 #[test]
+fn low_delay_keeps_a_smaller_queue_and_probes_up_gently() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    h.bbr.set_low_delay(true);
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    // One BDP plus 5 ms of queue at the estimate, plus three datagrams.
+    let low = BDP + BW * 5 / 1000 + 3 * MSS;
+    assert_eq!(h.bbr.window(), low);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100), "cruise as usual");
+    let mut rounds = 0;
+    while h.bbr.bbr_phase() != BbrPhase::ProbeBwUp {
+        h.round(BW, RTT_MS, 0, BDP, false);
+        rounds += 1;
+        assert!(rounds < 100, "never probed");
+    }
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 108 / 100 * 99 / 100));
+    // UP's window: 1.08 BDP plus the same 5 ms and three datagrams; a
+    // round with that much in flight that lifts nothing ends the probe.
+    h.round(BW, RTT_MS, 0, BDP, false);
+    assert_eq!(h.bbr.window(), BDP * 108 / 100 + BW * 5 / 1000 + 3 * MSS);
+    h.round(BW, RTT_MS, 0, BDP * 108 / 100, false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwDown);
+    // Told otherwise, the flow keeps its usual allowance again.
+    h.bbr.set_low_delay(false);
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    assert_eq!(h.bbr.window(), CYCLE_WINDOW);
+}
+
+#[test]
 fn min_rtt_is_probed_after_ten_seconds() {
     let mut h = Harness::new();
     h.reach_probe_bw();
