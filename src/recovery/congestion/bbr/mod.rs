@@ -140,6 +140,16 @@
 //!   second time; each overflow holds the data behind it at the receiver
 //!   until its repair arrives, and the flow windows can run dry meanwhile.
 //!   Random loss comes without that queue.
+//! - Cruise paces at the estimate itself, without BBR's 1 % margin below
+//!   it, after a round that lost nothing and whose smallest RTT sample sat
+//!   within a quarter of the no-queue slack of the minimum (1/64 of it, at
+//!   least 250 us), on a path with no baseline loss. Cruise is most of a
+//!   long transfer, and the margin leaves 1 % of the link idle throughout
+//!   it. Any other round brings the margin back: an estimate above the
+//!   link builds a queue at 100 %, which the next round's smallest sample
+//!   shows, and the margin then drains it; under random loss (the
+//!   estimate divided by `1 - b` multiplies its error) and with reordering
+//!   (acknowledgements in bursts lift rate samples) the margin stays.
 //! - In cruise the window keeps 15 % headroom below the upper bound, but
 //!   never less than one BDP: pacing at the estimate already keeps the queue
 //!   empty, and a window below one BDP would leave the link idle.
@@ -169,7 +179,8 @@ const UP_PACING: u64 = 125;
 const DOWN_PACING: u64 = 90;
 const CWND_GAIN: u64 = 200;
 /// Pacing runs 1 % below the modelled rate, so the estimate's own error
-/// does not build a queue.
+/// does not build a queue; not in cruise after a clean round (see the
+/// module notes and [`Bbr::clean_round`]).
 const PACING_MARGIN: u64 = 99;
 /// Start-up ends when the estimate grew less than this (per cent) for
 /// [`FULL_BW_ROUNDS`] rounds.
@@ -300,6 +311,9 @@ pub struct Bbr {
     up_bw: u64,
     /// The round that just ended raised the upper bound while probing up.
     up_raised: bool,
+    /// The round that just ended lost nothing and showed no queue, on a
+    /// path without baseline loss: cruise may pace at the estimate.
+    clean_round: bool,
     probe_rtt_done: Option<Instant>,
     probe_rtt_round_done: bool,
     /// Acknowledged bytes of window-limited packets since the last sample.
@@ -342,6 +356,7 @@ impl Bbr {
             up_step: limits.datagram,
             up_bw: 0,
             up_raised: false,
+            clean_round: false,
             probe_rtt_done: None,
             probe_rtt_round_done: false,
             growth: 0,
@@ -611,7 +626,12 @@ impl Bbr {
             self.pacing_rate = self.pacing_rate.max(self.initial_pacing(srtt));
             return;
         }
-        let rate = mul_div(mul_div(bw, self.pacing_gain(), 100), PACING_MARGIN, 100);
+        let margin = if self.phase == BbrPhase::ProbeBwCruise && self.clean_round {
+            100
+        } else {
+            PACING_MARGIN
+        };
+        let rate = mul_div(mul_div(bw, self.pacing_gain(), 100), margin, 100);
         if self.filled_pipe || rate > self.pacing_rate {
             self.pacing_rate = rate;
         }

@@ -5,7 +5,8 @@
 //! 4-sigma margin, the six-datagram floor, queue evidence), start-up's
 //! "the estimate stopped growing", "a queue stood through the round" and
 //! "a loss behind a standing queue" tests, the upper bound's growth while
-//! probing, and the bounds a congestive round sets.
+//! probing, the bounds a congestive round sets, and whether the round was
+//! clean (nothing lost, no queue) for cruise's pacing.
 //! Never: changes the phase except where a round's verdict (or, for a
 //! loss behind a standing queue, the round's verdict so far) demands it
 //! (start-up to drain, probing up to down), or paces and sizes the window
@@ -92,6 +93,7 @@ impl Bbr {
                 self.phase = BbrPhase::Drain;
             }
         }
+        self.clean_round = r.lost == 0 && self.baseline_pm == 0 && self.queue_free(&r);
         self.up_raised = self.phase == BbrPhase::ProbeBwUp
             && self.inflight_hi != u64::MAX
             && self.cwnd >= self.inflight_hi;
@@ -140,6 +142,16 @@ impl Bbr {
                 .saturating_mul(STARTUP_QUEUE_MIN_PACKETS);
         let margin = floor * u32::try_from(STARTUP_QUEUE_PCT).unwrap_or(u32::MAX) / 100;
         enough && round_min > floor + margin.max(Duration::from_millis(1))
+    }
+
+    /// True when the round's smallest RTT sample sat within a quarter of
+    /// the no-queue slack of the minimum (1/64 of it, at least 250 us): the
+    /// flow kept no standing queue through the round.
+    fn queue_free(&self, r: &Round) -> bool {
+        let (Some(floor), Some(round_min)) = (self.min_rtt, r.min_rtt) else {
+            return false;
+        };
+        round_min <= floor + queue_slack(floor) / 4
     }
 
     /// True when even the round's smallest RTT sample sat

@@ -110,12 +110,42 @@ fn startup_finds_the_rate_then_drains_and_cruises() {
     // Window: one BDP plus 20 ms of queue, plus three datagrams (under the
     // 2 BDP the window grew to in start-up).
     assert_eq!(h.bbr.window(), CYCLE_WINDOW);
-    // Cruising at the estimate, less 1 %.
+    // Cruising at the estimate itself: the rounds lose nothing and keep
+    // no queue.
     for _ in 0..3 {
         h.round(BW, RTT_MS, 0, BDP, false);
     }
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW));
+}
+
+#[test]
+fn cruise_keeps_the_margin_after_a_round_with_loss_or_a_queue() {
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    for _ in 0..3 {
+        h.round(BW, RTT_MS, 0, BDP, false);
+    }
+    assert_eq!(h.bbr.pacing_rate(), Some(BW));
+    // One datagram lost (not congestion): once that round is judged (at
+    // the next one's first sample), cruise paces 1 % below the estimate.
+    h.round(BW, RTT_MS, MSS, BDP, false);
+    h.round(BW, RTT_MS, 0, BDP, false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
     assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+    // A clean round lifts it again once the baseline has forgotten the
+    // loss; a round whose smallest sample sits 2 ms above the 40 ms floor
+    // (more than 1/64 of it) shows a standing queue and restores it.
+    let mut h = Harness::new();
+    h.reach_probe_bw();
+    h.round(BW, RTT_MS, 0, BDP, false);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW));
+    h.round(BW, RTT_MS + 2, 0, BDP, false);
+    h.round(BW, RTT_MS, 0, BDP, false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+    h.round(BW, RTT_MS, 0, BDP, false);
+    assert_eq!(h.bbr.pacing_rate(), Some(BW));
 }
 
 #[test]
@@ -421,7 +451,8 @@ fn down_cruises_after_a_round_behind_a_queue_it_did_not_build() {
     h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
     h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-    assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+    // The harness's samples sit at the floor: a clean round.
+    assert_eq!(h.bbr.pacing_rate(), Some(BW));
 }
 
 #[test]
