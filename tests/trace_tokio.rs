@@ -36,6 +36,11 @@ async fn a_node_traces_to_qlog_when_asked() {
     c0.send(&b"traced"[..]).await.unwrap();
     let got = s0.receive_timeout(Duration::from_secs(10)).await.unwrap();
     assert_eq!(got.unwrap(), &b"traced"[..]);
+    // A reply, so the client's trace holds a packet it received (the
+    // server's acknowledgement alone may still be on its way).
+    s0.send(&b"back"[..]).await.unwrap();
+    let back = c0.receive_timeout(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(back.unwrap(), &b"back"[..]);
     // Off again: the sink is dropped, which flushes the file.
     client.set_trace_sink(None).await.unwrap();
     let files: Vec<_> = std::fs::read_dir(&dir)

@@ -68,3 +68,7 @@ pub(super) const MIN_CWND_PACKETS: u64 = 4;
 /// Extra window over `gain * BDP`, in datagrams (delayed and aggregated
 /// acknowledgements).
 pub(super) const QUANTA_PACKETS: u64 = 3;
+/// Rounds in a row that must lose nothing and show no queue before cruise
+/// paces at the estimate: a lossy path's occasional lossless round does
+/// not qualify it.
+pub(super) const CLEAN_ROUNDS: u8 = 4;
