@@ -131,8 +131,11 @@ pub enum StreamEvent {
     Writable(StreamId),
     /// The sender abandoned message `seq` of `stream`: its deadline came
     /// too close for it to arrive in time (see [`SendOptions`]). Once per
-    /// abandoned message; the peer delivers it only if every byte had
-    /// already reached it.
+    /// abandoned message. The sender stops sending it; the peer still
+    /// delivers it if all its bytes reach the peer before the skip does (a
+    /// message given up with every byte in flight often arrives in time),
+    /// so the peer's `StreamStats::messages_skipped` counts the messages
+    /// never delivered.
     #[non_exhaustive]
     MessageExpired {
         /// The stream.
