@@ -34,7 +34,7 @@
 //! yields to a flow that is not in it. Its goodput on a path it has to
 //! itself is close to the same (simulated 20 Mbit/s, 60 ms, 1 % loss:
 //! bulk at 0.93 of what the datagrams leave in this mode, 0.94 without
-//! it; datagram one-way delay p99 over the whole run 39.4 ms in this mode
+//! it; datagram one-way delay p99 over the whole run 39.1 ms in this mode
 //! against a 30 ms path, 51.6 ms with start-up's 2x window; figures and
 //! commands in `docs/PERFORMANCE.md`, "Datagrams beside bulk").
 
