@@ -156,6 +156,8 @@ struct GameSender {
     next_tick: Instant,
     end: Instant,
     seq: u64,
+    /// The session takes datagrams: the tick clock runs.
+    open: bool,
 }
 
 impl App for GameSender {
@@ -163,6 +165,20 @@ impl App for GameSender {
         match self.bulk.as_mut() {
             Some(b) => b.on_wake(now, ep),
             None => while ep.poll_event().is_some() {},
+        }
+        if !self.open {
+            // The game's clock starts when the session opens: its first
+            // update is queued with the session's first stream data, so
+            // the controller knows from its first round that the session
+            // carries datagrams.
+            let opened = ep
+                .session(self.session)
+                .is_some_and(|s| s.max_datagram_payload().is_some());
+            if !opened {
+                return;
+            }
+            self.open = true;
+            self.next_tick = now;
         }
         while self.next_tick <= now && self.next_tick < self.end {
             self.next_tick += self.every;
@@ -176,7 +192,6 @@ impl App for GameSender {
             if let Some(life) = self.deadline {
                 opts = opts.deadline(now + life);
             }
-            // Before the handshake completes there is no one to send to.
             if s.send_datagram_with(Bytes::from(d), opts).is_ok() {
                 self.seq += 1;
             }
@@ -184,7 +199,7 @@ impl App for GameSender {
     }
 
     fn wakeup(&self) -> Option<Instant> {
-        let tick = (self.next_tick < self.end).then_some(self.next_tick);
+        let tick = (self.open && self.next_tick < self.end).then_some(self.next_tick);
         let bulk = self.bulk.as_ref().and_then(|b| b.wakeup());
         tick.into_iter().chain(bulk).min()
     }
@@ -283,6 +298,7 @@ pub fn run_game_with(
         next_tick: start,
         end,
         seq: 0,
+        open: false,
     };
     let mut client = EndpointNode::new(client_ep, CLIENT_ADDR, sender);
     let receiver = GameReceiver {

@@ -589,7 +589,7 @@ impl Bbr {
         let growth = core::mem::take(&mut self.growth);
         let growth_app = core::mem::take(&mut self.growth_app);
         let quanta = self.limits.datagram.saturating_mul(QUANTA_PACKETS);
-        match self.bdp(CWND_GAIN) {
+        match self.bdp(self.cwnd_gain()) {
             Some(target) => {
                 let target = target.saturating_add(quanta);
                 if self.filled_pipe {

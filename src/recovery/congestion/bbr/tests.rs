@@ -265,6 +265,40 @@ fn low_delay_keeps_a_smaller_queue_and_probes_up_gently() {
 }
 
 #[test]
+fn low_delay_startup_holds_its_window_near_one_bdp() {
+    // Two flows in start-up see the same rounds; the one whose session
+    // carries datagrams holds its window to 1.1x the estimate's BDP (plus
+    // three datagrams), so the queue it can build before it learns the
+    // pipe is full is a tenth of a BDP; the other grows it to twice that
+    // BDP.
+    let mut low = Harness::new();
+    low.bbr.set_low_delay(true);
+    let mut usual = Harness::new();
+    let rate = BW / 4;
+    for _ in 0..3 {
+        low.round(rate, RTT_MS, 0, BDP / 4, false);
+        usual.round(rate, RTT_MS, 0, BDP / 4, false);
+    }
+    assert_eq!(low.bbr.bbr_phase(), BbrPhase::Startup);
+    assert_eq!(usual.bbr.bbr_phase(), BbrPhase::Startup);
+    let bdp = rate * RTT_MS / 1000;
+    // The window grows by what each sample acknowledges (a tenth of a
+    // round here) while it is below its target, so it ends within one
+    // such step above it.
+    let step = bdp / 10;
+    let target = bdp * 110 / 100 + 3 * MSS;
+    let w = low.bbr.window();
+    assert!(w >= target && w < target + step, "{w}, target {target}");
+    assert!(usual.bbr.window() >= 2 * bdp + 3 * MSS);
+    // Told otherwise, start-up's window grows past 1.1x again (a round
+    // that lifts the estimate by a quarter keeps start-up going).
+    low.bbr.set_low_delay(false);
+    low.round(rate * 5 / 4, RTT_MS, 0, BDP / 4, false);
+    assert_eq!(low.bbr.bbr_phase(), BbrPhase::Startup);
+    assert!(low.bbr.window() >= 2 * bdp, "{}", low.bbr.window());
+}
+
+#[test]
 fn min_rtt_is_probed_after_ten_seconds() {
     let mut h = Harness::new();
     h.reach_probe_bw();
