@@ -1,9 +1,9 @@
 //! The session handshake: `Noise_XXpsk0_25519_ChaChaPoly_BLAKE2s` through
 //! `snow`, with prologue `"stt/1"`.
 //!
-//! Owns: node identities (static X25519 keys from `node_seed`), the network
-//! key (the Noise PSK, from `shared_seed`), the three-message exchange and
-//! the traffic secrets it ends with.
+//! Owns: the three-message exchange (and the resume pattern's two) and the
+//! traffic secrets it ends with; the keys it runs under are
+//! `identity.rs`'s.
 //!
 //! ```text
 //! initiator                                   responder
@@ -22,15 +22,16 @@
 
 use alloc::boxed::Box;
 
+use super::identity::{Identity, NetworkKey};
 use super::noise_hash::PskMix;
-use super::resolver::{mul_base, SeededResolver};
-use super::{blake2s256, CryptoError};
+use super::resolver::SeededResolver;
+use super::CryptoError;
 use crate::ids::NodeId;
 use crate::rand::Rng;
 use zeroize::Zeroize;
 
 /// The Noise protocol name; it is hashed into every handshake.
-const NOISE_PARAMS: &str = "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2s";
+pub(super) const NOISE_PARAMS: &str = "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2s";
 /// Bound into the handshake hash, so a future wire version cannot be
 /// confused with this one.
 const PROLOGUE: &[u8] = b"stt/1";
@@ -57,100 +58,6 @@ pub const RESUME_OVERHEAD: [usize; 2] = [32 + 16, 32 + 16];
 /// Largest handshake message: a buffer this long holds any message
 /// [`Handshake::write_message`] writes or [`Handshake::read_message`] accepts.
 pub const MAX_HANDSHAKE_MSG: usize = 96 + MAX_HANDSHAKE_PAYLOAD;
-
-/// The network key (Noise PSK) every node of one network shares:
-/// BLAKE2s-256(`"stt network key v1"` || `shared_seed`).
-pub fn network_key(shared_seed: &[u8]) -> [u8; 32] {
-    blake2s256(&[b"stt network key v1", shared_seed])
-}
-
-/// The [`network_key`] as a node holds it: with the first step of every
-/// full handshake under it (the key mixed into the pattern's initial
-/// chaining key, which depends on nothing else) computed once. Wiped on
-/// drop.
-#[derive(Clone)]
-pub struct NetworkKey {
-    mix: PskMix,
-}
-
-impl NetworkKey {
-    /// The node's copy of `key` (the [`network_key`] of its shared seed).
-    pub fn new(key: &[u8; 32]) -> Self {
-        NetworkKey {
-            mix: PskMix::new(NOISE_PARAMS, key),
-        }
-    }
-
-    /// The key itself.
-    pub fn key(&self) -> &[u8; 32] {
-        self.mix.psk()
-    }
-}
-
-impl core::fmt::Debug for NetworkKey {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("NetworkKey(..)")
-    }
-}
-
-/// A node's static X25519 key pair. Its public half is the node's
-/// [`NodeId`]; `Debug` shows only that.
-#[derive(Clone)]
-pub struct Identity {
-    private: [u8; 32],
-    public: NodeId,
-}
-
-impl Drop for Identity {
-    fn drop(&mut self) {
-        self.wipe();
-    }
-}
-
-impl Identity {
-    /// Overwrites the private key with zeros (what dropping does).
-    fn wipe(&mut self) {
-        self.private.zeroize();
-    }
-
-    /// The identity fixed by `node_seed`: private key
-    /// BLAKE2s-256(`"stt node key v1"` || `node_seed`), clamped by X25519 on
-    /// use. The same seed gives the same node on every run.
-    pub fn from_seed(node_seed: &[u8]) -> Identity {
-        let private = blake2s256(&[b"stt node key v1", node_seed]);
-        let public = mul_base(private);
-        Identity {
-            private,
-            public: NodeId(public),
-        }
-    }
-
-    /// This node's id: its static public key.
-    pub fn node_id(&self) -> NodeId {
-        self.public
-    }
-
-    /// The node's default stateless reset key, derived from its static
-    /// private key (see [`super::ResetKey::from_static_key`]).
-    pub fn reset_key(&self) -> super::ResetKey {
-        super::ResetKey::from_static_key(&self.private)
-    }
-
-    /// A key for something only this node reads back (its ticket file):
-    /// BLAKE2s-256(`label` || static private key). One-way: it reveals
-    /// nothing of the private key.
-    pub fn derive_key(&self, label: &[u8]) -> [u8; 32] {
-        blake2s256(&[label, &self.private])
-    }
-}
-
-impl core::fmt::Debug for Identity {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Identity")
-            .field("node_id", &self.public)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The two packet-protection secrets a finished handshake yields, already
 /// oriented for this side. `Debug` hides them.
@@ -486,6 +393,8 @@ fn map_snow(e: snow::Error) -> CryptoError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::blake2s256;
+    use crate::crypto::identity::network_key;
     use crate::crypto::tests::hex;
     use std::vec::Vec;
 

@@ -12,7 +12,8 @@
 //! | file           | owns                                                    |
 //! |----------------|---------------------------------------------------------|
 //! | `aead.rs`      | [`PacketKey`] seal/open in place, key update            |
-//! | `handshake.rs` | [`Identity`], [`network_key`], [`NetworkKey`], [`Handshake`] (Noise XXpsk0, and NNpsk0 to resume) |
+//! | `identity.rs`  | [`Identity`], [`network_key`], [`NetworkKey`]: a node's static key and its network's PSK |
+//! | `handshake.rs` | [`Handshake`] (Noise XXpsk0, and NNpsk0 to resume), [`TrafficSecrets`] |
 //! | `resolver.rs`  | what `snow` computes with: seeded randomness, X25519   |
 //! | `noise_hash.rs` | BLAKE2s for `snow`: HMAC/HKDF with fewer compressions |
 //! | `replay.rs`    | [`ReplayWindow`], a 2048-packet sliding bitmap          |
@@ -27,6 +28,7 @@ pub mod cookie;
 #[cfg_attr(not(fuzzing), allow(dead_code))]
 mod fuzz_memo;
 pub mod handshake;
+pub mod identity;
 mod noise_hash;
 pub mod replay;
 pub mod reset;
@@ -36,9 +38,9 @@ pub mod ticket;
 pub use aead::{next_secret, Cipher, PacketKey, Provider, KEY_LEN, TAG_LEN};
 pub use cookie::{CookieKey, COOKIE_LEN};
 pub use handshake::{
-    network_key, Handshake, Identity, NetworkKey, TrafficSecrets, MAX_HANDSHAKE_MSG,
-    MAX_HANDSHAKE_PAYLOAD, RESUME_OVERHEAD,
+    Handshake, TrafficSecrets, MAX_HANDSHAKE_MSG, MAX_HANDSHAKE_PAYLOAD, RESUME_OVERHEAD,
 };
+pub use identity::{network_key, Identity, NetworkKey};
 pub use replay::{ReplayError, ReplayWindow, REPLAY_WINDOW};
 pub use reset::{ResetKey, ResetToken, TokenIndexKey, RESET_TOKEN_LEN};
 pub use ticket::{
