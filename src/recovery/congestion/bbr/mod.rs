@@ -256,10 +256,9 @@ pub struct Bbr {
     up_bw: u64,
     /// The round that just ended raised the upper bound while probing up.
     up_raised: bool,
-    /// The last [`CLEAN_ROUNDS`] rounds lost nothing and showed no queue,
-    /// on a path without baseline loss: cruise may pace at the estimate.
-    clean_round: bool,
-    /// Rounds in a row that lost nothing and showed no queue.
+    /// Rounds in a row that lost nothing and showed no queue, on a path
+    /// without baseline loss: from [`CLEAN_ROUNDS`] on, cruise paces at the
+    /// estimate.
     clean_rounds: u8,
     probe_rtt_done: Option<Instant>,
     probe_rtt_round_done: bool,
@@ -303,7 +302,6 @@ impl Bbr {
             up_step: limits.datagram,
             up_bw: 0,
             up_raised: false,
-            clean_round: false,
             clean_rounds: 0,
             probe_rtt_done: None,
             probe_rtt_round_done: false,
@@ -574,7 +572,7 @@ impl Bbr {
             self.pacing_rate = self.pacing_rate.max(self.initial_pacing(srtt));
             return;
         }
-        let margin = if self.phase == BbrPhase::ProbeBwCruise && self.clean_round {
+        let margin = if self.phase == BbrPhase::ProbeBwCruise && self.clean_rounds >= CLEAN_ROUNDS {
             100
         } else {
             PACING_MARGIN

@@ -16,7 +16,7 @@ pub(super) const DOWN_PACING: u64 = 90;
 pub(super) const CWND_GAIN: u64 = 200;
 /// Pacing runs 1 % below the modelled rate, so the estimate's own error
 /// does not build a queue; not in cruise after a clean round (see the
-/// module notes and [`Bbr::clean_round`](super::Bbr::clean_round)).
+/// module notes and [`CLEAN_ROUNDS`]).
 pub(super) const PACING_MARGIN: u64 = 99;
 /// Start-up ends when the estimate grew less than this (per cent) for
 /// [`FULL_BW_ROUNDS`] rounds.

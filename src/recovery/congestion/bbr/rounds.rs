@@ -15,9 +15,9 @@
 use core::time::Duration;
 
 use super::{
-    queue_slack, Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, CLEAN_ROUNDS, EXCESS_QUEUE,
-    EXCESS_QUEUE_FLOOR, FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS,
-    LOSS_THRESH_PM, MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
+    queue_slack, Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, EXCESS_QUEUE, EXCESS_QUEUE_FLOOR,
+    FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM, MAX_BASELINE_PM,
+    STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
@@ -99,7 +99,6 @@ impl Bbr {
         } else {
             0
         };
-        self.clean_round = self.clean_rounds >= CLEAN_ROUNDS;
         self.up_raised = self.phase == BbrPhase::ProbeBwUp
             && self.inflight_hi != u64::MAX
             && self.cwnd >= self.inflight_hi;
