@@ -112,7 +112,7 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    /// The side that sends message 1. `psk` is the [`network_key`];
+    /// The side that sends message 1. `psk` is the [`network_key`](super::network_key);
     /// `rng_seed` feeds this handshake's ephemeral key.
     pub fn initiator(
         identity: &Identity,
