@@ -84,7 +84,7 @@ impl CryptoResolver for SeededResolver {
 
 /// X25519 from curve25519-dalek, as snow's default does it, except that
 /// setting the node's own static private key takes its public key from the
-/// [`Identity`] instead of computing it again (a fixed-base scalar
+/// [`Identity`](super::Identity) instead of computing it again (a fixed-base scalar
 /// multiplication, about an eighth of a handshake's work per side).
 struct X25519 {
     known: ([u8; 32], [u8; 32]),
