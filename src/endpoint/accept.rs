@@ -11,6 +11,7 @@ use core::net::SocketAddr;
 
 use super::{Endpoint, Then, MAX_QUEUED_STATELESS};
 use crate::crypto::COOKIE_LEN;
+use crate::ids::SessionId;
 use crate::session::{HandshakeState, Session};
 use crate::time::Instant;
 use crate::trace::{trace_event, DropReason, TraceEvent};
@@ -87,13 +88,29 @@ impl Endpoint {
         hs.rx_bytes = len as u64;
         let path_key = crate::rand::Rng::derive(&seed, crate::session::PATH_KEY_STREAM);
         let s = Session::responder(self.cfg.clone(), local, from, header.src, hs, path_key, now);
-        let Some(e) = self.sessions.insert(s) else {
+        if !self.admit_responder(now, s, from, header.src) {
             self.count_drop(now, DropReason::OverBudget, len);
-            return;
+        }
+    }
+
+    /// Books a responder's new session (full or resumed) as half open:
+    /// the session table, the half-open indexes, the acceptance count and
+    /// trace, its first timers. False, and nothing kept, when the table
+    /// refuses it.
+    pub(super) fn admit_responder(
+        &mut self,
+        now: Instant,
+        session: Session,
+        from: SocketAddr,
+        initiator: SessionId,
+    ) -> bool {
+        let local = session.id();
+        let Some(e) = self.sessions.insert(session) else {
+            return false;
         };
         e.half_open = true;
-        self.half_open.insert(local, (from, header.src));
-        self.half_open_by_peer.insert((from, header.src), local);
+        self.half_open.insert(local, (from, initiator));
+        self.half_open_by_peer.insert((from, initiator), local);
         self.stats.sessions_accepted += 1;
         trace_event!(
             self.trace,
@@ -105,6 +122,7 @@ impl Endpoint {
             }
         );
         self.call(local, Then::Book, |_| ());
+        true
     }
 
     fn send_retry(&mut self, now: Instant, to: SocketAddr, initial: &LongHeader<'_>, len: usize) {

@@ -16,12 +16,12 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 use super::tickets::Refusal;
-use super::{Endpoint, Then};
+use super::Endpoint;
 use crate::crypto::{ClientTicket, TicketContents, MAX_HANDSHAKE_PAYLOAD, RESUME_OVERHEAD};
 use crate::ids::{SessionId, StreamId};
 use crate::session::{Early, HandshakeState, Session};
 use crate::time::Instant;
-use crate::trace::{trace_event, DropReason, TraceEvent};
+use crate::trace::DropReason;
 use crate::wire::{Frame, LongHeader, ResumePayload, StreamFrame, Writer};
 
 /// Bytes of the full handshake's message 1 in a Resume packet (its
@@ -172,24 +172,10 @@ impl Endpoint {
             path_key,
             now,
         );
-        let Some(e) = self.sessions.insert(s) else {
+        if !self.admit_responder(now, s, from, initiator) {
             return Err(Refusal::Replay);
-        };
-        e.half_open = true;
-        self.half_open.insert(local, (from, initiator));
-        self.half_open_by_peer.insert((from, initiator), local);
-        self.stats.sessions_accepted += 1;
+        }
         self.stats.sessions_resumed += 1;
-        trace_event!(
-            self.trace,
-            now,
-            Some(local),
-            TraceEvent::SessionStarted {
-                role: crate::ids::Role::Responder,
-                peer: from
-            }
-        );
-        self.call(local, Then::Book, |_| ());
         Ok(())
     }
 
