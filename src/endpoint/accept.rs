@@ -97,6 +97,7 @@ impl Endpoint {
     /// the session table, the half-open indexes, the acceptance count and
     /// trace, its first timers. False, and nothing kept, when the table
     /// refuses it.
+    #[cfg_attr(not(feature = "trace"), allow(unused_variables))]
     pub(super) fn admit_responder(
         &mut self,
         now: Instant,
