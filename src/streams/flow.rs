@@ -73,6 +73,17 @@ impl RecvWindow {
         }
     }
 
+    /// A window of `size` units last advertised at `last_update`
+    /// (`Instant::MAX`: never), as [`last_update`](Self::last_update) gave it.
+    pub const fn from_parts(size: u64, last_update: Instant) -> Self {
+        RecvWindow { size, last_update }
+    }
+
+    /// When the last advertisement went out (`Instant::MAX`: never).
+    pub const fn last_update(&self) -> Instant {
+        self.last_update
+    }
+
     /// Given the units released so far and the limit already advertised,
     /// returns the new limit to advertise, if one is worth a frame: when at
     /// least a quarter of the window has been released since the last one

@@ -156,7 +156,7 @@ impl StreamManager {
         let ids: Vec<StreamId> = self.streams.keys().copied().collect();
         for id in ids {
             if let Some(s) = self.streams.get_mut(&id) {
-                s.send.max_data = s.send.max_data.max(max_stream_data);
+                s.update(|st| st.send.max_data = st.send.max_data.max(max_stream_data));
             }
             self.wake(id);
         }
@@ -247,7 +247,7 @@ impl StreamManager {
                 max: max_message,
             });
         }
-        if s.send.unacked() >= max_queue {
+        if s.send().unacked() >= max_queue {
             // Owed a `Writable` once acknowledgements drain it.
             s.set(flag::WRITE_BLOCKED);
             return Err(StreamError::WouldBlock(id));
@@ -269,13 +269,13 @@ impl StreamManager {
             return Err(StreamError::Finished(id));
         }
         let s = self.usable(id)?;
-        let popped = s.bufs.as_mut().and_then(|b| b.recv.pop(&mut s.recv));
+        let popped = s.bufs.as_mut().and_then(|b| {
+            let b = &mut **b;
+            b.recv.pop(&mut b.st.recv)
+        });
         let Some((_, data, released)) = popped else {
             s.clear(flag::READABLE_SENT);
-            let done = s.has(flag::PEER_FIN)
-                && s.recv
-                    .fin()
-                    .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
+            let done = s.has(flag::PEER_FIN) && s.recv_complete();
             return if done {
                 s.set(flag::FINISH_SEEN);
                 self.gc(id);
@@ -378,7 +378,7 @@ impl StreamManager {
         if let Some(s) = self.streams.get_mut(&id) {
             if !s.has(flag::LOCAL_CLOSED) {
                 s.set(flag::LOCAL_CLOSED);
-                if SendBuf::has_unsent(&s.send) && !s.has(flag::RESET) {
+                if SendBuf::has_unsent(&s.send()) && !s.has(flag::RESET) {
                     s.set(flag::FIN_AFTER_DATA);
                 } else {
                     self.control.push_back(Control::Fin(id));
@@ -391,9 +391,12 @@ impl StreamManager {
     /// session-level window does not shrink for data nobody will read.
     fn release_all_recv(&mut self, id: StreamId) {
         if let Some(s) = self.streams.get_mut(&id) {
-            let to = s.recv.highest;
-            self.recv_released_total += to.saturating_sub(s.recv.released);
-            s.recv.released = s.recv.released.max(to);
+            self.recv_released_total += s.update(|st| {
+                let to = st.recv.highest;
+                let d = to.saturating_sub(st.recv.released);
+                st.recv.released = st.recv.released.max(to);
+                d
+            });
         }
     }
 
@@ -407,7 +410,8 @@ impl StreamManager {
             return;
         }
         let lost = s.bufs.as_ref().is_some_and(|b| b.send.has_lost());
-        let fresh = SendBuf::has_unsent(&s.send) && s.send.credit() > 0;
+        let send = s.send();
+        let fresh = SendBuf::has_unsent(&send) && send.credit() > 0;
         if lost || (fresh && session_credit > 0) {
             s.set(flag::QUEUED);
             self.sched.push(id, s.priority);
@@ -466,13 +470,15 @@ impl StreamManager {
                 self.sched.pop();
                 continue;
             };
-            let allowed = s.send.credit().min(session_credit);
-            let before = s.send.sent_end;
+            let allowed = s.send().credit().min(session_credit);
             let clock = self.deadlines.as_ref().and_then(|d| d.clock.as_ref());
             let mut too_big = false;
+            let mut sent = 0;
             let chunk = s.bufs.as_mut().and_then(|b| {
-                b.send.next_chunk(
-                    &mut s.send,
+                let b = &mut **b;
+                let before = b.st.send.sent_end;
+                let c = b.send.next_chunk(
+                    &mut b.st.send,
                     |h| {
                         let n = fit(id, h);
                         too_big = matches!(n, None | Some(0));
@@ -480,18 +486,21 @@ impl StreamManager {
                     },
                     allowed,
                     clock,
-                )
+                );
+                sent = b.st.send.sent_end - before;
+                c
             });
-            self.sent_total += s.send.sent_end - before;
-            if s.has(flag::FIN_AFTER_DATA) && !SendBuf::has_unsent(&s.send) {
+            self.sent_total += sent;
+            let send = s.send();
+            if s.has(flag::FIN_AFTER_DATA) && !SendBuf::has_unsent(&send) {
                 s.clear(flag::FIN_AFTER_DATA);
                 self.control.push_back(Control::Fin(id));
             }
             match chunk {
                 Some(c) => {
                     let more = s.bufs.as_ref().is_some_and(|b| b.send.has_lost())
-                        || (SendBuf::has_unsent(&s.send)
-                            && s.send.credit() > 0
+                        || (SendBuf::has_unsent(&send)
+                            && send.credit() > 0
                             && self.send_max > self.sent_total);
                     if more {
                         self.sched.charge(id, c.data.len() as u64);
@@ -512,7 +521,7 @@ impl StreamManager {
                     // and spin forever.
                     self.sched.pop();
                     s.clear(flag::QUEUED);
-                    if s.send.credit() >= session_credit && !s.has(flag::SESSION_BLOCKED) {
+                    if send.credit() >= session_credit && !s.has(flag::SESSION_BLOCKED) {
                         s.set(flag::SESSION_BLOCKED);
                         self.session_blocked.push_back(id);
                         #[cfg(feature = "trace")]
@@ -549,7 +558,8 @@ impl StreamManager {
     pub fn on_chunk_acked(&mut self, id: StreamId, units: core::ops::Range<u64>) {
         if let Some(s) = self.streams.get_mut(&id) {
             if let Some(b) = s.bufs.as_mut() {
-                b.send.on_ack(&mut s.send, units);
+                let b = &mut **b;
+                b.send.on_ack(&mut b.st.send, units);
             }
             s.maybe_free();
             self.check_writable(id);
@@ -566,16 +576,15 @@ impl StreamManager {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        let Some(units) = s
-            .bufs
-            .as_mut()
-            .and_then(|b| b.send.settle_early(&mut s.send, messages))
-        else {
+        let Some(units) = s.bufs.as_mut().and_then(|b| {
+            let b = &mut **b;
+            b.send.settle_early(&mut b.st.send, messages)
+        }) else {
             return;
         };
         self.sent_total += units;
         let idle =
-            !SendBuf::has_unsent(&s.send) && !s.bufs.as_ref().is_some_and(|b| b.send.has_lost());
+            !SendBuf::has_unsent(&s.send()) && !s.bufs.as_ref().is_some_and(|b| b.send.has_lost());
         if idle && s.has(flag::QUEUED) {
             s.clear(flag::QUEUED);
             let prio = s.priority;
@@ -593,7 +602,7 @@ impl StreamManager {
                 return;
             }
             if let Some(b) = s.bufs.as_mut() {
-                b.send.on_lost(&s.send, units);
+                b.send.on_lost(&b.st.send, units);
             }
             self.wake(id);
         }
@@ -614,7 +623,7 @@ impl StreamManager {
         }
         if s.has(flag::LOCAL_CLOSED | flag::USER_CLOSED | flag::RESET) {
             s.clear(flag::WRITE_BLOCKED);
-        } else if s.send.unacked() < max_queue {
+        } else if s.send().unacked() < max_queue {
             s.clear(flag::WRITE_BLOCKED);
             self.events.push_back(StreamEvent::Writable(id));
         }
@@ -630,7 +639,7 @@ impl StreamManager {
             && (!s.has(flag::SKIP_QUEUED) || s.has(flag::RESET))
             && s.bufs
                 .as_ref()
-                .is_none_or(|b| b.send.is_drained(&s.send) || s.has(flag::RESET));
+                .is_none_or(|b| b.send.is_drained(&b.st.send) || s.has(flag::RESET));
         // The application learns of the peer's end by reading to `Finished`
         // (or by closing); until then the stream stays to tell it.
         let theirs_done = s.has(flag::PEER_FIN | flag::PEER_RESET)

@@ -14,7 +14,6 @@
 //! the window would otherwise deadlock, since it can only be read whole. So
 //! one stream buffers at most one message plus one window.
 
-use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use bytes::{Bytes, BytesMut};
 
@@ -227,8 +226,9 @@ struct Ready {
     data: Bytes,
 }
 
-/// Counters of the receive half; inline in the stream even when idle.
-#[derive(Debug, Default, Clone)]
+/// Counters of the receive half (the peer's end of stream is the
+/// stream's, see `Stream::fin`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecvState {
     /// Next sequence number to become ready (`expected_sequence`).
     pub expected_seq: u64,
@@ -238,22 +238,6 @@ pub struct RecvState {
     pub highest: u64,
     /// The limit last advertised to the peer (`MAX_STREAM_DATA`).
     pub max_data: u64,
-    /// End of stream announced by the peer: (final offset, final sequence).
-    /// Boxed: most streams live without one, and an idle stream's record
-    /// is what 100,000 streams multiply.
-    pub(super) fin: Option<Box<(u64, u64)>>,
-}
-
-impl RecvState {
-    /// End of stream announced by the peer: (final offset, final sequence).
-    pub fn fin(&self) -> Option<(u64, u64)> {
-        self.fin.as_deref().copied()
-    }
-
-    /// Records the peer's end of stream.
-    pub fn set_fin(&mut self, final_offset: u64, final_seq: u64) {
-        self.fin = Some(Box::new((final_offset, final_seq)));
-    }
 }
 
 /// Receive-side buffers; allocated only while something is buffered.
@@ -301,10 +285,13 @@ pub struct OutOfOrder {
 }
 
 impl RecvBuf {
-    /// Takes in one fragment. `max_message` bounds message size.
+    /// Takes in one fragment. `fin`: the peer's end of stream (final
+    /// offset, final sequence), if announced; `max_message` bounds message
+    /// size.
     pub fn on_fragment(
         &mut self,
         st: &mut RecvState,
+        fin: Option<(u64, u64)>,
         f: Fragment<'_>,
         max_message: u64,
     ) -> Result<Accepted, RecvError> {
@@ -319,7 +306,7 @@ impl RecvBuf {
         if unit_end > st.max_data {
             return Err(RecvError::FlowControl);
         }
-        if let Some((final_offset, final_seq)) = st.fin() {
+        if let Some((final_offset, final_seq)) = fin {
             if unit_end > final_offset || f.seq >= final_seq {
                 return Err(RecvError::Inconsistent);
             }
@@ -520,12 +507,17 @@ mod tests {
         let (mut b, mut st) = setup();
         let (m0, m1, m2) = (b"aa".as_slice(), b"bbb".as_slice(), b"c".as_slice());
         // Units: m0 0..3, m1 3..7, m2 7..9. Arrival order 0, 2, 1.
-        b.on_fragment(&mut st, frag(0, 0, m0, 0, 2), MAX).unwrap();
-        let a = b.on_fragment(&mut st, frag(2, 7, m2, 0, 1), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, m0, 0, 2), MAX)
+            .unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(2, 7, m2, 0, 1), MAX)
+            .unwrap();
         assert_eq!(a.newly_ready, 0);
         let ooo = b.out_of_order(&st);
         assert_eq!((ooo.waiting_for, ooo.messages), (1, 1));
-        let a = b.on_fragment(&mut st, frag(1, 3, m1, 0, 3), MAX).unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(1, 3, m1, 0, 3), MAX)
+            .unwrap();
         assert_eq!(a.newly_ready, 2);
         let got = drain(&mut b, &mut st);
         assert_eq!(
@@ -544,15 +536,22 @@ mod tests {
     fn reassembles_overlapping_recut_fragments_once() {
         let (mut b, mut st) = setup();
         let m: Vec<u8> = (0..100).collect();
-        b.on_fragment(&mut st, frag(0, 0, &m, 50, 50), MAX).unwrap();
-        b.on_fragment(&mut st, frag(0, 0, &m, 10, 30), MAX).unwrap();
-        b.on_fragment(&mut st, frag(0, 0, &m, 10, 30), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, &m, 50, 50), MAX)
+            .unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, &m, 10, 30), MAX)
+            .unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, &m, 10, 30), MAX)
+            .unwrap();
         assert_eq!(b.ready_len(), 0);
-        let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 60), MAX).unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(0, 0, &m, 0, 60), MAX)
+            .unwrap();
         assert_eq!(a.newly_ready, 1);
         assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
         // A late duplicate changes nothing.
-        let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 100), MAX).unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(0, 0, &m, 0, 100), MAX)
+            .unwrap();
         assert_eq!(a.newly_ready, 0);
         assert!(b.is_empty());
     }
@@ -564,21 +563,24 @@ mod tests {
         other[55] ^= 0xff;
         // Overlapping the out-of-order piece 50..100 with a changed byte.
         let (mut b, mut st) = setup();
-        b.on_fragment(&mut st, frag(0, 0, &m, 50, 50), MAX).unwrap();
-        b.on_fragment(&mut st, frag(0, 0, &m, 0, 20), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, &m, 50, 50), MAX)
+            .unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, &m, 0, 20), MAX)
+            .unwrap();
         assert_eq!(
-            b.on_fragment(&mut st, frag(0, 0, &other, 40, 20), MAX),
+            b.on_fragment(&mut st, None, frag(0, 0, &other, 40, 20), MAX),
             Err(RecvError::Inconsistent)
         );
         // Overlapping the assembled head with a changed byte.
         let mut early = m.clone();
         early[5] ^= 1;
         assert_eq!(
-            b.on_fragment(&mut st, frag(0, 0, &early, 0, 10), MAX),
+            b.on_fragment(&mut st, None, frag(0, 0, &early, 0, 10), MAX),
             Err(RecvError::Inconsistent)
         );
         // The same bytes again are fine, and complete the message.
-        b.on_fragment(&mut st, frag(0, 0, &m, 10, 45), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, &m, 10, 45), MAX)
+            .unwrap();
         assert_eq!(drain(&mut b, &mut st), [(0, m.clone())]);
     }
 
@@ -588,7 +590,7 @@ mod tests {
         let m: Vec<u8> = (0..100).collect();
         let mut added = 0;
         for (at, len) in [(0, 20), (10, 20), (60, 20), (50, 15), (25, 40), (0, 100)] {
-            b.on_fragment(&mut st, frag(0, 0, &m, at, len), MAX)
+            b.on_fragment(&mut st, None, frag(0, 0, &m, at, len), MAX)
                 .unwrap();
             added = b.buffered_bytes();
         }
@@ -601,13 +603,18 @@ mod tests {
         let (mut b, mut st) = setup();
         let (m0, m1) = (b"0123456789".as_slice(), b"next".as_slice());
         // Its last byte arrives alone; then a resend carries it whole.
-        b.on_fragment(&mut st, frag(0, 0, m0, 9, 1), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, m0, 9, 1), MAX)
+            .unwrap();
         assert_eq!(b.out_of_order(&st).bytes, 1);
-        let a = b.on_fragment(&mut st, frag(0, 0, m0, 0, 10), MAX).unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(0, 0, m0, 0, 10), MAX)
+            .unwrap();
         assert_eq!(a.newly_ready, 1);
         assert_eq!(b.out_of_order(&st).messages, 0);
         // The next message is not held behind a stale piece of the first.
-        let a = b.on_fragment(&mut st, frag(1, 11, m1, 0, 4), MAX).unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(1, 11, m1, 0, 4), MAX)
+            .unwrap();
         assert_eq!(a.newly_ready, 1);
         assert_eq!(drain(&mut b, &mut st), [(0, m0.to_vec()), (1, m1.to_vec())]);
         assert!(b.is_empty());
@@ -617,7 +624,8 @@ mod tests {
     #[test]
     fn empty_message_is_delivered() {
         let (mut b, mut st) = setup();
-        b.on_fragment(&mut st, frag(0, 0, b"", 0, 0), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, b"", 0, 0), MAX)
+            .unwrap();
         assert_eq!(drain(&mut b, &mut st), [(0, Vec::new())]);
         assert_eq!(st.released, 1);
     }
@@ -627,20 +635,21 @@ mod tests {
         let (mut b, mut st) = setup();
         let big = alloc::vec![0u8; 1000];
         assert_eq!(
-            b.on_fragment(&mut st, frag(0, 0, &big, 0, 1000), MAX),
+            b.on_fragment(&mut st, None, frag(0, 0, &big, 0, 1000), MAX),
             Err(RecvError::FlowControl),
             "1000 bytes + end unit exceed a 1000-unit limit"
         );
         assert_eq!(
-            b.on_fragment(&mut st, frag(0, 0, &big, 0, 10), 999),
+            b.on_fragment(&mut st, None, frag(0, 0, &big, 0, 10), 999),
             Err(RecvError::MessageTooLarge)
         );
         let m = b"xyz".as_slice();
-        b.on_fragment(&mut st, frag(0, 0, m, 0, 1), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, m, 0, 1), MAX)
+            .unwrap();
         let mut bad = frag(0, 0, m, 1, 1);
         bad.msg_len = 4;
         assert_eq!(
-            b.on_fragment(&mut st, bad, MAX),
+            b.on_fragment(&mut st, None, bad, MAX),
             Err(RecvError::Inconsistent)
         );
     }
@@ -650,13 +659,16 @@ mod tests {
         let (mut b, mut st) = setup();
         let m: Vec<u8> = alloc::vec![7; 100];
         // Head message arriving in order releases its bytes while nothing is unread.
-        let a = b.on_fragment(&mut st, frag(0, 0, &m, 0, 40), MAX).unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(0, 0, &m, 0, 40), MAX)
+            .unwrap();
         assert_eq!(a.released, 40);
-        b.on_fragment(&mut st, frag(0, 0, &m, 40, 60), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, &m, 40, 60), MAX)
+            .unwrap();
         assert_eq!(b.ready_len(), 1);
         // Now message 1 arrives while message 0 is unread: no release.
         let a = b
-            .on_fragment(&mut st, frag(1, 101, &m, 0, 40), MAX)
+            .on_fragment(&mut st, None, frag(1, 101, &m, 0, 40), MAX)
             .unwrap();
         assert_eq!(a.released, 0);
         let (_, _, rel) = b.pop(&mut st).unwrap();
@@ -678,9 +690,12 @@ mod tests {
         );
         // Units: m0 0..5, m1 5..8, m2 8..10, m3 10..13. m0 arrives in
         // part, m1 whole (behind m0's gap), m3 whole; m2 never.
-        b.on_fragment(&mut st, frag(0, 0, m0, 0, 2), MAX).unwrap();
-        b.on_fragment(&mut st, frag(1, 5, m1, 0, 2), MAX).unwrap();
-        b.on_fragment(&mut st, frag(3, 10, m3, 0, 2), MAX).unwrap();
+        b.on_fragment(&mut st, None, frag(0, 0, m0, 0, 2), MAX)
+            .unwrap();
+        b.on_fragment(&mut st, None, frag(1, 5, m1, 0, 2), MAX)
+            .unwrap();
+        b.on_fragment(&mut st, None, frag(3, 10, m3, 0, 2), MAX)
+            .unwrap();
         assert_eq!(b.ready_len(), 0);
         let sk = b.skip(&mut st, 10, 3);
         assert_eq!(
@@ -694,7 +709,9 @@ mod tests {
         assert!(b.is_empty());
         assert_eq!(b.buffered_bytes(), 0);
         // Late pieces of a skipped message change nothing.
-        let a = b.on_fragment(&mut st, frag(2, 8, m2, 0, 1), MAX).unwrap();
+        let a = b
+            .on_fragment(&mut st, None, frag(2, 8, m2, 0, 1), MAX)
+            .unwrap();
         assert_eq!(a.newly_ready, 0);
         assert!(b.is_empty());
     }
@@ -702,7 +719,7 @@ mod tests {
     #[test]
     fn skipped_units_are_released_only_after_what_precedes_them_is_read() {
         let (mut b, mut st) = setup();
-        b.on_fragment(&mut st, frag(0, 0, b"xy", 0, 2), MAX)
+        b.on_fragment(&mut st, None, frag(0, 0, b"xy", 0, 2), MAX)
             .unwrap();
         let sk = b.skip(&mut st, 20, 5);
         assert_eq!((sk.released, sk.new_units, sk.skipped), (0, 17, 4));
@@ -713,9 +730,8 @@ mod tests {
     #[test]
     fn data_past_the_announced_end_is_refused() {
         let (mut b, mut st) = setup();
-        st.set_fin(3, 1);
         assert_eq!(
-            b.on_fragment(&mut st, frag(1, 3, b"a", 0, 1), MAX),
+            b.on_fragment(&mut st, Some((3, 1)), frag(1, 3, b"a", 0, 1), MAX),
             Err(RecvError::Inconsistent)
         );
     }

@@ -102,8 +102,9 @@ pub struct SendBuf {
     timed: Option<alloc::boxed::Box<expire::SendTimed>>,
 }
 
-/// Counters of the send half; kept inline in the stream even when idle.
-#[derive(Debug, Default, Clone, Copy)]
+/// Counters of the send half (held in full by a busy stream, packed by an
+/// idle one: see `stream::Idle`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SendState {
     /// Next message sequence number (`sequence` in the statistics).
     pub next_seq: u64,

@@ -55,19 +55,23 @@ impl StreamManager {
                 Control::MaxStreamData(id) => match self.streams.get_mut(&id) {
                     Some(s) if !s.has(flag::RESET) && !s.recv_complete() => {
                         s.clear(flag::MSD_QUEUED);
-                        ControlFrame::MaxStreamData(id, s.recv.max_data)
+                        ControlFrame::MaxStreamData(id, s.recv().max_data)
                     }
                     _ => continue,
                 },
                 Control::Fin(id) => match self.streams.get(&id) {
                     Some(s) if !s.has(flag::RESET) => {
-                        ControlFrame::Fin(id, s.send.queued_end, s.send.next_seq)
+                        let send = s.send();
+                        ControlFrame::Fin(id, send.queued_end, send.next_seq)
                     }
                     _ => continue,
                 },
                 // A reset's final offset is what was sent: nothing more comes.
                 Control::Reset(id, code) => match self.streams.get(&id) {
-                    Some(s) => ControlFrame::Reset(id, code, s.send.sent_end, s.send.next_seq),
+                    Some(s) => {
+                        let send = s.send();
+                        ControlFrame::Reset(id, code, send.sent_end, send.next_seq)
+                    }
                     None => continue,
                 },
                 Control::Skip(id) => match self.streams.get_mut(&id) {
@@ -75,8 +79,8 @@ impl StreamManager {
                         let (offset, seq) = s
                             .bufs
                             .as_ref()
-                            .map_or((s.send.acked_prefix, s.send.next_seq), |b| {
-                                b.send.skip_point(&s.send)
+                            .map_or((s.send().acked_prefix, s.send().next_seq), |b| {
+                                b.send.skip_point(&b.st.send)
                             });
                         ControlFrame::Skip(id, offset, seq)
                     }

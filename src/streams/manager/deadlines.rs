@@ -56,12 +56,8 @@ impl StreamManager {
     ) -> Result<u64, StreamError> {
         let s = self.sendable(now, id, data.len() as u64)?;
         s.counters.last_activity = now;
-        let st = &mut s.send;
-        let seq = s
-            .bufs
-            .get_or_insert_with(Default::default)
-            .send
-            .push_until(st, data, deadline);
+        let b = s.bufs_mut();
+        let seq = b.send.push_until(&mut b.st.send, data, deadline);
         if deadline.is_some() {
             self.watch(id);
         }
@@ -84,17 +80,17 @@ impl StreamManager {
         }
         let deadline = self.default_deadline(now, id);
         let s = self.sendable(now, id, (segment as u64).min(data.len() as u64))?;
-        let first = s.send.next_seq;
-        let bufs = s.bufs.get_or_insert_with(Default::default);
+        let b = s.bufs_mut();
+        let first = b.st.send.next_seq;
         let mut at = 0;
         while at < data.len() {
             let end = data.len().min(at + segment);
-            bufs.send
-                .push_until(&mut s.send, data.slice(at..end), deadline);
+            b.send
+                .push_until(&mut b.st.send, data.slice(at..end), deadline);
             at = end;
         }
+        let seqs = first..b.st.send.next_seq;
         s.counters.last_activity = now;
-        let seqs = first..s.send.next_seq;
         if deadline.is_some() && !seqs.is_empty() {
             self.watch(id);
         }
@@ -162,8 +158,9 @@ impl StreamManager {
             let mut wake = false;
             let mut live = false;
             if let Some(b) = s.bufs.as_mut() {
+                let b = &mut **b;
                 let events = &mut self.events;
-                let end = b.send.expire(&mut s.send, &clock, |seq, sent| {
+                let end = b.send.expire(&mut b.st.send, &clock, |seq, sent| {
                     t.expired += 1;
                     events.push_back(StreamEvent::MessageExpired {
                         stream: id,
@@ -185,7 +182,7 @@ impl StreamManager {
             // in the packets after it, one a packet.
             let mut skip = false;
             if !s.has(flag::RESET) {
-                if t.skip_to != 0 && s.send.acked_prefix >= t.skip_to {
+                if t.skip_to != 0 && s.send().acked_prefix >= t.skip_to {
                     t.skip_to = 0;
                     t.copies_owed = SKIP_COPIES;
                     skip = true;
@@ -254,29 +251,27 @@ impl StreamManager {
         let Some(s) = self.streams.get_mut(&id) else {
             return Ok(false);
         };
-        if let Some((final_offset, final_seq)) = s.recv.fin() {
+        if let Some((final_offset, final_seq)) = s.fin() {
             if offset > final_offset || seq > final_seq {
                 return Err(Violation::Inconsistent);
             }
         }
-        if offset > s.recv.max_data {
+        let recv = s.recv();
+        if offset > recv.max_data {
             return Err(Violation::FlowControl);
         }
-        if s.has(flag::RESET) || seq <= s.recv.expected_seq {
+        if s.has(flag::RESET) || seq <= recv.expected_seq {
             return Ok(false); // stale: a resent or overtaken skip
         }
         // Every message takes a unit, so `seq - expected` messages need as
         // many units past what was consumed; fewer is a skip backwards.
-        let room = offset.checked_sub(s.recv.released);
-        if room.is_none_or(|r| r < seq - s.recv.expected_seq) {
+        let room = offset.checked_sub(recv.released);
+        if room.is_none_or(|r| r < seq - recv.expected_seq) {
             return Err(Violation::Inconsistent);
         }
         let before = held(s);
-        let acc = s
-            .bufs
-            .get_or_insert_with(Default::default)
-            .recv
-            .skip(&mut s.recv, offset, seq);
+        let b = s.bufs_mut();
+        let acc = b.recv.skip(&mut b.st.recv, offset, seq);
         let buffered = held(s);
         self.budget.changed(before, buffered);
         self.recv_highest_total += acc.new_units;

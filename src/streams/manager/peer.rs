@@ -54,11 +54,11 @@ impl StreamManager {
         };
         let discard = s.has(flag::USER_CLOSED | flag::RESET);
         let before = held(s);
-        let acc = s
-            .bufs
-            .get_or_insert_with(Default::default)
+        let fin = s.fin();
+        let b = s.bufs_mut();
+        let acc = b
             .recv
-            .on_fragment(&mut s.recv, f, max_message)
+            .on_fragment(&mut b.st.recv, fin, f, max_message)
             .map_err(super::violation)?;
         let buffered = held(s);
         self.budget.changed(before, buffered);
@@ -119,18 +119,19 @@ impl StreamManager {
         let Some(s) = self.streams.get_mut(&id) else {
             return Ok(());
         };
-        if let Some(prev) = s.recv.fin() {
+        if let Some(prev) = s.fin() {
             if prev != (final_offset, final_seq) {
                 return Err(Violation::Inconsistent);
             }
             return Ok(());
         }
-        if final_offset < s.recv.highest || final_seq < s.recv.expected_seq {
+        let recv = s.recv();
+        if final_offset < recv.highest || final_seq < recv.expected_seq {
             return Err(Violation::Inconsistent);
         }
         // The rest of the data (if any) is still to come in stream frames,
         // which flow control counts as they arrive.
-        s.recv.set_fin(final_offset, final_seq);
+        s.set_fin(final_offset, final_seq);
         s.set(flag::PEER_FIN);
         if s.has(flag::USER_CLOSED) {
             self.release_all_recv(id);
@@ -155,11 +156,12 @@ impl StreamManager {
         let Some(s) = self.streams.get_mut(&id) else {
             return Ok(());
         };
-        if final_offset < s.recv.highest || final_offset > s.recv.max_data {
+        let recv = s.recv();
+        if final_offset < recv.highest || final_offset > recv.max_data {
             return Err(Violation::Inconsistent);
         }
-        self.recv_highest_total += final_offset - s.recv.highest;
-        s.recv.highest = final_offset;
+        self.recv_highest_total += final_offset - recv.highest;
+        s.update(|st| st.recv.highest = final_offset);
         let notify = !s.has(flag::USER_CLOSED);
         s.set(flag::PEER_RESET | flag::RESET | flag::LOCAL_CLOSED);
         s.clear(flag::FIN_AFTER_DATA);
@@ -211,8 +213,8 @@ impl StreamManager {
         let Some(s) = self.streams.get_mut(&id) else {
             return Ok(());
         };
-        if max > s.send.max_data {
-            s.send.max_data = max;
+        if max > s.send().max_data {
+            s.update(|st| st.send.max_data = max);
             self.wake(id);
         }
         Ok(())
@@ -231,11 +233,12 @@ impl StreamManager {
     /// levels, without auto-tuning.
     pub(super) fn credit_discarded(&mut self, id: StreamId) {
         if let Some(s) = self.streams.get_mut(&id) {
-            let size = s.window.size;
-            let limit = s.recv.released.saturating_add(size);
-            let stale = limit.saturating_sub(s.recv.max_data) >= size / 2;
-            if !s.has(flag::PEER_FIN | flag::RESET) && limit > s.recv.max_data && stale {
-                s.recv.max_data = limit;
+            let size = s.receive_window();
+            let recv = s.recv();
+            let limit = recv.released.saturating_add(size);
+            let stale = limit.saturating_sub(recv.max_data) >= size / 2;
+            if !s.has(flag::PEER_FIN | flag::RESET) && limit > recv.max_data && stale {
+                s.update(|st| st.recv.max_data = limit);
                 if !s.has(flag::MSD_QUEUED) {
                     s.set(flag::MSD_QUEUED);
                     self.control.push_back(Control::MaxStreamData(id));
@@ -305,21 +308,26 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64, read: bo
     // up (see `recv`): with nothing whole left unread, a peer on the limit
     // is held back by the window, not by the reader.
     let caught_up = s.caught_up();
-    let blocked = caught_up && s.window.peer_used_limit(s.recv.highest, s.recv.max_data);
-    let Some(limit) = s.window.update(
-        now,
-        rtt,
-        s.recv.released,
-        s.recv.max_data,
-        max,
-        Reader {
-            read_caught_up: read && caught_up,
-            peer_blocked: blocked,
-        },
-    ) else {
+    let advertised = s.update(|st| {
+        let recv = &mut st.recv;
+        let blocked = caught_up && st.window.peer_used_limit(recv.highest, recv.max_data);
+        let limit = st.window.update(
+            now,
+            rtt,
+            recv.released,
+            recv.max_data,
+            max,
+            Reader {
+                read_caught_up: read && caught_up,
+                peer_blocked: blocked,
+            },
+        )?;
+        recv.max_data = limit;
+        Some(limit)
+    });
+    if advertised.is_none() {
         return false;
-    };
-    s.recv.max_data = limit;
+    }
     if s.has(flag::MSD_QUEUED) {
         return false;
     }
@@ -330,10 +338,7 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64, read: bo
 /// True once, when everything up to the peer's FIN has been delivered
 /// and the application still has the stream: FINISHED is owed.
 fn finished_now(s: &mut Stream) -> bool {
-    let all_in = s
-        .recv
-        .fin()
-        .is_some_and(|(_, seq)| s.recv.expected_seq >= seq);
+    let all_in = s.recv_complete();
     if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {
         s.set(flag::FINISHED_SENT);
         return true;
