@@ -288,24 +288,18 @@ impl StreamManager {
             return Ok(true);
         };
         if s.has(flag::USER_CLOSED) {
-            self.budget.changed(held(s), 0);
-            if let Some(b) = s.bufs.as_mut() {
-                b.recv.clear();
-            }
-            s.maybe_free();
-            self.release_all_recv(id);
-            self.credit_discarded(id);
-            self.credit_session(now, rtt, true, false);
+            let held = held(s);
+            self.discard_received(now, rtt, id, held);
             return Ok(true);
         }
-        if acc.newly_ready > 0 {
-            s.counters.last_activity = now;
-            if !s.has(flag::READABLE_SENT) {
-                s.set(flag::READABLE_SENT);
-                self.events.push_back(StreamEvent::Readable(id));
-            }
-        }
-        s.counters.bytes_received += acc.delivered_bytes;
+        super::peer::note_accepted(
+            s,
+            &mut self.events,
+            id,
+            now,
+            acc.newly_ready,
+            acc.delivered_bytes,
+        );
         s.maybe_free();
         self.recv_released_total += acc.released;
         self.credit_stream(now, rtt, id);

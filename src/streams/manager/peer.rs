@@ -71,28 +71,21 @@ impl StreamManager {
             return Err(Violation::FlowControl);
         }
         if discard {
-            self.budget.changed(buffered, 0);
-            if let Some(b) = s.bufs.as_mut() {
-                b.recv.clear();
-            }
-            s.maybe_free();
-            self.release_all_recv(id);
-            self.credit_discarded(id);
-            self.credit_session(now, rtt, true, false);
+            self.discard_received(now, rtt, id, buffered);
             return Ok(());
         }
         // Past the session's receive budget (see `RecvBudget`).
         if self.budget.is_over(self.limits.max_session_buffer) {
             return Err(Violation::FlowControl);
         }
-        if acc.newly_ready > 0 {
-            s.counters.last_activity = now;
-            if !s.has(flag::READABLE_SENT) {
-                s.set(flag::READABLE_SENT);
-                self.events.push_back(StreamEvent::Readable(id));
-            }
-        }
-        s.counters.bytes_received += acc.delivered_bytes;
+        note_accepted(
+            s,
+            &mut self.events,
+            id,
+            now,
+            acc.newly_ready,
+            acc.delivered_bytes,
+        );
         self.recv_released_total += acc.released;
         if stream_credit(s, now, rtt, self.limits.max_stream_window, false) {
             self.control.push_back(Control::MaxStreamData(id));
@@ -226,6 +219,28 @@ impl StreamManager {
         }
     }
 
+    /// Drops what stream `id` holds received (`held` bytes of the session's
+    /// receive budget) because nobody will read it, releasing its credit at
+    /// both levels so the peer is never left blocked on it.
+    pub(super) fn discard_received(
+        &mut self,
+        now: Instant,
+        rtt: Duration,
+        id: StreamId,
+        held: u64,
+    ) {
+        self.budget.changed(held, 0);
+        if let Some(s) = self.streams.get_mut(&id) {
+            if let Some(b) = s.bufs.as_mut() {
+                b.recv.clear();
+            }
+            s.maybe_free();
+        }
+        self.release_all_recv(id);
+        self.credit_discarded(id);
+        self.credit_session(now, rtt, true, false);
+    }
+
     /// The application closed `id` while the peer may still be sending: what
     /// arrives is dropped, but the credit must keep moving, or the peer would
     /// block for ever on data it can never deliver (and never flush). Grants
@@ -337,6 +352,27 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64, read: bo
 
 /// True once, when everything up to the peer's FIN has been delivered
 /// and the application still has the stream: FINISHED is owed.
+/// What a received frame completed, on the stream's record: the activity
+/// time and the bytes when messages became ready, and one `Readable` event
+/// until a read finds nothing more (which clears the flag).
+pub(super) fn note_accepted(
+    s: &mut Stream,
+    events: &mut Queue<StreamEvent>,
+    id: StreamId,
+    now: Instant,
+    newly_ready: usize,
+    delivered_bytes: u64,
+) {
+    if newly_ready > 0 {
+        s.counters.last_activity = now;
+        if !s.has(flag::READABLE_SENT) {
+            s.set(flag::READABLE_SENT);
+            events.push_back(StreamEvent::Readable(id));
+        }
+    }
+    s.counters.bytes_received += delivered_bytes;
+}
+
 fn finished_now(s: &mut Stream) -> bool {
     let all_in = s.recv_complete();
     if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {
