@@ -240,6 +240,8 @@ pub struct Bbr {
     next_round_delivered: u64,
     round_count: u64,
     round: Round,
+    /// The largest delivery rate sample of the round before this one.
+    last_round_bw: u64,
     /// Smoothed loss fraction of non-congestive rounds, in thousandths.
     baseline_pm: u64,
     /// Rounds the baseline was computed from (counting from 1).
@@ -290,6 +292,7 @@ impl Bbr {
             next_round_delivered: 0,
             round_count: 0,
             round: Round::default(),
+            last_round_bw: 0,
             baseline_pm: 0,
             baseline_rounds: 1,
             full_bw: 0,

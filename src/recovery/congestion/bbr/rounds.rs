@@ -77,7 +77,8 @@ impl Bbr {
         }
         if self.phase == BbrPhase::Startup && !rs.app_limited {
             let max = self.max_bw();
-            if max >= mul_div(self.full_bw, FULL_BW_GROWTH, 100) {
+            let grew = max >= mul_div(self.full_bw, FULL_BW_GROWTH, 100);
+            if grew {
                 self.full_bw = max;
                 self.full_bw_count = 0;
             } else {
@@ -86,7 +87,10 @@ impl Bbr {
                     self.filled_pipe = true;
                 }
             }
-            if self.standing_queue(&r, delivered) {
+            // A queue through a round that still lifted the estimate by a
+            // quarter is not this flow's: another flow keeps it, and this
+            // one still gains on the link (see the module notes).
+            if !grew && self.standing_queue(&r, delivered) {
                 self.filled_pipe = true;
             }
             if self.filled_pipe {
@@ -108,6 +112,7 @@ impl Bbr {
             self.inflight_hi = self.inflight_hi.saturating_add(self.up_step);
             self.up_step = self.up_step.saturating_mul(2);
         }
+        self.last_round_bw = r.bw;
         self.round = Round {
             delivered_start: rs.total_delivered,
             ..Round::default()
@@ -122,6 +127,11 @@ impl Bbr {
     /// holds the data behind it at the receiver until the repair arrives.
     pub(super) fn check_startup_overflow(&mut self, rs: &RateSample) {
         if self.phase != BbrPhase::Startup || self.round.lost == 0 {
+            return;
+        }
+        // Samples of this round already a quarter above the round before:
+        // the flow still gains on the link, and the queue is another's.
+        if self.round.bw >= mul_div(self.last_round_bw, FULL_BW_GROWTH, 100) {
             return;
         }
         let delivered = rs

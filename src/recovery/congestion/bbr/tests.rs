@@ -563,3 +563,24 @@ fn a_random_loss_without_a_queue_does_not_end_startup() {
         assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup);
     }
 }
+
+#[test]
+fn another_flows_queue_does_not_end_startup_while_the_estimate_grows() {
+    let mut h = Harness::new();
+    let mut rate = 200_000;
+    for _ in 0..3 {
+        rate *= 2;
+        h.round(rate, RTT_MS, 0, h.bbr.window(), false);
+    }
+    // Every sample 30 % above the floor (a queue another flow keeps), a
+    // datagram lost in each round, and the delivery rate still doubling:
+    // the flow still gains on the link.
+    for i in 0..3 {
+        rate *= 2;
+        h.round(rate, RTT_MS * 13 / 10, MSS, h.bbr.window(), false);
+        assert_eq!(h.bbr.bbr_phase(), BbrPhase::Startup, "round {i}");
+    }
+    // The same queue once the estimate stops growing: the pipe is full.
+    h.round(rate, RTT_MS * 13 / 10, 0, h.bbr.window(), false);
+    assert_eq!(h.bbr.bbr_phase(), BbrPhase::Drain);
+}
