@@ -18,8 +18,9 @@
 //!   byte acknowledged (application-limited or not) up to twice the
 //!   estimate's BDP, until the estimate stops growing by 25 % for three
 //!   rounds, a round's loss is congestive, a queue persists through a
-//!   whole round, or a datagram is lost while every sample of the round so
-//!   far showed that queue (see below);
+//!   whole round that did not lift the estimate by 25 %, or a datagram is
+//!   lost while every sample of the round so far showed that queue and
+//!   none was 25 % above the round before (see below);
 //! - drain: pacing at 0.35x until what is in flight fits one BDP;
 //! - probing cycle: DOWN (0.9x, until in flight is at most one BDP and
 //!   below the upper bound's headroom, or a full round has passed), CRUISE
@@ -139,7 +140,15 @@
 //!   for up to another round trip, which overflows a one-BDP buffer a
 //!   second time; each overflow holds the data behind it at the receiver
 //!   until its repair arrives, and the flow windows can run dry meanwhile.
-//!   Random loss comes without that queue.
+//!   Random loss comes without that queue. Neither queue test counts
+//!   while the flow's delivery rate still grows by a quarter a round (the
+//!   round's estimate, or for the loss test the round's samples so far
+//!   against the round before): a flow alone that filled the pipe stops
+//!   gaining, while one that starts beside another flow's standing queue
+//!   sees that queue from its first rounds and still gains on the link.
+//!   Ended there, its start-up left it at a twentieth of the link, which
+//!   probing then regains only 10-30 % a cycle; the estimate's plateau
+//!   (three rounds under 25 %) still ends it.
 //! - Cruise paces at the estimate itself, without BBR's 1 % margin below
 //!   it, after four rounds in a row that lost nothing and whose smallest
 //!   RTT sample sat within a quarter of the no-queue slack of the minimum
