@@ -146,8 +146,8 @@
 //!   against the round before): a flow alone that filled the pipe stops
 //!   gaining, while one that starts beside another flow's standing queue
 //!   sees that queue from its first rounds and still gains on the link.
-//!   Ended there, its start-up left it at a twentieth of the link, which
-//!   probing then regains only 10-30 % a cycle; the estimate's plateau
+//!   Ended there, start-up would leave it at a twentieth of the link,
+//!   which probing regains only 10-30 % a cycle; the estimate's plateau
 //!   (three rounds under 25 %) still ends it.
 //! - Cruise paces at the estimate itself, without BBR's 1 % margin below
 //!   it, after four rounds in a row that lost nothing and whose smallest
