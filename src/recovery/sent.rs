@@ -395,6 +395,12 @@ impl<T> Recovery<T> {
         self.scratch = None;
     }
 
+    /// The controller's busy part is released (the session has been
+    /// quiet, or answered a keep-alive, since it last sent).
+    pub fn is_resting(&self) -> bool {
+        !self.model.is_busy()
+    }
+
     /// The ledger holds records, none of an ack-eliciting packet still
     /// outstanding.
     fn only_unelicited_records(&self) -> bool {

@@ -10,8 +10,9 @@
 //! `stream_calls.rs` (the application's stream calls), `tickets.rs`
 //! (resumption secrets and tickets to and from the endpoint), `datagrams.rs`
 //! (unreliable datagrams, the rate and RTT accessors), `stats.rs`,
-//! `path_io.rs`, `keys.rs`, `handshake.rs`, `trace.rs`, `layout.rs` (the
-//! size of each part, for the idle-memory breakdown).
+//! `path_io.rs`, `keys.rs`, `handshake.rs`, `trace.rs`, `keep_alive.rs`
+//! (a keep-alive exchange ends at rest), `layout.rs` (the size of each
+//! part, for the idle-memory breakdown).
 //! Never: routes datagrams (the endpoint does), encodes frames by hand (the
 //! wire layer does), or grows a frame handler for every concern: frames go
 //! to the module that owns their state.
@@ -20,6 +21,7 @@ mod close;
 mod datagrams;
 mod deadlines;
 mod handshake;
+mod keep_alive;
 mod keys;
 pub mod layout;
 mod outcomes;
@@ -133,6 +135,9 @@ pub struct Session {
     confirmed: bool,
     handshake_done_owed: bool,
     ping_owed: bool,
+    /// Its only business since it last rested is a keep-alive exchange
+    /// (`keep_alive.rs`).
+    keep_alive_rest: bool,
     /// The CLOSE frame (code, reason) once closing, and whether it is due.
     close_frame: Option<Box<(u64, Bytes)>>,
     close_pending: bool,
@@ -206,6 +211,7 @@ impl Session {
             confirmed: false,
             handshake_done_owed: false,
             ping_owed: false,
+            keep_alive_rest: false,
             close_frame: None,
             close_pending: false,
             peer_skips: false,

@@ -307,12 +307,17 @@ impl Session {
             return;
         }
         let mut eliciting = false;
+        let mut only_ping = true;
+        let resting = self.recovery.is_resting();
         for frame in Frames::new(plain) {
             let Ok(frame) = frame else {
                 self.violation(Violation::Protocol);
                 return;
             };
-            eliciting |= frame.is_ack_eliciting();
+            if frame.is_ack_eliciting() {
+                eliciting = true;
+                only_ping &= matches!(frame, Frame::Ping);
+            }
             if let Err(v) = self.on_frame(now, from, frame) {
                 self.violation(v);
                 return;
@@ -321,7 +326,9 @@ impl Session {
                 return;
             }
         }
-        self.acks.on_packet_received(now, pn, eliciting);
+        if self.acks.on_packet_received(now, pn, eliciting) && eliciting {
+            self.on_eliciting_received(only_ping, resting);
+        }
     }
 
     fn on_frame(

@@ -94,7 +94,7 @@ impl Session {
                     return;
                 }
                 if self.keep_alive_at().is_some_and(|t| now >= t) {
-                    self.ping_owed = true;
+                    self.on_keep_alive_due();
                 }
                 self.trim_scratch(now);
                 self.expire_datagrams(now);
@@ -173,14 +173,20 @@ impl Session {
     /// acknowledgements.
     fn trim_scratch(&mut self, now: Instant) {
         if self.scratch_trim_at().is_some_and(|t| now >= t) {
-            self.scratch = None;
-            self.recovery.trim_idle_memory();
-            self.streams.trim_idle_memory();
-            if let Some(keys) = &mut self.keys {
-                keys.replay.compact();
-            }
-            self.events.release();
-            self.pacer = None;
+            self.release_idle_memory();
         }
+    }
+
+    /// Gives back what only a busy session needs (see
+    /// [`scratch_trim_at`](Self::scratch_trim_at)).
+    pub(super) fn release_idle_memory(&mut self) {
+        self.scratch = None;
+        self.recovery.trim_idle_memory();
+        self.streams.trim_idle_memory();
+        if let Some(keys) = &mut self.keys {
+            keys.replay.compact();
+        }
+        self.events.release();
+        self.pacer = None;
     }
 }

@@ -76,7 +76,11 @@ impl Session {
                 self.protected_packet(now, buf, true)
             }
             _ => None,
-        }?;
+        };
+        let Some(n) = n else {
+            self.rest_after_keep_alive();
+            return None;
+        };
         Some((n, self.peer))
     }
 
@@ -122,7 +126,7 @@ impl Session {
     }
 
     /// True if stream data or datagrams wait to be sent (credit permitting).
-    fn has_payload(&self) -> bool {
+    pub(super) fn has_payload(&self) -> bool {
         self.streams.has_data() || self.dgrams.has_pending()
     }
 
@@ -464,7 +468,8 @@ impl Session {
                 // run of pure ACKs so the peer acknowledges them and their
                 // records are freed.
                 let ping = self.ping_owed || self.recovery.should_elicit_ack();
-                if !eliciting && ping && Frame::Ping.encode(&mut w).is_ok() {
+                let only_ping = !eliciting && ping && Frame::Ping.encode(&mut w).is_ok();
+                if only_ping {
                     eliciting = true;
                     if self.ping_owed {
                         // A keep-alive or probe is padded past the size of
@@ -478,6 +483,7 @@ impl Session {
                 }
                 if eliciting {
                     self.ping_owed = false;
+                    self.on_eliciting_sent(only_ping);
                 }
             }
             w.written()
