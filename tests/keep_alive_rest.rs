@@ -1,6 +1,7 @@
-//! A keep-alive exchange between two idle sessions leaves both at rest as
-//! soon as the PING's acknowledgement is in: what only a busy session
-//! holds is released then, not after the idle trim's quiet period.
+//! A keep-alive exchange between two idle sessions: the PING is
+//! acknowledged at once, and both sides are at rest as soon as the
+//! acknowledgement is in (what only a busy session holds released then,
+//! not after the idle trim's quiet period).
 //! Counted by a global allocator; one test in this binary, so nothing
 //! else allocates while it counts.
 
@@ -30,6 +31,15 @@ fn a_keep_alive_exchange_ends_at_rest() {
     // The first keep-alive (10 s by default) and its acknowledgement.
     assert!(p.drive_until(Duration::from_secs(11), |p| received(p) == rx0 + 1));
     assert!(p.drive_until(Duration::from_secs(1), |p| received(p) == rx0 + 2));
+    // A lone PING to a resting session is answered at once, without the
+    // acknowledgement delay (25 ms by default): the keep-alive's sample is
+    // the path's round trip itself.
+    let sample = |s: Option<&stt::Session>| s.unwrap().congestion_stats().latest_rtt;
+    let (ra, rb) = (sample(p.a.session(sa)), sample(p.b.session(sb)));
+    assert!(
+        ra == 2 * p.latency || rb == 2 * p.latency,
+        "latest round trips {ra:?} / {rb:?}"
+    );
     p.forget_logs();
     let held = counting::live() - at_rest;
     // The busy parts (controller, pacer, ledger, buffers) are over 600

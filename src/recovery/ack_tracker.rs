@@ -103,6 +103,15 @@ impl AckTracker {
         self.first_unacked_eliciting.is_some()
     }
 
+    /// Makes an owed acknowledgement immediate, as if the arrival at
+    /// `now` were one that needs an answer at once. Nothing if none is
+    /// owed.
+    pub fn ack_at_once(&mut self, now: Instant) {
+        if self.first_unacked_eliciting.is_some() {
+            self.immediate_since.get_or_insert(now);
+        }
+    }
+
     /// True when anything (ack-eliciting or not) arrived since the last
     /// acknowledgement: worth piggybacking an ACK frame on a packet that is
     /// being sent anyway, even if none is owed.
@@ -245,6 +254,19 @@ mod tests {
             Duration::from_millis(3),
             "delay runs from the largest"
         );
+    }
+
+    #[test]
+    fn an_owed_acknowledgement_can_be_made_immediate() {
+        let mut a = tracker(2, 8);
+        a.ack_at_once(t(1));
+        assert_eq!(a.ack_deadline(), None, "nothing owed: nothing to hasten");
+        a.on_packet_received(t(2), 0, true);
+        assert_eq!(a.ack_deadline(), Some(t(27)), "one packet waits");
+        a.ack_at_once(t(3));
+        assert_eq!(a.ack_deadline(), Some(t(3)));
+        a.on_ack_sent(t(3));
+        assert_eq!(a.ack_deadline(), None);
     }
 
     #[test]

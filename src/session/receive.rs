@@ -327,7 +327,7 @@ impl Session {
             }
         }
         if self.acks.on_packet_received(now, pn, eliciting) && eliciting {
-            self.on_eliciting_received(only_ping, resting);
+            self.on_eliciting_received(now, only_ping, resting);
         }
     }
 
