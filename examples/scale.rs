@@ -124,20 +124,12 @@ impl Net {
         }
     }
 
-    /// Sends what both sides owe, delivers what is due, runs due timers and
-    /// moves the clock to the next thing that happens (not past `end`).
+    /// Sends what both sides owe, delivers what is due, runs due timers,
+    /// sends what that made owed and moves the clock to the next thing that happens (not past `end`).
     /// Returns the events counted by `count` (on both sides), and `None`
     /// once nothing is left to happen before `end`.
     fn step(&mut self, end: Instant, count: fn(&Event) -> bool) -> Option<u64> {
-        for to_b in [true, false] {
-            let ep = if to_b { &mut self.a } else { &mut self.b };
-            while let Some(t) = ep.poll_transmit(self.now, &mut self.buf) {
-                let mut d = self.free.pop().unwrap_or_default();
-                d.clear();
-                d.extend_from_slice(&self.buf[..t.len]);
-                self.wire.push_back((self.now + LATENCY, to_b, d));
-            }
-        }
+        self.send();
         while self.wire.front().is_some_and(|(t, _, _)| *t <= self.now) {
             let (_, to_b, mut d) = self.wire.pop_front().unwrap();
             if to_b {
@@ -151,6 +143,11 @@ impl Net {
         let t0 = cpu_time();
         self.a.handle_timeout(self.now);
         self.b.handle_timeout(self.now);
+        self.timer_time += cpu_time() - t0;
+        // What the datagrams and timers made owed goes at once, as an
+        // event loop sends after each wake-up.
+        self.send();
+        let t0 = cpu_time();
         let next = [self.a.poll_timeout(), self.b.poll_timeout()];
         self.timer_time += cpu_time() - t0;
         let mut hits = 0;
@@ -175,6 +172,19 @@ impl Net {
             _ => {
                 self.now = end;
                 None
+            }
+        }
+    }
+
+    /// Puts on the wire what both sides owe now.
+    fn send(&mut self) {
+        for to_b in [true, false] {
+            let ep = if to_b { &mut self.a } else { &mut self.b };
+            while let Some(t) = ep.poll_transmit(self.now, &mut self.buf) {
+                let mut d = self.free.pop().unwrap_or_default();
+                d.clear();
+                d.extend_from_slice(&self.buf[..t.len]);
+                self.wire.push_back((self.now + LATENCY, to_b, d));
             }
         }
     }
