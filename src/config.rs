@@ -387,7 +387,9 @@ impl ConfigBuilder {
         self.draft.idle_timeout = d;
         self
     }
-    /// Keep-alive interval (default 10 s; `None` disables).
+    /// Keep-alive interval (default 10 s; `None` disables). A keep-alive
+    /// is one PING, acknowledged at once by a resting peer; both sides
+    /// release what only a busy session holds as soon as it is answered.
     pub fn keep_alive(mut self, d: Option<Duration>) -> Self {
         self.draft.keep_alive = d;
         self
