@@ -8,9 +8,9 @@
 //! read as congestion they cut its bounds again and again and it starves
 //! beside the others. Two sessions that start apart (a lost handshake
 //! datagram delays one by 300 ms) must also move toward an even split:
-//! the late one's probing has to be able to raise its estimate and its
-//! upper bound, and the incumbent has to give up a maximum the other's
-//! probe took from it. docs/PERFORMANCE.md ("Fairness under random loss")
+//! each steers the amount of its own data in the queue toward the same
+//! number of datagrams, which the larger flow's share exceeds, so it
+//! yields and the late one grows. docs/PERFORMANCE.md ("Fairness under random loss")
 //! has the 20 s runs for seeds 1-10. Virtual time: deterministic, not a
 //! timing assertion.
 #![cfg(feature = "sim")]
@@ -44,11 +44,13 @@ fn lossy_at(sessions: usize, seed: u64, loss: f64) -> BulkConfig {
 
 #[test]
 fn four_sessions_share_a_lossy_link_fairly() {
-    // Jain's index of the four over 10 s: 0.96 and 0.98.
+    // Jain's index of the four over 10 s: 0.9999 on both seeds (0.998
+    // and 0.970 when each flow's queue allowance is in time at its own
+    // rate).
     for seed in [1, 2] {
         let r = run_bulk(&lossy(4, seed)).expect("simulation runs");
         let jain = r.jain_index();
-        assert!(jain >= 0.95, "seed {seed}: Jain {jain:.3}; {r:?}");
+        assert!(jain >= 0.99, "seed {seed}: Jain {jain:.3}; {r:?}");
         assert!(
             r.goodput_fraction() >= 0.85,
             "seed {seed}: together {:.3} of the link",
@@ -60,16 +62,18 @@ fn four_sessions_share_a_lossy_link_fairly() {
 #[test]
 fn two_sessions_share_a_lossy_link() {
     // min/max over 6 s, seeds where one session starts 300 ms late (a
-    // lost handshake datagram): 5 % seed 1 0.61, seed 10 0.87; seed 3
-    // 0.23 at 1 % and 0.40 at 5 %, where the late session starts beside
-    // the other's standing queue. Each floor is above what a controller
-    // that leaves the late session behind gives (0.47, 0.57; 0.07 and
-    // 0.07 when a queue another flow keeps ends the late start-up).
+    // lost handshake datagram): 5 % seed 1 0.78, seed 10 0.99; seed 3
+    // 0.76 at 1 % and 0.87 at 5 %, where the late session starts beside
+    // the other's standing queue; 5 % seed 6 0.60, where the late one
+    // leaves start-up at a fifteenth of the link. Each floor is above what
+    // a controller whose responses all scale with a flow's own rate gives
+    // (0.61, 0.87, 0.23, 0.40, 0.12).
     for (loss, seed, floor) in [
-        (0.05, 1, 0.6),
-        (0.05, 10, 0.65),
-        (0.01, 3, 0.18),
-        (0.05, 3, 0.3),
+        (0.05, 1, 0.7),
+        (0.05, 10, 0.9),
+        (0.01, 3, 0.65),
+        (0.05, 3, 0.75),
+        (0.05, 6, 0.5),
     ] {
         let config = BulkConfig {
             duration: Duration::from_secs(6),

@@ -18,6 +18,9 @@
 //! UP goes on while a round lifts the estimate by 5 %, which a gain of
 //! 1.05 could never show.
 //!
+//! The fair rule (`fair.rs`) aims for two datagrams of this flow's data in
+//! the bottleneck queue instead of eight.
+//!
 //! Start-up's window is 1.1x the estimate's BDP instead of 2x. Start-up
 //! paces at 2.77x and learns that the pipe is full a round trip after it
 //! filled, so the window is what bounds the queue it builds meanwhile:

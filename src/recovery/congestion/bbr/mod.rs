@@ -22,14 +22,15 @@
 //!   lost while every sample of the round so far showed that queue and
 //!   none was 25 % above the round before (see below);
 //! - drain: pacing at 0.35x until what is in flight fits one BDP;
-//! - probing cycle: DOWN (0.9x, until in flight is at most one BDP and
-//!   below the upper bound's headroom, or a full round has passed), CRUISE
-//!   (1.0x, the lower bounds react to congestive loss and to an excess
-//!   queue), REFILL (1.0x for one round with the lower bounds lifted), UP
-//!   (1.25x, the upper bound raised by a doubling step each round in which
-//!   it limited the window, until a congestive round, or a round with
-//!   1.25 BDP in flight that neither lifted the estimate by 5 % nor raised
-//!   the bound). A cycle
+//! - probing cycle, each gain multiplying the fair rate (below): DOWN
+//!   (0.9x, until in flight is at most one BDP and below the upper bound's
+//!   headroom, or a full round has passed), CRUISE (1.0x, the fair rate
+//!   moving each round toward the same queue for every flow, the lower
+//!   bounds reacting to congestive loss), REFILL (1.0x for one round with
+//!   the lower bounds lifted), UP (1.25x, the upper bound raised by a
+//!   doubling step each round in which it limited the window, until a
+//!   congestive round, or a round with 1.25x the fair rate's BDP in flight
+//!   that neither lifted the estimate by 5 % nor raised the bound). A cycle
 //!   probes again after 2-3 s or 63 rounds, whichever comes first (the
 //!   second keeps it fair to Reno/CUBIC flows on short paths);
 //! - min-RTT probing: when for 10 s no RTT sample came within the no-queue
@@ -77,7 +78,7 @@
 //!
 //! The baseline learns from every round that was not congestive, queue or
 //! not: a flow that joins a link another flow already shares sees that
-//! flow's queue (its 20 ms allowance, below) in nearly every round, and a
+//! flow's queue (the fair rule's, below) in nearly every round, and a
 //! baseline learned only from queue-free rounds would stay near zero for
 //! it while the incumbent's holds the path's loss rate: on a 5 % link the
 //! newcomer would pace below its share and read rounds of ordinary loss as
@@ -99,27 +100,25 @@
 //! queue, and the next loss above the baseline is read as congestion.
 //!
 //! # Converging to a fair share (this crate's design)
-//! Outside start-up each flow's window is its estimate times the minimum
-//! RTT plus 20 ms of queue at its estimate (below): both in proportion to
-//! its own rate, so whatever split two flows reach, the windows hold it,
-//! and random loss (which is not read as congestion) never makes the
-//! larger one yield. A flow that starts late beside an incumbent ends its
-//! start-up at a fraction of the link; three things let it catch up:
+//! A response in proportion to a flow's own rate (the estimate's gains,
+//! the 0.7x cuts, a queue allowance in time at one's own rate) holds
+//! whatever split two flows reach, and random loss (which is not read as
+//! congestion) never makes the larger one yield. So in the probing cycle
+//! each flow paces and sizes its window from a **fair rate** that steers
+//! the amount of its own data in the bottleneck queue toward the same
+//! number of datagrams for every flow, as TCP Vegas, FAST TCP and Copa do:
+//! behind one FIFO queue that means equal rates, whatever the random loss
+//! or the round trip (`fair.rs` has the rule and why its constants). The
+//! lower bounds give way to it in the cycle; a congestive round still
+//! cuts it to 0.7x. A flow that starts late beside an incumbent ends its
+//! start-up at a fraction of the link; besides the fair rule:
 //! - DOWN ends after a full round even if in flight still exceeds a BDP:
 //!   the queue the other flow keeps does not drain at this flow's 0.9x,
 //!   and a small flow would otherwise spend whole cycles below its
 //!   estimate;
 //! - UP goes on while it pays: while a round lifts the estimate by 5 % or
 //!   raises the upper bound (a bound set by one congestive round would
-//!   otherwise grow by one datagram per cycle, UP ending after a round);
-//! - an **excess queue**, every RTT sample of a round at least 25 ms above
-//!   the minimum (more than the 20 ms allowance), means the estimates
-//!   sharing the link add up to more than it carries: the lower bound
-//!   drops to the round's delivery rate (at least 0.7x the estimate) in
-//!   DOWN and CRUISE, so the incumbent paces at what it now gets rather
-//!   than at a maximum the newcomer's probe took from it. The margin is
-//!   in time, the same for a 20 ms and an 80 ms flow behind one queue;
-//!   REFILL lifts the bound again.
+//!   otherwise grow by one datagram per cycle, UP ending after a round).
 //!
 //! # Low delay (this crate's design)
 //! A session that carries datagrams beside its streams asks for a small
@@ -170,12 +169,13 @@
 //!   the bytes delivered, not a random draw, so runs replay exactly.
 //! - RTT fairness: outside start-up, drain and min-RTT probing the window
 //!   is at most one BDP (1.25 while probing up) plus 20 ms of queue at the
-//!   estimate, not `2 * BDP`. A `2 * BDP` window lets an 80 ms flow keep
+//!   estimate, not `2 * BDP` (and within it, the fair rule's window). A `2 * BDP` window lets an 80 ms flow keep
 //!   80 ms of queue while a 20 ms flow behind that queue is window-limited
 //!   from 20 ms on: its delivery rate, then its estimate and its window,
 //!   shrink cycle after cycle (simulated 20 ms against 80 ms on one
 //!   bottleneck: 0.16 / 0.84 of it after 120 s). With the queue allowance
-//!   counted in time, both flows stop at the same queue (0.34 / 0.66).
+//!   counted in time, both flows stop at the same queue; the fair rule then
+//!   evens their rates (0.42 / 0.54 of the link over 60 s).
 
 use core::time::Duration;
 
@@ -281,6 +281,11 @@ pub struct Bbr {
     recovery: RecoveryPeriod,
     /// The session carries latency-sensitive traffic (`low_delay.rs`).
     low_delay: bool,
+    /// Bytes per second the probing cycle paces at before its gains; 0
+    /// until the first cruising round (`fair.rs`).
+    fair_rate: u64,
+    /// The latest rate sample was application-limited.
+    fair_app_limited: bool,
 }
 
 impl Bbr {
@@ -321,6 +326,8 @@ impl Bbr {
             growth_app: 0,
             recovery: RecoveryPeriod::default(),
             low_delay: false,
+            fair_rate: 0,
+            fair_app_limited: false,
         };
         b.pacing_rate = b.initial_pacing(initial_rtt);
         b
@@ -446,6 +453,7 @@ impl Bbr {
                 self.start_cycle_marker();
                 self.cycle_start = now;
             }
+            BbrPhase::ProbeBwCruise if self.fair_rate == 0 => self.fair_rate = self.bw(),
             BbrPhase::ProbeBwRefill => {
                 self.bw_lo = u64::MAX;
                 self.inflight_lo = u64::MAX;
@@ -498,7 +506,13 @@ impl Bbr {
                 // round lifts the estimate or raises the upper bound (the
                 // bound, not the path, limited the window), and ends at a
                 // round that did neither once 1.25 BDP is in flight.
-                let target = self.bdp(self.up_pacing()).unwrap_or(0);
+                // The target is what UP's window lets into flight: the fair
+                // rate's BDP at UP's gain, within the estimate's (see
+                // `set_cwnd`).
+                let up = self.up_pacing();
+                let target = self
+                    .cycle_bdp(up)
+                    .min(self.queue_bound(self.bdp(up).unwrap_or(0), 0));
                 if round_start && self.round_count > self.phase_round {
                     let max = self.max_bw();
                     let grew = max >= mul_div(self.up_bw, UP_GROWTH, 100);
@@ -526,6 +540,7 @@ impl Bbr {
                             self.probe_rtt_done = None;
                             self.bw_lo = u64::MAX;
                             self.inflight_lo = u64::MAX;
+                            self.fair_rate = 0;
                             if self.filled_pipe {
                                 self.enter(BbrPhase::ProbeBwDown, now);
                             } else {
@@ -589,7 +604,11 @@ impl Bbr {
         } else {
             PACING_MARGIN
         };
-        let rate = mul_div(mul_div(bw, self.pacing_gain(), 100), margin, 100);
+        let rate = mul_div(
+            mul_div(self.cycle_rate(), self.pacing_gain(), 100),
+            margin,
+            100,
+        );
         if self.filled_pipe || rate > self.pacing_rate {
             self.pacing_rate = rate;
         }
@@ -631,7 +650,8 @@ impl Bbr {
             }
             _ => self.inflight_hi,
         };
-        let mut cap = hi.min(self.inflight_lo);
+        // The fair rule's window, where it steers, replaces the lower bound.
+        let mut cap = hi.min(self.fair_window(quanta).unwrap_or(self.inflight_lo));
         if self.phase == BbrPhase::ProbeRtt {
             cap = cap.min(self.probe_rtt_cwnd());
         }
@@ -710,6 +730,7 @@ impl Controller for Bbr {
         self.check_startup_overflow(rs);
         self.advance(now, in_flight, round_start, probe_rtt_due);
         self.set_pacing_rate(rtt.smoothed());
+        self.fair_app_limited = rs.app_limited;
         self.set_cwnd(rs.total_delivered);
     }
 
@@ -762,6 +783,7 @@ impl Controller for Bbr {
     }
 }
 
+mod fair;
 mod low_delay;
 mod params;
 mod rest;

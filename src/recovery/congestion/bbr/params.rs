@@ -24,11 +24,6 @@ pub(super) const FULL_BW_GROWTH: u64 = 125;
 pub(super) const FULL_BW_ROUNDS: u32 = 3;
 /// Probing up goes on while a round lifts the estimate by this (per cent).
 pub(super) const UP_GROWTH: u64 = 105;
-/// A round whose every RTT sample sat this much above the minimum saw more
-/// queue than the flows' allowances add up to (see the module notes).
-pub(super) const EXCESS_QUEUE: Duration = Duration::from_millis(25);
-/// Floor of the lower bound an excess queue sets, per cent of the estimate.
-pub(super) const EXCESS_QUEUE_FLOOR: u64 = 70;
 /// A round is congestive only when its loss exceeds the baseline by this
 /// many standard deviations of a round of its size at the baseline rate.
 pub(super) const LOSS_SIGMAS: u64 = 4;
@@ -72,3 +67,13 @@ pub(super) const QUANTA_PACKETS: u64 = 3;
 /// paces at the estimate: a lossy path's occasional lossless round does
 /// not qualify it.
 pub(super) const CLEAN_ROUNDS: u8 = 4;
+/// The queue each flow aims to keep of its own data, in datagrams (see
+/// `fair.rs`).
+pub(super) const FAIR_QUEUE_PACKETS: u64 = 8;
+/// The same in low-delay mode.
+pub(super) const FAIR_QUEUE_PACKETS_LOW_DELAY: u64 = 2;
+/// Share of the way to the fair rule's target taken each round, per cent.
+pub(super) const FAIR_GAIN: u64 = 75;
+/// Bounds of the fair rate around the estimate, per cent.
+pub(super) const FAIR_MIN: u64 = 50;
+pub(super) const FAIR_MAX: u64 = 125;

@@ -6,7 +6,8 @@
 //! "the estimate stopped growing", "a queue stood through the round" and
 //! "a loss behind a standing queue" tests, the upper bound's growth while
 //! probing, the bounds a congestive round sets, and whether the round was
-//! clean (nothing lost, no queue) for cruise's pacing.
+//! clean (nothing lost, no queue) for cruise's pacing; it hands every
+//! round to the fair rule (`fair.rs`), a congestive one as a 0.7x cut.
 //! Never: changes the phase except where a round's verdict (or, for a
 //! loss behind a standing queue, the round's verdict so far) demands it
 //! (start-up to drain, probing up to down), or paces and sizes the window
@@ -15,9 +16,9 @@
 use core::time::Duration;
 
 use super::{
-    queue_slack, Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, EXCESS_QUEUE, EXCESS_QUEUE_FLOOR,
-    FULL_BW_GROWTH, FULL_BW_ROUNDS, LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM, MAX_BASELINE_PM,
-    STARTUP_QUEUE_MIN_PACKETS, STARTUP_QUEUE_PCT,
+    queue_slack, Bbr, BbrPhase, Round, BASELINE_WEIGHT, BETA, FULL_BW_GROWTH, FULL_BW_ROUNDS,
+    LOSS_MIN_PACKETS, LOSS_SIGMAS, LOSS_THRESH_PM, MAX_BASELINE_PM, STARTUP_QUEUE_MIN_PACKETS,
+    STARTUP_QUEUE_PCT,
 };
 use crate::recovery::congestion::delivery_rate::RateSample;
 use crate::recovery::congestion::mul_div;
@@ -48,20 +49,10 @@ impl Bbr {
         let enough = r.lost >= self.limits.datagram.saturating_mul(LOSS_MIN_PACKETS);
         let congestive = enough && over && queue;
         if congestive {
+            self.fair_congestion(BETA);
             self.on_congestive_round(now, in_flight);
-        }
-        if !congestive
-            && !rs.app_limited
-            && r.bw > 0
-            && matches!(self.phase, BbrPhase::ProbeBwCruise | BbrPhase::ProbeBwDown)
-            && self.excess_queue(&r)
-        {
-            // The estimates sharing the link add up to more than it
-            // carries: pace at what was delivered, not at a maximum another
-            // flow's probe has since taken from us (see the module notes).
-            let max = self.max_bw();
-            let floor = mul_div(max, EXCESS_QUEUE_FLOOR, 100);
-            self.bw_lo = self.bw_lo.min(max).min(r.bw.max(floor));
+        } else {
+            self.update_fair_rate(&r, rs.app_limited);
         }
         if !congestive && total > 0 {
             // Loss that is not congestion is the path's own: the baseline
@@ -167,18 +158,6 @@ impl Bbr {
             return false;
         };
         round_min <= floor + queue_slack(floor) / 4
-    }
-
-    /// True when even the round's smallest RTT sample sat
-    /// [`EXCESS_QUEUE`] above the minimum: more queue than the allowance
-    /// each flow keeps, standing through the whole round. The margin is in
-    /// time, not a share of the RTT, so flows of different round trips
-    /// behind one queue judge it alike.
-    fn excess_queue(&self, r: &Round) -> bool {
-        let (Some(floor), Some(round_min)) = (self.min_rtt, r.min_rtt) else {
-            return false;
-        };
-        round_min > floor + EXCESS_QUEUE
     }
 
     fn on_congestive_round(&mut self, now: Instant, in_flight: u64) {

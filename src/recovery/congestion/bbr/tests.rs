@@ -11,6 +11,12 @@ const BDP: u64 = BW * RTT_MS / 1000;
 /// Window in the probing cycle: one BDP, 20 ms of queue at the estimate
 /// (`QUEUE_ALLOWANCE`) and three datagrams.
 const CYCLE_WINDOW: u64 = BDP + BW * 20 / 1000 + 3 * MSS;
+/// The fair rule's window at the estimate (`fair.rs`): one BDP and three
+/// datagrams.
+const FAIR_WINDOW: u64 = BDP + 3 * MSS;
+/// What a cruising round without a queue adds to the fair rate: 0.75 of
+/// eight datagrams (`FAIR_QUEUE_PACKETS`) over the round trip.
+const FAIR_STEP: u64 = 8 * MSS * 1000 / RTT_MS * 3 / 4;
 
 struct Harness {
     bbr: Bbr,
@@ -107,16 +113,17 @@ fn startup_finds_the_rate_then_drains_and_cruises() {
     h.reach_probe_bw();
     assert_eq!(h.bbr.max_bw(), BW);
     assert_eq!(h.bbr.min_rtt(), Some(Duration::from_millis(RTT_MS)));
-    // Window: one BDP plus 20 ms of queue, plus three datagrams (under the
-    // 2 BDP the window grew to in start-up).
-    assert_eq!(h.bbr.window(), CYCLE_WINDOW);
-    // Cruising at the estimate itself: the rounds lose nothing and keep
-    // no queue.
+    // Window: the fair rule's, one BDP at the estimate plus three
+    // datagrams (under the 2 BDP the window grew to in start-up).
+    assert_eq!(h.bbr.window(), FAIR_WINDOW);
+    // Cruising without the margin: the rounds lose nothing and keep no
+    // queue, so the fair rule adds 0.75 of eight datagrams a round trip to
+    // the rate.
     for _ in 0..3 {
         h.round(BW, RTT_MS, 0, BDP, false);
     }
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-    assert_eq!(h.bbr.pacing_rate(), Some(BW));
+    assert_eq!(h.bbr.pacing_rate(), Some(BW + FAIR_STEP));
 }
 
 #[test]
@@ -126,13 +133,14 @@ fn cruise_keeps_the_margin_after_a_round_with_loss_or_a_queue() {
     for _ in 0..3 {
         h.round(BW, RTT_MS, 0, BDP, false);
     }
-    assert_eq!(h.bbr.pacing_rate(), Some(BW));
+    assert_eq!(h.bbr.pacing_rate(), Some(BW + FAIR_STEP));
     // One datagram lost (not congestion): once that round is judged (at
     // the next one's first sample), cruise paces 1 % below the estimate.
     h.round(BW, RTT_MS, MSS, BDP, false);
     h.round(BW, RTT_MS, 0, BDP, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-    assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+    let fair = h.bbr.cycle_rate();
+    assert_eq!(h.bbr.pacing_rate(), Some(fair * 99 / 100));
     // A clean round lifts it again once the baseline has forgotten the
     // loss; a round whose smallest sample sits 2 ms above the 40 ms floor
     // (more than 1/64 of it) shows a standing queue and restores it.
@@ -143,12 +151,13 @@ fn cruise_keeps_the_margin_after_a_round_with_loss_or_a_queue() {
     h.round(BW, RTT_MS + 2, 0, BDP, false);
     h.round(BW, RTT_MS, 0, BDP, false);
     // The queue's round is judged (margin back); cruise paces at the
-    // estimate again once four rounds in a row were clean (`CLEAN_ROUNDS`),
-    // the last judged at the first sample of the round after it.
+    // fair rate again once four rounds in a row were clean
+    // (`CLEAN_ROUNDS`), the last judged at the first sample of the round
+    // after it.
     let mut clean = 0;
-    while h.bbr.pacing_rate() != Some(BW) {
+    while h.bbr.pacing_rate() != Some(h.bbr.cycle_rate()) {
         assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-        assert_eq!(h.bbr.pacing_rate(), Some(BW * 99 / 100));
+        assert_eq!(h.bbr.pacing_rate(), Some(h.bbr.cycle_rate() * 99 / 100));
         h.round(BW, RTT_MS, 0, BDP, false);
         clean += 1;
         assert!(clean < 10, "never lifted");
@@ -192,8 +201,11 @@ fn loss_with_a_queue_cuts_the_lower_bounds() {
         BW * 8 / 10,
         "bw_lo: the round's rate (over 0.7x)"
     );
-    // inflight_lo: 0.7 of the window it had.
-    assert_eq!(h.bbr.window(), CYCLE_WINDOW * 70 / 100);
+    // The fair rate: 0.7 of what it was (at most 1.25x the estimate), and
+    // the window with it.
+    let fair = h.bbr.cycle_rate();
+    assert!(fair <= BW * 125 / 100 * 70 / 100, "{fair}");
+    assert_eq!(h.bbr.window(), fair * RTT_MS / 1000 + 3 * MSS);
     // The next probe's refill lifts the lower bounds again.
     while h.bbr.bbr_phase() != BbrPhase::ProbeBwRefill {
         h.round(BW, RTT_MS, 0, BDP, false);
@@ -212,14 +224,21 @@ fn probing_up_into_a_full_queue_sets_the_upper_bound() {
         assert!(rounds < 100, "never probed");
     }
     assert!(rounds <= 80, "probes within 3 s: {rounds} rounds");
-    assert_eq!(h.bbr.pacing_rate(), Some(BW * 125 / 100 * 99 / 100));
+    // The harness shows no queue however fast the flow sends: the fair
+    // rate climbed to its bound, 1.25x the estimate, and UP multiplies it.
+    let fair = BW * 125 / 100;
+    assert_eq!(h.bbr.pacing_rate(), Some(fair * 125 / 100 * 99 / 100));
     // A tenth of a round lost with 1.1 BDP in flight, RTT up by half: the
     // queue overflowed. Read when the round ends.
     h.round(BW, RTT_MS * 3 / 2, BDP / 10, BDP * 11 / 10, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwUp);
     h.round(BW, RTT_MS * 3 / 2, 0, BDP * 3 / 2, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwDown);
-    assert_eq!(h.bbr.pacing_rate(), Some(BW * 90 / 100 * 99 / 100));
+    // The fair rate took the congestive round's 0.7x.
+    assert_eq!(
+        h.bbr.pacing_rate(),
+        Some(fair * 70 / 100 * 90 / 100 * 99 / 100)
+    );
     let hi = h.bbr.inflight_hi();
     // 0.7 of the most in flight when the round ended, but never under 1 BDP.
     assert_eq!(hi, BDP * 3 / 2 * 70 / 100);
@@ -234,13 +253,16 @@ fn low_delay_keeps_a_smaller_queue_and_probes_up_gently() {
         h.round(BW, RTT_MS, 0, BDP, false);
     }
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-    // One BDP plus 5 ms of queue at the estimate, plus three datagrams.
-    let low = BDP + BW * 5 / 1000 + 3 * MSS;
-    assert_eq!(h.bbr.window(), low);
+    // The fair rule aims for two datagrams queued, not eight: a quarter
+    // of the usual step, and the window follows the fair rate.
     assert_eq!(
         h.bbr.pacing_rate(),
-        Some(BW),
-        "cruise as usual: at the estimate after a clean round"
+        Some(BW + FAIR_STEP / 4),
+        "cruise as usual after a clean round, aiming for two datagrams queued"
+    );
+    assert_eq!(
+        h.bbr.window(),
+        (BW + FAIR_STEP / 4) * RTT_MS / 1000 + 3 * MSS
     );
     let mut rounds = 0;
     while h.bbr.bbr_phase() != BbrPhase::ProbeBwUp {
@@ -248,20 +270,32 @@ fn low_delay_keeps_a_smaller_queue_and_probes_up_gently() {
         rounds += 1;
         assert!(rounds < 100, "never probed");
     }
-    assert_eq!(h.bbr.pacing_rate(), Some(BW * 108 / 100 * 99 / 100));
-    // UP's window: 1.08 BDP plus the same 5 ms and three datagrams; a
-    // round with that much in flight that lifts nothing ends the probe.
+    let fair = h.bbr.cycle_rate();
+    assert!(fair > BW && fair <= BW * 125 / 100, "{fair}");
+    assert_eq!(h.bbr.pacing_rate(), Some(fair * 108 / 100 * 99 / 100));
+    // UP's window: 1.08x what the fair rate keeps in flight, within one
+    // BDP of the estimate plus 5 ms of queue at it (three datagrams on
+    // top of both); a round with that much in flight that lifts nothing
+    // ends the probe.
     h.round(BW, RTT_MS, 0, BDP, false);
-    assert_eq!(h.bbr.window(), BDP * 108 / 100 + BW * 5 / 1000 + 3 * MSS);
-    h.round(BW, RTT_MS, 0, BDP * 108 / 100, false);
+    let up = (fair * RTT_MS / 1000 * 108 / 100).min(BDP * 108 / 100 + BW * 5 / 1000);
+    assert_eq!(h.bbr.window(), up + 3 * MSS);
+    h.round(BW, RTT_MS, 0, up, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwDown);
-    // Told otherwise, the flow keeps its usual allowance again.
+    // Told otherwise, the flow aims for eight datagrams again.
     h.bbr.set_low_delay(false);
-    for _ in 0..3 {
+    for _ in 0..5 {
         h.round(BW, RTT_MS, 0, BDP, false);
     }
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-    assert_eq!(h.bbr.window(), CYCLE_WINDOW);
+    let before = h.bbr.cycle_rate();
+    h.round(BW, RTT_MS, 0, BDP, false);
+    h.round(BW, RTT_MS, 0, BDP, false);
+    let after = h.bbr.cycle_rate();
+    assert!(
+        after == (before + FAIR_STEP).min(BW * 125 / 100),
+        "{before} -> {after}"
+    );
 }
 
 #[test]
@@ -446,59 +480,38 @@ fn a_few_losses_in_a_small_flows_round_are_not_congestion() {
     // model paces above the estimate by it.
     assert!(h.bbr.baseline_loss_pm() > 0);
     assert!(h.bbr.bw() >= BW, "no lower bound was set: {}", h.bbr.bw());
-    assert!(h.bbr.window() >= window);
+    let fair = h.bbr.cycle_rate();
     // Far more lost in one round than the baseline explains is an
     // overflow: the lower bounds cut.
     let before = h.bbr.bw();
     h.round(BW / 10, RTT_MS * 5 / 4, 20 * MSS, BDP / 10, false);
     h.round(BW / 10, RTT_MS * 5 / 4, 0, BDP / 10, false);
     assert!(h.bbr.bw() < before * 80 / 100, "bw_lo cut: {}", h.bbr.bw());
+    // The fair rate: 0.7x, within half the estimate.
+    let cut = (fair * 70 / 100).max(h.bbr.max_bw() * 1000 / (1000 - h.bbr.baseline_loss_pm()) / 2);
+    assert!(h.bbr.cycle_rate() <= cut, "fair rate cut");
     assert!(h.bbr.window() < window, "{}", h.bbr.window());
-}
-
-#[test]
-fn an_excess_queue_paces_at_the_delivery_rate() {
-    let mut h = Harness::new();
-    h.reach_probe_bw();
-    for _ in 0..3 {
-        h.round(BW, RTT_MS, 0, BDP, false);
-    }
-    assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-    // Another flow's probe took a fifth of the link: every sample of the
-    // round 30 ms above the minimum (more than the 20 ms allowance), no
-    // loss. The estimate keeps its maximum; the lower bound follows what
-    // was delivered.
-    h.round(BW * 8 / 10, RTT_MS + 30, 0, BDP, false);
-    h.round(BW * 8 / 10, RTT_MS + 30, 0, BDP, false);
-    assert_eq!(h.bbr.max_bw(), BW);
-    assert_eq!(h.bbr.bw(), BW * 8 / 10);
-    // A queue within the allowance leaves the model alone.
-    let mut g = Harness::new();
-    g.reach_probe_bw();
-    for _ in 0..5 {
-        g.round(BW * 8 / 10, RTT_MS + 15, 0, BDP, false);
-    }
-    assert_eq!(g.bbr.bw(), BW);
 }
 
 #[test]
 fn down_cruises_after_a_round_behind_a_queue_it_did_not_build() {
     let mut h = Harness::new();
     h.reach_probe_bw();
-    // Probe: REFILL then UP, then DOWN with 1.5 BDP still in flight (the
+    // Probe: REFILL then UP, then DOWN with 2 BDP still in flight (the
     // other flow's queue), which 0.9x cannot drain.
     let mut guard = 0;
     while h.bbr.bbr_phase() != BbrPhase::ProbeBwDown || guard == 0 {
-        h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
+        h.round(BW, RTT_MS, 0, BDP * 2, false);
         guard += 1;
         assert!(guard < 200, "never probed: {:?}", h.bbr.bbr_phase());
     }
-    h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
-    h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
-    h.round(BW, RTT_MS, 0, BDP * 3 / 2, false);
+    h.round(BW, RTT_MS, 0, BDP * 2, false);
+    h.round(BW, RTT_MS, 0, BDP * 2, false);
+    h.round(BW, RTT_MS, 0, BDP * 2, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwCruise);
-    // The harness's samples sit at the floor: a clean round.
-    assert_eq!(h.bbr.pacing_rate(), Some(BW));
+    // The harness's samples sit at the floor: clean rounds, and the fair
+    // rate at its bound (1.25x the estimate).
+    assert_eq!(h.bbr.pacing_rate(), Some(BW * 125 / 100));
 }
 
 #[test]
