@@ -109,8 +109,8 @@
 //! number of datagrams for every flow, as TCP Vegas, FAST TCP and Copa do:
 //! behind one FIFO queue that means equal rates, whatever the random loss
 //! or the round trip (`fair.rs` has the rule and why its constants). The
-//! lower bounds give way to it in the cycle; a congestive round still
-//! cuts it to 0.7x. A flow that starts late beside an incumbent ends its
+//! lower bounds give way to it in the cycle; the upper bound still caps
+//! its window. A flow that starts late beside an incumbent ends its
 //! start-up at a fraction of the link; besides the fair rule:
 //! - DOWN ends after a full round even if in flight still exceeds a BDP:
 //!   the queue the other flow keeps does not drain at this flow's 0.9x,

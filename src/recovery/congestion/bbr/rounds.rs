@@ -7,7 +7,7 @@
 //! "a loss behind a standing queue" tests, the upper bound's growth while
 //! probing, the bounds a congestive round sets, and whether the round was
 //! clean (nothing lost, no queue) for cruise's pacing; it hands every
-//! round to the fair rule (`fair.rs`), a congestive one as a 0.7x cut.
+//! round that was not congestive to the fair rule (`fair.rs`).
 //! Never: changes the phase except where a round's verdict (or, for a
 //! loss behind a standing queue, the round's verdict so far) demands it
 //! (start-up to drain, probing up to down), or paces and sizes the window
@@ -49,7 +49,6 @@ impl Bbr {
         let enough = r.lost >= self.limits.datagram.saturating_mul(LOSS_MIN_PACKETS);
         let congestive = enough && over && queue;
         if congestive {
-            self.fair_congestion(BETA);
             self.on_congestive_round(now, in_flight);
         } else {
             self.update_fair_rate(&r, rs.app_limited);

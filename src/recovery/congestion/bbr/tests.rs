@@ -201,11 +201,16 @@ fn loss_with_a_queue_cuts_the_lower_bounds() {
         BW * 8 / 10,
         "bw_lo: the round's rate (over 0.7x)"
     );
-    // The fair rate: 0.7 of what it was (at most 1.25x the estimate), and
-    // the window with it.
+    // The congestive round leaves the fair rate where the two clean
+    // cruising rounds before it put it, and the window follows the fair
+    // rate, not the lower bound.
     let fair = h.bbr.cycle_rate();
-    assert!(fair <= BW * 125 / 100 * 70 / 100, "{fair}");
+    assert_eq!(fair, BW + 2 * FAIR_STEP);
     assert_eq!(h.bbr.window(), fair * RTT_MS / 1000 + 3 * MSS);
+    // The queue's own round (10 ms: a hundred datagrams of this flow's
+    // data against eight) pulls it down.
+    h.round(BW, RTT_MS * 5 / 4, 0, BDP, false);
+    assert!(h.bbr.cycle_rate() < BW, "{}", h.bbr.cycle_rate());
     // The next probe's refill lifts the lower bounds again.
     while h.bbr.bbr_phase() != BbrPhase::ProbeBwRefill {
         h.round(BW, RTT_MS, 0, BDP, false);
@@ -234,11 +239,9 @@ fn probing_up_into_a_full_queue_sets_the_upper_bound() {
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwUp);
     h.round(BW, RTT_MS * 3 / 2, 0, BDP * 3 / 2, false);
     assert_eq!(h.bbr.bbr_phase(), BbrPhase::ProbeBwDown);
-    // The fair rate took the congestive round's 0.7x.
-    assert_eq!(
-        h.bbr.pacing_rate(),
-        Some(fair * 70 / 100 * 90 / 100 * 99 / 100)
-    );
+    // The congestive round leaves the fair rate to its queue signal (only
+    // cruising rounds move it).
+    assert_eq!(h.bbr.pacing_rate(), Some(fair * 90 / 100 * 99 / 100));
     let hi = h.bbr.inflight_hi();
     // 0.7 of the most in flight when the round ended, but never under 1 BDP.
     assert_eq!(hi, BDP * 3 / 2 * 70 / 100);
@@ -480,16 +483,12 @@ fn a_few_losses_in_a_small_flows_round_are_not_congestion() {
     // model paces above the estimate by it.
     assert!(h.bbr.baseline_loss_pm() > 0);
     assert!(h.bbr.bw() >= BW, "no lower bound was set: {}", h.bbr.bw());
-    let fair = h.bbr.cycle_rate();
     // Far more lost in one round than the baseline explains is an
     // overflow: the lower bounds cut.
     let before = h.bbr.bw();
     h.round(BW / 10, RTT_MS * 5 / 4, 20 * MSS, BDP / 10, false);
     h.round(BW / 10, RTT_MS * 5 / 4, 0, BDP / 10, false);
     assert!(h.bbr.bw() < before * 80 / 100, "bw_lo cut: {}", h.bbr.bw());
-    // The fair rate: 0.7x, within half the estimate.
-    let cut = (fair * 70 / 100).max(h.bbr.max_bw() * 1000 / (1000 - h.bbr.baseline_loss_pm()) / 2);
-    assert!(h.bbr.cycle_rate() <= cut, "fair rate cut");
     assert!(h.bbr.window() < window, "{}", h.bbr.window());
 }
 
