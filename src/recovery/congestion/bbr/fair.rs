@@ -67,6 +67,17 @@
 //! 0.1-BDP buffer a twentieth of the link (0.90 of it instead of 0.95)
 //! and one on a 300 ms path at 1 % loss a tenth (0.70 instead of 0.80).
 //!
+//! A flow that does not steer toward alpha (CUBIC, Reno: loss-based) fills
+//! the buffer whatever this flow does, and yielding to its queue would
+//! starve this flow (0.12 of the link against CUBIC's 0.83, 100 Mbit/s x
+//! 40 ms). A queue that the rule cannot drain tells it apart: after eight
+//! settled rounds in a row in which this flow's data in the queue exceeded
+//! twice alpha (flows that all steer toward alpha drain such a queue within
+//! a few rounds: the largest yields a quarter of its rate a round behind a
+//! 20 ms queue), the rule gives way, and the flow runs on the model's own
+//! rate and windows (0.44 against CUBIC's 0.52), until a round shows no
+//! more than twice alpha of its data queued.
+//!
 //! alpha is at most a quarter of the estimate's BDP (at least one
 //! datagram): on a 1 ms path at 100 Mbit/s a BDP is nine datagrams, and
 //! a one-BDP buffer cannot hold eight of them queued; steering toward them
@@ -74,8 +85,8 @@
 //! the cap).
 
 use super::{
-    mul_div, Bbr, BbrPhase, Round, FAIR_GAIN, FAIR_MAX, FAIR_MIN, FAIR_QUEUE_PACKETS,
-    FAIR_QUEUE_PACKETS_LOW_DELAY, MAX_BASELINE_PM,
+    mul_div, Bbr, BbrPhase, Round, FAIR_CONTEST_ALPHAS, FAIR_CONTEST_ROUNDS, FAIR_GAIN, FAIR_MAX,
+    FAIR_MIN, FAIR_QUEUE_PACKETS, FAIR_QUEUE_PACKETS_LOW_DELAY, MAX_BASELINE_PM,
 };
 
 impl Bbr {
@@ -83,6 +94,7 @@ impl Bbr {
     /// set the fair rate.
     pub(super) fn fair_on(&self) -> bool {
         self.fair_rate != 0
+            && self.fair_contest < FAIR_CONTEST_ROUNDS
             && matches!(
                 self.phase,
                 BbrPhase::ProbeBwDown
@@ -156,6 +168,7 @@ impl Bbr {
         if x == 0 {
             return;
         }
+        let contested = self.fair_contest >= FAIR_CONTEST_ROUNDS;
         let q = round_min.saturating_sub(base);
         let rtt_us = (base + q).as_micros().max(1);
         let alpha_packets = if self.low_delay {
@@ -173,6 +186,24 @@ impl Bbr {
         let alpha = u128::from(alpha);
         // Little's law: this flow's bytes in the queue.
         let queued = u128::from(x).saturating_mul(q.as_micros()) / 1_000_000;
+        // A queue that stays far above alpha while this flow yields is kept
+        // by a flow that does not steer toward alpha (a loss-based one):
+        // the model's own rate competes with it until the queue comes down
+        // to what flows steering toward alpha keep (see the notes).
+        if queued > alpha.saturating_mul(FAIR_CONTEST_ALPHAS) {
+            self.fair_contest = self.fair_contest.saturating_add(1);
+        } else if !contested || queued <= alpha.saturating_mul(2) {
+            self.fair_contest = 0;
+        }
+        if self.fair_contest >= FAIR_CONTEST_ROUNDS {
+            return;
+        }
+        let x = if contested { self.bw() } else { x };
+        let queued = if contested {
+            u128::from(x).saturating_mul(q.as_micros()) / 1_000_000
+        } else {
+            queued
+        };
         // `bytes` over a round trip, times the gain: bytes per second.
         let step = |bytes: u128| {
             let rate = bytes.saturating_mul(1_000_000) / rtt_us;

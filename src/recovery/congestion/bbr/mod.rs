@@ -110,7 +110,8 @@
 //! behind one FIFO queue that means equal rates, whatever the random loss
 //! or the round trip (`fair.rs` has the rule and why its constants). The
 //! lower bounds give way to it in the cycle; the upper bound still caps
-//! its window. A flow that starts late beside an incumbent ends its
+//! its window; and it gives way itself to a queue it cannot drain (one a
+//! loss-based flow keeps). A flow that starts late beside an incumbent ends its
 //! start-up at a fraction of the link; besides the fair rule:
 //! - DOWN ends after a full round even if in flight still exceeds a BDP:
 //!   the queue the other flow keeps does not drain at this flow's 0.9x,
@@ -286,6 +287,9 @@ pub struct Bbr {
     fair_rate: u64,
     /// The latest rate sample was application-limited.
     fair_app_limited: bool,
+    /// Settled cruising rounds in a row with a queue the fair rule does
+    /// not drain (`fair.rs`).
+    fair_contest: u8,
 }
 
 impl Bbr {
@@ -328,6 +332,7 @@ impl Bbr {
             low_delay: false,
             fair_rate: 0,
             fair_app_limited: false,
+            fair_contest: 0,
         };
         b.pacing_rate = b.initial_pacing(initial_rtt);
         b

@@ -77,3 +77,8 @@ pub(super) const FAIR_GAIN: u64 = 75;
 /// Bounds of the fair rate around the estimate, per cent.
 pub(super) const FAIR_MIN: u64 = 50;
 pub(super) const FAIR_MAX: u64 = 125;
+/// Cruising rounds in a row whose queue held more than
+/// [`FAIR_CONTEST_ALPHAS`] times alpha of this flow's data before the fair
+/// rule gives way to the model's own rate (see `fair.rs`).
+pub(super) const FAIR_CONTEST_ROUNDS: u8 = 8;
+pub(super) const FAIR_CONTEST_ALPHAS: u128 = 2;
