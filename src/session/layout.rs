@@ -36,7 +36,10 @@ pub fn session_parts() -> Vec<(&'static str, usize)> {
         ("  datagram size search", size_of::<DatagramSize>()),
         ("  acknowledgement tracker", size_of::<AckTracker>()),
         ("  path validation", size_of::<PathValidator>()),
-        ("Keys (boxed once established)", size_of::<Keys>()),
+        (
+            "  packet keys (in the record once established)",
+            size_of::<Keys>()
+        ),
         ("Stream (boxed, one per stream)", size_of::<Stream>()),
         (
             "Busy part (boxed while packets fly, released when idle)",

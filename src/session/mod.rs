@@ -108,7 +108,11 @@ pub struct Session {
     role: Role,
     state: State,
     hs: Option<Box<HandshakeState>>,
-    keys: Option<Box<Keys>>,
+    /// Packet keys once established, held in the record itself: every
+    /// packet in or out reads them, a keep-alive included, so they share
+    /// the record's allocation (and its pages) instead of hanging off a
+    /// pointer of their own.
+    keys: Option<Keys>,
     /// The peer's idle timeout in milliseconds, as its transport
     /// parameters gave it (0: none).
     peer_idle_timeout_ms: u64,

@@ -139,7 +139,7 @@ impl Session {
         keys.peer_reset_token = p.reset_token.map(ResetToken);
         keys.resumed = out.resumed;
         keys.remote_node = out.remote_node;
-        self.keys = Some(Box::new(keys));
+        self.keys = Some(keys);
         self.peer_idle_timeout_ms = p.idle_timeout_ms;
         self.streams
             .set_peer_limits(p.max_data, p.max_stream_data, p.max_message_size);
