@@ -38,6 +38,7 @@ pub(crate) use slow_start::SlowStartExit;
 use super::rtt::RttEstimator;
 use super::{ControllerKind, RecoveryConfig};
 use crate::time::Instant;
+use core::time::Duration;
 
 /// A window-based congestion controller.
 ///
@@ -282,6 +283,12 @@ impl WindowLimits {
 /// read as one.
 pub(crate) fn mul_div(a: u64, num: u64, den: u64) -> u64 {
     let v = u128::from(a).saturating_mul(u128::from(num)) / u128::from(den.max(1));
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+/// The bytes `rate` (bytes per second) carries in `d`, saturating.
+pub(crate) fn bytes_in(rate: u64, d: Duration) -> u64 {
+    let v = u128::from(rate).saturating_mul(d.as_micros()) / 1_000_000;
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 

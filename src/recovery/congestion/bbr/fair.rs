@@ -85,8 +85,8 @@
 //! the cap).
 
 use super::{
-    mul_div, Bbr, BbrPhase, Round, FAIR_CONTEST_ALPHAS, FAIR_CONTEST_ROUNDS, FAIR_GAIN, FAIR_MAX,
-    FAIR_MIN, FAIR_QUEUE_PACKETS, FAIR_QUEUE_PACKETS_LOW_DELAY, MAX_BASELINE_PM,
+    bytes_in, mul_div, Bbr, BbrPhase, Round, FAIR_CONTEST_ALPHAS, FAIR_CONTEST_ROUNDS, FAIR_GAIN,
+    FAIR_MAX, FAIR_MIN, FAIR_QUEUE_PACKETS, FAIR_QUEUE_PACKETS_LOW_DELAY,
 };
 
 impl Bbr {
@@ -111,20 +111,16 @@ impl Bbr {
         if !self.fair_on() {
             return self.bw();
         }
-        let est = self.fair_estimate();
-        self.fair_rate
-            .clamp(mul_div(est, FAIR_MIN, 100), mul_div(est, FAIR_MAX, 100))
+        self.within_estimate(self.fair_rate)
     }
 
-    /// The bandwidth filter's estimate, divided by the share random loss
-    /// lets through (as in [`Bbr::bw`]), without the lower bound: the fair
-    /// rule is this flow's response to a queue.
-    fn fair_estimate(&self) -> u64 {
-        mul_div(
-            self.max_bw(),
-            1000,
-            1000 - self.baseline_pm.min(MAX_BASELINE_PM),
-        )
+    /// `rate` within half and 1.25x of the estimate: the bandwidth
+    /// filter's maximum divided by the share random loss lets through (as
+    /// in [`Bbr::bw`]), without the lower bound, for the fair rule is this
+    /// flow's response to a queue.
+    fn within_estimate(&self, rate: u64) -> u64 {
+        let est = self.loss_scaled(self.max_bw());
+        rate.clamp(mul_div(est, FAIR_MIN, 100), mul_div(est, FAIR_MAX, 100))
     }
 
     /// `gain` per cent of what the cycle's rate keeps in flight over the
@@ -133,8 +129,7 @@ impl Bbr {
         let Some(rtt) = self.min_rtt else {
             return 0;
         };
-        let bytes = u128::from(self.cycle_rate()).saturating_mul(rtt.as_micros()) / 1_000_000;
-        mul_div(u64::try_from(bytes).unwrap_or(u64::MAX), gain, 100)
+        mul_div(bytes_in(self.cycle_rate(), rtt), gain, 100)
     }
 
     /// The window the fair rule allows a flow that fills it: the fair
@@ -164,11 +159,11 @@ impl Bbr {
         let (Some(base), Some(round_min), true) = (self.min_rtt, r.min_rtt, settled) else {
             return;
         };
+        // While the rule gives way this is the model's own rate.
         let x = self.cycle_rate();
         if x == 0 {
             return;
         }
-        let contested = self.fair_contest >= FAIR_CONTEST_ROUNDS;
         let q = round_min.saturating_sub(base);
         let rtt_us = (base + q).as_micros().max(1);
         let alpha_packets = if self.low_delay {
@@ -183,30 +178,23 @@ impl Bbr {
             .saturating_mul(alpha_packets)
             .min(self.bdp(100).unwrap_or(0) / 4)
             .max(datagram);
-        let alpha = u128::from(alpha);
         // Little's law: this flow's bytes in the queue.
-        let queued = u128::from(x).saturating_mul(q.as_micros()) / 1_000_000;
+        let queued = bytes_in(x, q);
         // A queue that stays far above alpha while this flow yields is kept
         // by a flow that does not steer toward alpha (a loss-based one):
         // the model's own rate competes with it until the queue comes down
         // to what flows steering toward alpha keep (see the notes).
         if queued > alpha.saturating_mul(FAIR_CONTEST_ALPHAS) {
             self.fair_contest = self.fair_contest.saturating_add(1);
-        } else if !contested || queued <= alpha.saturating_mul(2) {
+        } else {
             self.fair_contest = 0;
         }
         if self.fair_contest >= FAIR_CONTEST_ROUNDS {
             return;
         }
-        let x = if contested { self.bw() } else { x };
-        let queued = if contested {
-            u128::from(x).saturating_mul(q.as_micros()) / 1_000_000
-        } else {
-            queued
-        };
         // `bytes` over a round trip, times the gain: bytes per second.
-        let step = |bytes: u128| {
-            let rate = bytes.saturating_mul(1_000_000) / rtt_us;
+        let step = |bytes: u64| {
+            let rate = u128::from(bytes).saturating_mul(1_000_000) / rtt_us;
             mul_div(u64::try_from(rate).unwrap_or(u64::MAX), FAIR_GAIN, 100)
         };
         let fair = if queued < alpha {
@@ -214,9 +202,6 @@ impl Bbr {
         } else {
             x.saturating_sub(step(queued - alpha))
         };
-        let est = self.fair_estimate();
-        self.fair_rate = fair
-            .clamp(mul_div(est, FAIR_MIN, 100), mul_div(est, FAIR_MAX, 100))
-            .max(1);
+        self.fair_rate = self.within_estimate(fair).max(1);
     }
 }

@@ -181,7 +181,7 @@
 use core::time::Duration;
 
 use super::delivery_rate::RateSample;
-use super::{mul_div, Controller, ControllerPhase, RecoveryPeriod, WindowLimits};
+use super::{bytes_in, mul_div, Controller, ControllerPhase, RecoveryPeriod, WindowLimits};
 use crate::recovery::rtt::RttEstimator;
 use crate::recovery::to_u64;
 use crate::time::Instant;
@@ -353,7 +353,12 @@ impl Bbr {
     /// divided by the share of packets the path's random loss lets through
     /// (see the module notes).
     pub fn bw(&self) -> u64 {
-        let bw = self.max_bw().min(self.bw_lo);
+        self.loss_scaled(self.max_bw().min(self.bw_lo))
+    }
+
+    /// `bw` divided by the share of packets the path's random loss lets
+    /// through.
+    fn loss_scaled(&self, bw: u64) -> u64 {
         mul_div(bw, 1000, 1000 - self.baseline_pm.min(MAX_BASELINE_PM))
     }
 
@@ -404,9 +409,7 @@ impl Bbr {
         if bw == 0 {
             return None;
         }
-        let bytes = u128::from(bw).saturating_mul(rtt.as_micros()) / 1_000_000;
-        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
-        Some(mul_div(bytes, gain, 100))
+        Some(mul_div(bytes_in(bw, rtt), gain, 100))
     }
 
     fn update_min_rtt(&mut self, now: Instant, rtt: Duration) -> bool {
@@ -578,9 +581,7 @@ impl Bbr {
         if bdp == 0 {
             return u64::MAX;
         }
-        let queue = self.queue_allowance().as_micros();
-        let allowance = u128::from(self.bw()).saturating_mul(queue) / 1_000_000;
-        let allowance = u64::try_from(allowance).unwrap_or(u64::MAX).min(bdp);
+        let allowance = bytes_in(self.bw(), self.queue_allowance()).min(bdp);
         bdp.saturating_add(allowance).saturating_add(quanta)
     }
 

@@ -81,4 +81,4 @@ pub(super) const FAIR_MAX: u64 = 125;
 /// [`FAIR_CONTEST_ALPHAS`] times alpha of this flow's data before the fair
 /// rule gives way to the model's own rate (see `fair.rs`).
 pub(super) const FAIR_CONTEST_ROUNDS: u8 = 8;
-pub(super) const FAIR_CONTEST_ALPHAS: u128 = 2;
+pub(super) const FAIR_CONTEST_ALPHAS: u64 = 2;
