@@ -125,7 +125,8 @@ impl Net {
     }
 
     /// Sends what both sides owe, delivers what is due, runs due timers,
-    /// sends what that made owed and moves the clock to the next thing that happens (not past `end`).
+    /// sends what that made owed and moves the clock to the next thing
+    /// that happens (not past `end`).
     /// Returns the events counted by `count` (on both sides), and `None`
     /// once nothing is left to happen before `end`.
     fn step(&mut self, end: Instant, count: fn(&Event) -> bool) -> Option<u64> {

@@ -10,9 +10,9 @@
 //! datagram delays one by 300 ms) must also move toward an even split:
 //! each steers the amount of its own data in the queue toward the same
 //! number of datagrams, which the larger flow's share exceeds, so it
-//! yields and the late one grows. docs/PERFORMANCE.md ("Fairness under random loss")
-//! has the 20 s runs for seeds 1-10. Virtual time: deterministic, not a
-//! timing assertion.
+//! yields and the late one grows. docs/PERFORMANCE.md ("Fairness under
+//! random loss") has the 20 s runs for seeds 1-10. Virtual time:
+//! deterministic, not a timing assertion.
 #![cfg(feature = "sim")]
 
 use std::time::Duration;

@@ -350,8 +350,6 @@ fn stream_credit(s: &mut Stream, now: Instant, rtt: Duration, max: u64, read: bo
     true
 }
 
-/// True once, when everything up to the peer's FIN has been delivered
-/// and the application still has the stream: FINISHED is owed.
 /// What a received frame completed, on the stream's record: the activity
 /// time and the bytes when messages became ready, and one `Readable` event
 /// until a read finds nothing more (which clears the flag).
@@ -373,6 +371,8 @@ pub(super) fn note_accepted(
     s.counters.bytes_received += delivered_bytes;
 }
 
+/// True once, when everything up to the peer's FIN has been delivered
+/// and the application still has the stream: FINISHED is owed.
 fn finished_now(s: &mut Stream) -> bool {
     let all_in = s.recv_complete();
     if all_in && !s.has(flag::FINISHED_SENT | flag::USER_CLOSED) {

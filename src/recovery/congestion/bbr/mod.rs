@@ -168,15 +168,15 @@
 //!   empty, and a window below one BDP would leave the link idle.
 //! - The probe wait is spread over 2-3 s by a hash of the round count and
 //!   the bytes delivered, not a random draw, so runs replay exactly.
-//! - RTT fairness: outside start-up, drain and min-RTT probing the window
-//!   is at most one BDP (1.25 while probing up) plus 20 ms of queue at the
-//!   estimate, not `2 * BDP` (and within it, the fair rule's window). A `2 * BDP` window lets an 80 ms flow keep
-//!   80 ms of queue while a 20 ms flow behind that queue is window-limited
-//!   from 20 ms on: its delivery rate, then its estimate and its window,
-//!   shrink cycle after cycle (simulated 20 ms against 80 ms on one
-//!   bottleneck: 0.16 / 0.84 of it after 120 s). With the queue allowance
-//!   counted in time, both flows stop at the same queue; the fair rule then
-//!   evens their rates (0.42 / 0.54 of the link over 60 s).
+//! - RTT fairness: outside start-up, drain and min-RTT probing the window is at
+//!   most one BDP (1.25 while probing up) plus 20 ms of queue at the estimate,
+//!   not `2 * BDP` (and within it, the fair rule's window). A `2 * BDP` window
+//!   lets an 80 ms flow keep 80 ms of queue while a 20 ms flow behind that queue
+//!   is window-limited from 20 ms on: its delivery rate, then its estimate and
+//!   its window, shrink cycle after cycle (simulated 20 ms against 80 ms on one
+//!   bottleneck: 0.16 / 0.84 of it after 120 s). With the queue allowance counted
+//!   in time, both flows stop at the same queue; the fair rule then evens their
+//!   rates (0.42 / 0.54 of the link over 60 s).
 
 use core::time::Duration;
 
