@@ -6,28 +6,37 @@
 //! For each count (default 1,000, 10,000 and 100,000), endpoint `a` opens
 //! that many sessions to endpoint `b` through real handshakes, in batches
 //! below the half-open bound, over an in-memory link (1 ms one way, no loss)
-//! with a simulated clock. The sessions then sit idle for `--seconds` of
-//! simulated time (default 60) with the default configuration's
-//! keep-alives (10 s) and idle timeout (30 s). Printed per count:
+//! with a simulated clock. All counts are opened first and held at once;
+//! then they sit idle with the default configuration's keep-alives (10 s)
+//! and idle timeout (30 s), taking turns in rounds: a round is one
+//! keep-alive interval of the largest count and as many keep-alives of
+//! each smaller one (100 intervals of the 1,000 sessions beside one of the
+//! 100,000), and there are `--seconds` / 10 rounds (default 60 s: 6). Every
+//! row is so measured over the same number of keep-alives, spread over the
+//! same stretch of the run, and a change in the machine's speed (another
+//! tenant, the clock frequency) falls on all rows alike. Printed per count:
 //! - `bytes_a` / `bytes_b`: live heap per session on each side, counted by
-//!   a global allocator (`b` after `a` is dropped; `a` the rest);
+//!   a global allocator as each endpoint is dropped;
 //! - `keepalives`: keep-alive packets sent in the idle phase (each one
 //!   answered by an acknowledgement);
 //! - `cpu_ns_per_keepalive`: this thread's CPU time over the idle phase,
 //!   every call into both endpoints and the harness, per keep-alive;
 //! - `timer_ns_per_keepalive`: the part of it spent in `handle_timeout`
 //!   and `poll_timeout` (where the timer index is read and updated);
-//! - `best_slice_cpu_ns` / `best_slice_timer_ns`: the same over the least
-//!   costly 10 s slice of the phase (each slice holds one keep-alive per
-//!   session), which other load on the machine inflates least;
+//! - `best_round_cpu_ns`: the CPU per keep-alive of the least costly round;
+//! - `allocs_per_keepalive`: heap allocations per keep-alive, both sides;
 //! - `timer_index_alone_ns`: the timer index by itself, holding as many
 //!   deadlines spread over one interval: taking the earliest due session
 //!   out and indexing its next deadline, per keep-alive;
 //! - `lost`: sessions gone by the end (must be 0).
 //!
+//! and, for each larger count, its CPU per keep-alive over the smallest
+//! count's: over the whole phase, and the median, least and greatest of
+//! the rounds' ratios.
+//!
 //! Times are this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other
-//! load on the machine does not count; compare the rows of one run. For
-//! instruction counts, run one count under
+//! load on the machine counts only through the caches and the clock
+//! frequency it shares. For instruction counts, run one count under
 //! `valgrind --tool=callgrind --toggle-collect='*Net::idle_phase*'`: only
 //! the idle phase is counted.
 
@@ -65,6 +74,10 @@ struct Cli {
     /// Simulated seconds of idling after the handshakes.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
+    /// Internal: hold this many sessions and idle them round by round as
+    /// the parent process asks on standard input.
+    #[arg(long, hide = true)]
+    serve: Option<u32>,
 }
 
 fn config(node: &str, sessions: u32) -> Config {
@@ -253,71 +266,244 @@ fn timer_index(n: u32, rounds: u32) -> f64 {
     (cpu_time() - t0).as_nanos() as f64 / ops.max(1) as f64
 }
 
-fn run(n: u32, seconds: u64) {
-    let m0 = counting::live();
-    let mut net = Net::new(n);
-    let t0 = StdInstant::now();
-    net.open(n);
-    let handshake_s = t0.elapsed().as_secs_f64();
-    // What the handshakes owed (confirmations, acknowledgements) goes out.
-    net.idle(Duration::from_secs(1));
-    // The idle phase in slices of one keep-alive interval (every session
-    // sends one keep-alive a slice): the whole phase's CPU per keep-alive,
-    // and the least of the slices', which other load on the machine
-    // inflates least.
-    let (moved0, timer0) = (net.moved, net.timer_time);
-    let c0 = cpu_time();
-    let mut best = (f64::MAX, f64::MAX);
-    for _ in 0..seconds.div_ceil(SLICE_S) {
-        let (m, t, c) = (net.moved, net.timer_time, cpu_time());
-        net.idle_phase(Duration::from_secs(SLICE_S));
-        let ka = ((net.moved - m) / 2).max(1) as f64;
-        let cpu = (cpu_time() - c).as_nanos() as f64 / ka;
-        let timer = (net.timer_time - t).as_nanos() as f64 / ka;
-        best = (best.0.min(cpu), best.1.min(timer));
+/// One count's sessions, opened and settled, and what its idle phase cost.
+struct Row {
+    n: u32,
+    net: Net,
+    handshake_s: f64,
+    /// Over the whole idle phase: CPU, of it in the timer calls, datagrams
+    /// moved and allocations made.
+    cpu: Duration,
+    timer: Duration,
+    moved: u64,
+    allocs: u64,
+    /// CPU per keep-alive in each round.
+    rounds: Vec<f64>,
+}
+
+impl Row {
+    /// Opens `n` sessions and lets what the handshakes owed (confirmations,
+    /// acknowledgements) go out.
+    fn open(n: u32) -> Self {
+        let mut net = Net::new(n);
+        let t0 = StdInstant::now();
+        net.open(n);
+        let handshake_s = t0.elapsed().as_secs_f64();
+        net.idle(Duration::from_secs(1));
+        Row {
+            n,
+            net,
+            handshake_s,
+            cpu: Duration::ZERO,
+            timer: Duration::ZERO,
+            moved: 0,
+            allocs: 0,
+            rounds: Vec::new(),
+        }
     }
-    let cpu = cpu_time() - c0;
-    let moved = net.moved - moved0;
-    let timer = net.timer_time - timer0;
-    // A keep-alive and its acknowledgement: two datagrams (nothing else
-    // moves on an idle session).
-    let keepalives = moved / 2;
-    let alive = (net.a.sessions().count(), net.b.sessions().count());
-    let lost = (n as usize - alive.0.min(alive.1)) as u64 + net.closed;
-    // Memory: both endpoints, then b alone once a is gone. The link is
-    // empty and its spare buffers go first.
-    net.free = Vec::new();
-    net.wire = VecDeque::new();
-    let both = counting::live() - m0;
-    let Net { a, b, .. } = net;
-    drop(a);
-    let b_only = counting::live() - m0;
-    drop(b);
-    let per = |bytes: isize| bytes as f64 / f64::from(n);
-    let per_ka = |d: Duration| d.as_nanos() as f64 / keepalives.max(1) as f64;
-    println!(
-        "sessions={n} bytes_a={:.0} bytes_b={:.0} datagrams={moved} keepalives={keepalives} \
-         cpu_ns_per_keepalive={:.0} timer_ns_per_keepalive={:.0} \
-         best_slice_cpu_ns={:.0} best_slice_timer_ns={:.0} lost={lost} \
-         timer_index_alone_ns={:.0} handshake_wall_s={handshake_s:.1}",
-        per(both - b_only),
-        per(b_only),
-        per_ka(cpu),
-        per_ka(timer),
-        best.0,
-        best.1,
-        timer_index(n, 20),
-    );
+
+    /// `slices` keep-alive intervals of idling, measured.
+    fn idle_slices(&mut self, slices: u64) {
+        let (m, t, a, c) = (
+            self.net.moved,
+            self.net.timer_time,
+            counting::allocations(),
+            cpu_time(),
+        );
+        for _ in 0..slices {
+            self.net.idle_phase(Duration::from_secs(SLICE_S));
+        }
+        let cpu = cpu_time() - c;
+        let moved = self.net.moved - m;
+        self.cpu += cpu;
+        self.timer += self.net.timer_time - t;
+        self.moved += moved;
+        self.allocs += counting::allocations() - a;
+        self.rounds
+            .push(cpu.as_nanos() as f64 / (moved / 2).max(1) as f64);
+        println!("round cpu_ns={} keepalives={}", cpu.as_nanos(), moved / 2);
+    }
+
+    /// Counts what is left on both sides, frees them (measuring each
+    /// side's heap as it goes) and prints the row.
+    fn finish(self) {
+        let n = self.n;
+        let mut net = self.net;
+        let alive = (net.a.sessions().count(), net.b.sessions().count());
+        let lost = (n as usize - alive.0.min(alive.1)) as u64 + net.closed;
+        // Memory: each endpoint's share of the heap, as dropping it frees.
+        // The link is empty and its spare buffers go first.
+        net.free = Vec::new();
+        net.wire = VecDeque::new();
+        let Net { a, b, .. } = net;
+        let m0 = counting::live();
+        drop(a);
+        let m1 = counting::live();
+        drop(b);
+        let m2 = counting::live();
+        let per = |bytes: isize| bytes as f64 / f64::from(n);
+        // A keep-alive and its acknowledgement: two datagrams (nothing
+        // else moves on an idle session).
+        let keepalives = (self.moved / 2).max(1);
+        let per_ka = |d: Duration| d.as_nanos() as f64 / keepalives as f64;
+        let best = self.rounds.iter().copied().fold(f64::MAX, f64::min);
+        println!(
+            "sessions={n} bytes_a={:.0} bytes_b={:.0} datagrams={} keepalives={keepalives} \
+             cpu_ns_per_keepalive={:.0} timer_ns_per_keepalive={:.0} \
+             best_round_cpu_ns={best:.0} allocs_per_keepalive={:.1} lost={lost} \
+             timer_index_alone_ns={:.0} handshake_wall_s={:.1}",
+            per(m0 - m1),
+            per(m1 - m2),
+            self.moved,
+            per_ka(self.cpu),
+            per_ka(self.timer),
+            self.allocs as f64 / keepalives as f64,
+            timer_index(n, 20),
+            self.handshake_s,
+        );
+    }
+}
+
+/// The median of `v` (not empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Holds `n` sessions for the parent: `ready` once they are open, then
+/// for each `round S` line on standard input, S keep-alive intervals of
+/// idling and a `round` line with what they cost; on `finish`, the row.
+fn serve(n: u32) {
+    let mut row = Row::open(n);
+    println!("ready");
+    for line in std::io::stdin().lines() {
+        let line = line.expect("stdin");
+        match line.split_once(' ') {
+            Some(("round", slices)) => row.idle_slices(slices.parse().expect("slices")),
+            _ => break,
+        }
+    }
+    row.finish();
+}
+
+/// One count's process, as the parent sees it.
+struct Child {
+    n: u32,
+    proc: std::process::Child,
+    out: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    /// CPU nanoseconds and keep-alives of each round.
+    rounds: Vec<(f64, f64)>,
+}
+
+impl Child {
+    fn spawn(n: u32) -> Self {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let exe = std::env::current_exe().expect("own path");
+        let mut proc = Command::new(exe)
+            .args(["--serve", &n.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let out = std::io::BufReader::new(proc.stdout.take().expect("stdout")).lines();
+        Child {
+            n,
+            proc,
+            out,
+            rounds: Vec::new(),
+        }
+    }
+
+    fn line(&mut self) -> String {
+        self.out.next().expect("child ended").expect("child output")
+    }
+
+    fn send(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.proc.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("to child");
+    }
+
+    /// Runs one round of `slices` intervals and waits for it.
+    fn round(&mut self, slices: u64) {
+        self.send(&format!("round {slices}"));
+        let line = self.line();
+        let field = |k: &str| -> f64 {
+            line.split(' ')
+                .find_map(|f| f.strip_prefix(k))
+                .and_then(|v| v.parse().ok())
+                .expect("round line")
+        };
+        self.rounds.push((field("cpu_ns="), field("keepalives=")));
+    }
+
+    /// CPU nanoseconds per keep-alive over all rounds.
+    fn per_keepalive(&self) -> f64 {
+        let (cpu, ka) = self
+            .rounds
+            .iter()
+            .fold((0.0, 0.0), |(c, k), (rc, rk)| (c + rc, k + rk));
+        cpu / ka.max(1.0)
+    }
+}
+
+fn run(counts: &[u32], seconds: u64) {
+    // Each count lives in a process of its own (its own heap, as a
+    // deployment holding that many sessions has), all held at once.
+    let mut children: Vec<Child> = counts.iter().map(|&n| Child::spawn(n)).collect();
+    for child in &mut children {
+        assert_eq!(child.line(), "ready", "sessions={}", child.n);
+    }
+    // The counts take turns, a round at a time, each round giving every
+    // count as many keep-alives as the largest sends in one interval, so
+    // that the machine's changing speed (other tenants, frequency) falls
+    // on every row alike.
+    let largest = counts.iter().copied().max().unwrap_or(1);
+    for _ in 0..seconds.div_ceil(SLICE_S) {
+        for child in &mut children {
+            child.round(u64::from(largest / child.n.max(1)).max(1));
+        }
+    }
+    for child in &mut children {
+        child.send("finish");
+        println!("{}", child.line());
+        child.proc.wait().expect("child exit");
+    }
+    // Each count's CPU per keep-alive over the smallest count's: over
+    // the whole phase, and round by round.
+    let Some(small) = children.iter().min_by_key(|c| c.n) else {
+        return;
+    };
+    for child in children.iter().filter(|c| c.n != small.n) {
+        let ratios: Vec<f64> = child
+            .rounds
+            .iter()
+            .zip(&small.rounds)
+            .map(|(r, s)| (r.0 / r.1.max(1.0)) / (s.0 / s.1.max(1.0)))
+            .collect();
+        let lo = ratios.iter().copied().fold(f64::MAX, f64::min);
+        let hi = ratios.iter().copied().fold(0.0, f64::max);
+        println!(
+            "sessions={} over sessions={}: whole={:.2} rounds median={:.2} min={lo:.2} max={hi:.2}",
+            child.n,
+            small.n,
+            child.per_keepalive() / small.per_keepalive(),
+            median(ratios),
+        );
+    }
 }
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(n) = cli.serve {
+        serve(n);
+        return;
+    }
     println!(
         "idle seconds={} keep_alive=10s latency={}ms",
         cli.seconds,
         LATENCY.as_millis()
     );
-    for &n in &cli.sessions {
-        run(n, cli.seconds);
-    }
+    run(&cli.sessions, cli.seconds);
 }
