@@ -6,15 +6,18 @@
 //! For each count (default 1,000, 10,000 and 100,000), endpoint `a` opens
 //! that many sessions to endpoint `b` through real handshakes, in batches
 //! below the half-open bound, over an in-memory link (1 ms one way, no loss)
-//! with a simulated clock. All counts are opened first and held at once;
-//! then they sit idle with the default configuration's keep-alives (10 s)
-//! and idle timeout (30 s), taking turns in rounds: a round is one
-//! keep-alive interval of the largest count and as many keep-alives of
-//! each smaller one (100 intervals of the 1,000 sessions beside one of the
-//! 100,000), and there are `--seconds` / 10 rounds (default 60 s: 6). Every
-//! row is so measured over the same number of keep-alives, spread over the
-//! same stretch of the run, and a change in the machine's speed (another
-//! tenant, the clock frequency) falls on all rows alike. Printed per count:
+//! with a simulated clock. Each count lives in a process of its own (the
+//! harness runs itself with a hidden `--serve N`), so each has its own
+//! heap as a deployment of that size would; all are opened first and held
+//! at once. Then they sit idle with the default configuration's
+//! keep-alives (10 s) and idle timeout (30 s), taking turns in rounds: a
+//! round is one keep-alive interval of the largest count and as many
+//! keep-alives of each smaller one (100 intervals of the 1,000 sessions
+//! beside one of the 100,000), and there are `--seconds` / 10 rounds
+//! (default 60 s: 6). Every row is so measured over the same number of
+//! keep-alives, spread over the same stretch of the run, and a change in
+//! the machine's speed (another tenant, the clock frequency) falls on all
+//! rows alike. Printed per count:
 //! - `bytes_a` / `bytes_b`: live heap per session on each side, counted by
 //!   a global allocator as each endpoint is dropped;
 //! - `keepalives`: keep-alive packets sent in the idle phase (each one
