@@ -51,14 +51,6 @@ impl PartialEq for RangeSet {
 
 impl Eq for RangeSet {}
 
-/// The entries of `ranges` from index `i` on, as two slices in order.
-fn slices_from<'a>((a, b): (&'a [Entry], &'a [Entry]), i: usize) -> (&'a [Entry], &'a [Entry]) {
-    match a.get(i..) {
-        Some(rest) => (rest, b),
-        None => (&[], b.get(i - a.len()..).unwrap_or(&[])),
-    }
-}
-
 impl RangeSet {
     /// An empty set.
     pub const fn new() -> Self {
@@ -67,12 +59,13 @@ impl RangeSet {
         }
     }
 
-    /// The entries in order, as two slices (a queue's halves).
-    fn slices(&self) -> (&[Entry], &[Entry]) {
-        match &self.repr {
-            Repr::Small(one) => (one.as_slice(), &[]),
+    /// The entries in order.
+    fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
+        let (a, b) = match &self.repr {
+            Repr::Small(one) => (one.as_slice(), &[][..]),
             Repr::Large(q) => q.as_slices(),
-        }
+        };
+        a.iter().chain(b)
     }
 
     /// Entry `i`.
@@ -263,16 +256,14 @@ impl RangeSet {
 
     /// Ranges in ascending order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Range<u64>> + '_ {
-        let (a, b) = self.slices();
-        a.iter().chain(b).map(|&(s, e)| s..e)
+        self.entries().map(|&(s, e)| s..e)
     }
 
     /// Ranges that intersect `window`, clipped to it, ascending.
     pub fn iter_within(&self, window: Range<u64>) -> impl Iterator<Item = Range<u64>> + '_ {
-        let i = self.first_ending_after(window.start);
-        let (a, b) = slices_from(self.slices(), i);
-        a.iter()
-            .chain(b)
+        // (Skipping a chain of slices advances them in one step.)
+        self.entries()
+            .skip(self.first_ending_after(window.start))
             .take_while(move |&&(s, _)| s < window.end)
             .map(move |&(s, e)| s.max(window.start)..e.min(window.end))
             .filter(|r| !r.is_empty())
