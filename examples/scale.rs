@@ -280,8 +280,8 @@ struct Row {
     timer: Duration,
     moved: u64,
     allocs: u64,
-    /// CPU per keep-alive in each round.
-    rounds: Vec<f64>,
+    /// The least CPU per keep-alive of a round.
+    best: f64,
 }
 
 impl Row {
@@ -301,7 +301,7 @@ impl Row {
             timer: Duration::ZERO,
             moved: 0,
             allocs: 0,
-            rounds: Vec::new(),
+            best: f64::MAX,
         }
     }
 
@@ -322,8 +322,9 @@ impl Row {
         self.timer += self.net.timer_time - t;
         self.moved += moved;
         self.allocs += counting::allocations() - a;
-        self.rounds
-            .push(cpu.as_nanos() as f64 / (moved / 2).max(1) as f64);
+        self.best = self
+            .best
+            .min(per_keepalive(cpu.as_nanos() as f64, moved / 2));
         println!("round cpu_ns={} keepalives={}", cpu.as_nanos(), moved / 2);
     }
 
@@ -347,9 +348,9 @@ impl Row {
         let per = |bytes: isize| bytes as f64 / f64::from(n);
         // A keep-alive and its acknowledgement: two datagrams (nothing
         // else moves on an idle session).
-        let keepalives = (self.moved / 2).max(1);
-        let per_ka = |d: Duration| d.as_nanos() as f64 / keepalives as f64;
-        let best = self.rounds.iter().copied().fold(f64::MAX, f64::min);
+        let keepalives = self.moved / 2;
+        let per_ka = |d: Duration| per_keepalive(d.as_nanos() as f64, keepalives);
+        let best = self.best;
         println!(
             "sessions={n} bytes_a={:.0} bytes_b={:.0} datagrams={} keepalives={keepalives} \
              cpu_ns_per_keepalive={:.0} timer_ns_per_keepalive={:.0} \
@@ -360,11 +361,16 @@ impl Row {
             self.moved,
             per_ka(self.cpu),
             per_ka(self.timer),
-            self.allocs as f64 / keepalives as f64,
+            self.allocs as f64 / keepalives.max(1) as f64,
             timer_index(n, 20),
             self.handshake_s,
         );
     }
+}
+
+/// `cpu_ns` nanoseconds over `keepalives` keep-alives.
+fn per_keepalive(cpu_ns: f64, keepalives: u64) -> f64 {
+    cpu_ns / keepalives.max(1) as f64
 }
 
 /// The median of `v` (not empty).
@@ -394,8 +400,11 @@ struct Child {
     n: u32,
     proc: std::process::Child,
     out: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-    /// CPU nanoseconds and keep-alives of each round.
-    rounds: Vec<(f64, f64)>,
+    /// CPU per keep-alive of each round.
+    rounds: Vec<f64>,
+    /// CPU nanoseconds and keep-alives over all rounds.
+    cpu_ns: f64,
+    keepalives: u64,
 }
 
 impl Child {
@@ -415,6 +424,8 @@ impl Child {
             proc,
             out,
             rounds: Vec::new(),
+            cpu_ns: 0.0,
+            keepalives: 0,
         }
     }
 
@@ -432,22 +443,16 @@ impl Child {
     fn round(&mut self, slices: u64) {
         self.send(&format!("round {slices}"));
         let line = self.line();
-        let field = |k: &str| -> f64 {
+        let field = |k: &str| -> u64 {
             line.split(' ')
                 .find_map(|f| f.strip_prefix(k))
                 .and_then(|v| v.parse().ok())
                 .expect("round line")
         };
-        self.rounds.push((field("cpu_ns="), field("keepalives=")));
-    }
-
-    /// CPU nanoseconds per keep-alive over all rounds.
-    fn per_keepalive(&self) -> f64 {
-        let (cpu, ka) = self
-            .rounds
-            .iter()
-            .fold((0.0, 0.0), |(c, k), (rc, rk)| (c + rc, k + rk));
-        cpu / ka.max(1.0)
+        let (cpu_ns, keepalives) = (field("cpu_ns=") as f64, field("keepalives="));
+        self.rounds.push(per_keepalive(cpu_ns, keepalives));
+        self.cpu_ns += cpu_ns;
+        self.keepalives += keepalives;
     }
 }
 
@@ -483,7 +488,7 @@ fn run(counts: &[u32], seconds: u64) {
             .rounds
             .iter()
             .zip(&small.rounds)
-            .map(|(r, s)| (r.0 / r.1.max(1.0)) / (s.0 / s.1.max(1.0)))
+            .map(|(r, s)| r / s)
             .collect();
         let lo = ratios.iter().copied().fold(f64::MAX, f64::min);
         let hi = ratios.iter().copied().fold(0.0, f64::max);
@@ -491,7 +496,8 @@ fn run(counts: &[u32], seconds: u64) {
             "sessions={} over sessions={}: whole={:.2} rounds median={:.2} min={lo:.2} max={hi:.2}",
             child.n,
             small.n,
-            child.per_keepalive() / small.per_keepalive(),
+            per_keepalive(child.cpu_ns, child.keepalives)
+                / per_keepalive(small.cpu_ns, small.keepalives),
             median(ratios),
         );
     }
