@@ -166,6 +166,7 @@ mod session;
 #[cfg(feature = "sim")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
+mod spare;
 mod streams;
 mod time;
 pub mod trace;

@@ -31,7 +31,7 @@ use crate::crypto::{CookieKey, CryptoError};
 use crate::event::Event;
 use crate::ids::{NodeId, SessionId, StreamId};
 use crate::rand::Rng;
-use crate::session::Session;
+use crate::session::{Session, Spares};
 use crate::streams::StreamError;
 use crate::time::Instant;
 use crate::trace::{trace_event, trace_swap, DropReason, TraceEvent};
@@ -152,6 +152,8 @@ pub struct Endpoint {
     timers: Timers,
     /// Scratch list of sessions due in `handle_timeout`.
     due: Vec<SessionId>,
+    /// What resting sessions gave back, lent to each session called.
+    spares: Spares,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     /// Peers' reset tokens, and the resets this node sends.
     resets: Resets,
@@ -267,6 +269,7 @@ impl Endpoint {
         let mut rng = Rng::from_seed(seed);
         let cookie = CookieKey::new(&rng.seed32());
         let tickets = Tickets::new(&config, &seed);
+        let max_sessions = config.max_sessions;
         Endpoint {
             rng,
             #[cfg(fuzzing)]
@@ -283,6 +286,7 @@ impl Endpoint {
             book: Book::default(),
             timers: Timers::default(),
             due: Vec::new(),
+            spares: Spares::new(max_sessions),
             stateless: VecDeque::new(),
             resets: Resets::new(&seed),
             tickets,
@@ -528,11 +532,18 @@ impl Endpoint {
         .is_some()
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called:
+    /// the earliest of the sessions' deadlines and, while the endpoint
+    /// keeps allocations its resting sessions gave back for the next ones
+    /// to wake, when those not taken again are freed (a second or two
+    /// after they were given).
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.refresh();
         self.reindex_stale();
-        self.timers.next()
+        match (self.timers.next(), self.spares.forget_at()) {
+            (Some(t), Some(s)) => Some(t.min(s)),
+            (t, s) => t.or(s),
+        }
     }
 
     /// Runs every timer due at `now`. Each due session runs once per call:
@@ -553,6 +564,7 @@ impl Endpoint {
             });
         }
         self.due = due;
+        self.spares.on_time(now);
     }
 
     /// Writes the next datagram to send into `buf` (at least the configured
@@ -588,6 +600,7 @@ impl Endpoint {
                 self.call(id, Then::BookIdle, |e| e.in_ready = false);
             }
         }
+        self.spares.on_time(now);
         None
     }
 
@@ -690,6 +703,7 @@ impl Endpoint {
     fn call<R>(&mut self, id: SessionId, then: Then, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         let e = self.sessions.get_mut(id)?;
         trace_swap!(self.trace, e.session);
+        e.session.swap_spares(&mut self.spares);
         let r = f(e);
         let after = match then {
             Then::Book => self.book.after(e, true),
@@ -699,6 +713,7 @@ impl Endpoint {
                 After::Keep
             }
         };
+        e.session.swap_spares(&mut self.spares);
         trace_swap!(self.trace, e.session);
         self.settle(id, after);
         Some(r)

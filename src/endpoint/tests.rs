@@ -175,3 +175,40 @@ fn reset_tokens_are_indexed_while_their_sessions_live() {
     assert_eq!(p.a.resets.indexed(), 0);
     assert_eq!(p.b.resets.indexed(), 0);
 }
+
+#[test]
+fn a_waking_session_takes_what_a_resting_one_gave_back_and_unused_spares_are_freed() {
+    let mut p = Two::new(16);
+    let ids = p.connect(4);
+    // Handshakes, then the idle trim: every session on each side rests
+    // and gives its busy part to its endpoint.
+    p.run(Duration::from_millis(1_200));
+    assert_eq!(p.a.spares.busy_kept(), 4);
+    assert_eq!(p.b.spares.busy_kept(), 4);
+    // One session sends: it wakes into a spare, as its peer does to
+    // acknowledge, and both rest again after the trim's quiet period.
+    p.a.session_mut(ids[0])
+        .unwrap()
+        .send(0, &b"ping"[..])
+        .unwrap();
+    p.run(Duration::from_millis(20));
+    assert_eq!(p.a.spares.busy_kept(), 3);
+    assert_eq!(p.b.spares.busy_kept(), 3);
+    p.run(Duration::from_millis(600));
+    assert_eq!(p.a.spares.busy_kept(), 4);
+    // Untaken for a whole period, they are freed, and the endpoint asks
+    // to be woken for nothing but its sessions' timers.
+    p.run(Duration::from_secs(3));
+    for ep in [&mut p.a, &mut p.b] {
+        assert_eq!(ep.spares.busy_kept(), 0);
+        assert_eq!(ep.spares.forget_at(), None);
+    }
+    // Delivery was unaffected.
+    let on_b: Vec<_> = p.b.sessions().collect();
+    let got: Vec<_> = on_b
+        .into_iter()
+        .filter_map(|id| p.b.session_mut(id).unwrap().recv(0).unwrap())
+        .collect();
+    assert_eq!(got.len(), 1);
+    assert_eq!(&got[0][..], b"ping");
+}

@@ -31,6 +31,7 @@ use ledger::{InFlight, Ledger};
 use loss::LossDetection;
 use reordering::Reordering;
 use slot::{age_us, sat_u32, Slot, State};
+pub(crate) use spares::Spares;
 use timers::ProbeTimer;
 
 pub use stats::RecoveryStats;
@@ -85,6 +86,9 @@ pub struct Recovery<T> {
     /// `None` costs a pointer once the idle trim gave it back).
     #[allow(clippy::box_collection)]
     scratch: Option<Box<Vec<Range<u64>>>>,
+    /// The endpoint's spare allocations while lent to this sender (see
+    /// `spares.rs`).
+    spares: Option<Box<Spares<T>>>,
     stats: RecoveryStats,
 }
 
@@ -118,6 +122,7 @@ impl<T> Recovery<T> {
             rtt: RttEstimator::new(config.initial_rtt),
             model: Model::Busy(Box::new(Busy::new(&config, now))),
             scratch: None,
+            spares: None,
             stats: RecoveryStats::default(),
             config,
         }
@@ -217,7 +222,12 @@ impl<T> Recovery<T> {
             return;
         }
         let bytes_u64 = to_u64(bytes);
-        let busy = self.model.wake(&self.config, now);
+        if self.sent.slots.capacity() == 0 {
+            if let Some(q) = self.spares.as_mut().and_then(|s| s.take_ledger()) {
+                self.sent.slots = q;
+            }
+        }
+        let busy = self.model.wake(&self.config, now, &mut self.spares);
         let snap = busy.rate.on_sent(now, self.flight.bytes);
         let in_flight_after = self.flight.after_sending(bytes_u64, ack_eliciting);
         busy.window_use.on_sent(in_flight_after);
@@ -389,10 +399,15 @@ impl<T> Recovery<T> {
             self.loss.loss_time = None;
         }
         if self.sent.slots.is_empty() {
-            self.model.rest();
+            self.model.rest(&mut self.spares);
+            if let Some(s) = &mut self.spares {
+                s.give_ledger(core::mem::take(&mut self.sent.slots));
+            }
         }
         self.sent.slots.shrink_to_fit();
-        self.scratch = None;
+        if let (Some(list), Some(s)) = (self.scratch.take(), &mut self.spares) {
+            s.give_ranges(list);
+        }
     }
 
     /// The controller's busy part is released (the session has been
@@ -527,6 +542,7 @@ mod ledger;
 mod loss;
 mod reordering;
 mod slot;
+mod spares;
 mod stats;
 #[cfg(test)]
 mod tests;

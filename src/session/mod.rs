@@ -28,6 +28,7 @@ mod outcomes;
 mod path_io;
 mod receive;
 mod sent;
+mod spares;
 mod start;
 mod stats;
 mod stream_calls;
@@ -60,6 +61,7 @@ use crate::time::Instant;
 use crate::trace::{trace_event, TraceEvent};
 use keys::Keys;
 use sent::SentInfo;
+pub(crate) use spares::Spares;
 use stats::Counters;
 
 /// The stream of a session's seed its path-validation key is drawn from
@@ -83,7 +85,7 @@ enum State {
 
 /// Buffers a session reuses from packet to packet, boxed together so an
 /// idle session pays one pointer for them.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Scratch {
     /// Acknowledged and lost packets' records, as recovery hands them back.
     outcomes: Vec<Outcome<SentInfo>>,
@@ -156,6 +158,9 @@ pub struct Session {
     /// Buffers reused from packet to packet; `None` once the idle trim
     /// gave them back.
     scratch: Option<Box<Scratch>>,
+    /// The endpoint's spare allocations while lent to this session (see
+    /// `spares.rs`).
+    spares: Option<Box<spares::SessionSpares>>,
     /// The endpoint's trace sink while lent to this session.
     #[cfg(feature = "trace")]
     pub(crate) trace: trace::SessionTrace,
@@ -223,6 +228,7 @@ impl Session {
             events: Queue::new(),
             counters: Counters::default(),
             scratch: None,
+            spares: None,
             #[cfg(feature = "trace")]
             trace: Default::default(),
             cfg,
@@ -329,8 +335,17 @@ impl Session {
             self.cfg.max_datagram_size,
         );
         let size = usize::from(self.datagram_size);
-        self.pacer
-            .get_or_insert_with(|| Box::new(send_quantum::new_pacer(granularity, max, size)))
+        if self.pacer.is_none() {
+            let pacer = send_quantum::new_pacer(granularity, max, size);
+            self.pacer = Some(match self.spare_pacer() {
+                Some(mut spare) => {
+                    *spare = pacer;
+                    spare
+                }
+                None => Box::new(pacer),
+            });
+        }
+        self.pacer.as_mut().expect("built just above")
     }
 
     /// The pacer's timer burst, without building a pacer for it (a
@@ -350,7 +365,10 @@ impl Session {
     /// The scratch buffers, taken out (made if the idle trim released
     /// them); put them back in `self.scratch` when done.
     fn take_scratch(&mut self) -> Box<Scratch> {
-        self.scratch.take().unwrap_or_default()
+        self.scratch
+            .take()
+            .or_else(|| self.spare_scratch())
+            .unwrap_or_default()
     }
 
     // ----- lifecycle -----

@@ -180,13 +180,12 @@ impl Session {
     /// Gives back what only a busy session needs (see
     /// [`scratch_trim_at`](Self::scratch_trim_at)).
     pub(super) fn release_idle_memory(&mut self) {
-        self.scratch = None;
+        self.give_spares();
         self.recovery.trim_idle_memory();
         self.streams.trim_idle_memory();
         if let Some(keys) = &mut self.keys {
             keys.replay.compact();
         }
         self.events.release();
-        self.pacer = None;
     }
 }

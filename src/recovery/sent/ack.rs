@@ -34,7 +34,11 @@ impl<T> Recovery<T> {
         ack_delay: Duration,
         out: &mut Vec<Outcome<T>>,
     ) -> Result<(), RecoveryError> {
-        let mut scratch = self.scratch.take().unwrap_or_default();
+        let mut scratch = self
+            .scratch
+            .take()
+            .or_else(|| self.spares.as_mut()?.take_ranges())
+            .unwrap_or_default();
         scratch.clear();
         scratch.extend(ranges.into_iter().filter(|r| r.start < r.end));
         let result = self.sent.validate(&scratch);
@@ -58,7 +62,7 @@ impl<T> Recovery<T> {
         for r in ranges {
             if let Some((spurious, late)) = self.reordering.take_spurious(r, now) {
                 self.stats.spurious_losses += spurious;
-                let busy = self.model.wake(&self.config, now);
+                let busy = self.model.wake(&self.config, now, &mut self.spares);
                 busy.loss_signal.on_spurious(spurious);
                 self.reordering.on_reordering(late, &self.rtt);
             }
@@ -94,7 +98,7 @@ impl<T> Recovery<T> {
         }
         // Second pass: resolve, with the updated RTT available to the controller.
         // Whether the window is in use is judged once per frame.
-        let busy = self.model.wake(&self.config, now);
+        let busy = self.model.wake(&self.config, now, &mut self.spares);
         let in_use = busy.window_use.in_use(busy.controller.window());
         let next_pn = self.sent.next_pn();
         for r in ranges {
@@ -129,7 +133,7 @@ impl<T> Recovery<T> {
         } else {
             Duration::ZERO
         };
-        let busy = self.model.wake(&self.config, now);
+        let busy = self.model.wake(&self.config, now, &mut self.spares);
         if let Some(sample) = busy.rate.finish(min_rtt) {
             busy.window_use.on_rate_sample(&sample, self.flight.bytes);
             busy.controller

@@ -18,6 +18,7 @@
 
 use alloc::boxed::Box;
 
+use super::spares::Spares;
 use super::window_use::WindowUse;
 use crate::recovery::congestion::{AnyController, ControllerRest, DeliveryRate};
 use crate::recovery::loss_signal::LossSignal;
@@ -104,10 +105,24 @@ impl Rest {
 }
 
 impl Model {
-    /// The busy part, woken at `now` if resting.
-    pub(super) fn wake(&mut self, config: &RecoveryConfig, now: Instant) -> &mut Busy {
+    /// The busy part, woken at `now` if resting (into a spare box if
+    /// `spares` holds one).
+    pub(super) fn wake<T>(
+        &mut self,
+        config: &RecoveryConfig,
+        now: Instant,
+        spares: &mut Option<Box<Spares<T>>>,
+    ) -> &mut Busy {
         if let Model::Resting(rest) = self {
-            *self = Model::Busy(Box::new(rest.wake(config, now)));
+            let woken = rest.wake(config, now);
+            let boxed = match spares.as_mut().and_then(|s| s.busy.take()) {
+                Some(mut spare) => {
+                    *spare = woken;
+                    spare
+                }
+                None => Box::new(woken),
+            };
+            *self = Model::Busy(boxed);
         }
         match self {
             Model::Busy(busy) => busy,
@@ -115,11 +130,16 @@ impl Model {
         }
     }
 
-    /// Releases the busy part, keeping its summary. Only with an empty
-    /// ledger (the caller checks).
-    pub(super) fn rest(&mut self) {
+    /// Releases the busy part, keeping its summary; the box goes to
+    /// `spares` if lent. Only with an empty ledger (the caller checks).
+    pub(super) fn rest<T>(&mut self, spares: &mut Option<Box<Spares<T>>>) {
         if let Model::Busy(busy) = self {
-            *self = Model::Resting(busy.rest());
+            let rest = busy.rest();
+            if let Model::Busy(busy) = core::mem::replace(self, Model::Resting(rest)) {
+                if let Some(s) = spares {
+                    s.busy.give(busy, s.cap);
+                }
+            }
         }
     }
 

@@ -109,7 +109,7 @@ impl<T> Recovery<T> {
                 continue;
             }
             self.flight.release(slot);
-            let busy = self.model.wake(&self.config, now);
+            let busy = self.model.wake(&self.config, now, &mut self.spares);
             busy.loss_signal.on_lost();
             busy.controller
                 .on_packet_lost(u64::from(slot.bytes), u64::from(slot.in_flight_at_send));
@@ -132,7 +132,7 @@ impl<T> Recovery<T> {
         let Some(sent_time) = newest_lost_sent else {
             return;
         };
-        let busy = self.model.wake(&self.config, now);
+        let busy = self.model.wake(&self.config, now, &mut self.spares);
         if !persistent && !busy.loss_signal.is_congestion(&self.rtt) {
             // Noise, not a full queue: resend, keep the window.
             self.stats.tolerated_loss_events += 1;
