@@ -11,8 +11,8 @@
 //! from fresh allocations.
 //!
 //! Sessions rest together and wake together (a keep-alive round, a burst
-//! of requests): at a hundred thousand sessions the allocator's slow path
-//! on cold memory was most of what a keep-alive cost beyond its packets.
+//! of requests), more at once than an allocator's per-size cache holds;
+//! at a hundred thousand sessions its slow path walks cold memory.
 
 use alloc::boxed::Box;
 use core::time::Duration;
