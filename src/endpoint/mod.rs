@@ -3,8 +3,9 @@
 //!
 //! Owns: the session table, half-open handshake bookkeeping, Retry cookies,
 //! stateless resets (`reset.rs`), session tickets, the strike register and
-//! the ticket store (`tickets.rs`, `resume.rs`), the timer index and the
-//! queues of transmits and events.
+//! the ticket store (`tickets.rs`, `resume.rs`), the timer index, the
+//! queues of transmits and events, and the spare allocations its sessions
+//! gave back (kept in `session/spares.rs`, lent to each session called).
 //! Never: reads a socket or a clock, or keeps state for a datagram that did
 //! not prove the network key (or, under load, its address).
 

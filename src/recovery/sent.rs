@@ -9,7 +9,8 @@
 //! window is in use (`window_use.rs`), the counters ([`RecoveryStats`],
 //! `stats.rs`), and beside them the RTT estimator, the delivery-rate
 //! sampler, the loss signal, the send quantum and the congestion
-//! controller they feed.
+//! controller they feed; what a resting sender gives back for the next
+//! one to wake (`spares.rs`).
 //! Never: looks inside `T` or the wire format, or keeps anything for a packet
 //! once it is resolved: memory is bounded by the span of packet numbers from
 //! the oldest unresolved packet to the newest. An acknowledgement that names
@@ -377,9 +378,10 @@ impl<T> Recovery<T> {
             || (self.sent.slots.is_empty() && self.model.is_busy())
     }
 
-    /// Frees what [`holds_idle_memory`](Self::holds_idle_memory) names.
-    /// The next packet sent or acknowledgement taken allocates again, so
-    /// call it only once a session has been quiet a while.
+    /// Frees what [`holds_idle_memory`](Self::holds_idle_memory) names (or
+    /// gives it to the endpoint's spares while they are lent). The next
+    /// packet sent or acknowledgement taken allocates again, so call it
+    /// only once a session has been quiet a while.
     ///
     /// Records of packets that elicit no acknowledgement are forgotten
     /// when nothing ack-eliciting is outstanding: nothing in them is ever

@@ -11,7 +11,8 @@
 //! (resumption secrets and tickets to and from the endpoint), `datagrams.rs`
 //! (unreliable datagrams, the rate and RTT accessors), `stats.rs`,
 //! `path_io.rs`, `keys.rs`, `handshake.rs`, `trace.rs`, `keep_alive.rs`
-//! (a keep-alive exchange ends at rest), `layout.rs` (the size of each
+//! (a keep-alive exchange ends at rest), `spares.rs` (the endpoint's
+//! spare allocations, lent for a call), `layout.rs` (the size of each
 //! part, for the idle-memory breakdown).
 //! Never: routes datagrams (the endpoint does), encodes frames by hand (the
 //! wire layer does), or grows a frame handler for every concern: frames go

@@ -14,7 +14,9 @@
 //!
 //! A session rests at the idle trim (quiet for a while, nothing in flight)
 //! and wakes on the next packet it sends, or the next acknowledgement that
-//! tells it something (a spurious loss found late).
+//! tells it something (a spurious loss found late). While the endpoint's
+//! spares are lent (`spares.rs`), the box comes from them on waking and
+//! goes back to them on resting.
 
 use alloc::boxed::Box;
 
@@ -115,7 +117,7 @@ impl Model {
     ) -> &mut Busy {
         if let Model::Resting(rest) = self {
             let woken = rest.wake(config, now);
-            let boxed = match spares.as_mut().and_then(|s| s.busy.take()) {
+            let boxed = match spares.as_mut().and_then(|s| s.take_busy()) {
                 Some(mut spare) => {
                     *spare = woken;
                     spare
@@ -137,7 +139,7 @@ impl Model {
             let rest = busy.rest();
             if let Model::Busy(busy) = core::mem::replace(self, Model::Resting(rest)) {
                 if let Some(s) = spares {
-                    s.busy.give(busy, s.cap);
+                    s.give_busy(busy);
                 }
             }
         }

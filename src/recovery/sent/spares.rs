@@ -28,12 +28,12 @@ const RANGES_ROOM: usize = 16;
 /// Spare allocations for senders of records `T`, lent by the endpoint.
 #[derive(Debug)]
 pub(crate) struct Spares<T> {
-    pub(super) busy: Spare<Box<Busy>>,
+    busy: Spare<Box<Busy>>,
     ledgers: Spare<VecDeque<Slot<T>>>,
     #[allow(clippy::box_collection)]
     ranges: Spare<Box<Vec<Range<u64>>>>,
     /// The most of each kind kept.
-    pub(super) cap: usize,
+    cap: usize,
 }
 
 impl<T> Spares<T> {
@@ -63,6 +63,16 @@ impl<T> Spares<T> {
         self.busy.forget_unused();
         self.ledgers.forget_unused();
         self.ranges.forget_unused();
+    }
+
+    /// A busy part's box, if one is kept (the taker overwrites it).
+    pub(super) fn take_busy(&mut self) -> Option<Box<Busy>> {
+        self.busy.take()
+    }
+
+    /// Keeps a busy part's box.
+    pub(super) fn give_busy(&mut self, busy: Box<Busy>) {
+        self.busy.give(busy, self.cap);
     }
 
     /// An empty ledger queue with room, if one is kept.
