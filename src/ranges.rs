@@ -239,10 +239,7 @@ impl RangeSet {
 
     /// The largest range.
     pub fn max(&self) -> Option<Range<u64>> {
-        self.len()
-            .checked_sub(1)
-            .and_then(|i| self.get(i))
-            .map(|&(s, e)| s..e)
+        self.entries().next_back().map(|&(s, e)| s..e)
     }
 
     /// Removes and returns the smallest range.

@@ -17,27 +17,42 @@
 //! touches memory that is cold at that scale. Handing the allocations from
 //! the session that rests to the next that wakes skips the allocator.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// Spare allocations of one kind.
 #[derive(Debug)]
 pub(crate) struct Spare<X> {
+    /// Invariant: at most `cap` items.
     items: Vec<X>,
     /// The least `items.len()` since the last [`Spare::forget_unused`]:
     /// the items below it were not taken in that time.
     low: usize,
+    cap: usize,
 }
 
-impl<X> Default for Spare<X> {
-    fn default() -> Self {
-        Spare {
-            items: Vec::new(),
-            low: 0,
+/// `x` in `spare`'s box if there is one (overwriting what it held), in a
+/// new box if not.
+pub(crate) fn rebox<X>(spare: Option<Box<X>>, x: X) -> Box<X> {
+    match spare {
+        Some(mut b) => {
+            *b = x;
+            b
         }
+        None => Box::new(x),
     }
 }
 
 impl<X> Spare<X> {
+    /// None kept yet; at most `cap` kept.
+    pub(crate) fn new(cap: usize) -> Self {
+        Spare {
+            items: Vec::new(),
+            low: 0,
+            cap,
+        }
+    }
+
     /// The newest spare, if any.
     pub(crate) fn take(&mut self) -> Option<X> {
         let x = self.items.pop()?;
@@ -45,10 +60,10 @@ impl<X> Spare<X> {
         Some(x)
     }
 
-    /// Keeps `x` for a later [`Spare::take`] if fewer than `cap` are kept;
-    /// drops it otherwise.
-    pub(crate) fn give(&mut self, x: X, cap: usize) {
-        if self.items.len() < cap {
+    /// Keeps `x` for a later [`Spare::take`] if fewer than the cap are
+    /// kept; drops it otherwise.
+    pub(crate) fn give(&mut self, x: X) {
+        if self.items.len() < self.cap {
             self.items.push(x);
         }
     }
@@ -81,9 +96,9 @@ mod tests {
 
     #[test]
     fn takes_newest_first_and_keeps_at_most_cap() {
-        let mut s = Spare::default();
+        let mut s = Spare::new(3);
         for i in 0..5 {
-            s.give(i, 3);
+            s.give(i);
         }
         assert_eq!(s.take(), Some(2));
         assert_eq!(s.take(), Some(1));
@@ -93,9 +108,9 @@ mod tests {
 
     #[test]
     fn forgets_what_was_not_taken_in_a_period() {
-        let mut s = Spare::default();
+        let mut s = Spare::new(8);
         for i in 0..4 {
-            s.give(i, 8);
+            s.give(i);
         }
         // Given since the last look: counted unused from the first look.
         s.forget_unused();
@@ -104,7 +119,7 @@ mod tests {
         // were never needed.
         assert_eq!(s.take(), Some(3));
         assert_eq!(s.take(), Some(2));
-        s.give(9, 8);
+        s.give(9);
         s.forget_unused();
         assert_eq!(s.items, [9]);
         // A quiet period: all of it goes, buffer included.

@@ -338,13 +338,7 @@ impl Session {
         let size = usize::from(self.datagram_size);
         if self.pacer.is_none() {
             let pacer = send_quantum::new_pacer(granularity, max, size);
-            self.pacer = Some(match self.spare_pacer() {
-                Some(mut spare) => {
-                    *spare = pacer;
-                    spare
-                }
-                None => Box::new(pacer),
-            });
+            self.pacer = Some(crate::spare::rebox(self.spare_pacer(), pacer));
         }
         self.pacer.as_mut().expect("built just above")
     }

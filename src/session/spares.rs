@@ -39,7 +39,6 @@ const SCRATCH_ROOM: usize = 16;
 pub(super) struct SessionSpares {
     scratch: Spare<Box<Scratch>>,
     pacers: Spare<Box<Pacer>>,
-    cap: usize,
 }
 
 /// An endpoint's spare allocations.
@@ -59,9 +58,8 @@ impl Spares {
         let cap = max_sessions.min(MAX_KEPT);
         Spares {
             session: Some(Box::new(SessionSpares {
-                scratch: Spare::default(),
-                pacers: Spare::default(),
-                cap,
+                scratch: Spare::new(cap),
+                pacers: Spare::new(cap),
             })),
             sender: Some(Box::new(SenderSpares::new(cap))),
             forget_at: None,
@@ -138,11 +136,11 @@ impl Session {
             {
                 scratch.outcomes.clear();
                 scratch.ack_ranges.clear();
-                s.scratch.give(scratch, s.cap);
+                s.scratch.give(scratch);
             }
         }
         if let Some(pacer) = pacer {
-            s.pacers.give(pacer, s.cap);
+            s.pacers.give(pacer);
         }
     }
 }
@@ -152,8 +150,7 @@ mod tests {
     use super::*;
 
     fn give_scratch(s: &mut Spares) {
-        let part = s.session.as_mut().unwrap();
-        part.scratch.give(Box::default(), part.cap);
+        s.session.as_mut().unwrap().scratch.give(Box::default());
     }
 
     #[test]
@@ -192,6 +189,15 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 3);
-        assert_eq!(Spares::new(1_000_000).session.unwrap().cap, MAX_KEPT);
+        let mut s = Spares::new(1_000_000);
+        for _ in 0..MAX_KEPT + 1 {
+            give_scratch(&mut s);
+        }
+        let part = s.session.as_mut().unwrap();
+        let mut n = 0;
+        while part.scratch.take().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, MAX_KEPT);
     }
 }

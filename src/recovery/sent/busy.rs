@@ -25,6 +25,7 @@ use super::window_use::WindowUse;
 use crate::recovery::congestion::{AnyController, ControllerRest, DeliveryRate};
 use crate::recovery::loss_signal::LossSignal;
 use crate::recovery::RecoveryConfig;
+use crate::spare::rebox;
 use crate::time::Instant;
 
 /// What a busy sender's recovery runs on.
@@ -117,14 +118,8 @@ impl Model {
     ) -> &mut Busy {
         if let Model::Resting(rest) = self {
             let woken = rest.wake(config, now);
-            let boxed = match spares.as_mut().and_then(|s| s.take_busy()) {
-                Some(mut spare) => {
-                    *spare = woken;
-                    spare
-                }
-                None => Box::new(woken),
-            };
-            *self = Model::Busy(boxed);
+            let spare = spares.as_mut().and_then(|s| s.take_busy());
+            *self = Model::Busy(rebox(spare, woken));
         }
         match self {
             Model::Busy(busy) => busy,

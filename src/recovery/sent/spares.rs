@@ -32,18 +32,15 @@ pub(crate) struct Spares<T> {
     ledgers: Spare<VecDeque<Slot<T>>>,
     #[allow(clippy::box_collection)]
     ranges: Spare<Box<Vec<Range<u64>>>>,
-    /// The most of each kind kept.
-    cap: usize,
 }
 
 impl<T> Spares<T> {
     /// None kept yet; at most `cap` of each kind.
     pub(crate) fn new(cap: usize) -> Self {
         Spares {
-            busy: Spare::default(),
-            ledgers: Spare::default(),
-            ranges: Spare::default(),
-            cap,
+            busy: Spare::new(cap),
+            ledgers: Spare::new(cap),
+            ranges: Spare::new(cap),
         }
     }
 
@@ -72,7 +69,7 @@ impl<T> Spares<T> {
 
     /// Keeps a busy part's box.
     pub(super) fn give_busy(&mut self, busy: Box<Busy>) {
-        self.busy.give(busy, self.cap);
+        self.busy.give(busy);
     }
 
     /// An empty ledger queue with room, if one is kept.
@@ -83,7 +80,7 @@ impl<T> Spares<T> {
     /// Keeps an empty ledger queue if its room is small.
     pub(super) fn give_ledger(&mut self, q: VecDeque<Slot<T>>) {
         if q.is_empty() && (1..=LEDGER_ROOM).contains(&q.capacity()) {
-            self.ledgers.give(q, self.cap);
+            self.ledgers.give(q);
         }
     }
 
@@ -97,7 +94,7 @@ impl<T> Spares<T> {
     #[allow(clippy::box_collection)]
     pub(super) fn give_ranges(&mut self, list: Box<Vec<Range<u64>>>) {
         if list.capacity() <= RANGES_ROOM {
-            self.ranges.give(list, self.cap);
+            self.ranges.give(list);
         }
     }
 }
